@@ -1,0 +1,346 @@
+"""Turn a bank markdown file into Question records, collecting every problem with its line."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from app.content.markdown_doc import Block, DocError, parse_document
+from app.content.model import QUESTION_TYPES, BankInfo, ContentError, KeyPoint, Option, Question
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+OPTION_RE = re.compile(r"^\s*[-*+]\s+\[( |x|X)\]\s+(.*)$")
+OPTION_KEY_RE = re.compile(r"^([A-Za-z])\s*[.、)）．]\s*(.*)$")
+KEYPOINT_RE = re.compile(r"^\s*[-*+]\s+(.*)$")
+WEIGHT_RE = re.compile(r"\s*[(（]\s*(?:权重|weight)\s*[:：]?\s*([0-9.]+)\s*[)）]\s*$", re.IGNORECASE)
+PLACEHOLDER_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+SECTION_NAMES = {
+    "选项": "options", "options": "options",
+    "参考答案": "reference", "answer": "reference",
+    "要点": "keypoints", "key points": "keypoints", "keypoints": "keypoints",
+    "解析": "explanation", "explanation": "explanation",
+}
+COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups"}
+TYPE_KEYS = {
+    "single": {"weights"},
+    "multiple": {"weights"},
+    "numeric": {"answer", "tolerance", "rel_tolerance", "unit", "suffixes"},
+    "shape": {"answer", "order", "batch_optional"},
+    "open": set(),
+    "generated": {"calculator", "params"},
+}
+
+# A generated item may name any instance parameter plus these in its templates.
+TEMPLATE_EXTRAS = {"answer", "worked"}
+
+
+def parse_bank(text: str, file: str) -> tuple[BankInfo | None, list[Question], list[ContentError]]:
+    doc = parse_document(text)
+    errors = [ContentError(file, e.line, e.message) for e in doc.errors]
+
+    def err(line: int, message: str) -> None:
+        errors.append(ContentError(file, line, message))
+
+    bank_id = doc.front.get("id")
+    bank: BankInfo | None = None
+    if not isinstance(bank_id, str) or not ID_RE.match(bank_id):
+        err(doc.front_line, "front matter 需要 id（小写字母、数字和连字符）")
+    elif not isinstance(doc.front.get("title"), str) or not doc.front["title"].strip():
+        err(doc.front_line, "front matter 需要 title")
+    else:
+        bank = BankInfo(bank_id, doc.front["title"].strip(), str(doc.front.get("description") or "").strip(), file)
+
+    questions: list[Question] = []
+    for block in doc.blocks:
+        q = _question(block, bank_id if isinstance(bank_id, str) else "", file, err)
+        if q is not None:
+            questions.append(q)
+    return bank, questions, errors
+
+
+def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None]) -> Question | None:
+    parts = block.heading.split(None, 1)
+    qid = parts[0] if parts else ""
+    title = parts[1].strip() if len(parts) > 1 else ""
+    ok = True
+    if not ID_RE.match(qid):
+        err(block.line, f"题目 id「{qid}」只能包含小写字母、数字和连字符")
+        ok = False
+    if block.meta is None:
+        return None  # the document reader already reported the missing block
+    meta = block.meta
+    line = block.key_line
+
+    qtype = meta.get("type")
+    if qtype not in QUESTION_TYPES:
+        err(line("type"), f"未知题型「{qtype}」，可选: {', '.join(QUESTION_TYPES)}")
+        return None
+    for key in meta:
+        if key not in COMMON_KEYS | TYPE_KEYS[qtype]:
+            err(line(str(key)), f"未知字段「{key}」（{qtype} 题可用: {', '.join(sorted(COMMON_KEYS | TYPE_KEYS[qtype]))}）")
+            ok = False
+
+    difficulty = meta.get("difficulty")
+    if not isinstance(difficulty, int) or isinstance(difficulty, bool) or not 1 <= difficulty <= 5:
+        err(line("difficulty"), "difficulty 必须是 1 到 5 的整数")
+        ok = False
+    topics = _str_list(meta.get("topics"))
+    if not topics:
+        err(line("topics"), "topics 必须是非空的字符串列表")
+        ok = False
+    tags = _str_list(meta.get("tags", []))
+    if tags is None:
+        err(line("tags"), "tags 必须是字符串列表")
+        ok = False
+    source = meta.get("source")
+    if not isinstance(source, str) or not source.strip():
+        err(line("source"), "缺少 source（来源的种子文件名或面试轮次）")
+        ok = False
+    followups = _str_list(meta.get("followups", []))
+    if followups is None:
+        err(line("followups"), "followups 必须是题目 id 的列表")
+        ok = False
+
+    sections: dict[str, str] = {}
+    section_lines: dict[str, int] = {}
+    for section in block.sections:
+        name = SECTION_NAMES.get(section.title.strip().lower())
+        if name is None:
+            err(section.line, f"未知小节「{section.title}」，可用: 选项、参考答案、要点、解析")
+            ok = False
+            continue
+        if name in sections:
+            err(section.line, f"小节「{section.title}」重复")
+            ok = False
+        sections[name] = section.text
+        section_lines[name] = section.line
+    prompt = block.intro_text
+    if not prompt:
+        err(block.line, "题干为空")
+        ok = False
+    explanation = sections.get("explanation", "")
+    if not explanation:
+        err(block.line, "缺少「### 解析」小节")
+        ok = False
+
+    fields: dict[str, Any] = {}
+    checker = _TYPE_CHECKERS[qtype]
+    ok = checker(meta, sections, section_lines, block, fields, err) and ok
+    if qtype == "generated" and ok:
+        ok = _check_templates(prompt, explanation, fields, block, err)
+    if not ok:
+        return None
+    return Question(
+        id=qid, bank=bank, type=qtype, title=title, prompt=prompt, explanation=explanation,
+        difficulty=difficulty, topics=tuple(topics or ()), tags=tuple(tags or ()), source=source.strip(),
+        followups=tuple(followups or ()), file=file, line=block.line, **fields,
+    )
+
+
+def _str_list(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        return None
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _choice(meta, sections, section_lines, block, fields, err) -> bool:
+    text = sections.get("options")
+    if text is None:
+        err(block.line, "选择题缺少「### 选项」小节")
+        return False
+    options: list[Option] = []
+    first = section_lines["options"]
+    ok = True
+    for offset, raw in enumerate(text.split("\n")):
+        m = OPTION_RE.match(raw)
+        if m:
+            body = m.group(2).strip()
+            km = OPTION_KEY_RE.match(body)
+            key, body = (km.group(1).upper(), km.group(2).strip()) if km else (chr(ord("A") + len(options)), body)
+            if any(o.key == key for o in options):
+                err(first + 1 + offset, f"选项 {key} 重复")
+                ok = False
+            options.append(Option(key, body, m.group(1).lower() == "x"))
+        elif raw.strip() and options and raw.startswith((" ", "\t")):
+            last = options[-1]
+            options[-1] = Option(last.key, f"{last.text}\n{raw.strip()}", last.correct)
+    if len(options) < 2:
+        err(first, "选择题至少需要两个选项（写成 `- [x] A. ...` / `- [ ] B. ...`）")
+        return False
+    correct = sum(o.correct for o in options)
+    if correct == 0:
+        err(first, "没有标出正确选项（用 `- [x]`）")
+        ok = False
+    elif meta["type"] == "single" and correct > 1:
+        err(first, f"单选题只能有一个正确选项，这里标了 {correct} 个")
+        ok = False
+    weights = meta.get("weights")
+    if weights is not None:
+        keys = {o.key for o in options}
+        if not isinstance(weights, dict) or not all(
+            str(k).upper() in keys and _number(v) is not None for k, v in weights.items()
+        ):
+            err(block.key_line("weights"), "weights 应为 {选项: 分值}，选项必须存在，分值为数字")
+            ok = False
+        else:
+            fields["weights"] = {str(k).upper(): float(v) for k, v in weights.items()}
+    fields["options"] = tuple(options)
+    return ok
+
+
+def _numeric(meta, sections, section_lines, block, fields, err) -> bool:
+    ok = True
+    answer = _number(meta.get("answer"))
+    if answer is None:
+        err(block.key_line("answer"), "数值题缺少数字 answer")
+        ok = False
+    for key in ("tolerance", "rel_tolerance"):
+        if key in meta:
+            value = _number(meta[key])
+            if value is None or value < 0 or (key == "rel_tolerance" and value >= 1):
+                err(block.key_line(key), f"{key} 必须是非负数" + ("且小于 1" if key == "rel_tolerance" else ""))
+                ok = False
+            else:
+                fields[key] = value
+    unit = meta.get("unit")
+    if unit is not None and not isinstance(unit, str):
+        err(block.key_line("unit"), "unit 必须是字符串")
+        ok = False
+    if "suffixes" in meta and not isinstance(meta["suffixes"], bool):
+        err(block.key_line("suffixes"), "suffixes 必须是 true 或 false")
+        ok = False
+    fields.update(answer=answer, unit=unit, suffixes=bool(meta.get("suffixes", False)))
+    return ok
+
+
+def _shape(meta, sections, section_lines, block, fields, err) -> bool:
+    raw = meta.get("answer")
+    if isinstance(raw, str):
+        raw = [p for p in re.split(r"[\s,()\[\]×xX*]+", raw) if p]
+        try:
+            raw = [int(p) for p in raw]
+        except ValueError:
+            raw = None
+    if not isinstance(raw, list) or not raw or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in raw
+    ):
+        err(block.key_line("answer"), "形状题的 answer 应为正整数列表，如 [1, 64, 56, 56]")
+        return False
+    order = meta.get("order")
+    if order is not None and (not isinstance(order, str) or len(order) != len(raw)):
+        err(block.key_line("order"), f"order 应为 {len(raw)} 个字母（每一维一个），如 NCHW")
+        return False
+    fields.update(answer=tuple(raw), order=order, batch_optional=bool(meta.get("batch_optional", False)))
+    return True
+
+
+def _open(meta, sections, section_lines, block, fields, err) -> bool:
+    ok = True
+    reference = sections.get("reference", "")
+    if not reference:
+        err(block.line, "问答题缺少「### 参考答案」小节")
+        ok = False
+    text = sections.get("keypoints")
+    if text is None:
+        err(block.line, "问答题缺少「### 要点」小节")
+        return False
+    first = section_lines["keypoints"]
+    points: list[KeyPoint] = []
+    for offset, raw in enumerate(text.split("\n")):
+        m = KEYPOINT_RE.match(raw)
+        if not m:
+            continue
+        lineno = first + 1 + offset
+        body = m.group(1).strip()
+        weight = 1.0
+        wm = WEIGHT_RE.search(body)
+        if wm:
+            try:
+                weight = float(wm.group(1))
+            except ValueError:
+                weight = -1
+            body = body[: wm.start()].strip()
+        lm = re.match(r"^(.*?)[:：]\s*(.*)$", body)
+        label, syns = lm.groups() if lm else ("", "")
+        synonyms = tuple(s.strip() for s in syns.split("|") if s.strip())
+        if not label.strip() or not synonyms:
+            err(lineno, "要点应写成 `- 标签: 同义词1|同义词2`")
+            ok = False
+            continue
+        if weight <= 0:
+            err(lineno, "要点权重必须是正数")
+            ok = False
+            continue
+        points.append(KeyPoint(label.strip(), synonyms, weight))
+    if not 3 <= len(points) <= 6 and ok:
+        err(first, f"问答题需要 3-6 个要点，这里有 {len(points)} 个")
+        ok = False
+    fields.update(reference=reference, keypoints=tuple(points))
+    return ok
+
+
+def _generated(meta, sections, section_lines, block, fields, err) -> bool:
+    from app.scoring.calculators import CALCULATORS, validate_ranges
+
+    name = meta.get("calculator")
+    if name not in CALCULATORS:
+        err(block.key_line("calculator"), f"未知计算器「{name}」，可选: {', '.join(sorted(CALCULATORS))}")
+        return False
+    params = meta.get("params", {}) or {}
+    if not isinstance(params, dict):
+        err(block.key_line("params"), "params 应为 参数: 取值 的映射")
+        return False
+    problems = validate_ranges(name, params)
+    for problem in problems:
+        err(block.key_line("params"), f"参数范围有问题: {problem}")
+    fields.update(calculator=name, params=params)
+    return not problems
+
+
+def _check_templates(prompt: str, explanation: str, fields: dict[str, Any], block: Block, err) -> bool:
+    from app.scoring.calculators import draw
+
+    known = set(draw(fields["calculator"], fields["params"], 0).params) | TEMPLATE_EXTRAS
+    unknown = sorted({m for m in PLACEHOLDER_RE.findall(prompt + "\n" + explanation) if m not in known})
+    if unknown:
+        err(block.line, f"模板里有未知占位符: {', '.join(unknown)}（可用: {', '.join(sorted(known))}）")
+        return False
+    return True
+
+
+_TYPE_CHECKERS = {
+    "single": _choice,
+    "multiple": _choice,
+    "numeric": _numeric,
+    "shape": _shape,
+    "open": _open,
+    "generated": _generated,
+}
+
+
+def fill_template(template: str, values: dict[str, Any]) -> str:
+    """Replace {{name}} placeholders; unknown names stay visible rather than vanish."""
+
+    def sub(m: re.Match[str]) -> str:
+        value = values.get(m.group(1))
+        if value is None:
+            return m.group(0)
+        if isinstance(value, (list, tuple)):
+            return "(" + ", ".join(str(v) for v in value) + ")"
+        return str(value)
+
+    return PLACEHOLDER_RE.sub(sub, template)
+
+
+__all__ = ["DocError", "fill_template", "parse_bank"]

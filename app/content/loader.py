@@ -1,0 +1,252 @@
+"""Load a content directory into an immutable, indexed, versioned Content, or report every error."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from app.content.banks import parse_bank
+from app.content.model import BankInfo, ContentError, PickRule, Question, Round
+from app.content.rounds import parse_round
+from app.content.search import SearchIndex
+
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a bank is prose; anything bigger is a mistake, not content
+
+
+class ContentInvalid(Exception):
+    def __init__(self, errors: list[ContentError]) -> None:
+        super().__init__(f"{len(errors)} content error(s)")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Content:
+    version: str
+    questions: tuple[Question, ...]
+    banks: tuple[BankInfo, ...]
+    rounds: tuple[Round, ...]
+    load_seconds: float = 0.0
+    by_id: Mapping[str, Question] = field(default_factory=dict)
+    rounds_by_id: Mapping[str, Round] = field(default_factory=dict)
+    # index name -> value -> question positions (in bank order)
+    indexes: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
+    search_index: SearchIndex | None = None
+
+    def filter(
+        self,
+        *,
+        bank: str | None = None,
+        topic: str | None = None,
+        tag: str | None = None,
+        type: str | None = None,
+        difficulty: int | None = None,
+        q: str | None = None,
+    ) -> list[Question]:
+        selected: set[int] | None = None
+        for name, value in (("bank", bank), ("topic", topic), ("tag", tag), ("type", type)):
+            if value is not None:
+                hits = set(self.indexes[name].get(value, ()))
+                selected = hits if selected is None else selected & hits
+        if difficulty is not None:
+            hits = set(self.indexes["difficulty"].get(str(difficulty), ()))
+            selected = hits if selected is None else selected & hits
+        if q and self.search_index is not None:
+            found = self.search_index.search(q)
+            if found is not None:
+                selected = found if selected is None else selected & found
+        if selected is None:
+            return list(self.questions)
+        return [self.questions[i] for i in sorted(selected)]
+
+    def matching(self, rule: PickRule) -> list[Question]:
+        lo, hi = rule.difficulty or (1, 5)
+        return [
+            q for q in self.filter(bank=rule.bank, topic=rule.topic, tag=rule.tag, type=rule.type)
+            if lo <= q.difficulty <= hi
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {"questions": len(self.questions), "banks": len(self.banks), "rounds": len(self.rounds)}
+
+
+def _read_files(directory: Path, errors: list[ContentError]) -> list[tuple[str, str]]:
+    """(relative path, text) of every .md under banks/ and rounds/, sorted; unreadable files become errors."""
+    out: list[tuple[str, str]] = []
+    for sub in ("banks", "rounds"):
+        folder = directory / sub
+        if not folder.is_dir():
+            if sub == "banks":
+                errors.append(ContentError(str(folder), 0, "找不到题库目录 banks/"))
+            continue
+        # os.walk without followlinks cannot loop on a symlink cycle
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                if not name.endswith(".md"):
+                    continue
+                path = Path(root) / name
+                rel = str(path)  # as the user named the directory, so they can open it
+                try:
+                    if path.stat().st_size > MAX_FILE_BYTES:
+                        errors.append(ContentError(rel, 0, f"文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB"))
+                        continue
+                    raw = path.read_bytes()
+                except OSError as exc:
+                    errors.append(ContentError(rel, 0, f"无法读取: {exc.strerror or exc}"))
+                    continue
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = raw[: exc.start].count(b"\n") + 1
+                    errors.append(ContentError(rel, line, "不是 UTF-8 编码的文本"))
+                    continue
+                out.append((rel, text.lstrip("\ufeff")))
+    return out
+
+
+def load_content(directory: str | os.PathLike[str]) -> Content:
+    """Parse and validate everything; raise ContentInvalid with every error, or return the Content."""
+    started = time.perf_counter()
+    directory = Path(directory)
+    errors: list[ContentError] = []
+    if not directory.is_dir():
+        raise ContentInvalid([ContentError(str(directory), 0, "内容目录不存在或不是目录")])
+    files = _read_files(directory, errors)
+    digest = hashlib.sha256()
+    questions: list[Question] = []
+    banks: list[BankInfo] = []
+    rounds: list[tuple[Round, dict[str, int]]] = []
+    for rel, text in files:
+        inner = Path(rel).relative_to(directory).as_posix()  # the version must not depend on the cwd
+        digest.update(inner.encode() + b"\0" + text.encode() + b"\0")
+        if inner.startswith("rounds/"):
+            rnd, errs, refs = parse_round(text, rel)
+            errors.extend(errs)
+            if rnd is not None:
+                rounds.append((rnd, refs))
+        else:
+            bank, qs, errs = parse_bank(text, rel)
+            errors.extend(errs)
+            if bank is not None:
+                banks.append(bank)
+            questions.extend(qs)
+
+    errors.extend(_cross_check(questions, banks, rounds))
+    if errors:
+        raise ContentInvalid(sorted(errors, key=lambda e: (e.file, e.line)))
+    return build_content(digest.hexdigest()[:16], questions, banks, [r for r, _ in rounds], started)
+
+
+def _duplicates(items: Iterable[tuple[str, str, int]], what: str) -> list[ContentError]:
+    seen: dict[str, tuple[str, int]] = {}
+    errors = []
+    for key, file, line in items:
+        if key in seen:
+            first_file, first_line = seen[key]
+            errors.append(ContentError(file, line, f"{what}「{key}」重复（第一次出现在 {first_file}:{first_line}）"))
+        else:
+            seen[key] = (file, line)
+    return errors
+
+
+def _cross_check(
+    questions: list[Question], banks: list[BankInfo], rounds: list[tuple[Round, dict[str, int]]]
+) -> list[ContentError]:
+    errors = _duplicates(((q.id, q.file, q.line) for q in questions), "题目 id")
+    errors += _duplicates(((b.id, b.file, 1) for b in banks), "题库 id")
+    errors += _duplicates(((r.id, r.file, 1) for r, _ in rounds), "轮次 id")
+    ids = {q.id for q in questions}
+    for q in questions:
+        for f in q.followups:
+            if f not in ids:
+                errors.append(ContentError(q.file, q.line, f"追问「{f}」指向不存在的题目"))
+            elif f == q.id:
+                errors.append(ContentError(q.file, q.line, "题目不能追问自己"))
+    probe = build_content("probe", questions, banks, [], time.perf_counter(), with_search=False)
+    for rnd, refs in rounds:
+        for qid, line in refs.items():
+            if qid not in ids:
+                errors.append(ContentError(rnd.file, line, f"轮次引用了不存在的题目「{qid}」"))
+        for section in rnd.sections:
+            fixed = set(section.questions)
+            for rule in section.picks:
+                available = [q for q in probe.matching(rule) if q.id not in fixed]
+                if len(available) < rule.count:
+                    what = ", ".join(
+                        f"{k}={v}" for k, v in (("bank", rule.bank), ("topic", rule.topic), ("tag", rule.tag),
+                                                ("type", rule.type), ("difficulty", rule.difficulty)) if v
+                    )
+                    errors.append(ContentError(
+                        rnd.file, section.line,
+                        f"环节「{section.title}」的抽题规则（{what}）只匹配到 {len(available)} 题，需要 {rule.count} 题",
+                    ))
+    return errors
+
+
+def build_content(
+    version: str,
+    questions: list[Question],
+    banks: list[BankInfo],
+    rounds: list[Round],
+    started: float,
+    *,
+    with_search: bool = True,
+) -> Content:
+    indexes: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in
+                                                 ("bank", "topic", "tag", "type", "difficulty")}
+    for i, q in enumerate(questions):
+        indexes["bank"][q.bank].append(i)
+        indexes["type"][q.type].append(i)
+        indexes["difficulty"][str(q.difficulty)].append(i)
+        for t in q.topics:
+            indexes["topic"][t].append(i)
+        for t in q.tags:
+            indexes["tag"][t].append(i)
+    frozen = MappingProxyType({
+        name: MappingProxyType({k: tuple(v) for k, v in idx.items()}) for name, idx in indexes.items()
+    })
+    search = None
+    if with_search:
+        search = SearchIndex([
+            " ".join((q.id, q.title, q.prompt, *q.topics, *q.tags, *(o.text for o in q.options)))
+            for q in questions
+        ])
+    return Content(
+        version=version,
+        questions=tuple(questions),
+        banks=tuple(banks),
+        rounds=tuple(rounds),
+        load_seconds=time.perf_counter() - started,
+        by_id=MappingProxyType({q.id: q for q in questions}),
+        rounds_by_id=MappingProxyType({r.id: r for r in rounds}),
+        indexes=frozen,
+        search_index=search,
+    )
+
+
+def topic_counts(content: Content) -> Counter[str]:
+    return Counter({t: len(v) for t, v in content.indexes["topic"].items()})
+
+
+def pick_round_questions(content: Content, rnd: Round, seed: int) -> list[list[str]]:
+    """Question ids per section: fixed ids first, then the pick rules drawn with a seeded RNG."""
+    rng = random.Random(seed)
+    used: set[str] = set()
+    out: list[list[str]] = []
+    for section in rnd.sections:
+        ids = [i for i in section.questions if i in content.by_id]
+        used.update(ids)
+        for rule in section.picks:
+            pool = [q.id for q in content.matching(rule) if q.id not in used]
+            chosen = rng.sample(pool, min(rule.count, len(pool)))
+            used.update(chosen)
+            ids.extend(chosen)
+        out.append(ids)
+    return out

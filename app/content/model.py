@@ -1,0 +1,114 @@
+"""Immutable content records: what a parsed bank or round is, independent of markdown and storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+QuestionType = Literal["single", "multiple", "numeric", "shape", "open", "generated"]
+QUESTION_TYPES: tuple[str, ...] = ("single", "multiple", "numeric", "shape", "open", "generated")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    key: str
+    text: str
+    correct: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPoint:
+    label: str
+    synonyms: tuple[str, ...]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    bank: str
+    type: str
+    title: str
+    prompt: str  # markdown; for generated items a template with {{name}} placeholders
+    explanation: str  # markdown (解析)
+    difficulty: int
+    topics: tuple[str, ...]
+    tags: tuple[str, ...]
+    source: str
+    followups: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+    # choice
+    options: tuple[Option, ...] = ()
+    weights: dict[str, float] | None = None
+    # numeric
+    answer: Any = None  # float for numeric, tuple[int, ...] for shape
+    tolerance: float = 0.0
+    rel_tolerance: float = 0.0
+    unit: str | None = None
+    suffixes: bool = False
+    # shape
+    order: str | None = None
+    batch_optional: bool = False
+    # open
+    reference: str = ""
+    keypoints: tuple[KeyPoint, ...] = ()
+    # generated
+    calculator: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def correct_keys(self) -> tuple[str, ...]:
+        return tuple(o.key for o in self.options if o.correct)
+
+
+@dataclass(frozen=True, slots=True)
+class PickRule:
+    count: int
+    topic: str | None = None
+    bank: str | None = None
+    tag: str | None = None
+    type: str | None = None
+    difficulty: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    minutes: float
+    guidance: str
+    questions: tuple[str, ...] = ()
+    picks: tuple[PickRule, ...] = ()
+    line: int = 0  # of its pick rules, for error messages
+
+    @property
+    def question_count(self) -> int:
+        return len(self.questions) + sum(p.count for p in self.picks)
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    id: str
+    title: str
+    duration: float  # minutes
+    description: str
+    sections: tuple[Section, ...]
+    file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BankInfo:
+    id: str
+    title: str
+    description: str
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContentError:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"

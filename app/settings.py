@@ -1,0 +1,43 @@
+"""Every setting in one place, read from MIANJING_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MIANJING_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = Field(default="sqlite:///./var/mianjing.db", description="SQLAlchemy URL; postgresql+psycopg://… for PostgreSQL")
+    content_dir: Path = Field(default=Path("./content"), description="folder with banks/ and rounds/")
+    admin_token: str | None = Field(default=None, description="bearer token for /api/v1/admin; unset = admin API off")
+    secret_key: str = Field(default=DEV_SECRET, description="signs session cookies; required outside development")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    max_body_bytes: int = Field(default=256 * 1024, description="requests with a larger body get 413")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        # A default signing key in production would let anyone forge sessions.
+        if self.env == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("MIANJING_SECRET_KEY must be set when MIANJING_ENV=production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
