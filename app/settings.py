@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = 1
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
-    max_body_bytes: int = Field(default=256 * 1024, description="requests with a larger body get 413")
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -38,6 +38,8 @@ class Content:
     # index name -> value -> question positions (in bank order)
     indexes: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
     search_index: SearchIndex | None = None
+    # Serialised public views, filled on first read; safe because this Content never changes.
+    view_cache: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def filter(
         self,

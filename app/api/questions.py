@@ -1,0 +1,104 @@
+"""Banks, topics, questions and answer checking."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query, Response
+
+from app.api.deps import ContentDep
+from app.api.schemas import (
+    BankPublic,
+    CheckRequest,
+    CheckResponse,
+    ErrorResponse,
+    QuestionPage,
+    QuestionPublic,
+    TopicCount,
+)
+from app.api.views import explanation_html, question_view
+from app.content.model import QUESTION_TYPES
+from app.errors import AppError, NotFound
+from app.scoring.check import check_answer
+
+router = APIRouter(prefix="/api/v1", tags=["questions"])
+NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such question"}}
+
+
+def _json(data: object) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+@router.get("/banks", response_model=list[BankPublic])
+async def list_banks(content: ContentDep) -> Response:
+    counts = content.indexes["bank"]
+    return _json([
+        {"id": b.id, "title": b.title, "description": b.description, "question_count": len(counts.get(b.id, ()))}
+        for b in content.banks
+    ])
+
+
+@router.get("/topics", response_model=list[TopicCount])
+async def list_topics(content: ContentDep) -> Response:
+    topics = sorted(content.indexes["topic"].items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return _json([{"topic": t, "count": len(ids)} for t, ids in topics])
+
+
+@router.get("/questions", response_model=QuestionPage)
+async def list_questions(
+    content: ContentDep,
+    bank: str | None = None,
+    topic: str | None = None,
+    tag: str | None = None,
+    type: Annotated[str | None, Query(description=f"one of {', '.join(QUESTION_TYPES)}")] = None,
+    difficulty: Annotated[int | None, Query(ge=1, le=5)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="full-text search, Chinese or English")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    if type is not None and type not in QUESTION_TYPES:
+        raise AppError(f"type must be one of {', '.join(QUESTION_TYPES)}", status_code=422)
+    found = content.filter(bank=bank, topic=topic, tag=tag, type=type, difficulty=difficulty, q=q)
+    page = found[offset: offset + limit]
+    # Generated items in a listing show their seed-0 instance so the listing is stable.
+    items = [_cached_view(content, item) for item in page]
+    body = b'{"items":[' + b",".join(items) + b'],"total":%d,"limit":%d,"offset":%d}' % (len(found), limit, offset)
+    return Response(body, media_type="application/json")
+
+
+def _cached_view(content, q) -> bytes:
+    cached = content.view_cache.get(q.id)
+    if cached is None:
+        cached = content.view_cache[q.id] = orjson.dumps(question_view(q, 0 if q.type == "generated" else None))
+    return cached
+
+
+@router.get("/questions/{question_id}", response_model=QuestionPublic, responses=NOT_FOUND)
+async def get_question(
+    question_id: str,
+    content: ContentDep,
+    seed: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="instance seed (generated items)")] = None,
+) -> Response:
+    q = content.by_id.get(question_id)
+    if q is None:
+        raise NotFound(f"no question with id {question_id!r}")
+    if q.type == "generated" and seed != 0:
+        return _json(question_view(q, seed))
+    return Response(_cached_view(content, q), media_type="application/json")
+
+
+@router.post("/questions/{question_id}/check", response_model=CheckResponse, responses=NOT_FOUND)
+def check(question_id: str, body: CheckRequest, content: ContentDep) -> Response:
+    # Plain def: scoring is CPU work (jieba, fuzzy matching) and must not block the event loop.
+    q = content.by_id.get(question_id)
+    if q is None:
+        raise NotFound(f"no question with id {question_id!r}")
+    if q.type == "generated" and body.seed is None:
+        raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
+    result = check_answer(q, body.answer, seed=body.seed)
+    return _json({
+        "score": result.score, "correct": result.correct, "expected": result.expected,
+        "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed),
+        "details": result.details,
+    })

@@ -1,0 +1,57 @@
+"""Public views of questions and rounds, shared by the API and the pages."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from app.content.banks import fill_template
+from app.content.model import Question, Round
+from app.content.render import render_markdown
+from app.scoring.calculators import draw
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(2**31)
+
+
+def question_view(q: Question, seed: int | None = None) -> dict[str, Any]:
+    """The public view of a question; for a generated one, of its instance for `seed`."""
+    prompt = q.prompt
+    view: dict[str, Any] = {
+        "id": q.id, "bank": q.bank, "type": q.type, "title": q.title,
+        "options": [{"key": o.key, "text": o.text, "text_html": render_markdown(o.text)} for o in q.options],
+        "topics": list(q.topics), "tags": list(q.tags), "difficulty": q.difficulty, "source": q.source,
+        "followups": list(q.followups), "unit": q.unit, "order": q.order, "batch_optional": q.batch_optional,
+        "accepts_suffixes": q.suffixes, "seed": None, "generator": None, "params": None,
+    }
+    if q.type == "generated":
+        seed = new_seed() if seed is None else seed
+        inst = draw(q.calculator, q.params, seed)
+        prompt = fill_template(q.prompt, inst.params)
+        view.update(seed=seed, generator=q.calculator, params=inst.params, order=inst.order)
+    view["prompt"] = prompt
+    view["prompt_html"] = render_markdown(prompt)
+    return view
+
+
+def explanation_html(q: Question, seed: int | None = None) -> str:
+    if q.type != "generated" or seed is None:
+        return render_markdown(q.explanation)
+    inst = draw(q.calculator, q.params, seed)
+    answer = inst.answer
+    values = {**inst.params, "worked": inst.worked,
+              "answer": "(" + ", ".join(map(str, answer)) + ")" if isinstance(answer, tuple) else answer}
+    return render_markdown(fill_template(q.explanation, values))
+
+
+def round_view(rnd: Round) -> dict[str, Any]:
+    return {
+        "id": rnd.id, "title": rnd.title, "description": rnd.description, "duration": rnd.duration,
+        "question_count": sum(s.question_count for s in rnd.sections),
+        "sections": [
+            {"title": s.title, "minutes": s.minutes, "question_count": s.question_count,
+             "guidance_html": render_markdown(s.guidance)}
+            for s in rnd.sections
+        ],
+    }

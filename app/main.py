@@ -1,0 +1,58 @@
+"""The ASGI application, built by a factory so tests and workers make their own."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.api import health, questions, rounds
+from app.content.loader import Content, load_content
+from app.content.store import ContentStore
+from app.db import make_engine
+from app.errors import install_error_handlers
+from app.limits import BodySizeLimit
+from app.settings import Settings, get_settings
+
+log = logging.getLogger("mianjing")
+
+
+def create_app(settings: Settings | None = None, *, content: Content | None = None) -> FastAPI:
+    """Build the app. Broken content raises ContentInvalid here, so the service refuses to start."""
+    settings = settings or get_settings()
+    content = content or load_content(settings.content_dir)
+    app = FastAPI(
+        title="Mianjing 面经 API",
+        version="1",
+        description="Question banks, answer checking and timed mock interviews for DL/CV algorithm interviews.",
+    )
+    app.state.settings = settings
+    app.state.store = ContentStore(content)
+    app.state.engine = make_engine(settings.database_url)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(questions.router)
+    app.include_router(rounds.router)
+    app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    log.info("content %s: %s", content.version, content.counts())
+    return app
+
+
+def _static_dir() -> str:
+    from pathlib import Path
+
+    for candidate in (Path.cwd() / "static", Path(__file__).resolve().parent.parent / "static"):
+        if candidate.is_dir():
+            return str(candidate)
+    raise FileNotFoundError("static/ not found")
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `app.main:app` for uvicorn, built on first access so importing this module stays cheap in tests.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,96 @@
+"""SQLModel tables. Content lives in memory; the database holds people, interviews and their answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, MetaData, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Explicit constraint names so migrations are stable across SQLite and PostgreSQL.
+SQLModel.metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str | None = Field(default=None, unique=True, index=True, max_length=64)
+    password_hash: str | None = None
+    is_guest: bool = False
+    is_admin: bool = False
+    desired_retention: float = 0.9
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A browser session or an API token; only a hash of the secret is stored."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    kind: str = Field(default="cookie", max_length=16)  # cookie | bearer
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    expires_at: datetime = _ts(nullable=False)
+
+
+class Interview(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    round_id: str = Field(max_length=64)
+    round_title: str
+    content_version: str = Field(max_length=32)
+    state: str = Field(default="active", max_length=16)  # active | finished
+    started_at: datetime = _ts(nullable=False)
+    deadline: datetime = _ts(nullable=False)
+    finished_at: datetime | None = _ts(nullable=True)
+    score: float | None = None
+    current_position: int = 0
+    share_token: str | None = Field(default=None, index=True, max_length=64)
+    # The frozen plan: sections and, per position, the full question snapshot and generated seed.
+    plan: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class InterviewAnswer(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("interview_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: str = Field(foreign_key="interview.id", index=True, max_length=32)
+    position: int
+    answer: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    saved_at: datetime = _ts(nullable=False, default=utcnow)
+    first_seen_at: datetime | None = _ts(nullable=True)
+    time_spent_ms: int = 0
+    score: float | None = None
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    self_rating: str | None = Field(default=None, max_length=8)
+
+
+class ContentState(SQLModel, table=True):
+    """One row: the content version every worker should serve (reload broadcast)."""
+
+    id: int = Field(default=1, primary_key=True)
+    version: str = Field(max_length=32)
+    updated_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class ReloadLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, default=utcnow)
+    actor: str = Field(max_length=64)
+    version_before: str | None = Field(default=None, max_length=32)
+    version_after: str | None = Field(default=None, max_length=32)
+    ok: bool
+    detail: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,199 @@
+"""Parse what people type into numbers, shapes and option keys.
+
+Every public function raises only `AnswerFormatError` (with a short Chinese message) whatever it is
+given, so callers can turn any bad input into feedback instead of a 500.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import Any
+
+MAX_TEXT_LEN = 10_000
+MAX_DIMS = 8
+MAX_DIM = 10**12  # far above any real tensor; stops absurd ints from reaching formatting code
+
+SUFFIXES: dict[str, float] = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "万": 1e4, "亿": 1e8}
+
+# Signs and separators NFKC leaves alone but people paste from Word, Excel or PDFs.
+_TRANSLATE = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00d7": "×", "\u2715": "×"})
+
+# Plain digits, or digits grouped by three with "," or a space ("1,024", "1 024 000").
+_NUMBER_RE = re.compile(
+    r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+|\d+)(?:\.\d*)?(?:e[+-]?\d+)?"
+    r"|[+-]?\.\d+(?:e[+-]?\d+)?",
+    re.IGNORECASE,
+)
+_TRAILING_RE = re.compile(r"^(.*?\d\.?)\s*([^\d\s.][^\d]*)?$", re.DOTALL)
+
+
+class AnswerFormatError(ValueError):
+    """The answer could not be read; `message_zh` is shown to the user as is."""
+
+    def __init__(self, message_zh: str) -> None:
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+
+
+def normalize_text(text: str) -> str:
+    """Full-width to half-width (NFKC), odd minus signs to '-', outer whitespace trimmed."""
+    return unicodedata.normalize("NFKC", text).translate(_TRANSLATE).strip()
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_TEXT_LEN:
+        raise AnswerFormatError(f"答案太长了（超过 {MAX_TEXT_LEN} 个字符）。")
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise AnswerFormatError("答案必须是有限的数字。")
+    return value
+
+
+def parse_number(text: Any, *, suffixes: bool = False, unit: str | None = None) -> float:
+    """Read one number.
+
+    Percent: when the question's unit is "%", "12.5%" and "12.5" both mean 12.5; otherwise a trailing
+    "%" divides by 100, so "12.5%" reads as 0.125 (a precision of 0.125 may be typed either way).
+    """
+    if isinstance(text, bool):
+        raise AnswerFormatError("请填写一个数字，而不是 true/false。")
+    if isinstance(text, int):
+        try:
+            return _finite(float(text))
+        except OverflowError:
+            raise AnswerFormatError("数字太大了。") from None
+    if isinstance(text, float):
+        return _finite(text)
+    if not isinstance(text, str):
+        raise AnswerFormatError("请填写一个数字。")
+    _check_length(text)
+    s = normalize_text(text)
+    if not s:
+        raise AnswerFormatError("答案为空，请填写一个数字。")
+
+    unit_norm = normalize_text(unit) if unit else ""
+    # The question's own unit is optional in the answer: strip it first so "12 MB" and "12mb" read as 12.
+    if unit_norm and unit_norm != "%" and s.lower().endswith(unit_norm.lower()) and len(s) > len(unit_norm):
+        s = s[: -len(unit_norm)].rstrip()
+
+    scale = 1.0
+    if s.endswith("%"):
+        if unit_norm and unit_norm != "%":
+            raise AnswerFormatError(f"单位应为 {unit_norm}，不是 %。")
+        s = s[:-1].rstrip()
+        if unit_norm != "%":
+            scale = 0.01
+    elif (
+        s and s[-1] in SUFFIXES and _NUMBER_RE.fullmatch(s[:-1].rstrip()) and (s[-1] != "B" or not unit_norm)
+    ):
+        # "B" (billion) only without a unit: with a unit it is far more likely to mean bytes.
+        if not suffixes:
+            raise AnswerFormatError("这里不接受 K/M/G/万/亿 这样的数量级后缀，请写出完整的数字。")
+        scale = SUFFIXES[s[-1]]
+        s = s[:-1].rstrip()
+
+    if _NUMBER_RE.fullmatch(s):
+        try:
+            value = float(s.replace(",", "").replace(" ", "")) * scale
+        except (ValueError, OverflowError):
+            raise AnswerFormatError("无法识别这个数字。") from None
+        return _finite(value)
+
+    # Not a plain number: explain the most likely reason.
+    m = _TRAILING_RE.match(s)
+    if m and m.group(2) and any(c.isalpha() for c in m.group(2)) and _NUMBER_RE.fullmatch(m.group(1).rstrip()):
+        tail = m.group(2).strip()
+        if unit_norm:
+            raise AnswerFormatError(f"单位应为 {unit_norm}，你写的是 {tail[:20]}。")
+        raise AnswerFormatError(f"这里只需要填数字，不用带单位（{tail[:20]}）。")
+    if re.search(r"\d,\d", s):
+        raise AnswerFormatError("无法识别这个数字：千位分隔符应为每三位一个逗号，小数点请用“.”。")
+    raise AnswerFormatError("无法识别这个数字，请只填写一个数字，例如 32、0.5 或 1e-3。")
+
+
+_SHAPE_PREFIX_RE = re.compile(r"^(?:torch\.)?size\s*", re.IGNORECASE)
+_SHAPE_SPLIT_RE = re.compile(r"\s*[,×xX*]\s*|\s+")
+
+
+def _shape_dim(token: Any) -> int:
+    if isinstance(token, bool):
+        raise AnswerFormatError("形状的每一维都应是整数。")
+    if isinstance(token, int):
+        value = token
+    elif isinstance(token, str):
+        t = normalize_text(token)
+        if re.fullmatch(r"-\d+", t):
+            raise AnswerFormatError("维度不能是负数。")
+        if not re.fullmatch(r"\d{1,15}", t):
+            raise AnswerFormatError(f"形状的每一维都应是整数，无法识别“{t[:20]}”。")
+        value = int(t)
+    else:
+        raise AnswerFormatError("形状的每一维都应是整数。")
+    if value < 0:
+        raise AnswerFormatError("维度不能是负数。")
+    if value > MAX_DIM:
+        raise AnswerFormatError("维度数值太大了。")
+    return value
+
+
+def parse_shape(answer: Any) -> tuple[int, ...]:
+    """Read a tensor shape written as a tuple, list, product (64×56×56) or torch.Size([...])."""
+    if isinstance(answer, (list, tuple)):
+        items: list[Any] = list(answer)
+        if len(items) > MAX_DIMS:
+            raise AnswerFormatError(f"形状最多 {MAX_DIMS} 维。")
+    elif isinstance(answer, str):
+        _check_length(answer)
+        s = _SHAPE_PREFIX_RE.sub("", normalize_text(answer))
+        # Peel matching brackets: "([1, 64])" from torch.Size, "(1, 64)", "[64]".
+        while len(s) >= 2 and (s[0], s[-1]) in {("(", ")"), ("[", "]")}:
+            s = s[1:-1].strip()
+        if not s:
+            raise AnswerFormatError("答案为空，请填写形状，例如 (1, 64, 56, 56)。")
+        items = _SHAPE_SPLIT_RE.split(s)
+        if items and items[-1] == "":
+            items.pop()  # "(64,)" is a valid one-dim tuple
+        if len(items) > MAX_DIMS:
+            raise AnswerFormatError(f"形状最多 {MAX_DIMS} 维。")
+        if any(t == "" for t in items):
+            raise AnswerFormatError("形状里有空的维度，请检查分隔符。")
+    else:
+        raise AnswerFormatError("请填写形状，例如 (1, 64, 56, 56)。")
+    if not items:
+        raise AnswerFormatError("答案为空，请填写形状，例如 (1, 64, 56, 56)。")
+    return tuple(_shape_dim(t) for t in items)
+
+
+_CHOICE_SEP_RE = re.compile(r"[\s,、;/|+&.]+")
+
+
+def _choice_keys(text: str) -> list[str]:
+    _check_length(text)
+    s = _CHOICE_SEP_RE.sub("", normalize_text(text)).upper()
+    bad = [c for c in s if not ("A" <= c <= "Z")]
+    if bad:
+        raise AnswerFormatError(f"无法识别选项“{''.join(bad)[:20]}”，请填写选项字母，例如 B 或 A,C。")
+    return list(s)
+
+
+def parse_choice(answer: Any) -> tuple[str, ...]:
+    """Read option keys ("B", "a,c", "AC", ["A", "C"]); upper-cased, de-duplicated, sorted."""
+    if isinstance(answer, str):
+        keys = _choice_keys(answer)
+    elif isinstance(answer, (list, tuple)):
+        if len(answer) > 26:
+            raise AnswerFormatError("选项太多了。")
+        keys = []
+        for item in answer:
+            if not isinstance(item, str):
+                raise AnswerFormatError('请用选项字母作答，例如 ["A", "C"]。')
+            keys.extend(_choice_keys(item))
+    else:
+        raise AnswerFormatError("请用选项字母作答，例如 B 或 A,C。")
+    if not keys:
+        raise AnswerFormatError("请至少选择一个选项。")
+    return tuple(sorted(set(keys)))

@@ -1,0 +1,333 @@
+"""One entry point that scores any answer to any question type.
+
+`check_answer` never raises for a bad *answer*: unreadable input becomes a zero score with feedback.
+A broken *question* (unknown type, unknown calculator) still raises, because that is a content bug the
+content checker should have caught and hiding it would only make it harder to find.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.content.model import Question
+from app.scoring.answers import (
+    MAX_TEXT_LEN,
+    AnswerFormatError,
+    parse_choice,
+    parse_number,
+    parse_shape,
+)
+from app.scoring.keypoints import score_keypoints
+
+if TYPE_CHECKING:
+    from app.scoring.calculators import Instance
+
+# Open answers are scored by key-point coverage; 60% of the (weighted) points counts as answered.
+OPEN_CORRECT_THRESHOLD = 0.6
+CORRECT_THRESHOLD = 0.999  # everything else must be fully right; the slack absorbs float sums
+OPEN_NOTE = "这是要点覆盖率，不代表对理解程度的评判"
+_EPS = 1e-9  # relative slack so 0.1 + 0.2 style float noise never fails an exact answer
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    score: float  # 0..1
+    correct: bool  # score >= 0.999; open questions: key-point coverage >= 0.6
+    expected: Any  # "B" / ["A", "C"] / number / list of ints / reference text
+    feedback: str  # Chinese, one or two plain sentences
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def instance_for(question: Question, seed: int) -> Instance:
+    """Draw the concrete numbers of a generated question for one seed."""
+    # Imported here so the rest of scoring does not depend on the calculator module being importable.
+    from app.scoring import calculators
+
+    if question.calculator is None:
+        raise ValueError(f"question {question.id} has no calculator")
+    return calculators.draw(question.calculator, question.params, seed)
+
+
+def expected_answer(question: Question, *, seed: int | None = None) -> Any:
+    """The canonical reference answer, in the same shape `CheckResult.expected` uses."""
+    qtype = question.type
+    if qtype == "single":
+        return question.correct_keys[0] if question.correct_keys else None
+    if qtype == "multiple":
+        return sorted(question.correct_keys)
+    if qtype == "numeric":
+        return _plain_number(float(question.answer))
+    if qtype == "shape":
+        return list(parse_shape(question.answer))
+    if qtype == "open":
+        return question.reference
+    if qtype == "generated":
+        _require_seed(seed)
+        assert seed is not None
+        inst = instance_for(question, seed)
+        if inst.kind == "shape":
+            return list(inst.answer)  # type: ignore[arg-type]
+        return _plain_number(float(inst.answer))  # type: ignore[arg-type]
+    raise ValueError(f"unknown question type: {qtype!r}")
+
+
+def check_answer(question: Question, answer: Any, *, seed: int | None = None) -> CheckResult:
+    """Score `answer` (as sent by the client: str, number, list...) against `question`."""
+    qtype = question.type
+    if qtype == "generated":
+        return _check_generated(question, answer, seed)
+    expected = expected_answer(question)
+    try:
+        if qtype == "single":
+            return _check_single(question, answer)
+        if qtype == "multiple":
+            return _check_multiple(question, answer)
+        if qtype == "numeric":
+            return _check_numeric(
+                answer,
+                float(question.answer),
+                question.tolerance,
+                question.rel_tolerance,
+                unit=question.unit,
+                suffixes=question.suffixes,
+            )
+        if qtype == "shape":
+            return _check_shape(answer, parse_shape(question.answer), question.order, question.batch_optional)
+        if qtype == "open":
+            return _check_open(question, answer)
+    except AnswerFormatError as exc:
+        return _unreadable(expected, exc.message_zh)
+    raise ValueError(f"unknown question type: {qtype!r}")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _unreadable(expected: Any, message: str, **details: Any) -> CheckResult:
+    return CheckResult(0.0, False, expected, message, {"error": message, **details})
+
+
+def _plain_number(x: float) -> int | float:
+    # 1792.0 shows as 1792 in JSON and feedback; keep floats that are not whole.
+    if x.is_integer() and abs(x) < 2**53:
+        return int(x)
+    return x
+
+
+def _fmt(x: float) -> str:
+    p = _plain_number(x)
+    return str(p) if isinstance(p, int) else f"{p:.6g}"
+
+
+def _require_seed(seed: Any) -> None:
+    if seed is None:
+        raise AnswerFormatError("缺少 seed")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise AnswerFormatError("seed 必须是整数")
+
+
+def _join(keys: list[str] | tuple[str, ...]) -> str:
+    return "、".join(keys)
+
+
+# --- choice ------------------------------------------------------------------------------------
+
+
+def _option_keys(question: Question) -> list[str]:
+    return [o.key.upper() for o in question.options]
+
+
+def _unknown(question: Question, chosen: tuple[str, ...]) -> list[str]:
+    valid = set(_option_keys(question))
+    return [k for k in chosen if k not in valid]
+
+
+def _check_single(question: Question, answer: Any) -> CheckResult:
+    right = [k.upper() for k in question.correct_keys]
+    expected = right[0] if right else None
+    chosen = parse_choice(answer)
+    details = {"chosen": list(chosen), "correct": right}
+    if bad := _unknown(question, chosen):
+        return CheckResult(
+            0.0,
+            False,
+            expected,
+            f"没有选项 {_join(bad)}，可选的是 {_join(_option_keys(question))}。",
+            details,
+        )
+    if len(chosen) > 1:
+        return CheckResult(0.0, False, expected, f"这是单选题，只能选一个，你选了 {_join(chosen)}。", details)
+    if chosen[0] in right:
+        return CheckResult(1.0, True, expected, "回答正确。", details)
+    return CheckResult(0.0, False, expected, f"正确答案是 {expected}，你选的是 {chosen[0]}。", details)
+
+
+def _check_multiple(question: Question, answer: Any) -> CheckResult:
+    right = sorted(k.upper() for k in question.correct_keys)
+    chosen = parse_choice(answer)
+    details = {"chosen": list(chosen), "correct": right}
+    if bad := _unknown(question, chosen):
+        return CheckResult(
+            0.0, False, right, f"没有选项 {_join(bad)}，可选的是 {_join(_option_keys(question))}。", details
+        )
+    wrong = [k for k in _option_keys(question) if k not in right]
+    if question.weights:
+        shares = {k.upper(): float(v) for k, v in question.weights.items()}
+    else:
+        # Moodle: every right option earns 1/#right, every wrong one costs 1/#wrong.
+        shares = {k: 1.0 / len(right) for k in right} | {k: -1.0 / len(wrong) for k in wrong}
+    raw = sum(shares.get(k, 0.0) for k in chosen)
+    score = min(max(raw, 0.0), 1.0)
+    if score >= 1.0 - 1e-9:
+        score = 1.0
+    hit = [k for k in chosen if k in right]
+    missed = [k for k in right if k not in chosen]
+    extra = [k for k in chosen if k not in right]
+    if not missed and not extra:
+        feedback = "全部选对。"
+    else:
+        parts = []
+        if hit:
+            parts.append(f"选对了 {_join(hit)}")
+        if missed:
+            parts.append(f"漏选了 {_join(missed)}")
+        if extra:
+            parts.append(f"错选了 {_join(extra)}")
+        feedback = "；".join(parts) + f"。正确答案是 {_join(right)}。"
+    return CheckResult(score, score >= CORRECT_THRESHOLD, right, feedback, details)
+
+
+# --- numeric -----------------------------------------------------------------------------------
+
+
+def _check_numeric(
+    answer: Any,
+    expected: float,
+    tolerance: float,
+    rel_tolerance: float,
+    *,
+    unit: str | None,
+    suffixes: bool,
+    extra: dict[str, Any] | None = None,
+) -> CheckResult:
+    plain = _plain_number(expected)
+    value = parse_number(answer, suffixes=suffixes, unit=unit)
+    diff = abs(value - expected)
+    slack = _EPS * max(1.0, abs(expected))
+    ok = diff <= tolerance + slack or (rel_tolerance > 0 and diff <= rel_tolerance * abs(expected) + slack)
+    details: dict[str, Any] = {
+        "value": _plain_number(value),
+        "expected": plain,
+        "tolerance": tolerance,
+        "rel_tolerance": rel_tolerance,
+        "unit": unit,
+        **(extra or {}),
+    }
+    suffix = f" {unit}" if unit else ""
+    if ok:
+        return CheckResult(1.0, True, plain, "回答正确。", details)
+    direction = "偏大" if value > expected else "偏小"
+    allowed = ""
+    if rel_tolerance > 0:
+        allowed = f"（允许相对误差 {rel_tolerance:.6g}）"
+    elif tolerance > 0:
+        allowed = f"（允许误差 ±{tolerance:.6g}）"
+    feedback = f"你的答案 {_fmt(value)}{suffix} {direction}，正确答案是 {_fmt(expected)}{suffix}{allowed}。"
+    return CheckResult(0.0, False, plain, feedback, details)
+
+
+# --- shape -------------------------------------------------------------------------------------
+
+
+def _check_shape(
+    answer: Any,
+    expected: tuple[int, ...],
+    order: str | None,
+    batch_optional: bool,
+    extra: dict[str, Any] | None = None,
+) -> CheckResult:
+    given = parse_shape(answer)
+    names: list[str | None] = list(order) if order and len(order) == len(expected) else [None] * len(expected)
+    target, target_names = expected, names
+    if batch_optional and len(given) == len(expected) - 1 and len(expected) > 1:
+        target, target_names = expected[1:], names[1:]
+    shown = list(expected)
+    if len(given) != len(target):
+        layout = f"（{order}）" if order and len(order) == len(expected) else ""
+        optional = f"，也可省略第 1 维 {names[0] or ''}".rstrip() if batch_optional else ""
+        feedback = f"维度数不对：应为 {len(expected)} 维{layout}{optional}，你写了 {len(given)} 维。"
+        return CheckResult(0.0, False, shown, feedback, {"dims": [], "given": list(given), **(extra or {})})
+    dims = [
+        {"index": i, "name": target_names[i], "expected": e, "given": g, "ok": e == g}
+        for i, (e, g) in enumerate(zip(target, given, strict=True))
+    ]
+    details = {"dims": dims, **(extra or {})}
+    bad = [d for d in dims if not d["ok"]]
+    if not bad:
+        return CheckResult(1.0, True, shown, "形状正确。", details)
+    # All or nothing: N and C are usually copied from the prompt, so partial credit would mostly reward that.
+    parts = [
+        f"第 {d['index'] + 1} 维"
+        + (f"（{d['name']}）" if d["name"] else "")
+        + f"应为 {d['expected']}，你写的是 {d['given']}"
+        for d in bad
+    ]
+    return CheckResult(0.0, False, shown, "；".join(parts) + "。", details)
+
+
+# --- open --------------------------------------------------------------------------------------
+
+
+def _check_open(question: Question, answer: Any) -> CheckResult:
+    if not isinstance(answer, str):
+        raise AnswerFormatError("请用文字作答。")
+    if len(answer) > MAX_TEXT_LEN:
+        raise AnswerFormatError(f"答案太长了（超过 {MAX_TEXT_LEN} 个字符）。")
+    if not answer.strip():
+        raise AnswerFormatError("答案为空。")
+    result = score_keypoints(answer, question.keypoints)
+    coverage = result.score
+    details = {"keypoints": result.as_dicts(), "coverage": round(coverage, 4), "note": OPEN_NOTE}
+    n_hit = sum(1 for h in result.hits if h.hit)
+    total = len(result.hits)
+    if n_hit == total:
+        feedback = f"覆盖了全部 {total} 个要点。"
+    else:
+        feedback = f"覆盖了 {n_hit}/{total} 个要点，还可以谈谈：{_join(result.missed)}。"
+    return CheckResult(coverage, coverage >= OPEN_CORRECT_THRESHOLD, question.reference, feedback, details)
+
+
+# --- generated ---------------------------------------------------------------------------------
+
+
+def _check_generated(question: Question, answer: Any, seed: Any) -> CheckResult:
+    try:
+        _require_seed(seed)
+    except AnswerFormatError as exc:
+        return _unreadable(None, exc.message_zh)
+    inst = instance_for(question, seed)
+    extra = {"seed": seed, "params": dict(inst.params)}
+    try:
+        if inst.kind == "shape":
+            expected_shape = tuple(int(d) for d in inst.answer)  # type: ignore[union-attr]
+            return _check_shape(answer, expected_shape, inst.order, question.batch_optional, extra)
+        expected_value = float(inst.answer)  # type: ignore[arg-type]
+        if not math.isfinite(expected_value):
+            raise ValueError(f"calculator {inst.calculator} gave a non-finite answer")
+        return _check_numeric(
+            answer,
+            expected_value,
+            inst.tolerance,
+            inst.rel_tolerance,
+            unit=question.unit,
+            suffixes=question.suffixes,
+            extra=extra,
+        )
+    except AnswerFormatError as exc:
+        if inst.kind == "shape":
+            shown: Any = list(inst.answer)  # type: ignore[arg-type]
+        else:
+            shown = _plain_number(float(inst.answer))  # type: ignore[arg-type]
+        return _unreadable(shown, exc.message_zh, **extra)
