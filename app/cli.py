@@ -47,6 +47,52 @@ def content_calculators() -> None:
         typer.echo("")
 
 
+def _check_or_exit(directory: Path) -> None:
+    try:
+        load_content(directory)
+    except ContentInvalid as exc:
+        for error in exc.errors:
+            typer.echo(str(error), err=True)
+        typer.echo(f"refusing to start: {len(exc.errors)} content error(s) in {directory}", err=True)
+        raise typer.Exit(1) from None
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every database migration (SQLite file or PostgreSQL from MIANJING_DATABASE_URL)."""
+    from app.db import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo(f"database at head: {_redact(settings.database_url)}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default MIANJING_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default MIANJING_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(help="default MIANJING_WORKERS")] = None,
+) -> None:
+    """Check the content, apply migrations, and serve with uvicorn."""
+    import uvicorn
+
+    from app.db import upgrade
+
+    settings = get_settings()
+    _check_or_exit(settings.content_dir)
+    upgrade(settings.database_url)
+    uvicorn.run(
+        "app.main:app", host=host or settings.host, port=port or settings.port,
+        workers=workers or settings.workers, log_level=settings.log_level, proxy_headers=True,
+    )
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def main() -> None:
     cli()
 

@@ -47,6 +47,7 @@ class Block:
     heading: str
     line: int
     meta: dict[str, Any] | None = None
+    meta_failed: bool = False  # the yaml block exists but did not parse (already reported)
     meta_line: int = 0
     meta_text: str = ""
     intro: list[str] = field(default_factory=list)
@@ -79,7 +80,8 @@ def load_yaml(text: str, first_line: int) -> Any:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = first_line + (mark.line if mark else 0)
+        # libyaml often marks the end of the stream; point at the block's last line instead.
+        line = first_line + min(mark.line if mark else 0, max(text.count("\n"), 0))
         raise DocError(line, f"YAML 格式错误: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise DocError(first_line, f"YAML 格式错误: {exc}") from None
@@ -135,7 +137,7 @@ def parse_document(text: str) -> Document:
                     current.meta = meta
                 except DocError as exc:
                     errors.append(exc)
-                    current.meta = {}
+                    current.meta_failed = True
                 meta_lines = None
                 fence = None
             else:
@@ -160,7 +162,7 @@ def parse_document(text: str) -> Document:
             continue
         hm = HEADING_RE.match(raw)
         if hm and len(hm.group(1)) == 2:
-            if current is not None and current.meta is None and not errors_for(current, errors):
+            if current is not None and current.meta is None and not current.meta_failed:
                 errors.append(DocError(current.line, f"「{current.heading}」后面缺少 ```yaml 元数据块"))
             current = Block(heading=hm.group(2), line=lineno)
             blocks.append(current)
@@ -175,16 +177,12 @@ def parse_document(text: str) -> Document:
         _append(current, raw)
     if meta_lines is not None and current is not None:
         errors.append(DocError(current.meta_line, "yaml 元数据块没有结束的 ```"))
-        current.meta = {}
+        current.meta_failed = True
     elif fence is not None:
         errors.append(DocError(len(lines), "代码块没有结束的围栏"))
-    if current is not None and current.meta is None:
+    if current is not None and current.meta is None and not current.meta_failed:
         errors.append(DocError(current.line, f"「{current.heading}」后面缺少 ```yaml 元数据块"))
     return Document(front, front_line, blocks, errors)
-
-
-def errors_for(block: Block, errors: list[DocError]) -> bool:
-    return any(e.line == block.line for e in errors)
 
 
 def _append(block: Block | None, raw: str) -> None:

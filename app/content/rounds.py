@@ -75,7 +75,7 @@ def parse_round(text: str, file: str) -> tuple[Round | None, list[ContentError],
     total = sum(s.minutes for s in sections)
     if duration is not None and total > duration + 1e-9:
         err(doc.front_line, f"各环节时间之和 {total:g} 分钟超过了 duration {duration:g} 分钟")
-    if errors or rid is None:
+    if not isinstance(rid, str) or not isinstance(title, str) or duration is None:
         return None, errors, refs
     return (
         Round(rid, title.strip(), duration, str(front.get("description") or "").strip(), tuple(sections), file),

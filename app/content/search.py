@@ -12,7 +12,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 
-WORD_RE = re.compile(r"[a-z0-9_]+(?:[.+-][a-z0-9_]+)*")
+WORD_RE = re.compile(r"[a-z0-9_]+")
 CJK_RUN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 

@@ -105,7 +105,12 @@ def parse_number(text: Any, *, suffixes: bool = False, unit: str | None = None) 
 
     # Not a plain number: explain the most likely reason.
     m = _TRAILING_RE.match(s)
-    if m and m.group(2) and any(c.isalpha() for c in m.group(2)) and _NUMBER_RE.fullmatch(m.group(1).rstrip()):
+    if (
+        m
+        and m.group(2)
+        and any(c.isalpha() for c in m.group(2))
+        and _NUMBER_RE.fullmatch(m.group(1).rstrip())
+    ):
         tail = m.group(2).strip()
         if unit_norm:
             raise AnswerFormatError(f"单位应为 {unit_norm}，你写的是 {tail[:20]}。")

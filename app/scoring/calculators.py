@@ -80,17 +80,17 @@ def _pair(value: Any, name: str) -> tuple[int, int]:
         return value, value
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) for v in value):
         return value[0], value[1]
-    raise InvalidConfig(f"{name} must be an integer or a pair of integers, got {value!r}")
+    raise InvalidConfig(f"{name} 应为整数或两个整数 [h, w]，实际为 {value!r}")
 
 
 def _at_least(value: int, low: int, name: str) -> None:
     if value < low:
-        raise InvalidConfig(f"{name} must be >= {low}, got {value}")
+        raise InvalidConfig(f"{name} 应 ≥ {low}，实际为 {value}")
 
 
 def _input_shape(input_shape: Sequence[int]) -> tuple[int, int, int, int]:
     if len(input_shape) != 4 or not all(_is_int(v) for v in input_shape):
-        raise InvalidConfig(f"input_shape must be four integers [N, C, H, W], got {input_shape!r}")
+        raise InvalidConfig(f"input_shape 应为四个整数 [N, C, H, W]，实际为 {input_shape!r}")
     n, c, h, w = input_shape
     for value, label in ((n, "batch_size"), (c, "in_channels"), (h, "height"), (w, "width")):
         _at_least(value, 1, label)
@@ -102,7 +102,7 @@ def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
     _at_least(out_channels, 1, "out_channels")
     if in_channels % groups or out_channels % groups:
         raise InvalidConfig(
-            f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
+            f"groups={groups} 必须同时整除 in_channels={in_channels} 和 out_channels={out_channels}"
         )
 
 
@@ -116,8 +116,8 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
     if out < 1:
         raise InvalidConfig(
-            f"output size would be {out}: kernel (effective {dilation * (kernel_size - 1) + 1}) "
-            f"is larger than the padded input ({size} + 2×{padding})"
+            f"输出尺寸为 {out}：卷积核（等效 {dilation * (kernel_size - 1) + 1}）"
+            f"大于补零后的输入（{size} + 2×{padding}）"
         )
     return out
 
@@ -146,11 +146,11 @@ def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, pad
     if output_padding >= max(stride, dilation):
         # PyTorch: output padding must be smaller than either stride or dilation.
         raise InvalidConfig(
-            f"output_padding={output_padding} must be smaller than stride={stride} or dilation={dilation}"
+            f"output_padding={output_padding} 必须小于 stride={stride} 或 dilation={dilation}"
         )
     out = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
     if out < 1:
-        raise InvalidConfig(f"output size would be {out} (padding {padding} is too large)")
+        raise InvalidConfig(f"输出尺寸为 {out}（padding={padding} 过大）")
     return out
 
 
@@ -182,13 +182,13 @@ def pool2d_output_size(size: int, kernel_size: int, stride: int | None = None, p
     _at_least(padding, 0, "padding")
     _at_least(dilation, 1, "dilation")
     if padding > kernel_size // 2:
-        raise InvalidConfig(f"padding={padding} must be at most half of kernel_size={kernel_size}")
+        raise InvalidConfig(f"padding={padding} 不能超过 kernel_size={kernel_size} 的一半（PyTorch 会报错）")
     out = _pool_numerator(size, kernel_size, stride, padding, dilation, ceil_mode) // stride + 1
     # ceil_mode: the last window must start inside the input or the left padding.
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     if out < 1:
-        raise InvalidConfig(f"output size would be {out}: the pooling window does not fit the input")
+        raise InvalidConfig(f"输出尺寸为 {out}：池化窗口放不进输入")
     return out
 
 
@@ -276,7 +276,7 @@ def stacked_conv_param_counts(channels: int, num_layers: int) -> dict[str, int]:
 def _box_area(box: Sequence[float]) -> float:
     x1, y1, x2, y2 = box
     if x2 <= x1 or y2 <= y1:
-        raise InvalidConfig(f"box {list(box)} must have x2 > x1 and y2 > y1")
+        raise InvalidConfig(f"框 {list(box)} 需满足 x2 > x1 且 y2 > y1")
     return (x2 - x1) * (y2 - y1)
 
 
@@ -296,7 +296,7 @@ def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]
     for value, label in ((tp, "tp"), (fp, "fp"), (fn, "fn")):
         _at_least(value, 0, label)
     if tp + fp == 0 or tp + fn == 0:
-        raise InvalidConfig("precision or recall is undefined when tp+fp = 0 or tp+fn = 0")
+        raise InvalidConfig("tp+fp 或 tp+fn 为 0 时精确率/召回率没有定义")
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     return precision, recall, 2 * tp / (2 * tp + fp + fn)
 
@@ -304,7 +304,7 @@ def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]
 def softmax_cross_entropy(logits: Sequence[float], target: int) -> tuple[float, float]:
     """(softmax probability of the target class, -ln of it), computed stably via log-sum-exp."""
     if not logits or not 0 <= target < len(logits):
-        raise InvalidConfig(f"target {target} is not a class index for {len(logits)} logits")
+        raise InvalidConfig(f"target={target} 不是 {len(logits)} 个类别中的下标")
     top = max(logits)
     log_z = top + math.log(sum(math.exp(z - top) for z in logits))
     loss = log_z - logits[target]
@@ -314,7 +314,7 @@ def softmax_cross_entropy(logits: Sequence[float], target: int) -> tuple[float, 
 def inverted_dropout(p: float, x: float) -> tuple[float, float]:
     """Inverted dropout keeps an element with probability 1-p and scales it by 1/(1-p) in training."""
     if not 0 <= p < 1:
-        raise InvalidConfig(f"dropout p must be in [0, 1), got {p}")
+        raise InvalidConfig(f"dropout 的 p 应在 [0, 1) 内，实际为 {p}")
     scale = 1 / (1 - p)
     return scale, x * scale
 
@@ -355,32 +355,32 @@ def _check_value(name: str, param: Param, value: Any) -> Any:
     }[param.type]
     if not ok:
         expected = {
-            "int": "an integer",
-            "pair": "an integer or a pair [h, w] of integers",
-            "float": "a number",
-            "bool": "true or false",
-            "choice": "one of " + ", ".join(param.choices),
+            "int": "整数",
+            "pair": "整数或两个整数 [h, w]",
+            "float": "数字",
+            "bool": "true 或 false",
+            "choice": "以下之一：" + ", ".join(param.choices),
         }[param.type]
-        raise ParamRangeError(f"{name}: expected {expected}, got {value!r}")
+        raise ParamRangeError(f"{name} 应为{expected}，实际为 {value!r}")
     return list(value) if isinstance(value, tuple) else value
 
 
 def _parse_spec(name: str, param: Param, raw: Any) -> _Spec:
     if isinstance(raw, Mapping):
         if set(raw) != {"min", "max"}:
-            raise ParamRangeError(f"{name}: a range must have exactly the keys min and max, got {dict(raw)!r}")
+            raise ParamRangeError(f"{name} 的范围必须恰好包含 min 和 max 两个键，实际为 {dict(raw)!r}")
         low, high = raw["min"], raw["max"]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
         if param.type not in ("int", "pair", "float") or not numeric:
-            raise ParamRangeError(f"{name}: {{min, max}} needs numbers and a numeric parameter, got {dict(raw)!r}")
+            raise ParamRangeError(f"{name} 不能用 {{min, max}} 范围（只适用于数值参数，且 min/max 须为数字），实际为 {dict(raw)!r}")
         if param.type != "float" and not (_is_int(low) and _is_int(high)):
-            raise ParamRangeError(f"{name}: min and max must be integers, got {dict(raw)!r}")
+            raise ParamRangeError(f"{name} 的 min 和 max 应为整数，实际为 {dict(raw)!r}")
         if low > high:
-            raise ParamRangeError(f"{name}: min {low} is greater than max {high}")
+            raise ParamRangeError(f"{name} 的 min {low} 大于 max {high}")
         return _Spec("range", (low, high))
     if isinstance(raw, (list, tuple)):
         if not raw:
-            raise ParamRangeError(f"{name}: an empty list has nothing to choose from")
+            raise ParamRangeError(f"{name} 是空列表，没有可选的值")
         return _Spec("choice", tuple(_check_value(name, param, v) for v in raw))
     return _Spec("fixed", (_check_value(name, param, raw),))
 
@@ -432,8 +432,10 @@ class Calculator:
     kind: Literal["shape", "numeric"]
     params: dict[str, Param]
     solve: Callable[[dict[str, Any]], _Solution]
-    # Custom drawing for calculators whose specs apply per layer / per box / per class.
-    sample: Callable[[Picker, random.Random], dict[str, Any]] | None = None
+    # Specs that apply per layer / per box / per class are drawn by `sample` (mutating the values
+    # of the other, once-drawn parameters); `per_item` names them.
+    sample: Callable[[dict[str, Any], Picker, random.Random], None] | None = None
+    per_item: tuple[str, ...] = ()
     derived: str = ""  # extra instance params for prompts, documented by describe()
 
     @property
@@ -458,12 +460,12 @@ def _fmt(x: float) -> str:
     return f"{x:.4f}".rstrip("0").rstrip(".")
 
 
-def _big(n: int) -> str:
-    """1234567 → '1,234,567（≈ 1.23M）' so large counts stay readable."""
+def _approx(n: int) -> str:
+    """'（≈ 1.81M）' after large counts so they stay readable; empty below 10 000."""
     for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if n >= 10 * scale or (unit != "K" and n >= scale):
-            return f"{n:,}（≈ {n / scale:.2f}{unit}）"
-    return str(n)
+        if n >= 10_000 and n >= scale:
+            return f"（≈ {n / scale:.3g}{unit}）"
+    return ""
 
 
 def _bias_text(bias: bool) -> str:
@@ -596,7 +598,7 @@ def _solve_conv2d_params(params: dict[str, Any]) -> _Solution:
         r"卷积权重形状为 $[C_{out},\ C_{in}/g,\ k_h,\ k_w]$，偏置每个输出通道一个：", "",
         rf"- 权重：${c_out} \times ({c_in}/{g}) \times {kh} \times {kw} = {weight}$",
         f"- 偏置：{c_out if bias else 0}（{params['bias_text']}）",
-        "", f"合计：${weight} + {c_out if bias else 0} = {total}$，即 {_big(total)}。",
+        "", f"合计：${weight} + {c_out if bias else 0} = {total}${_approx(total)}。",
     ]
     return _Solution(total, "\n".join(lines), params)
 
@@ -652,7 +654,7 @@ def _solve_linear(params: dict[str, Any]) -> _Solution:
     lines = [
         rf"nn.Linear 的权重形状为 $[\text{{out}},\ \text{{in}}] = [{n_out}, {n_in}]$，"
         f"偏置 {n_out if bias else 0} 个（{params['bias_text']}）：",
-        "", rf"${n_in} \times {n_out} + {n_out if bias else 0} = {total}$，即 {_big(total)}。",
+        "", rf"${n_in} \times {n_out} + {n_out if bias else 0} = {total}${_approx(total)}。",
     ]
     return _Solution(total, "\n".join(lines), params)
 
@@ -660,16 +662,15 @@ def _solve_linear(params: dict[str, Any]) -> _Solution:
 # -- receptive field ----------------------------------------------------------------------------
 
 
-def _sample_layers(pick: Picker, rng: random.Random) -> dict[str, Any]:
-    n = pick("num_layers")
-    if not _is_int(n) or n < 1:
-        raise InvalidConfig(f"num_layers must be >= 1, got {n}")
+def _sample_layers(values: dict[str, Any], pick: Picker, rng: random.Random) -> None:
+    n = values["num_layers"]
+    _at_least(n, 1, "num_layers")
     layers = []
     for _ in range(n):
         k, s = pick("kernel_size"), pick("stride")
         kind = "maxpool" if k == s and k > 1 else "conv"  # k×k/s=k reads as a pooling layer
         layers.append({"type": kind, "kernel_size": k, "stride": s})
-    return {"num_layers": n, "layers": layers}
+    values["layers"] = layers
 
 
 def _solve_receptive_field(params: dict[str, Any]) -> _Solution:
@@ -717,8 +718,8 @@ def _solve_macs(params: dict[str, Any]) -> _Solution:
         f"先求输出尺寸：$H_{{out}} \\times W_{{out}} = {h_out} \\times {w_out}$。",
         "每个输出元素要做 $(C_{in}/g)\\,k_h k_w$ 次乘加，只计卷积本身、不计偏置：", "",
         r"$$\text{MACs} = C_{out} \cdot H_{out} \cdot W_{out} \cdot (C_{in}/g) \cdot k_h \cdot k_w$$", "",
-        rf"- MACs $= {c_out} \times {h_out} \times {w_out} \times ({c_in}/{g}) \times {kh} \times {kw}$ = {_big(macs)}",
-        rf"- FLOPs $= 2 \times \text{{MACs}}$ = {_big(flops)}（一次乘加算一次乘法加一次加法）",
+        rf"- MACs $= {c_out} \times {h_out} \times {w_out} \times ({c_in}/{g}) \times {kh} \times {kw} = {macs}${_approx(macs)}",
+        rf"- FLOPs $= 2 \times \text{{MACs}} = {flops}${_approx(flops)}，一次乘加算一次乘法加一次加法",
     ]
     answer = macs if params["ask"] == "macs" else flops
     return _Solution(answer, "\n".join(lines), params, rel_tolerance=0.01)
@@ -752,14 +753,14 @@ def _solve_stacked(params: dict[str, Any]) -> _Solution:
 # -- box IoU ------------------------------------------------------------------------------------
 
 
-def _sample_boxes(pick: Picker, rng: random.Random) -> dict[str, Any]:
+def _sample_boxes(values: dict[str, Any], pick: Picker, rng: random.Random) -> None:
     boxes = []
     for _ in range(2):
         x1, y1, x2, y2 = pick("x1"), pick("y1"), pick("x2"), pick("y2")
         x2 = x1 + pick("size") if x2 is None else x2  # null x2/y2: corner + size
         y2 = y1 + pick("size") if y2 is None else y2
         boxes.append([round(v, 2) for v in (x1, y1, x2, y2)])
-    return {"box_a": boxes[0], "box_b": boxes[1]}
+    values["box_a"], values["box_b"] = boxes
 
 
 def _solve_box_iou(params: dict[str, Any]) -> _Solution:
@@ -807,11 +808,11 @@ def _solve_prf(params: dict[str, Any]) -> _Solution:
 _CE_ASK = {"prob": "目标类别的 softmax 概率", "loss": "交叉熵损失（自然对数）"}
 
 
-def _sample_logits(pick: Picker, rng: random.Random) -> dict[str, Any]:
-    c = pick("num_classes")
-    if not _is_int(c) or c < 2:
-        raise InvalidConfig(f"num_classes must be an integer >= 2, got {c}")
-    return {"num_classes": c, "logits": [pick("logit") for _ in range(c)], "target": rng.randrange(c)}
+def _sample_logits(values: dict[str, Any], pick: Picker, rng: random.Random) -> None:
+    c = values["num_classes"]
+    _at_least(c, 2, "num_classes")
+    values["logits"] = [pick("logit") for _ in range(c)]
+    values["target"] = rng.randrange(c)
 
 
 def _solve_ce(params: dict[str, Any]) -> _Solution:
@@ -929,7 +930,7 @@ _ALL = [
         "num_layers": Param("int", {"min": 2, "max": 5}),
         "kernel_size": Param("int", [2, 3, 3, 5], "每层独立抽取；k = stride > 1 的层记为 maxpool"),
         "stride": Param("int", [1, 2], "每层独立抽取"),
-    }, _solve_receptive_field, sample=_sample_layers,
+    }, _solve_receptive_field, sample=_sample_layers, per_item=("kernel_size", "stride"),
         derived="layers（[{type, kernel_size, stride}]）, layers_text（如 conv3×3/s1 → maxpool2×2/s2）"),
     Calculator("conv2d_macs", "卷积计算量 MACs/FLOPs", "numeric", {
         "in_channels": Param("int", _CHANNELS_IN),
@@ -953,7 +954,7 @@ _ALL = [
         "x2": Param("float", None, "null = x1 + size", nullable=True),
         "y2": Param("float", None, "null = y1 + size", nullable=True),
         "size": Param("float", {"min": 2, "max": 10}, "框的宽/高（x2、y2 为 null 时使用）"),
-    }, _solve_box_iou, sample=_sample_boxes, derived="box_a, box_b（[x1, y1, x2, y2]）, box_a_text, box_b_text"),
+    }, _solve_box_iou, sample=_sample_boxes, per_item=("x1", "y1", "x2", "y2", "size"), derived="box_a, box_b（[x1, y1, x2, y2]）, box_a_text, box_b_text"),
     Calculator("precision_recall_f1", "精确率 / 召回率 / F1", "numeric", {
         "tp": Param("int", {"min": 1, "max": 100}),
         "fp": Param("int", {"min": 0, "max": 50}),
@@ -964,7 +965,7 @@ _ALL = [
         "num_classes": Param("int", [3, 4, 5]),
         "logit": Param("float", {"min": -2, "max": 3}, "每个类别独立抽取"),
         "ask": _ask("prob", _CE_ASK),
-    }, _solve_ce, sample=_sample_logits, derived="logits, logits_text, target（从 0 开始的类别下标）, ask_text"),
+    }, _solve_ce, sample=_sample_logits, per_item=("logit",), derived="logits, logits_text, target（从 0 开始的类别下标）, ask_text"),
     Calculator("inverted_dropout_scale", "Inverted Dropout 缩放", "numeric", {
         "p": Param("float", [0.1, 0.2, 0.25, 0.3, 0.4, 0.5], "丢弃概率"),
         "x": Param("float", {"min": 1, "max": 10}, "输入元素的值"),
@@ -983,14 +984,13 @@ CALCULATORS: dict[str, Calculator] = {c.name: c for c in _ALL}
 def _specs(name: str, ranges: Mapping[str, Any] | None) -> tuple[Calculator, dict[str, _Spec]]:
     calc = CALCULATORS.get(name)
     if calc is None:
-        raise ParamRangeError(f"unknown calculator {name!r} (known: {', '.join(CALCULATORS)})")
+        raise ParamRangeError(f"未知计算器「{name}」（可选：{', '.join(CALCULATORS)}）")
     ranges = {} if ranges is None else ranges
     if not isinstance(ranges, Mapping):
-        raise ParamRangeError(f"{name}: params must be a mapping, got {ranges!r}")
-    unknown = [k for k in ranges if k not in calc.params]
+        raise ParamRangeError(f"{name}: params 应为「参数: 取值」的映射，实际为 {ranges!r}")
+    unknown = [str(k) for k in ranges if k not in calc.params]
     if unknown:
-        raise ParamRangeError(f"{name}: unknown parameter(s) {', '.join(map(str, unknown))} "
-                              f"(known: {', '.join(calc.params)})")
+        raise ParamRangeError(f"{name} 没有参数 {', '.join(unknown)}（可用：{', '.join(calc.params)}）")
     merged = {**calc.defaults, **ranges}
     return calc, {k: _parse_spec(k, calc.params[k], v) for k, v in merged.items()}
 
@@ -999,14 +999,19 @@ def _attempt(calc: Calculator, specs: dict[str, _Spec], rng: random.Random) -> _
     def pick(param: str) -> Any:
         return _draw_value(rng, specs[param])
 
-    values = calc.sample(pick, rng) if calc.sample else {k: pick(k) for k in calc.params}
-    return calc.solve(values)
+    values = {k: pick(k) for k in calc.params if k not in calc.per_item}
+    if calc.sample:
+        calc.sample(values, pick, rng)
+    sol = calc.solve(values)
+    if sol.tolerance and abs(sol.answer) < 5 * sol.tolerance:  # type: ignore[arg-type]
+        # Otherwise answering 0 would pass within the tolerance.
+        raise InvalidConfig(f"答案 {sol.answer} 太接近 0（容差 {sol.tolerance} 内答 0 也算对）")
+    return sol
 
 
-def draw(name: str, ranges: Mapping[str, Any], seed: int) -> Instance:
-    """Deterministic for (name, ranges, seed): invalid combinations are redrawn up to MAX_TRIES times."""
-    calc, specs = _specs(name, ranges)
-    rng = random.Random(f"{name}:{seed}")  # str seeds hash with sha512: stable across processes
+def _draw(calc: Calculator, specs: dict[str, _Spec], seed: int) -> Instance | str:
+    """The instance for `seed`, or the last reason a drawn combination was rejected."""
+    rng = random.Random(f"{calc.name}:{seed}")  # str seeds go through sha512: stable across processes
     problem = ""
     for _ in range(MAX_TRIES):
         try:
@@ -1015,29 +1020,32 @@ def draw(name: str, ranges: Mapping[str, Any], seed: int) -> Instance:
             problem = str(exc)
             continue
         return Instance(
-            calculator=name, seed=seed, params=sol.params, kind=calc.kind, answer=sol.answer,
+            calculator=calc.name, seed=seed, params=sol.params, kind=calc.kind, answer=sol.answer,
             tolerance=sol.tolerance, rel_tolerance=sol.rel_tolerance,
             order="NCHW" if calc.kind == "shape" else None, worked=sol.worked)
-    raise ParamRangeError(f"{name}: no valid instance in {MAX_TRIES} draws for seed {seed} "
-                          f"(last problem: {problem})")
+    return problem
+
+
+def draw(name: str, ranges: Mapping[str, Any], seed: int) -> Instance:
+    """Deterministic for (name, ranges, seed): invalid combinations are redrawn up to MAX_TRIES times."""
+    calc, specs = _specs(name, ranges)
+    result = _draw(calc, specs, seed)
+    if isinstance(result, str):
+        raise ParamRangeError(f"{name}: 种子 {seed} 连续 {MAX_TRIES} 次都抽不出合法的题目（最后一次：{result}）")
+    return result
 
 
 def validate_ranges(name: str, ranges: Mapping[str, Any], samples: int = 50) -> list[str]:
     """Plain-language problems with a generated item's params; an empty list means it is fine."""
     try:
-        _specs(name, ranges)
+        calc, specs = _specs(name, ranges)
     except ParamRangeError as exc:
         return [str(exc)]
-    failures: list[tuple[int, str]] = []
-    for seed in range(samples):
-        try:
-            draw(name, ranges, seed)
-        except ParamRangeError as exc:
-            failures.append((seed, str(exc).rsplit("(last problem: ", 1)[-1].rstrip(")")))
+    failures = [(seed, r) for seed in range(samples) if isinstance(r := _draw(calc, specs, seed), str)]
     if not failures:
         return []
     if len(failures) == samples:
-        return [f"{name}: these ranges never give a valid instance (e.g. {failures[0][1]})"]
-    seeds = ", ".join(str(s) for s, _ in failures[:5])
-    return [f"{name}: these ranges do not always give a valid instance "
-            f"(failed for {len(failures)} of {samples} seeds, e.g. seed {seeds}: {failures[0][1]})"]
+        return [f"{name}: 这些范围永远抽不出合法的题目（例如：{failures[0][1]}）"]
+    seeds = ", ".join(str(seed) for seed, _ in failures[:5])
+    return [f"{name}: 这些范围不是总能抽出合法的题目（{samples} 个种子中 {len(failures)} 个失败，"
+            f"如种子 {seeds}；例如：{failures[0][1]}）"]

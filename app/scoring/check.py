@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.content.model import Question
 from app.scoring.answers import (
@@ -19,10 +19,8 @@ from app.scoring.answers import (
     parse_number,
     parse_shape,
 )
+from app.scoring.calculators import Instance, draw
 from app.scoring.keypoints import score_keypoints
-
-if TYPE_CHECKING:
-    from app.scoring.calculators import Instance
 
 # Open answers are scored by key-point coverage; 60% of the (weighted) points counts as answered.
 OPEN_CORRECT_THRESHOLD = 0.6
@@ -42,21 +40,18 @@ class CheckResult:
 
 def instance_for(question: Question, seed: int) -> Instance:
     """Draw the concrete numbers of a generated question for one seed."""
-    # Imported here so the rest of scoring does not depend on the calculator module being importable.
-    from app.scoring import calculators
-
     if question.calculator is None:
         raise ValueError(f"question {question.id} has no calculator")
-    return calculators.draw(question.calculator, question.params, seed)
+    return draw(question.calculator, question.params, seed)
 
 
 def expected_answer(question: Question, *, seed: int | None = None) -> Any:
     """The canonical reference answer, in the same shape `CheckResult.expected` uses."""
     qtype = question.type
     if qtype == "single":
-        return question.correct_keys[0] if question.correct_keys else None
+        return question.correct_keys[0].upper() if question.correct_keys else None
     if qtype == "multiple":
-        return sorted(question.correct_keys)
+        return sorted(k.upper() for k in question.correct_keys)
     if qtype == "numeric":
         return _plain_number(float(question.answer))
     if qtype == "shape":

@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -195,7 +195,7 @@ def _synonyms(kp: KeyPoint) -> list[_Synonym]:
     return [s for s in out if s is not None]
 
 
-def score_keypoints(answer_text: str, keypoints: Sequence[KeyPoint] | Iterable[KeyPoint]) -> KeypointResult:
+def score_keypoints(answer_text: str, keypoints: Iterable[KeyPoint]) -> KeypointResult:
     """Which key points the answer mentions, and the weighted share of them (0..1)."""
     kps = list(keypoints)
     answer = _Answer(answer_text if isinstance(answer_text, str) else "")

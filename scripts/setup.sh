@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Creates .venv and installs Mianjing into it. Sourced by serve.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "${1:-}" = "test" ]; then
+  # torch is pinned to the CPU build that ships for this platform; an unpinned torch pulls CUDA (GBs).
+  .venv/bin/python -m pip install -q -e '.[test]'
+else
+  .venv/bin/python -m pip install -q -e .
+fi

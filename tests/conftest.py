@@ -1,0 +1,80 @@
+"""Shared fixtures: apps built by the factory over the real SQLite and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from app.content.loader import load_content
+from app.db import upgrade
+from app.main import create_app
+from app.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VALID = FIXTURES / "valid"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get("MIANJING_TEST_POSTGRES_URL")
+    if not url:
+        raise RuntimeError(
+            "MIANJING_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL"
+        )
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        upgrade(url)
+        yield url
+        return
+    admin_url = postgres_admin_url()
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_settings(**overrides) -> Settings:
+    values = {"content_dir": VALID, "database_url": "sqlite://", "env": "test", "secret_key": "test-secret"}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def bundled_content():
+    return load_content(REPO / "content")
+
+
+@pytest.fixture
+def client(tmp_path) -> Iterator[TestClient]:
+    """An app over the small fixture bank and a fresh SQLite file."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    upgrade(url)
+    with TestClient(create_app(make_settings(database_url=url))) as c:
+        yield c
+
+
+@pytest.fixture
+def db_client(db_url) -> Iterator[TestClient]:
+    """An app over the fixture bank on each database kind."""
+    with TestClient(create_app(make_settings(database_url=db_url))) as c:
+        yield c

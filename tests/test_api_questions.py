@@ -1,0 +1,132 @@
+"""The questions API over the fixture bank: listing, filters, search, public views, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+SECRET_KEYS = {"answer", "correct", "keypoints", "reference", "explanation", "weights", "tolerance"}
+
+
+def walk_keys(value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from walk_keys(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk_keys(v)
+
+
+def test_banks_and_topics(client):
+    banks = client.get("/api/v1/banks").json()
+    assert banks == [{"id": "sample", "title": "示例题库", "description": "每种题型一道，供测试使用。", "question_count": 6}]
+    topics = {t["topic"]: t["count"] for t in client.get("/api/v1/topics").json()}
+    assert topics["BN"] == 3 and topics["卷积计算"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["s-single", "s-multiple", "s-numeric", "s-shape", "s-open", "s-generated"]),
+        ("topic=BN", ["s-single", "s-numeric", "s-open"]),
+        ("type=open", ["s-open"]),
+        ("difficulty=3", ["s-open", "s-generated"]),
+        ("bank=sample&type=shape", ["s-shape"]),
+        ("q=滑动平均", ["s-single"]),
+        ("q=batchnorm2d", ["s-numeric"]),
+        ("q=BN 怎么计算", ["s-open"]),
+        ("q=不存在的词", []),
+        ("tag=基础", ["s-single"]),
+        ("bank=nope", []),
+    ],
+)
+def test_filters_and_search(client, query, expected):
+    body = client.get(f"/api/v1/questions?{query}").json()
+    assert [i["id"] for i in body["items"]] == expected
+    assert body["total"] == len(expected)
+
+
+def test_pagination(client):
+    body = client.get("/api/v1/questions?limit=2&offset=1").json()
+    assert [i["id"] for i in body["items"]] == ["s-multiple", "s-numeric"]
+    assert (body["total"], body["limit"], body["offset"]) == (6, 2, 1)
+
+
+@pytest.mark.parametrize("query", ["limit=101", "limit=0", "offset=-1", "difficulty=6", "difficulty=x", "type=essay",
+                                   "q=" + "x" * 201])
+def test_invalid_parameters_are_422_with_message(client, query):
+    r = client.get(f"/api/v1/questions?{query}")
+    assert r.status_code == 422
+    assert isinstance(r.json()["detail"], str) and r.json()["detail"]
+
+
+def test_public_view_never_leaks_answers(client):
+    for qid in ["s-single", "s-multiple", "s-numeric", "s-shape", "s-open", "s-generated"]:
+        view = client.get(f"/api/v1/questions/{qid}").json()
+        assert not SECRET_KEYS & set(walk_keys(view)), qid
+    listing = client.get("/api/v1/questions").json()
+    assert not SECRET_KEYS & set(walk_keys(listing["items"]))
+    single = client.get("/api/v1/questions/s-single").json()
+    assert [o["key"] for o in single["options"]] == ["A", "B", "C", "D"]
+    assert "滑动平均" in json.dumps(single, ensure_ascii=False)  # the option text itself is public
+
+
+def test_unknown_question_is_404_json(client):
+    r = client.get("/api/v1/questions/does-not-exist")
+    assert r.status_code == 404
+    assert "does-not-exist" in r.json()["detail"]
+
+
+def test_generated_instance_is_deterministic_with_pytorch_names(client):
+    a = client.get("/api/v1/questions/s-generated?seed=42").json()
+    b = client.get("/api/v1/questions/s-generated?seed=42").json()
+    assert a == b
+    assert a["seed"] == 42 and a["generator"] == "conv2d_output_shape"
+    params = a["params"]
+    for name in ("in_channels", "out_channels", "kernel_size", "stride", "padding", "input_shape"):
+        assert name in params
+    assert str(params["in_channels"]) in a["prompt"] and "{{" not in a["prompt"]
+    others = {json.dumps(client.get(f"/api/v1/questions/s-generated?seed={s}").json()["params"]) for s in range(10)}
+    assert len(others) > 1
+
+
+def test_generated_without_seed_returns_the_chosen_seed(client):
+    body = client.get("/api/v1/questions/s-generated").json()
+    assert isinstance(body["seed"], int)
+    again = client.get(f"/api/v1/questions/s-generated?seed={body['seed']}").json()
+    assert again["params"] == body["params"]
+
+
+def test_markdown_math_and_no_raw_html(client):
+    view = client.get("/api/v1/questions/s-shape").json()
+    assert "<code>" in view["prompt_html"]
+    numeric = client.get("/api/v1/questions/s-numeric").json()
+    assert "<code>nn.BatchNorm2d(64)</code>" in numeric["prompt_html"]
+
+
+def test_openapi_and_docs(client):
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/questions/{question_id}" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_health_and_readiness(db_client):
+    assert db_client.get("/healthz").json() == {"status": "ok"}
+    ready = db_client.get("/readyz").json()
+    assert ready["status"] == "ok" and ready["database"] is True and ready["questions"] == 6
+    assert len(ready["content_version"]) == 16
+
+
+def test_rounds_listing(client):
+    rounds = client.get("/api/v1/rounds").json()
+    assert rounds[0]["id"] == "mini"
+    assert [s["question_count"] for s in rounds[0]["sections"]] == [2, 2]
+    assert rounds[0]["duration"] == 10
+
+
+def test_oversized_body_is_413(client):
+    r = client.post("/api/v1/questions/s-single/check", content=b"x" * (3 * 1024 * 1024),
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413
