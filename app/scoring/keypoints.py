@@ -113,9 +113,9 @@ class _Synonym:
 @lru_cache(maxsize=4096)
 def _compile(synonym: str) -> _Synonym | None:
     text = normalize(synonym).strip()
-    if not text:
-        return None
     squashed = _JOINERS_RE.sub("", text)
+    if not squashed:  # "" or "-" would match everywhere
+        return None
     cjk = bool(_CJK_RE.search(text))
     word_re = None
     if not cjk:

@@ -1,0 +1,202 @@
+"""Key-point coverage for open answers: tokenisation, the three ways a synonym hits, and speed."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+import pytest
+
+from app.content.model import KeyPoint
+from app.scoring import keypoints
+from app.scoring.keypoints import TERMS_FILE, get_tokenizer, normalize, score_keypoints, tokenize
+
+BN_POINTS = (
+    KeyPoint("按通道统计", ("通道", "channel", "每个通道")),
+    KeyPoint("减均值除标准差", ("均值", "mean", "方差", "标准差"), 2.0),
+    KeyPoint("可学习的缩放平移", ("gamma", "beta", "γ", "β", "缩放", "平移", "仿射")),
+    KeyPoint("推理用滑动平均", ("滑动平均", "running mean", "moving average", "指数移动平均")),
+)
+
+
+def _terms() -> list[str]:
+    return [line.split()[0] for line in TERMS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _hit(answer: str, *synonyms: str) -> tuple[bool, str | None, str | None]:
+    h = score_keypoints(answer, [KeyPoint("k", synonyms)]).hits[0]
+    return h.hit, h.matched, h.how
+
+
+# --- terms and tokens --------------------------------------------------------------------------
+
+
+def test_terms_file_is_a_valid_jieba_userdict() -> None:
+    terms = _terms()
+    assert len(terms) >= 140
+    assert len(set(terms)) == len(terms)
+    for line in TERMS_FILE.read_text(encoding="utf-8").splitlines():
+        word, freq = line.split()
+        assert freq.isdigit() and word == normalize(word)
+
+
+@pytest.mark.parametrize("term", _terms())
+def test_each_term_stays_whole(term: str) -> None:
+    assert term in tokenize(normalize(f"我认为{term}很重要"))
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "批归一化",
+        "层归一化",
+        "感受野",
+        "梯度消失",
+        "残差连接",
+        "深度可分离卷积",
+        "非极大值抑制",
+        "知识蒸馏",
+        "一致性正则",
+    ],
+)
+def test_required_terms_are_in_the_dictionary(term: str) -> None:
+    assert term in _terms()
+    assert get_tokenizer().lcut(term, HMM=False) == [term]
+
+
+def test_tokenize_drops_punctuation_and_splits_latin_words() -> None:
+    tokens = tokenize(normalize("ＢＮ（batch-norm）用了 3x3 卷积核，γ 和 β。"))
+    assert "bn" in tokens and "batch" in tokens and "norm" in tokens
+    assert "卷积核" in tokens and "γ" in tokens
+    assert all(t.strip() and any(c.isalnum() for c in t) for t in tokens)
+
+
+def test_tokenizer_is_built_once_across_threads() -> None:
+    keypoints._tokenizer = None
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(get_tokenizer())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 8 and all(s is seen[0] for s in seen)
+
+
+# --- how a synonym hits ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "synonyms", "how", "matched"),
+    [
+        # exact: a whole token
+        ("BN 对每个通道分别计算", ("通道",), "exact", "通道"),
+        ("use the running Mean", ("mean",), "exact", "mean"),
+        ("ＭＥＡＮ and var", ("mean",), "exact", "mean"),
+        ("用 γ 和 β 做仿射", ("γ",), "exact", "γ"),
+        ("感受野变大了", ("感受野",), "exact", "感受野"),
+        # substring: multi-character Chinese inside a longer word, English as whole words
+        ("通道数翻倍", ("通道",), "substring", "通道"),
+        ("用了批归一化", ("归一化",), "substring", "归一化"),
+        ("uses a moving average", ("moving average",), "substring", "moving average"),
+        ("uses a moving-average", ("moving average",), "substring", "moving-average"),
+        ("BatchNorm layers", ("batch norm",), "substring", "batchnorm"),
+        ("batch_norm layers", ("batch norm",), "substring", "batch_norm"),
+        ("加了l2正则项", ("l2正则",), "substring", "l2正则"),
+        # fuzzy: typos and small variations of longer synonyms
+        ("加了 dropuot 层", ("dropout",), "fuzzy", "dropuot"),
+        ("用 batchnrom 归一化", ("batchnorm",), "fuzzy", "batchnrom"),
+        ("used a residaul connection", ("residual connection",), "fuzzy", "residaulconnection"),
+        ("可以用深度可分卷积", ("深度可分离卷积",), "fuzzy", "深度可分卷积"),
+        ("主要是为了缓解梯度消逝问题", ("缓解梯度消失问题",), "fuzzy", "缓解梯度消逝问题"),
+    ],
+)
+def test_synonym_hits(answer: str, synonyms: tuple[str, ...], how: str, matched: str) -> None:
+    assert _hit(answer, *synonyms) == (True, matched, how)
+
+
+@pytest.mark.parametrize(
+    ("answer", "synonyms"),
+    [
+        # a lone Chinese character only counts as a whole token, never inside another word
+        ("池化层会降低分辨率", ("池",)),
+        ("均值和方差", ("均",)),
+        # English synonyms are whole words
+        ("we use a meaningful prior", ("mean",)),
+        ("normalization", ("norm",)),
+        ("abnormal", ("bn",)),
+        # too short for fuzzy matching
+        ("form", ("norm",)),
+        ("gelu", ("relu",)),
+        # fuzzy threshold keeps different words apart
+        ("梯度爆炸", ("梯度消失",)),
+        ("主要是为了缓解梯度消逝", ("缓解梯度消失",)),  # one wrong character in six is too far
+        ("dropconnect", ("dropout",)),
+        ("", ("通道",)),
+        ("任何回答 - any answer", ("-", " ", "")),  # blank synonyms never hit
+        ("   ", ("mean",)),
+    ],
+)
+def test_synonym_misses(answer: str, synonyms: tuple[str, ...]) -> None:
+    assert _hit(answer, *synonyms) == (False, None, None)
+
+
+def test_single_char_synonym_hits_as_its_own_token() -> None:
+    assert _hit("先池，再卷积", "池")[0]
+
+
+def test_full_width_synonyms_are_normalised_too() -> None:
+    assert _hit("uses batch norm", "ＢＡＴＣＨ　ＮＯＲＭ") == (True, "batch norm", "substring")
+
+
+# --- scores ------------------------------------------------------------------------------------
+
+
+def test_chinese_answer_covers_every_point() -> None:
+    answer = "BN 对每个通道计算 mini-batch 的均值和方差做标准化，再用可学习的缩放和平移；推理时使用滑动平均。"
+    result = score_keypoints(answer, BN_POINTS)
+    assert result.score == 1.0
+    assert [h.hit for h in result.hits] == [True] * 4
+    assert result.missed == ()
+
+
+def test_english_answer_with_typos() -> None:
+    answer = (
+        "Per-channel statistics: subtract the mean, then scale by gamma and shift by beta. "
+        "Inference uses a movng average."
+    )
+    result = score_keypoints(answer, BN_POINTS)
+    assert result.score == 1.0
+    assert result.hits[3].how == "fuzzy"
+
+
+def test_weighted_share_of_points() -> None:
+    # 按通道统计 (1) + 减均值除标准差 (2) out of 1 + 2 + 1 + 1
+    result = score_keypoints("对每个通道求均值", BN_POINTS)
+    assert result.score == pytest.approx(3 / 5)
+    assert result.missed == ("可学习的缩放平移", "推理用滑动平均")
+    assert result.as_dicts()[0] == {"label": "按通道统计", "hit": True, "matched": "通道", "how": "exact"}
+
+
+def test_no_points_hit_and_no_points_at_all() -> None:
+    assert score_keypoints("完全无关的回答", BN_POINTS).score == 0.0
+    assert score_keypoints("随便写点", ()).score == 0.0
+    assert score_keypoints("通道", [KeyPoint("零权重", ("通道",), 0.0)]).score == 0.0
+
+
+def test_median_time_per_300_char_answer_is_small() -> None:
+    text = (
+        "批归一化在训练时对每个通道计算当前小批量的均值和方差，然后做标准化，再通过可学习的缩放和平移参数恢复表达能力。"
+        "推理阶段使用训练时累计的滑动平均统计量，因此与批大小无关。它能缓解内部协变量偏移，使得可以使用更大的学习率，"
+        "并有一定正则化效果，不过在小批量时统计量噪声大，可以改用层归一化或组归一化。"
+    ) * 3
+    answers = [text[i : i + 300] for i in range(40)]
+    for a in answers[:5]:
+        score_keypoints(a, BN_POINTS)
+    times = []
+    for a in answers:
+        start = time.perf_counter()
+        score_keypoints(a, BN_POINTS)
+        times.append(time.perf_counter() - start)
+    # ~0.7 ms on a developer machine; the bound leaves room for slow CI hosts.
+    assert statistics.median(times) < 0.01
