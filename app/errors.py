@@ -11,9 +11,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 class AppError(Exception):
     status_code = 400
 
-    def __init__(self, message: str, *, status_code: int | None = None, **extra) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, headers: dict[str, str] | None = None,
+                 **extra) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers
         self.extra = extra
         if status_code is not None:
             self.status_code = status_code
@@ -34,7 +36,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message, **exc.extra}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.message, **exc.extra}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

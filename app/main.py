@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api import health, questions, rounds
+from app.api import auth, health, interviews, questions, rounds
+from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
 from app.content.store import ContentStore
 from app.db import make_engine
@@ -30,10 +32,14 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.settings = settings
     app.state.store = ContentStore(content)
     app.state.engine = make_engine(settings.database_url)
+    app.state.clock = lambda: datetime.now(UTC)
+    app.state.login_limiter = LoginRateLimiter(attempts=5, window=60.0)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(questions.router)
     app.include_router(rounds.router)
+    app.include_router(auth.router)
+    app.include_router(interviews.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     log.info("content %s: %s", content.version, content.counts())

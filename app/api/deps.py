@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +11,7 @@ from sqlmodel import Session
 
 from app.content.loader import Content
 from app.db import session_scope
+from app.models import User
 from app.settings import Settings
 
 
@@ -28,3 +30,37 @@ def get_db(request: Request) -> Iterator[Session]:
 ContentDep = Annotated[Content, Depends(get_content)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def get_now(request: Request) -> datetime:
+    """The server's clock; tests replace app.state.clock to move time without sleeping."""
+    return request.app.state.clock()
+
+
+def get_current_user(request: Request, db: SessionDep) -> User:
+    """The user behind a bearer token or the session cookie; 401 when there is none."""
+    from app.auth.sessions import user_for_token
+    from app.errors import AppError
+
+    token = bearer_token(request) or cookie_token(request)
+    user = user_for_token(db, token, request.app.state.clock()) if token else None
+    if user is None:
+        raise AppError("authentication required: log in, or send Authorization: Bearer <token>",
+                       status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def cookie_token(request: Request) -> str | None:
+    from app.auth.cookies import read_session_cookie
+
+    return read_session_cookie(request)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+NowDep = Annotated[datetime, Depends(get_now)]

@@ -735,6 +735,7 @@ _STACK_ASK = {"stacked_params": "堆叠的 3×3 卷积的总参数量",
 
 def _solve_stacked(params: dict[str, Any]) -> _Solution:
     c, n = params["in_channels"], params["num_layers"]
+    _at_least(n, 2, "num_layers")  # one 3×3 "stack" compares with itself: nothing to ask
     counts = stacked_conv_param_counts(c, n)
     big = 2 * n + 1
     params["single_kernel"] = big

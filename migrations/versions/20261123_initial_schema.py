@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 40c82a53ef60
+Revision ID: 5ead704d47b6
 Revises: 
-Create Date: 2026-11-23 21:14:22.496499
+Create Date: 2026-11-23 21:19:29.082300
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '40c82a53ef60'
+revision = '5ead704d47b6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -70,6 +70,7 @@ def upgrade() -> None:
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('current_position', sa.Integer(), nullable=False),
+    sa.Column('position_since', sa.DateTime(timezone=True), nullable=True),
     sa.Column('share_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('plan', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_interview_user_id_user')),

@@ -1,0 +1,75 @@
+"""Accounts for API clients: register, token, guest, logout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field, StringConstraints
+
+from app.api.deps import CurrentUser, NowDep, SessionDep, bearer_token
+from app.auth import accounts
+from app.auth.sessions import issue_token, revoke_token
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32,
+                                            pattern=r"^[A-Za-z0-9_.\-\u4e00-\u9fff]+$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+
+
+class Credentials(BaseModel):
+    username: Username
+    password: Password
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    user_id: int
+    username: str | None
+    is_guest: bool
+
+
+def _token(user, token: str) -> TokenResponse:
+    return TokenResponse(access_token=token, user_id=user.id, username=user.username, is_guest=user.is_guest)
+
+
+@router.post("/register", status_code=201, response_model=TokenResponse)
+def register(body: Credentials, db: SessionDep, now: NowDep) -> TokenResponse:
+    user = accounts.register(db, body.username, body.password)
+    return _token(user, issue_token(db, user, now, kind="bearer"))
+
+
+@router.post("/token", response_model=TokenResponse)
+def token(body: LoginRequest, request: Request, db: SessionDep, now: NowDep) -> TokenResponse:
+    user = accounts.authenticate(db, request, body.username, body.password)
+    return _token(user, issue_token(db, user, now, kind="bearer"))
+
+
+@router.post("/guest", status_code=201, response_model=TokenResponse)
+def guest(db: SessionDep, now: NowDep) -> TokenResponse:
+    user = accounts.create_guest(db)
+    return _token(user, issue_token(db, user, now, kind="bearer"))
+
+
+@router.post("/keep", response_model=TokenResponse)
+def keep_guest(body: Credentials, user: CurrentUser, request: Request, db: SessionDep, now: NowDep) -> TokenResponse:
+    """Turn the current guest account into a named one, keeping its interviews."""
+    user = accounts.keep_guest(db, user, body.username, body.password)
+    old = bearer_token(request)
+    if old:
+        revoke_token(db, old)
+    return _token(user, issue_token(db, user, now, kind="bearer"))
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, user: CurrentUser, db: SessionDep) -> None:
+    token_value = bearer_token(request)
+    if token_value:
+        revoke_token(db, token_value)

@@ -1,0 +1,97 @@
+"""Timed mock interviews over the API. Every route acts only on the caller's own interviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlmodel import select
+
+from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep
+from app.api.schemas import ErrorResponse
+from app.interviews import service
+from app.models import Interview
+
+router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"])
+ERRORS = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 401: {"model": ErrorResponse}}
+
+
+class StartRequest(BaseModel):
+    round: str = Field(max_length=64)
+
+
+class AnswerRequest(BaseModel):
+    answer: Any = Field(description="the answer, as for /questions/{id}/check")
+
+
+class MoveRequest(BaseModel):
+    position: int = Field(ge=0, le=10_000)
+
+
+class RateRequest(BaseModel):
+    rating: str = Field(description="again | hard | good | easy")
+
+
+def _state(db, interview: Interview, now) -> dict[str, Any]:
+    return service.interview_state(interview, service.answers_by_position(db, interview), now)
+
+
+@router.post("", status_code=201, responses=ERRORS)
+def start(body: StartRequest, user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep) -> dict[str, Any]:
+    interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now)
+    return _state(db, interview, now)
+
+
+@router.get("", responses=ERRORS)
+def history(user: CurrentUser, db: SessionDep, now: NowDep) -> list[dict[str, Any]]:
+    rows = db.exec(select(Interview).where(Interview.user_id == user.id)
+                   .order_by(Interview.started_at.desc())).all()  # type: ignore[union-attr]
+    out = []
+    for interview in rows:
+        service.close_if_expired(db, interview, now)
+        out.append({"id": interview.id, "round": interview.round_id, "title": interview.round_title,
+                    "state": interview.state, "score": interview.score,
+                    "started_at": service.aware(interview.started_at).isoformat(),
+                    "deadline": service.aware(interview.deadline).isoformat()})
+    return out
+
+
+@router.get("/{interview_id}", responses=ERRORS)
+def get(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    interview = service.get_owned(db, user, interview_id)
+    service.close_if_expired(db, interview, now)
+    return _state(db, interview, now)
+
+
+@router.put("/{interview_id}/answers/{position}", responses=ERRORS)
+def save_answer(interview_id: str, position: int, body: AnswerRequest, user: CurrentUser, db: SessionDep,
+                now: NowDep) -> dict[str, Any]:
+    row = service.save_answer(db=db, user=user, interview_id=interview_id, position=position, answer=body.answer,
+                              now=now)
+    return {"position": row.position, "saved_at": service.aware(row.saved_at).isoformat(), "answer": row.answer}
+
+
+@router.post("/{interview_id}/position", responses=ERRORS)
+def move(interview_id: str, body: MoveRequest, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    interview = service.move_to(db=db, user=user, interview_id=interview_id, position=body.position, now=now)
+    return {"current_position": interview.current_position, "state": interview.state}
+
+
+@router.post("/{interview_id}/finish", responses=ERRORS)
+def finish(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    interview = service.finish_owned(db=db, user=user, interview_id=interview_id, now=now)
+    return {"id": interview.id, "state": interview.state, "score": interview.score}
+
+
+@router.get("/{interview_id}/report", responses=ERRORS)
+def report(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    interview = service.get_owned(db, user, interview_id)
+    service.close_if_expired(db, interview, now)
+    return service.report(interview, service.answers_by_position(db, interview))
+
+
+@router.put("/{interview_id}/ratings/{position}", responses=ERRORS)
+def rate(interview_id: str, position: int, body: RateRequest, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
+    row = service.rate(db=db, user=user, interview_id=interview_id, position=position, rating=body.rating)
+    return {"position": row.position, "rating": row.self_rating}

@@ -1,0 +1,298 @@
+"""Mock interviews: freeze a round's questions, keep the server's clock, save answers, score, report.
+
+Services never commit: the request's session commits on success (app.db.session_scope).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.api.views import explanation_html, new_seed, question_view
+from app.content.loader import Content, pick_round_questions
+from app.content.model import KeyPoint, Option, Question
+from app.content.render import render_markdown
+from app.errors import AppError, NotFound
+from app.models import Interview, InterviewAnswer, User
+from app.scoring.check import check_answer
+
+GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
+MAX_FOLLOWUP_DEPTH = 3
+RATINGS = ("again", "hard", "good", "easy")
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; all stored times are UTC.
+    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def snapshot(q: Question) -> dict[str, Any]:
+    return dataclasses.asdict(q)
+
+
+def from_snapshot(data: dict[str, Any]) -> Question:
+    values = dict(data)
+    values["options"] = tuple(Option(**o) for o in values.get("options", ()))
+    values["keypoints"] = tuple(
+        KeyPoint(k["label"], tuple(k["synonyms"]), k.get("weight", 1.0)) for k in values.get("keypoints", ())
+    )
+    for name in ("topics", "tags", "followups"):
+        values[name] = tuple(values.get(name, ()))
+    if values.get("type") == "shape" and values.get("answer") is not None:
+        values["answer"] = tuple(values["answer"])
+    return Question(**values)
+
+
+def _with_followups(content: Content, ids: list[str]) -> list[tuple[str, str | None]]:
+    """Each question followed by its 追问 chain (depth-first, each question at most once)."""
+    out: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+
+    def add(qid: str, parent: str | None, depth: int) -> None:
+        if qid in seen or qid not in content.by_id:
+            return
+        seen.add(qid)
+        out.append((qid, parent))
+        if depth < MAX_FOLLOWUP_DEPTH:
+            for f in content.by_id[qid].followups:
+                add(f, qid, depth + 1)
+
+    for qid in ids:
+        add(qid, None, 0)
+    return out
+
+
+def start_interview(*, db: Session, content: Content, user: User, round_id: str, now: datetime) -> Interview:
+    rnd = content.rounds_by_id.get(round_id)
+    if rnd is None:
+        raise NotFound(f"no round with id {round_id!r}")
+    seed = new_seed()
+    sections: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    for section, ids in zip(rnd.sections, pick_round_questions(content, rnd, seed), strict=True):
+        start = len(items)
+        for qid, parent in _with_followups(content, ids):
+            q = content.by_id[qid]
+            items.append({
+                "position": len(items), "section": len(sections), "question": snapshot(q),
+                "seed": new_seed() if q.type == "generated" else None, "followup_of": parent,
+            })
+        sections.append({"title": section.title, "minutes": section.minutes, "guidance": section.guidance,
+                         "start": start, "count": len(items) - start})
+    interview = Interview(
+        id=secrets.token_hex(16), user_id=user.id, round_id=rnd.id, round_title=rnd.title,
+        content_version=content.version, started_at=now, deadline=now + timedelta(minutes=rnd.duration),
+        position_since=now, plan={"sections": sections, "items": items, "duration": rnd.duration},
+    )
+    db.add(interview)
+    db.flush()
+    return interview
+
+
+def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False) -> Interview:
+    """The interview if it is this user's; 404 alike for missing and for someone else's."""
+    stmt = select(Interview).where(Interview.id == interview_id, Interview.user_id == user.id)
+    if lock:
+        stmt = stmt.with_for_update()
+    interview = db.exec(stmt).first()
+    if interview is None:
+        raise NotFound("no such interview")
+    return interview
+
+
+def answers_by_position(db: Session, interview: Interview) -> dict[int, InterviewAnswer]:
+    rows = db.exec(select(InterviewAnswer).where(InterviewAnswer.interview_id == interview.id)).all()
+    return {r.position: r for r in rows}
+
+
+def close_if_expired(db: Session, interview: Interview, now: datetime) -> bool:
+    """Past the deadline plus grace, an active interview is closed and scored. True if closed now."""
+    if interview.state == "active" and now > aware(interview.deadline) + GRACE:
+        finish(db=db, interview=interview, now=now)
+        return True
+    return False
+
+
+def _item(interview: Interview, position: int) -> dict[str, Any]:
+    items = interview.plan["items"]
+    if not 0 <= position < len(items):
+        raise NotFound(f"no question at position {position}")
+    return items[position]
+
+
+def save_answer(
+    *, db: Session, user: User, interview_id: str, position: int, answer: Any, now: datetime
+) -> InterviewAnswer:
+    """Idempotent upsert: the last answer that arrives before the deadline (plus grace) counts."""
+    interview = get_owned(db, user, interview_id, lock=True)
+    _item(interview, position)
+    if close_if_expired(db, interview, now):
+        raise AppError("时间已到，面试已自动结束并评分；这次保存没有被接受。", status_code=409, state="finished")
+    if interview.state != "active":
+        raise AppError("面试已经结束，不能再修改答案。", status_code=409, state=interview.state)
+    row = db.exec(select(InterviewAnswer).where(
+        InterviewAnswer.interview_id == interview.id, InterviewAnswer.position == position)).first()
+    if row is None:
+        row = InterviewAnswer(interview_id=interview.id, position=position, answer=answer, saved_at=now)
+        db.add(row)
+    else:
+        row.answer = answer
+        row.saved_at = now
+    db.flush()
+    return row
+
+
+def move_to(*, db: Session, user: User, interview_id: str, position: int, now: datetime) -> Interview:
+    """Record the time spent on the current question and move to another (skip and come back)."""
+    interview = get_owned(db, user, interview_id, lock=True)
+    _item(interview, position)
+    close_if_expired(db, interview, now)
+    if interview.state == "active" and position != interview.current_position:
+        _account_time(db, interview, now)
+        interview.current_position = position
+        interview.position_since = now
+        db.add(interview)
+    return interview
+
+
+def _account_time(db: Session, interview: Interview, now: datetime) -> None:
+    since = aware(interview.position_since)
+    if since is None:
+        return
+    spent = max(0, int((min(now, aware(interview.deadline)) - since).total_seconds() * 1000))
+    pos = interview.current_position
+    row = db.exec(select(InterviewAnswer).where(
+        InterviewAnswer.interview_id == interview.id, InterviewAnswer.position == pos)).first()
+    if row is None:
+        row = InterviewAnswer(interview_id=interview.id, position=pos, answer=None, saved_at=now)
+    row.time_spent_ms += spent
+    db.add(row)
+    db.flush()
+
+
+def finish(*, db: Session, interview: Interview, now: datetime) -> Interview:
+    if interview.state != "active":
+        return interview
+    _account_time(db, interview, now)
+    answers = answers_by_position(db, interview)
+    total = 0.0
+    for item in interview.plan["items"]:
+        row = answers.get(item["position"])
+        if row is None:
+            row = InterviewAnswer(interview_id=interview.id, position=item["position"], answer=None, saved_at=now)
+        result = _score(item, row.answer)
+        row.score = result["score"]
+        row.result = result
+        total += result["score"]
+        db.add(row)
+    count = len(interview.plan["items"])
+    interview.score = round(total / count, 4) if count else 0.0
+    interview.state = "finished"
+    interview.finished_at = min(now, aware(interview.deadline) + GRACE)
+    interview.position_since = None
+    db.add(interview)
+    db.flush()
+    return interview
+
+
+def _score(item: dict[str, Any], answer: Any) -> dict[str, Any]:
+    q = from_snapshot(item["question"])
+    if answer is None or answer == "" or answer == []:
+        return {"score": 0.0, "correct": False, "feedback": "未作答。", "expected": None, "details": {},
+                "answered": False}
+    r = check_answer(q, answer, seed=item["seed"])
+    return {"score": r.score, "correct": r.correct, "feedback": r.feedback, "expected": r.expected,
+            "details": r.details, "answered": True}
+
+
+def finish_owned(*, db: Session, user: User, interview_id: str, now: datetime) -> Interview:
+    interview = get_owned(db, user, interview_id, lock=True)
+    return finish(db=db, interview=interview, now=now)
+
+
+def rate(*, db: Session, user: User, interview_id: str, position: int, rating: str) -> InterviewAnswer:
+    if rating not in RATINGS:
+        raise AppError(f"rating must be one of {', '.join(RATINGS)}", status_code=422)
+    interview = get_owned(db, user, interview_id, lock=True)
+    _item(interview, position)
+    row = answers_by_position(db, interview).get(position)
+    if row is None:
+        row = InterviewAnswer(interview_id=interview.id, position=position, answer=None,
+                              saved_at=datetime.now(UTC))
+    row.self_rating = rating
+    db.add(row)
+    db.flush()
+    return row
+
+
+def interview_state(interview: Interview, answers: dict[int, InterviewAnswer], now: datetime) -> dict[str, Any]:
+    """The candidate's view: questions as public views, saved answers, the server's clock."""
+    items = []
+    for item in interview.plan["items"]:
+        q = from_snapshot(item["question"])
+        row = answers.get(item["position"])
+        items.append({
+            "position": item["position"], "section": item["section"], "followup_of": item["followup_of"],
+            "question": question_view(q, item["seed"]),
+            "answer": row.answer if row else None,
+            "saved_at": aware(row.saved_at).isoformat() if row and row.answer is not None else None,
+        })
+    deadline = aware(interview.deadline)
+    return {
+        "id": interview.id, "round": interview.round_id, "title": interview.round_title,
+        "state": interview.state, "content_version": interview.content_version,
+        "started_at": aware(interview.started_at).isoformat(), "deadline": deadline.isoformat(),
+        "server_now": now.isoformat(), "remaining_seconds": max(0.0, (deadline - now).total_seconds()),
+        "current_position": interview.current_position, "score": interview.score,
+        "sections": [{k: s[k] for k in ("title", "minutes", "start", "count")} for s in interview.plan["sections"]],
+        "questions": items,
+    }
+
+
+def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[str, Any]:
+    if interview.state != "finished":
+        raise AppError("面试还没有结束，结束后才有报告。", status_code=409)
+    per_section: dict[int, list[float]] = defaultdict(list)
+    per_topic: dict[str, list[float]] = defaultdict(list)
+    questions = []
+    for item in interview.plan["items"]:
+        q = from_snapshot(item["question"])
+        row = answers.get(item["position"])
+        result = (row.result if row else None) or _score(item, None)
+        per_section[item["section"]].append(result["score"])
+        for t in q.topics:
+            per_topic[t].append(result["score"])
+        view = question_view(q, item["seed"])
+        questions.append({
+            "position": item["position"], "section": item["section"], "id": q.id, "type": q.type,
+            "title": q.title, "prompt_html": view["prompt_html"], "options": view["options"], "topics": list(q.topics),
+            "answer": row.answer if row else None, "score": result["score"], "correct": result["correct"],
+            "feedback": result["feedback"], "expected": result.get("expected"),
+            "reference_html": render_markdown(q.reference) if q.type == "open" else None,
+            "explanation_html": explanation_html(q, item["seed"]),
+            "keypoints": (result.get("details") or {}).get("keypoints") if q.type == "open" else None,
+            "time_spent_seconds": round((row.time_spent_ms if row else 0) / 1000, 1),
+            "self_rating": row.self_rating if row else None, "followup_of": item["followup_of"],
+        })
+    sections = [
+        {"title": s["title"], "minutes": s["minutes"],
+         "score": round(sum(per_section[i]) / len(per_section[i]), 4) if per_section[i] else None}
+        for i, s in enumerate(interview.plan["sections"])
+    ]
+    topics = sorted(
+        ({"topic": t, "score": round(sum(v) / len(v), 4), "count": len(v)} for t, v in per_topic.items()),
+        key=lambda d: (d["score"], d["topic"]),
+    )
+    return {
+        "id": interview.id, "round": interview.round_id, "title": interview.round_title,
+        "score": interview.score, "started_at": aware(interview.started_at).isoformat(),
+        "finished_at": aware(interview.finished_at).isoformat() if interview.finished_at else None,
+        "sections": sections, "topics": topics,
+        "weak_topics": [t["topic"] for t in topics if t["score"] < 0.6][:5],
+        "questions": questions,
+    }

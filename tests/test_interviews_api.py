@@ -1,0 +1,190 @@
+"""Mock interviews over the API with an injected clock, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from tests.conftest import VALID, make_settings
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def env(db_url, tmp_path):
+    content_dir = tmp_path / "content"
+    shutil.copytree(VALID, content_dir)
+    app = create_app(make_settings(database_url=db_url, content_dir=content_dir))
+    clock = Clock()
+    app.state.clock = clock
+    with TestClient(app) as client:
+        yield client, clock, content_dir
+
+
+def guest(client) -> dict[str, str]:
+    r = client.post("/api/v1/auth/guest")
+    assert r.status_code == 201
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def start(client, headers) -> dict:
+    r = client.post("/api/v1/interviews", json={"round": "mini"}, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_start_freezes_questions_with_followups_and_server_deadline(env):
+    client, clock, _ = env
+    h = guest(client)
+    state = start(client, h)
+    assert state["deadline"] == (T0 + timedelta(minutes=10)).isoformat()
+    assert state["remaining_seconds"] == 600
+    ids = [q["question"]["id"] for q in state["questions"]]
+    # s-open first (fixed), then a single from the sample bank; s-single is followed by its 追问 s-numeric
+    assert ids[0] == "s-open"
+    if "s-single" in ids:
+        assert ids[ids.index("s-single") + 1] == "s-numeric"
+    for item in state["questions"]:
+        assert "answer" not in item["question"] and "keypoints" not in item["question"]
+    clock.advance(minutes=3)
+    again = client.get(f"/api/v1/interviews/{state['id']}", headers=h).json()
+    assert again["remaining_seconds"] == 420
+    assert [q["question"]["id"] for q in again["questions"]] == ids
+
+
+def test_answers_are_idempotent_and_last_one_counts(env):
+    client, clock, _ = env
+    h = guest(client)
+    state = start(client, h)
+    url = f"/api/v1/interviews/{state['id']}/answers/0"
+    for _ in range(3):
+        r = client.put(url, json={"answer": "每个通道的均值"}, headers=h)
+        assert r.status_code == 200
+    client.put(url, json={"answer": "每个通道求均值方差，gamma beta 缩放平移"}, headers=h)
+    got = client.get(f"/api/v1/interviews/{state['id']}", headers=h).json()
+    assert got["questions"][0]["answer"] == "每个通道求均值方差，gamma beta 缩放平移"
+    r = client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h)
+    assert r.json()["state"] == "finished"
+    report = client.get(f"/api/v1/interviews/{state['id']}/report", headers=h).json()
+    first = report["questions"][0]
+    assert first["score"] == 1.0 and all(k["hit"] for k in first["keypoints"])
+
+
+def test_deadline_refuses_late_answers_and_closes_automatically(env):
+    client, clock, _ = env
+    h = guest(client)
+    state = start(client, h)
+    url = f"/api/v1/interviews/{state['id']}/answers/0"
+    clock.advance(minutes=10, seconds=20)  # past the deadline but inside the grace
+    assert client.put(url, json={"answer": "均值"}, headers=h).status_code == 200
+    clock.advance(seconds=11)
+    r = client.put(url, json={"answer": "更晚的答案"}, headers=h)
+    assert r.status_code == 409 and "时间已到" in r.json()["detail"]
+    got = client.get(f"/api/v1/interviews/{state['id']}", headers=h).json()
+    assert got["state"] == "finished" and got["questions"][0]["answer"] == "均值"
+    assert client.get(f"/api/v1/interviews/{state['id']}/report", headers=h).status_code == 200
+
+
+def test_unfinished_interview_closes_on_read_after_deadline(env):
+    client, clock, _ = env
+    h = guest(client)
+    start(client, h)
+    clock.advance(hours=2)
+    history = client.get("/api/v1/interviews", headers=h).json()
+    assert history[0]["state"] == "finished" and history[0]["score"] == 0.0
+
+
+def test_resume_after_server_restart(env, db_url):
+    client, clock, content_dir = env
+    h = guest(client)
+    state = start(client, h)
+    client.put(f"/api/v1/interviews/{state['id']}/answers/1", json={"answer": "B"}, headers=h)
+    client.post(f"/api/v1/interviews/{state['id']}/position", json={"position": 1}, headers=h)
+    app2 = create_app(make_settings(database_url=db_url, content_dir=content_dir))
+    app2.state.clock = clock
+    with TestClient(app2) as client2:
+        got = client2.get(f"/api/v1/interviews/{state['id']}", headers=h).json()
+    assert got["current_position"] == 1 and got["questions"][1]["answer"] == "B"
+
+
+def test_frozen_questions_survive_a_content_change(env):
+    client, clock, content_dir = env
+    h = guest(client)
+    state = start(client, h)
+    bank = content_dir / "banks" / "sample.md"
+    bank.write_text(bank.read_text(encoding="utf-8").replace("BN 是怎么计算的？", "已修改的题干"), encoding="utf-8")
+    client.app.state.store.reload_from(content_dir)
+    got = client.get(f"/api/v1/interviews/{state['id']}", headers=h).json()
+    assert "BN 是怎么计算的" in got["questions"][0]["question"]["prompt"]
+    assert got["content_version"] == state["content_version"] != client.app.state.store.current.version
+
+
+def test_another_users_interview_is_404(env):
+    client, clock, _ = env
+    alice, bob = guest(client), guest(client)
+    state = start(client, alice)
+    iid = state["id"]
+    for method, url, body in [
+        ("get", f"/api/v1/interviews/{iid}", None),
+        ("put", f"/api/v1/interviews/{iid}/answers/0", {"answer": "x"}),
+        ("post", f"/api/v1/interviews/{iid}/finish", None),
+        ("get", f"/api/v1/interviews/{iid}/report", None),
+        ("post", f"/api/v1/interviews/{iid}/position", {"position": 1}),
+    ]:
+        r = client.request(method, url, json=body, headers=bob)
+        assert r.status_code == 404, (method, url, r.status_code)
+    assert client.get("/api/v1/interviews", headers=bob).json() == []
+    assert client.get(f"/api/v1/interviews/{iid}").status_code == 401
+
+
+def test_register_login_logout_and_rate_limit(env):
+    client, clock, _ = env
+    r = client.post("/api/v1/auth/register", json={"username": "alice", "password": "correct horse"})
+    assert r.status_code == 201
+    assert client.post("/api/v1/auth/register", json={"username": "alice", "password": "x" * 9}).status_code == 409
+    assert client.post("/api/v1/auth/register", json={"username": "al", "password": "short"}).status_code == 422
+    tok = client.post("/api/v1/auth/token", json={"username": "alice", "password": "correct horse"}).json()
+    h = {"Authorization": f"Bearer {tok['access_token']}"}
+    assert client.get("/api/v1/interviews", headers=h).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=h).status_code == 204
+    assert client.get("/api/v1/interviews", headers=h).status_code == 401
+    codes = [client.post("/api/v1/auth/token", json={"username": "alice", "password": "wrong!!"}).status_code
+             for _ in range(7)]
+    assert codes[:5] == [401] * 5 and codes[5:] == [429, 429]
+
+
+def test_guest_can_keep_account(env):
+    client, clock, _ = env
+    h = guest(client)
+    iid = start(client, h)["id"]
+    r = client.post("/api/v1/auth/keep", json={"username": "keeper", "password": "long enough"}, headers=h)
+    assert r.status_code == 200 and r.json()["is_guest"] is False
+    tok = client.post("/api/v1/auth/token", json={"username": "keeper", "password": "long enough"}).json()
+    assert client.get(f"/api/v1/interviews/{iid}", headers={"Authorization": f"Bearer {tok['access_token']}"}
+                      ).status_code == 200
+
+
+def test_bad_input_is_4xx(env):
+    client, clock, _ = env
+    h = guest(client)
+    assert client.post("/api/v1/interviews", json={"round": "nope"}, headers=h).status_code == 404
+    assert client.post("/api/v1/interviews", json={}, headers=h).status_code == 422
+    iid = start(client, h)["id"]
+    assert client.put(f"/api/v1/interviews/{iid}/answers/99", json={"answer": 1}, headers=h).status_code == 404
+    assert client.put(f"/api/v1/interviews/{iid}/ratings/0", json={"rating": "meh"}, headers=h).status_code == 422
+    assert client.get(f"/api/v1/interviews/{iid}/report", headers=h).status_code == 409
