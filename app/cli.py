@@ -72,6 +72,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="default MIANJING_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default MIANJING_PORT")] = None,
     workers: Annotated[int | None, typer.Option(help="default MIANJING_WORKERS")] = None,
+    watch: Annotated[bool, typer.Option(help="restart when a content or code file changes (development)")] = False,
 ) -> None:
     """Check the content, apply migrations, and serve with uvicorn."""
     import uvicorn
@@ -81,10 +82,38 @@ def serve(
     settings = get_settings()
     _check_or_exit(settings.content_dir)
     upgrade(settings.database_url)
+    extra = {}
+    if watch:
+        extra = {"reload": True, "reload_dirs": [str(settings.content_dir), "app"], "reload_includes": ["*.md", "*.py"]}
     uvicorn.run(
         "app.main:app", host=host or settings.host, port=port or settings.port,
-        workers=workers or settings.workers, log_level=settings.log_level, proxy_headers=True,
+        workers=None if watch else (workers or settings.workers), log_level=settings.log_level,
+        proxy_headers=True, **extra,
     )
+
+
+@content_cli.command("reload")
+def content_reload(
+    url: Annotated[str, typer.Option(help="base URL of a running Mianjing")] = "http://127.0.0.1:8000",
+) -> None:
+    """Ask a running service to reload its content (uses MIANJING_ADMIN_TOKEN)."""
+    import httpx
+
+    token = get_settings().admin_token
+    if not token:
+        typer.echo("MIANJING_ADMIN_TOKEN is not set", err=True)
+        raise typer.Exit(2)
+    r = httpx.post(f"{url.rstrip('/')}/api/v1/admin/reload", headers={"Authorization": f"Bearer {token}"},
+                   timeout=60)
+    body = r.json()
+    if r.status_code != 200:
+        typer.echo(body.get("detail", r.text), err=True)
+        for e in body.get("errors", []):
+            typer.echo(f"{e['file']}:{e['line']}: {e['message']}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"reloaded: version {body['version']} ({body['questions']} questions, {body['banks']} banks, "
+               f"{body['rounds']} rounds); +{len(body['added'])} -{len(body['removed'])} ~{len(body['changed'])}; "
+               f"{body['seconds']} s")
 
 
 def _redact(url: str) -> str:

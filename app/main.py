@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api import auth, health, interviews, questions, rounds
+from app.api import admin, auth, health, interviews, questions, rounds
 from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
 from app.content.store import ContentStore
+from app.content.sync import follow_forever, publish_version
 from app.db import make_engine
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
@@ -24,7 +27,19 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     """Build the app. Broken content raises ContentInvalid here, so the service refuses to start."""
     settings = settings or get_settings()
     content = content or load_content(settings.content_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # The files on disk are the truth at start: publish their version, then follow later reloads.
+        await asyncio.to_thread(_publish_initial, app)
+        task = asyncio.create_task(follow_forever(app.state.engine, app.state.store, settings.content_dir))
+        try:
+            yield
+        finally:
+            task.cancel()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Mianjing 面经 API",
         version="1",
         description="Question banks, answer checking and timed mock interviews for DL/CV algorithm interviews.",
@@ -40,10 +55,22 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(rounds.router)
     app.include_router(auth.router)
     app.include_router(interviews.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     log.info("content %s: %s", content.version, content.counts())
     return app
+
+
+def _publish_initial(app: FastAPI) -> None:
+    from sqlmodel import Session
+
+    try:
+        with Session(app.state.engine) as db:
+            publish_version(db, app.state.store.current.version)
+            db.commit()
+    except Exception:  # noqa: BLE001 - an unmigrated database must not stop the app from serving content
+        log.warning("could not publish the content version (database not migrated?)")
 
 
 def _static_dir() -> str:

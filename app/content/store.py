@@ -11,6 +11,7 @@ class ContentStore:
     def __init__(self, content: Content) -> None:
         self._content = content
         self._reload_lock = threading.Lock()  # one reload at a time; readers never wait on it
+        self.last_followed: str | None = None  # the published version this worker last tried to follow
 
     @property
     def current(self) -> Content:

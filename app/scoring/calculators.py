@@ -358,7 +358,7 @@ def _check_value(name: str, param: Param, value: Any) -> Any:
             "int": "整数",
             "pair": "整数或两个整数 [h, w]",
             "float": "数字",
-            "bool": "true 或 false",
+            "bool": " true 或 false",
             "choice": "以下之一：" + ", ".join(param.choices),
         }[param.type]
         raise ParamRangeError(f"{name} 应为{expected}，实际为 {value!r}")
@@ -480,7 +480,8 @@ def _spatial(params: dict[str, Any]) -> None:
     """width null means a square input; input_shape is what the prompt shows."""
     if params.get("width") is None:
         params["width"] = params["height"]
-    params["input_shape"] = [params["batch_size"], params["in_channels"], params["height"], params["width"]]
+    # conv2d_macs has no batch_size: MACs are counted per image.
+    params["input_shape"] = [params.get("batch_size", 1), params["in_channels"], params["height"], params["width"]]
 
 
 def _dims(params: dict[str, Any], *names: str) -> list[tuple[int, int]]:
@@ -700,9 +701,7 @@ _MACS_ASK = {"macs": "乘加次数 MACs", "flops": "FLOPs（按 1 次乘加 = 2 
 
 
 def _solve_macs(params: dict[str, Any]) -> _Solution:
-    params["batch_size"] = 1
     _spatial(params)
-    del params["batch_size"]  # MACs are per image; input_shape still shows N = 1
     if params.get("padding") is None:
         kh, kw = _pair(params["kernel_size"], "kernel_size")
         params["padding"] = kh // 2 if kh == kw else [kh // 2, kw // 2]  # "same" padding for odd k
@@ -982,18 +981,32 @@ CALCULATORS: dict[str, Calculator] = {c.name: c for c in _ALL}
 # --------------------------------------------------------------------------------------------
 
 
-def _specs(name: str, ranges: Mapping[str, Any] | None) -> tuple[Calculator, dict[str, _Spec]]:
+def _collect(name: str, ranges: Mapping[str, Any] | None) -> tuple[Calculator | None, dict[str, _Spec], list[str]]:
+    """Parse every spec, gathering all problems so a content writer sees them at once."""
     calc = CALCULATORS.get(name)
     if calc is None:
-        raise ParamRangeError(f"未知计算器「{name}」（可选：{', '.join(CALCULATORS)}）")
+        return None, {}, [f"未知计算器「{name}」（可选：{', '.join(CALCULATORS)}）"]
     ranges = {} if ranges is None else ranges
     if not isinstance(ranges, Mapping):
-        raise ParamRangeError(f"{name}: params 应为「参数: 取值」的映射，实际为 {ranges!r}")
+        return calc, {}, [f"{name}: params 应为「参数: 取值」的映射，实际为 {ranges!r}"]
+    problems = []
     unknown = [str(k) for k in ranges if k not in calc.params]
     if unknown:
-        raise ParamRangeError(f"{name} 没有参数 {', '.join(unknown)}（可用：{', '.join(calc.params)}）")
-    merged = {**calc.defaults, **ranges}
-    return calc, {k: _parse_spec(k, calc.params[k], v) for k, v in merged.items()}
+        problems.append(f"{name} 没有参数 {', '.join(unknown)}（可用：{', '.join(calc.params)}）")
+    specs = {}
+    for key, raw in {**calc.defaults, **{k: v for k, v in ranges.items() if k in calc.params}}.items():
+        try:
+            specs[key] = _parse_spec(key, calc.params[key], raw)
+        except ParamRangeError as exc:
+            problems.append(f"{name}: {exc}")
+    return calc, specs, problems
+
+
+def _specs(name: str, ranges: Mapping[str, Any] | None) -> tuple[Calculator, dict[str, _Spec]]:
+    calc, specs, problems = _collect(name, ranges)
+    if problems or calc is None:
+        raise ParamRangeError("；".join(problems))
+    return calc, specs
 
 
 def _attempt(calc: Calculator, specs: dict[str, _Spec], rng: random.Random) -> _Solution:
@@ -1038,10 +1051,9 @@ def draw(name: str, ranges: Mapping[str, Any], seed: int) -> Instance:
 
 def validate_ranges(name: str, ranges: Mapping[str, Any], samples: int = 50) -> list[str]:
     """Plain-language problems with a generated item's params; an empty list means it is fine."""
-    try:
-        calc, specs = _specs(name, ranges)
-    except ParamRangeError as exc:
-        return [str(exc)]
+    calc, specs, problems = _collect(name, ranges)
+    if problems or calc is None:
+        return problems
     failures = [(seed, r) for seed in range(samples) if isinstance(r := _draw(calc, specs, seed), str)]
     if not failures:
         return []

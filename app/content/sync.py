@@ -1,0 +1,61 @@
+"""Keep every worker on the same content version: a reload writes the version row, the others poll it.
+
+Polling one small row every half second is cheap on SQLite and PostgreSQL alike and needs no extra
+infrastructure; it keeps every worker within about a second of a reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.content.loader import Content, ContentInvalid
+from app.content.store import ContentStore
+from app.models import ContentState
+
+log = logging.getLogger("mianjing.sync")
+POLL_SECONDS = 0.5
+
+
+def published_version(engine: Engine) -> str | None:
+    with Session(engine) as db:
+        row = db.get(ContentState, 1)
+        return row.version if row else None
+
+
+def publish_version(db: Session, version: str) -> None:
+    row = db.get(ContentState, 1)
+    if row is None:
+        db.add(ContentState(id=1, version=version, updated_at=datetime.now(UTC)))
+    else:
+        row.version, row.updated_at = version, datetime.now(UTC)
+        db.add(row)
+
+
+def follow_once(engine: Engine, store: ContentStore, directory) -> Content | None:
+    """If another worker published a version we do not serve, load it from disk. Returns the new content."""
+    wanted = published_version(engine)
+    if wanted is None or wanted == store.current.version or wanted == store.last_followed:
+        return None
+    store.last_followed = wanted  # try each published version once, not every poll
+    try:
+        previous, new = store.reload_from(directory)
+    except ContentInvalid as exc:
+        log.error("published content %s does not load here: %s", wanted, exc.errors[:3])
+        return None
+    if new.version != wanted:
+        log.warning("published version %s but disk has %s", wanted, new.version)
+    return new
+
+
+async def follow_forever(engine: Engine, store: ContentStore, directory) -> None:
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        try:
+            await asyncio.to_thread(follow_once, engine, store, directory)
+        except Exception:  # keep following: a database hiccup must not stop this worker's updates
+            log.exception("content version poll failed")
