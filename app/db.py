@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -14,6 +17,7 @@ from sqlmodel import Session, create_engine
 
 import app
 
+T = TypeVar("T")
 _write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 MIGRATIONS_DIR_CANDIDATES = (Path.cwd() / "migrations", Path(app.__file__).resolve().parent.parent / "migrations")
 
@@ -57,6 +61,32 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+def db_executor(engine: Engine) -> ThreadPoolExecutor:
+    """Where hot-path database work runs: one thread for SQLite (one writer, FIFO), a pool otherwise."""
+    return ThreadPoolExecutor(max_workers=1 if engine.dialect.name == "sqlite" else 16,
+                              thread_name_prefix="mianjing-db")
+
+
+async def run_db(engine: Engine, executor: ThreadPoolExecutor, work: Callable[[Session], T]) -> T:
+    """Run `work(session)` in the executor inside one committed-or-rolled-back transaction."""
+
+    def call() -> T:
+        gen = session_scope(engine)
+        db = next(gen)
+        try:
+            result = work(db)
+        except BaseException as exc:
+            gen.throw(exc)
+            raise
+        try:
+            next(gen)
+        except StopIteration:
+            pass
+        return result
+
+    return await asyncio.get_running_loop().run_in_executor(executor, call)
 
 
 def migrations_dir() -> Path:

@@ -15,7 +15,7 @@ from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
 from app.content.store import ContentStore
 from app.content.sync import follow_forever, publish_version
-from app.db import make_engine
+from app.db import db_executor, make_engine
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.settings import Settings, get_settings
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.settings = settings
     app.state.store = ContentStore(content)
     app.state.engine = make_engine(settings.database_url)
+    app.state.db_executor = db_executor(app.state.engine)
     app.state.clock = lambda: datetime.now(UTC)
     app.state.login_limiter = LoginRateLimiter(attempts=5, window=60.0)
     install_error_handlers(app)

@@ -15,11 +15,12 @@ from app.models import User
 from app.settings import Settings
 
 
-def get_content(request: Request) -> Content:
+# Trivial dependencies are async so FastAPI does not send each one through the thread pool.
+async def get_content(request: Request) -> Content:
     return request.app.state.store.current
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -32,18 +33,25 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The server's clock; tests replace app.state.clock to move time without sleeping."""
     return request.app.state.clock()
 
 
 def get_current_user(request: Request, db: SessionDep) -> User:
     """The user behind a bearer token or the session cookie; 401 when there is none."""
+    return require_user(db, request_token(request), request.app.state.clock())
+
+
+def request_token(request: Request) -> str | None:
+    return bearer_token(request) or cookie_token(request)
+
+
+def require_user(db: Session, token: str | None, now: datetime) -> User:
     from app.auth.sessions import user_for_token
     from app.errors import AppError
 
-    token = bearer_token(request) or cookie_token(request)
-    user = user_for_token(db, token, request.app.state.clock()) if token else None
+    user = user_for_token(db, token, now) if token else None
     if user is None:
         raise AppError("authentication required: log in, or send Authorization: Bearer <token>",
                        status_code=401, headers={"WWW-Authenticate": "Bearer"})

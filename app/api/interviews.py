@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep
+from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep, request_token, require_user
 from app.api.schemas import ErrorResponse
+from app.db import run_db
 from app.interviews import service
 from app.models import Interview
 
@@ -65,11 +66,18 @@ def get(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> di
 
 
 @router.put("/{interview_id}/answers/{position}", responses=ERRORS)
-def save_answer(interview_id: str, position: int, body: AnswerRequest, user: CurrentUser, db: SessionDep,
-                now: NowDep) -> dict[str, Any]:
-    row = service.save_answer(db=db, user=user, interview_id=interview_id, position=position, answer=body.answer,
-                              now=now)
-    return {"position": row.position, "saved_at": service.aware(row.saved_at).isoformat(), "answer": row.answer}
+async def save_answer(interview_id: str, position: int, body: AnswerRequest, request: Request,
+                      now: NowDep) -> dict[str, Any]:
+    # The autosave hot path: all its database work in one hop to the database executor.
+    token = request_token(request)
+
+    def work(db: Session) -> dict[str, Any]:
+        user = require_user(db, token, now)
+        row = service.save_answer(db=db, user=user, interview_id=interview_id, position=position,
+                                  answer=body.answer, now=now)
+        return {"position": row.position, "saved_at": service.aware(row.saved_at).isoformat(), "answer": row.answer}
+
+    return await run_db(request.app.state.engine, request.app.state.db_executor, work)
 
 
 @router.post("/{interview_id}/position", responses=ERRORS)
