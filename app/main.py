@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api import admin, auth, health, interviews, questions, rounds
+from app.api import admin, auth, health, interviews, me, practice, questions, rounds
 from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
 from app.content.store import ContentStore
@@ -57,8 +57,17 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(auth.router)
     app.include_router(interviews.router)
     app.include_router(admin.router)
+    app.include_router(me.router)
+    app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # --- web pages and security headers (app/web) ---
+    from app.web import routes as web_routes
+    from app.web.security import SecurityHeaders
+
+    app.include_router(web_routes.router)
+    app.add_middleware(SecurityHeaders)
+    # --- end web ---
     log.info("content %s: %s", content.version, content.counts())
     return app
 

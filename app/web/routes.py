@@ -1,0 +1,409 @@
+"""Server-rendered pages (Jinja2 + htmx + static/app.js): rounds, the timed interview, reports, history."""
+
+from __future__ import annotations
+
+import hmac
+import random
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session, select
+
+from app.api.deps import ContentDep, NowDep, SessionDep
+from app.api.views import question_view, round_view
+from app.auth import accounts
+from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
+from app.auth.sessions import issue_token, revoke_token, user_for_token
+from app.content.render import render_markdown
+from app.errors import AppError, NotFound
+from app.interviews import service
+from app.models import Interview, User
+from app.web.charts import bar_chart, line_chart
+from app.web.csrf import CSRF_HEADER, anon_csrf_token, session_csrf_token
+from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
+
+ANON_COOKIE = "mj_anon"  # random value that anchors the CSRF token before there is a session
+
+
+def _templates_dir() -> str:
+    for candidate in (Path.cwd() / "templates", Path(__file__).resolve().parents[2] / "templates"):
+        if candidate.is_dir():
+            return str(candidate)
+    raise FileNotFoundError("templates/ not found")
+
+
+templates = Jinja2Templates(directory=_templates_dir())
+router = APIRouter(include_in_schema=False)
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+# --- sessions, language, CSRF -------------------------------------------------------------------------
+
+
+class Visitor:
+    """Who is asking: the session token from the cookie (if any), its user, and the page language."""
+
+    def __init__(self, request: Request, db: Session, now: datetime) -> None:
+        self.request = request
+        self.token = read_session_cookie(request)
+        self.user: User | None = user_for_token(db, self.token, now) if self.token else None
+        if self.user is None:
+            self.token = None
+        q_lang = request.query_params.get("lang")
+        self.set_lang = q_lang if q_lang in LANGS else None
+        cookie_lang = request.cookies.get(LANG_COOKIE)
+        self.lang = self.set_lang or (cookie_lang if cookie_lang in LANGS else DEFAULT_LANG)
+        anon = request.cookies.get(ANON_COOKIE, "")
+        self.anon = anon if 16 <= len(anon) <= 64 else ""
+        self.new_anon = False
+
+    def csrf_token(self) -> str:
+        if self.token:
+            return session_csrf_token(self.request, self.token)
+        if not self.anon:
+            self.anon = secrets.token_urlsafe(24)
+            self.new_anon = True
+        return anon_csrf_token(self.request, self.anon)
+
+    def expected_csrf(self) -> list[str]:
+        out = []
+        raw = read_session_cookie(self.request)
+        if raw:
+            out.append(session_csrf_token(self.request, raw))
+        if self.anon:
+            out.append(anon_csrf_token(self.request, self.anon))
+        return out
+
+
+async def _form(request: Request, visitor: Visitor) -> dict[str, str]:
+    form = await request.form()
+    sent = str(form.get("csrf_token") or request.headers.get(CSRF_HEADER) or "")
+    if not sent or not any(hmac.compare_digest(sent, e) for e in visitor.expected_csrf()):
+        raise CsrfFailed
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
+    request = visitor.request
+    t = translator(visitor.lang)
+    ctx = {"t": t, "lang": visitor.lang, "user": visitor.user, "csrf": visitor.csrf_token(),
+           "path": request.url.path, **(context or {})}
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    _finish_cookies(visitor, response)
+    return response
+
+
+def _finish_cookies(visitor: Visitor, response: Response) -> None:
+    secure = is_https(visitor.request)
+    if visitor.set_lang:
+        response.set_cookie(LANG_COOKIE, visitor.set_lang, max_age=365 * 24 * 3600, samesite="lax",
+                            secure=secure, httponly=True, path="/")
+    if visitor.new_anon:
+        response.set_cookie(ANON_COOKIE, visitor.anon, max_age=24 * 3600, samesite="lax", secure=secure,
+                            httponly=True, path="/")
+
+
+def redirect(visitor: Visitor, url: str) -> Response:
+    response = RedirectResponse(url, status_code=303)
+    _finish_cookies(visitor, response)
+    return response
+
+
+def not_found(visitor: Visitor) -> Response:
+    return render(visitor, "error.html", {"title_key": "not_found", "body_key": "not_found_body"}, status_code=404)
+
+
+def forbidden(visitor: Visitor) -> Response:
+    return render(visitor, "error.html", {"title_key": "forbidden", "body_key": "err_csrf"}, status_code=403)
+
+
+def _login_as(visitor: Visitor, db: Session, user: User, now: datetime, response: Response) -> None:
+    """A new session id at every login: the old token is revoked, a new one issued."""
+    old = read_session_cookie(visitor.request)
+    if old:
+        revoke_token(db, old)
+    token = issue_token(db, user, now, kind="cookie")
+    db.commit()
+    set_session_cookie(visitor.request, response, token)
+
+
+# --- pages ----------------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    rounds = [round_view(r) for r in content.rounds]
+    banks = [{"id": b.id, "title": b.title} for b in content.banks]
+    return render(visitor, "home.html", {"rounds": rounds, "banks": banks})
+
+
+@router.post("/start")
+async def start(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    try:
+        form = await _form(request, visitor)
+    except CsrfFailed:
+        return forbidden(visitor)
+    round_id = form.get("round", "")
+    if round_id not in content.rounds_by_id:
+        return not_found(visitor)
+    user = visitor.user
+    new_guest = user is None
+    if user is None:
+        user = accounts.create_guest(db)
+    interview = service.start_interview(db=db, content=content, user=user, round_id=round_id, now=now)
+    response = redirect(visitor, f"/interviews/{interview.id}")
+    if new_guest:
+        _login_as(visitor, db, user, now, response)
+    db.commit()
+    return response
+
+
+@router.get("/interviews/{interview_id}", response_class=HTMLResponse)
+def interview_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    if visitor.user is None:
+        return not_found(visitor)
+    try:
+        interview = service.get_owned(db, visitor.user, interview_id)
+    except NotFound:
+        return not_found(visitor)
+    service.close_if_expired(db, interview, now)
+    if interview.state != "active":
+        db.commit()
+        return redirect(visitor, f"/interviews/{interview.id}/report")
+    items = interview.plan["items"]
+    q_param = request.query_params.get("q", "")
+    if q_param.isdigit() and 0 <= int(q_param) < len(items):
+        interview = service.move_to(db=db, user=visitor.user, interview_id=interview.id, position=int(q_param),
+                                    now=now)
+        db.commit()
+    pos = interview.current_position
+    item = items[pos]
+    q = service.from_snapshot(item["question"])
+    view = question_view(q, item["seed"])
+    section = interview.plan["sections"][item["section"]]
+    answers = service.answers_by_position(db, interview)
+    row = answers.get(pos)
+    answered = {p for p, r in answers.items() if r.answer not in (None, "", [])}
+    current = row.answer if row else None
+    nav = []
+    for it in items:
+        nav.append({"position": it["position"], "answered": it["position"] in answered,
+                    "followup": it["followup_of"] is not None, "current": it["position"] == pos,
+                    "type": it["question"]["type"]})
+    unanswered_after = [p for p in range(pos + 1, len(items)) if p not in answered]
+    unanswered_before = [p for p in range(0, pos) if p not in answered]
+    skip_to = (unanswered_after or unanswered_before or [None])[0]
+    return render(visitor, "interview.html", {
+        "interview": interview, "pos": pos, "total": len(items), "q": view,
+        "section": section, "section_index": item["section"], "guidance_html": render_markdown(section["guidance"]),
+        "followup": item["followup_of"] is not None, "current": current,
+        "current_list": current if isinstance(current, list) else ([current] if current else []),
+        "current_text": "" if current is None or isinstance(current, list) else str(current),
+        "nav": nav, "skip_to": skip_to,
+        "deadline": service.aware(interview.deadline).isoformat(), "server_now": now.isoformat(),
+    })
+
+
+@router.post("/interviews/{interview_id}/finish")
+async def finish(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    try:
+        await _form(request, visitor)
+    except CsrfFailed:
+        return forbidden(visitor)
+    if visitor.user is None:
+        return not_found(visitor)
+    try:
+        service.finish_owned(db=db, user=visitor.user, interview_id=interview_id, now=now)
+    except NotFound:
+        return not_found(visitor)
+    db.commit()
+    return redirect(visitor, f"/interviews/{interview_id}/report")
+
+
+@router.get("/interviews/{interview_id}/report", response_class=HTMLResponse)
+def report_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    if visitor.user is None:
+        return not_found(visitor)
+    try:
+        interview = service.get_owned(db, visitor.user, interview_id)
+    except NotFound:
+        return not_found(visitor)
+    service.close_if_expired(db, interview, now)
+    db.commit()
+    if interview.state != "finished":
+        return redirect(visitor, f"/interviews/{interview.id}")
+    rep = service.report(interview, service.answers_by_position(db, interview))
+    t = translator(visitor.lang)
+    chart = bar_chart([(tp["topic"], tp["score"]) for tp in rep["topics"]], title=t("topic_chart"))
+    for qd in rep["questions"]:
+        qd["answer_text"] = _answer_text(qd["answer"])
+        qd["expected_text"] = _answer_text(qd["expected"])
+    return render(visitor, "report.html", {"r": rep, "chart": chart, "quote": quote})
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history(request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    rows: list[Interview] = []
+    if visitor.user is not None:
+        rows = list(db.exec(select(Interview).where(Interview.user_id == visitor.user.id)
+                            .order_by(Interview.started_at)).all())  # type: ignore[arg-type]
+        for interview in rows:
+            service.close_if_expired(db, interview, now)
+        db.commit()
+    t = translator(visitor.lang)
+    finished = [i for i in rows if i.state == "finished" and i.score is not None]
+    chart = line_chart([(service.aware(i.started_at).strftime("%m-%d %H:%M"), i.score or 0.0) for i in finished],
+                       title=t("history_chart")) if finished else ""
+    items = [{"id": i.id, "title": i.round_title, "state": i.state, "score": i.score,
+              "started": service.aware(i.started_at).strftime("%Y-%m-%d %H:%M")} for i in reversed(rows)]
+    return render(visitor, "history.html", {"items": items, "chart": chart})
+
+
+@router.get("/practice", response_class=HTMLResponse)
+def practice(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    topic = request.query_params.get("topic") or None
+    rng = random.SystemRandom()
+    picks = []
+    for bank in content.banks:
+        found = content.filter(bank=bank.id, topic=topic)
+        if found:
+            q = rng.choice(found)
+            picks.append({"bank": bank.title, "q": question_view(q)})
+    return render(visitor, "practice.html", {"picks": picks, "topic": topic})
+
+
+# --- accounts -------------------------------------------------------------------------------------------
+
+
+def _valid_credentials(form: dict[str, str]) -> tuple[str, str] | None:
+    username, password = form.get("username", "").strip(), form.get("password", "")
+    if not 1 <= len(username) <= 64 or not 8 <= len(password) <= 256:
+        return None
+    return username, password
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, db: SessionDep, now: NowDep) -> Response:
+    return render(Visitor(request, db, now), "account.html", {"mode": "login"})
+
+
+@router.post("/login")
+async def login(request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    try:
+        form = await _form(request, visitor)
+    except CsrfFailed:
+        return forbidden(visitor)
+    try:
+        user = accounts.authenticate(db, request, form.get("username", "").strip(), form.get("password", ""))
+    except AppError as exc:
+        db.commit()
+        return render(visitor, "account.html", {"mode": "login", "error": exc.message,
+                                                "username": form.get("username", "")}, status_code=exc.status_code)
+    response = redirect(visitor, "/")
+    _login_as(visitor, db, user, now, response)
+    return response
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request, db: SessionDep, now: NowDep) -> Response:
+    return render(Visitor(request, db, now), "account.html", {"mode": "register"})
+
+
+@router.post("/register")
+async def register(request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    try:
+        form = await _form(request, visitor)
+    except CsrfFailed:
+        return forbidden(visitor)
+    t = translator(visitor.lang)
+    creds = _valid_credentials(form)
+    if creds is None:
+        return render(visitor, "account.html", {"mode": "register", "error": t("err_bad_input"),
+                                                "username": form.get("username", "")}, status_code=422)
+    try:
+        user = accounts.register(db, *creds)
+    except AppError as exc:
+        db.rollback()
+        return render(visitor, "account.html", {"mode": "register", "error": exc.message,
+                                                "username": form.get("username", "")}, status_code=exc.status_code)
+    response = redirect(visitor, "/")
+    _login_as(visitor, db, user, now, response)
+    return response
+
+
+@router.get("/account/keep", response_class=HTMLResponse)
+def keep_page(request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    if visitor.user is None or not visitor.user.is_guest:
+        return redirect(visitor, "/")
+    return render(visitor, "account.html", {"mode": "keep"})
+
+
+@router.post("/account/keep")
+async def keep(request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    try:
+        form = await _form(request, visitor)
+    except CsrfFailed:
+        return forbidden(visitor)
+    if visitor.user is None or not visitor.user.is_guest:
+        return redirect(visitor, "/")
+    t = translator(visitor.lang)
+    creds = _valid_credentials(form)
+    if creds is None:
+        return render(visitor, "account.html", {"mode": "keep", "error": t("err_bad_input"),
+                                                "username": form.get("username", "")}, status_code=422)
+    try:
+        user = accounts.keep_guest(db, visitor.user, *creds)
+    except AppError as exc:
+        db.rollback()
+        return render(visitor, "account.html", {"mode": "keep", "error": exc.message,
+                                                "username": form.get("username", "")}, status_code=exc.status_code)
+    response = redirect(visitor, "/history")
+    _login_as(visitor, db, user, now, response)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    try:
+        await _form(request, visitor)
+    except CsrfFailed:
+        return forbidden(visitor)
+    token = read_session_cookie(request)
+    if token:
+        revoke_token(db, token)
+        db.commit()
+    response = redirect(visitor, "/")
+    clear_session_cookie(request, response)
+    return response
+
+
+def _answer_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,339 @@
+/* Mianjing pages: math, autosave, countdown, keyboard shortcuts, practice checks, self-ratings.
+   No inline scripts anywhere (CSP script-src 'self'); every cookie-authenticated API call sends X-CSRF-Token. */
+(function () {
+  "use strict";
+
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+
+  function api(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  function renderMath(root) {
+    if (!window.katex) return;
+    (root || document).querySelectorAll(".math.inline, .math.block").forEach(function (el) {
+      if (el.dataset.rendered) return;
+      el.dataset.rendered = "1";
+      try {
+        window.katex.render(el.textContent, el, { displayMode: el.classList.contains("block"), throwOnError: false });
+      } catch (e) { /* leave the TeX text */ }
+    });
+  }
+
+  function isTyping(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable) return true;
+    if (tag === "INPUT") {
+      var type = (el.getAttribute("type") || "text").toLowerCase();
+      return ["radio", "checkbox", "button", "submit", "reset"].indexOf(type) < 0;
+    }
+    return false;
+  }
+
+  // ---- the interview page ----------------------------------------------------------------------------
+  function initInterview(root) {
+    var id = root.dataset.interview;
+    var pos = parseInt(root.dataset.position, 10);
+    var form = document.getElementById("answer-form");
+    var status = document.getElementById("save-status");
+    var type = form ? form.dataset.type : null;
+    var prefix = "mj:pending:" + id + ":";
+    var timers = {}, inflight = {}, backoff = {};
+    var finished = false;
+
+    function setStatus(key) {
+      if (status) status.textContent = root.dataset["msg" + key] || "";
+    }
+
+    function currentAnswer() {
+      if (!form) return null;
+      if (type === "single") {
+        var r = form.querySelector('input[name="choice"]:checked');
+        return r ? r.value : null;
+      }
+      if (type === "multiple") {
+        return Array.prototype.map.call(form.querySelectorAll('input[name="choice"]:checked'), function (c) { return c.value; });
+      }
+      var t = form.querySelector('[name="text"]');
+      return t ? t.value : null;
+    }
+
+    function applyAnswer(value) {
+      if (!form || value === null || value === undefined) return;
+      if (type === "single" || type === "multiple") {
+        var chosen = Array.isArray(value) ? value : [value];
+        form.querySelectorAll('input[name="choice"]').forEach(function (c) { c.checked = chosen.indexOf(c.value) >= 0; });
+      } else {
+        var t = form.querySelector('[name="text"]');
+        if (t) t.value = String(value);
+      }
+    }
+
+    function pendingPositions() {
+      var out = [];
+      for (var i = 0; i < localStorage.length; i++) {
+        var k = localStorage.key(i);
+        if (k && k.indexOf(prefix) === 0) out.push(parseInt(k.slice(prefix.length), 10));
+      }
+      return out;
+    }
+
+    function send(p) {
+      var raw = localStorage.getItem(prefix + p);
+      if (raw === null || finished) return Promise.resolve(true);
+      if (inflight[p]) return inflight[p];
+      if (p === pos) setStatus("Saving");
+      var value = JSON.parse(raw);
+      var req = api("PUT", "/api/v1/interviews/" + id + "/answers/" + p, { answer: value })
+        .then(function (res) {
+          if (res.ok) {
+            // Only drop the pending copy if nothing newer was typed meanwhile.
+            if (localStorage.getItem(prefix + p) === raw) localStorage.removeItem(prefix + p);
+            backoff[p] = 0;
+            markAnswered(p, value);
+            if (p === pos) setStatus(localStorage.getItem(prefix + p) === null ? "Saved" : "Saving");
+            return true;
+          }
+          if (res.status === 409 || res.status === 404) {
+            // The interview is over (or gone): the server will not take it, stop retrying.
+            localStorage.removeItem(prefix + p);
+            if (res.status === 409) goToReport();
+            return true;
+          }
+          throw new Error("HTTP " + res.status);
+        })
+        .catch(function () {
+          if (p === pos) setStatus("Offline");
+          backoff[p] = Math.min(30000, (backoff[p] || 500) * 2);
+          clearTimeout(timers[p]);
+          timers[p] = setTimeout(function () { send(p); }, backoff[p]);
+          return false;
+        })
+        .then(function (ok) {
+          delete inflight[p];
+          if (ok && localStorage.getItem(prefix + p) !== null && localStorage.getItem(prefix + p) !== raw) return send(p);
+          return ok;
+        });
+      inflight[p] = req;
+      return req;
+    }
+
+    function markAnswered(p, value) {
+      var link = document.querySelector('ol.positions a[href="?q=' + p + '"]');
+      var empty = value === null || value === "" || (Array.isArray(value) && value.length === 0);
+      if (link) { link.classList.toggle("answered", !empty); link.classList.toggle("open", empty); }
+    }
+
+    function remember() {
+      var value = currentAnswer();
+      localStorage.setItem(prefix + pos, JSON.stringify(value));
+      setStatus("Saving");
+    }
+
+    function saveSoon() {
+      remember();
+      clearTimeout(timers[pos]);
+      timers[pos] = setTimeout(function () { send(pos); }, 800);
+    }
+
+    function saveNow() {
+      remember();
+      clearTimeout(timers[pos]);
+      return send(pos);
+    }
+
+    function flushAll() {
+      if (form && localStorage.getItem(prefix + pos) !== null) clearTimeout(timers[pos]);
+      return Promise.all(pendingPositions().map(send));
+    }
+
+    // A pending (unacknowledged) answer is newer than what the server rendered.
+    var mine = localStorage.getItem(prefix + pos);
+    if (mine !== null) { applyAnswer(JSON.parse(mine)); }
+    pendingPositions().forEach(function (p) { send(p); });
+
+    if (form) {
+      form.addEventListener("submit", function (e) { e.preventDefault(); });
+      form.addEventListener("input", function (e) {
+        if (e.target.name === "text") saveSoon(); else saveNow();
+      });
+      form.addEventListener("change", function () { saveNow(); });
+    }
+
+    function go(url) {
+      var done = false;
+      function leave() { if (!done) { done = true; window.location.href = url; } }
+      flushAll().then(leave, leave);
+      setTimeout(leave, 3000); // never trap the candidate; the pending copy stays in localStorage
+    }
+
+    document.querySelectorAll(".qnav a, .positions a").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        if (e.ctrlKey || e.metaKey || e.shiftKey) return;
+        e.preventDefault();
+        go(a.getAttribute("href"));
+      });
+    });
+
+    var finishForm = document.getElementById("finish-form");
+    if (finishForm) {
+      finishForm.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (!window.confirm(finishForm.dataset.confirm)) return;
+        var submit = function () { finished = true; finishForm.submit(); };
+        flushAll().then(submit, submit);
+      });
+    }
+
+    function goToReport() {
+      if (finished) return;
+      finished = true;
+      window.location.href = root.dataset.reportUrl;
+    }
+
+    function finishNow() {
+      if (finished) return;
+      var warn = document.getElementById("warning");
+      if (warn) warn.textContent = root.dataset.msgTimeup;
+      flushAll().then(function () {
+        var attempt = function (delay) {
+          api("POST", "/api/v1/interviews/" + id + "/finish").then(function (res) {
+            if (res.ok || res.status === 409) goToReport(); else throw new Error("HTTP " + res.status);
+          }).catch(function () { setTimeout(function () { attempt(Math.min(30000, delay * 2)); }, delay); });
+        };
+        attempt(1000);
+      });
+    }
+
+    // Countdown against the server's clock: offset = server_now - client clock at load.
+    var deadline = Date.parse(root.dataset.deadline);
+    var offset = Date.parse(root.dataset.serverNow) - Date.now();
+    var clock = document.getElementById("countdown");
+    var warned5 = false, warned1 = false;
+    function remaining() { return deadline - (Date.now() + offset); }
+    if (remaining() <= 5 * 60000) warned5 = true; // do not announce a warning that is already past at load
+    if (remaining() <= 60000) warned1 = true;
+    function tick() {
+      var ms = Math.max(0, remaining());
+      var s = Math.ceil(ms / 1000);
+      var m = Math.floor(s / 60);
+      if (clock) {
+        clock.textContent = String(m).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+        clock.classList.toggle("low", ms <= 60000);
+      }
+      var warn = document.getElementById("warning");
+      if (!warned5 && ms <= 5 * 60000) { warned5 = true; if (warn) warn.textContent = root.dataset.msgWarn5; }
+      if (!warned1 && ms <= 60000) { warned1 = true; if (warn) warn.textContent = root.dataset.msgWarn1; }
+      if (ms <= 0) { finishNow(); return; }
+      setTimeout(tick, 250);
+    }
+    tick();
+
+    // Keyboard shortcuts.
+    var dialog = document.getElementById("shortcuts");
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        if (root.dataset.nextUrl) go(root.dataset.nextUrl); else saveNow();
+        return;
+      }
+      if (isTyping(document.activeElement) || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.key === "?") {
+        e.preventDefault();
+        if (!dialog) return;
+        if (dialog.open) dialog.close(); else dialog.showModal();
+        return;
+      }
+      if (/^[1-9]$/.test(e.key) && form && (type === "single" || type === "multiple")) {
+        var opt = form.querySelector('input[name="choice"][data-index="' + e.key + '"]');
+        if (!opt) return;
+        e.preventDefault();
+        opt.checked = type === "single" ? true : !opt.checked;
+        opt.focus();
+        saveNow();
+      }
+    });
+
+    window.addEventListener("online", function () { pendingPositions().forEach(function (p) { backoff[p] = 0; send(p); }); });
+  }
+
+  // ---- report: self-ratings and print -------------------------------------------------------------------
+  function initReport(root) {
+    var id = root.dataset.interview;
+    root.querySelectorAll(".rating").forEach(function (group) {
+      var article = group.closest("[data-position]");
+      var pos = article.dataset.position;
+      group.querySelectorAll("button[data-rate]").forEach(function (btn) {
+        btn.addEventListener("click", function () {
+          api("PUT", "/api/v1/interviews/" + id + "/ratings/" + pos, { rating: btn.dataset.rate }).then(function (res) {
+            if (!res.ok) return;
+            group.querySelectorAll("button[data-rate]").forEach(function (b) {
+              b.classList.toggle("chosen", b === btn);
+              b.setAttribute("aria-pressed", b === btn ? "true" : "false");
+            });
+            var st = group.querySelector(".rate-status");
+            if (st) st.textContent = root.dataset.msgRated;
+          });
+        });
+      });
+    });
+    var printBtn = document.getElementById("print-btn");
+    if (printBtn) printBtn.addEventListener("click", function () { window.print(); });
+  }
+
+  // ---- practice: check an answer through the public API ------------------------------------------------
+  function initPractice() {
+    document.querySelectorAll("form.practice-form").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var type = form.dataset.type, answer;
+        if (type === "single") {
+          var r = form.querySelector('input[name="choice"]:checked');
+          answer = r ? r.value : "";
+        } else if (type === "multiple") {
+          answer = Array.prototype.map.call(form.querySelectorAll('input[name="choice"]:checked'), function (c) { return c.value; });
+        } else {
+          answer = form.querySelector('[name="text"]').value;
+        }
+        var body = { answer: answer };
+        if (form.dataset.seed) body.seed = parseInt(form.dataset.seed, 10);
+        var out = form.querySelector(".result");
+        api("POST", "/api/v1/questions/" + encodeURIComponent(form.dataset.qid) + "/check", body)
+          .then(function (res) { return res.json(); })
+          .then(function (data) {
+            out.textContent = "";
+            var p = document.createElement("p");
+            p.className = data.correct ? "ok" : "bad";
+            p.textContent = (data.correct ? "✓ " : "✗ ") + Math.round((data.score || 0) * 100) + "% · " + (data.feedback || data.detail || "");
+            out.appendChild(p);
+            if (data.explanation_html) {
+              var div = document.createElement("div");
+              div.className = "explanation";
+              div.innerHTML = data.explanation_html; // server-rendered markdown with raw HTML disabled
+              out.appendChild(div);
+              renderMath(div);
+            }
+          })
+          .catch(function () { out.textContent = "…"; });
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    renderMath(document);
+    var iv = document.getElementById("interview");
+    if (iv) initInterview(iv);
+    var rep = document.getElementById("report");
+    if (rep) initReport(rep);
+    initPractice();
+  });
+})();

@@ -1,0 +1,219 @@
+"""A real browser (Playwright + Debian's Chromium) against a real uvicorn server over the fixture content."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from app.db import upgrade
+from tests.conftest import REPO, VALID
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    upgrade(url)
+    port = free_port()
+    env = {**os.environ, "MIANJING_DATABASE_URL": url, "MIANJING_CONTENT_DIR": str(VALID), "MIANJING_ENV": "test",
+           "MIANJING_SECRET_KEY": "browser-test-secret"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            if proc.poll() is not None:
+                raise RuntimeError("uvicorn exited: " + proc.stdout.read().decode(errors="replace"))
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("uvicorn did not start")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        # Console errors (CSP violations among them) fail the test; requests the test itself aborts do not.
+        pg.on("console", lambda m: errors.append(m.text)
+              if m.type == "error" and "net::ERR_FAILED" not in m.text else None)
+        yield pg
+        browser.close()
+        assert not errors, errors
+
+
+def go_to_type(page: Page, qtype: str) -> None:
+    """Follow the position list's link to the question of this type and wait for it to load."""
+    if page.locator(f'section.question[data-type="{qtype}"]').count():
+        return
+    link = page.locator(f'ol.positions a[data-type="{qtype}"]').first
+    href = link.get_attribute("href")
+    link.click()
+    page.wait_for_url(re.compile(re.escape(href) + "$"))
+    expect(page.locator(f'section.question[data-type="{qtype}"]')).to_have_count(1)
+
+
+def wait_saved(page: Page) -> None:
+    expect(page.locator("#save-status")).to_have_text("已保存", timeout=10_000)
+
+
+def test_guest_interview_flow(server, page):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.goto(server + "/")
+    expect(page.locator("h2").first).to_contain_text("模拟面试")
+    page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
+
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    interview_url = page.url
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^(10:00|09:5\d)$"))
+
+    # A choice question, answered with the keyboard (number key 2 = option B).
+    go_to_type(page, "single")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("2")
+    expect(page.locator("#opt-B")).to_be_checked()
+    wait_saved(page)
+
+    # The numeric follow-up.
+    go_to_type(page, "numeric")
+    expect(page.locator(".badge.followup")).to_have_text("追问")
+    page.fill("#answer-text", "128")
+    wait_saved(page)
+
+    # The generated question: read its numbers from the prompt and compute the output shape.
+    go_to_type(page, "generated")
+    prompt = page.locator(".prompt").inner_text()
+    shape = re.search(r"\((\d+),\s*(\d+),\s*(\d+),\s*(\d+)\)", prompt)
+    conv = re.search(r"Conv2d\((\d+),\s*(\d+),\s*kernel_size=(\d+),\s*stride=(\d+),\s*padding=(\d+)\)", prompt)
+    n, _, h, w = (int(x) for x in shape.groups())
+    _, c_out, k, s, p = (int(x) for x in conv.groups())
+    expected = (n, c_out, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+    page.fill("#answer-text", "(" + ", ".join(map(str, expected)) + ")")
+    wait_saved(page)
+
+    # The open question, then a reload in the middle: answers and clock survive.
+    go_to_type(page, "open")
+    page.fill("#answer-text", "对每个通道求均值和方差，标准化后用 gamma 和 beta 做缩放平移。")
+    wait_saved(page)
+    page.screenshot(path=str(SCREENSHOTS / "interview.png"), full_page=True)
+    before = page.locator("#countdown").inner_text()
+    page.reload()
+    expect(page.locator("#answer-text")).to_have_value(re.compile("gamma 和 beta"))
+    after = page.locator("#countdown").inner_text()
+    assert after <= before and after.startswith("0")
+    go_to_type(page, "numeric")
+    expect(page.locator("#answer-text")).to_have_value("128")
+    go_to_type(page, "single")
+    expect(page.locator("#opt-B")).to_be_checked()
+    expect(page.locator("ol.positions a.answered")).to_have_count(4)
+
+    # The shortcuts dialog toggles with ? and not while typing.
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcuts")).to_be_hidden()
+
+    # Finish (confirm dialog accepted) and read the report.
+    page.once("dialog", lambda d: d.accept())
+    page.locator("#finish-form button").click()
+    page.wait_for_url(interview_url + "/report")
+    expect(page.locator("h1")).to_contain_text("面试报告")
+    assert page.locator("svg.bar-chart").count() == 1
+    expect(page.locator("text=这是要点覆盖率，不代表对理解程度的评判")).to_be_visible()
+    expect(page.locator('article[data-type="numeric"]')).to_contain_text("正确")
+    expect(page.locator('article[data-type="generated"]')).to_contain_text("正确")
+    page.locator('article[data-type="open"] button[data-rate="good"]').click()
+    expect(page.locator('article[data-type="open"] button[data-rate="good"]')).to_have_attribute("aria-pressed", "true")
+    page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=True)
+
+    # Phone width still lays out.
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / "report-phone.png"), full_page=False)
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(SCREENSHOTS / "report-phone-dark.png"), full_page=False)
+
+
+def test_countdown_uses_server_clock_warns_and_finishes_at_zero(server, page):
+    """The client clock is years off; the countdown still follows the server's deadline."""
+    from datetime import datetime
+
+    page.clock.install(time=datetime(2001, 1, 1, 8, 0, 0))
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    interview_url = page.url
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^(10:00|09:5\d)$"))
+    warning = page.locator("#warning")
+    expect(warning).to_have_attribute("aria-live", "assertive")
+    expect(page.locator("#countdown")).to_have_attribute("aria-live", "off")
+    expect(warning).to_have_text("")
+    go_to_type(page, "numeric")
+    page.fill("#answer-text", "128")  # pending in localStorage, saved by the debounce
+    page.clock.run_for(5 * 60 * 1000 + 2000)
+    expect(warning).to_have_text("还剩 5 分钟。")
+    page.clock.run_for(4 * 60 * 1000)
+    expect(warning).to_have_text("还剩 1 分钟。")
+    page.screenshot(path=str(SCREENSHOTS / "interview-warning.png"))
+    page.clock.run_for(61 * 1000)
+    page.wait_for_url(interview_url + "/report", timeout=15_000)
+    expect(page.locator('article[data-type="numeric"]')).to_contain_text("128")
+
+
+def test_offline_save_retries_and_keeps_answer(server, page):
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    go_to_type(page, "open")
+    page.route("**/api/v1/interviews/*/answers/*", lambda route: route.abort())
+    page.fill("#answer-text", "离线时写的答案")
+    expect(page.locator("#save-status")).to_have_text("离线，重试中…", timeout=10_000)
+    pending = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('mj:pending:'))")
+    assert len(pending) == 1
+    # A reload while offline still shows the unacknowledged answer from localStorage.
+    page.reload()
+    expect(page.locator("#answer-text")).to_have_value("离线时写的答案")
+    page.unroute("**/api/v1/interviews/*/answers/*")
+    expect(page.locator("#save-status")).to_have_text("已保存", timeout=20_000)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('mj:pending:')).length") == 0
+    page.reload()
+    expect(page.locator("#answer-text")).to_have_value("离线时写的答案")
