@@ -99,7 +99,8 @@ def test_answer_with_script_is_escaped_on_report(client):
 def test_report_has_svg_chart_scores_and_keypoint_note(client):
     loc = start_guest(client)
     csrf = csrf_of(client.get(loc).text)
-    client.put(f"/api/v1{loc}/answers/0", json={"answer": "按通道求均值和方差，再用 gamma beta 缩放平移"})
+    client.put(f"/api/v1{loc}/answers/0", json={"answer": "按通道求均值和方差，再用 gamma beta 缩放平移"},
+               headers={"X-CSRF-Token": csrf})
     report = client.post(f"{loc}/finish", data={"csrf_token": csrf})
     assert "<svg" in report.text and 'role="img"' in report.text
     assert "总分" in report.text and "各主题得分" in report.text
@@ -194,7 +195,8 @@ def test_guest_flow_on_each_database(db_client):
     loc = start_guest(db_client)
     page = db_client.get(loc + "?q=2")
     assert page.status_code == 200 and 'data-type="numeric"' in page.text
-    assert db_client.put(f"/api/v1{loc}/answers/2", json={"answer": "128"}).status_code == 200
+    assert db_client.put(f"/api/v1{loc}/answers/2", json={"answer": "128"},
+                         headers={"X-CSRF-Token": csrf_of(page.text)}).status_code == 200
     report = db_client.post(f"{loc}/finish", data={"csrf_token": csrf_of(page.text)})
     assert report.status_code == 200 and "<svg" in report.text
     assert TestClient(db_client.app).get(loc + "/report").status_code == 404
@@ -227,3 +229,15 @@ def test_page_csrf_token_is_hmac_of_the_session_and_works_as_header(client):
 def test_practice_with_unknown_topic_says_so(client):
     r = client.get("/practice?topic=没有这个主题")
     assert r.status_code == 200 and "没有符合条件的题目" in r.text
+
+
+def test_cookie_authenticated_api_writes_need_the_csrf_header(client):
+    loc = start_guest(client)
+    iid = loc.rsplit("/", 1)[1]
+    page = client.get(loc)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    url = f"/api/v1/interviews/{iid}/answers/0"
+    assert client.put(url, json={"answer": "x"}).status_code == 403
+    assert client.put(url, json={"answer": "x"}, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert client.put(url, json={"answer": "x"}, headers={"X-CSRF-Token": token}).status_code == 200
+    assert client.get(f"/api/v1/interviews/{iid}").status_code == 200  # reads need no token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
@@ -44,7 +45,19 @@ def get_current_user(request: Request, db: SessionDep) -> User:
 
 
 def request_token(request: Request) -> str | None:
-    return bearer_token(request) or cookie_token(request)
+    """The caller's token. A cookie on a state-changing request must come with the page's CSRF token."""
+    bearer = bearer_token(request)
+    if bearer:
+        return bearer  # a bearer token is never sent by a browser on its own, so it needs no CSRF check
+    cookie = cookie_token(request)
+    if cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
+        from app.auth.csrf import CSRF_HEADER, session_csrf_token
+        from app.errors import AppError
+
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), session_csrf_token(request, cookie).encode()):
+            raise AppError("CSRF token missing or wrong: send the page's X-CSRF-Token header", status_code=403)
+    return cookie
 
 
 def require_user(db: Session, token: str | None, now: datetime) -> User:
@@ -56,6 +69,22 @@ def require_user(db: Session, token: str | None, now: datetime) -> User:
         raise AppError("authentication required: log in, or send Authorization: Bearer <token>",
                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return user
+
+
+def get_optional_user(request: Request) -> User | None:
+    """Like get_current_user, but None instead of 401; anonymous requests never touch the database.
+
+    An unknown or expired token counts as anonymous, as it did before the caller could be known.
+    """
+    from contextlib import contextmanager
+
+    from app.auth.sessions import user_for_token
+
+    token = bearer_token(request) or cookie_token(request)
+    if not token:
+        return None
+    with contextmanager(session_scope)(request.app.state.engine) as db:
+        return user_for_token(db, token, request.app.state.clock())
 
 
 def bearer_token(request: Request) -> str | None:
@@ -70,5 +99,16 @@ def cookie_token(request: Request) -> str | None:
     return read_session_cookie(request)
 
 
+def single_valued_query(request: Request) -> None:
+    """Every API query parameter takes one value: a repeated one (?seed=1&seed=2) is ambiguous, so 422."""
+    from app.errors import AppError
+
+    keys = [k for k, _ in request.query_params.multi_items()]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise AppError(f"query parameter given more than once: {', '.join(repeated)}", status_code=422)
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 NowDep = Annotated[datetime, Depends(get_now)]

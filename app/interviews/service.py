@@ -19,7 +19,8 @@ from app.content.model import KeyPoint, Option, Question
 from app.content.render import render_markdown
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
-from app.scoring.check import check_answer
+from app.practice.service import record_interview_item
+from app.scoring.check import check_answer, expected_answer
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
 MAX_FOLLOWUP_DEPTH = 3
@@ -96,6 +97,8 @@ def start_interview(*, db: Session, content: Content, user: User, round_id: str,
 
 def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False) -> Interview:
     """The interview if it is this user's; 404 alike for missing and for someone else's."""
+    if "\x00" in interview_id:  # PostgreSQL refuses NUL in text (a 500); no id has one
+        raise NotFound("no such interview")
     stmt = select(Interview).where(Interview.id == interview_id, Interview.user_id == user.id)
     if lock:
         stmt = stmt.with_for_update()
@@ -190,6 +193,7 @@ def finish(*, db: Session, interview: Interview, now: datetime) -> Interview:
         row.result = result
         total += result["score"]
         db.add(row)
+        record_interview_item(db, interview, item, row, result, now)  # attempt + review card (issue 7)
     count = len(interview.plan["items"])
     interview.score = round(total / count, 4) if count else 0.0
     interview.state = "finished"
@@ -203,8 +207,8 @@ def finish(*, db: Session, interview: Interview, now: datetime) -> Interview:
 def _score(item: dict[str, Any], answer: Any) -> dict[str, Any]:
     q = from_snapshot(item["question"])
     if answer is None or answer == "" or answer == []:
-        return {"score": 0.0, "correct": False, "feedback": "未作答。", "expected": None, "details": {},
-                "answered": False}
+        return {"score": 0.0, "correct": False, "feedback": "未作答。", "details": {}, "answered": False,
+                "expected": expected_answer(q, seed=item["seed"])}
     r = check_answer(q, answer, seed=item["seed"])
     return {"score": r.score, "correct": r.correct, "feedback": r.feedback, "expected": r.expected,
             "details": r.details, "answered": True}

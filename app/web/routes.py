@@ -19,13 +19,13 @@ from app.api.deps import ContentDep, NowDep, SessionDep
 from app.api.views import question_view, round_view
 from app.auth import accounts
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
+from app.auth.csrf import CSRF_HEADER, anon_csrf_token, session_csrf_token
 from app.auth.sessions import issue_token, revoke_token, user_for_token
 from app.content.render import render_markdown
 from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
 from app.web.charts import bar_chart, line_chart
-from app.web.csrf import CSRF_HEADER, anon_csrf_token, session_csrf_token
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 
 ANON_COOKIE = "mj_anon"  # random value that anchors the CSRF token before there is a session
