@@ -58,6 +58,7 @@ class Interview(SQLModel, table=True):
     finished_at: datetime | None = _ts(nullable=True)
     score: float | None = None
     current_position: int = 0
+    question_count: int = 0  # len(plan["items"]), so the autosave path need not load the plan
     position_since: datetime | None = _ts(nullable=True)  # when the candidate moved to current_position
     share_token: str | None = Field(default=None, index=True, max_length=64)
     # The frozen plan: sections and, per position, the full question snapshot and generated seed.

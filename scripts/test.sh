@@ -19,7 +19,7 @@ bash scripts/setup.sh test
 # A private PostgreSQL cluster on a free port, owned by an unprivileged user (postgres refuses root).
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PGDIR=$(mktemp -d /tmp/mianjing-pg.XXXXXX)
-PGPORT=${MIANJING_TEST_PGPORT:-55432}
+PGPORT=${MIANJING_TEST_PGPORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 RUN=()
 if [ "$(id -u)" -eq 0 ]; then chown postgres "$PGDIR"; RUN=(runuser -u postgres --); fi
 "${RUN[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust --no-sync >/dev/null

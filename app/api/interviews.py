@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep, request_token, require_user
-from app.api.schemas import ErrorResponse
+from app.api.schemas import JSON_INT, REQUEST_ERRORS, ErrorResponse
 from app.db import run_db
 from app.interviews import service
 from app.models import Interview
 
-router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"])
+router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=REQUEST_ERRORS)
 ERRORS = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 401: {"model": ErrorResponse}}
 
 
@@ -27,11 +27,11 @@ class AnswerRequest(BaseModel):
 
 
 class MoveRequest(BaseModel):
-    position: int = Field(ge=0, le=10_000)
+    position: Annotated[int, Field(ge=0, le=10_000), JSON_INT]
 
 
 class RateRequest(BaseModel):
-    rating: str = Field(description="again | hard | good | easy")
+    rating: Literal["again", "hard", "good", "easy"] = Field(description="again | hard | good | easy")
 
 
 def _state(db, interview: Interview, now) -> dict[str, Any]:
@@ -73,9 +73,9 @@ async def save_answer(interview_id: str, position: int, body: AnswerRequest, req
 
     def work(db: Session) -> dict[str, Any]:
         user = require_user(db, token, now)
-        row = service.save_answer(db=db, user=user, interview_id=interview_id, position=position,
-                                  answer=body.answer, now=now)
-        return {"position": row.position, "saved_at": service.aware(row.saved_at).isoformat(), "answer": row.answer}
+        saved_at = service.save_answer(db=db, user=user, interview_id=interview_id, position=position,
+                                       answer=body.answer, now=now)
+        return {"position": position, "saved_at": saved_at.isoformat(), "answer": body.answer}
 
     return await run_db(request.app.state.engine, request.app.state.db_executor, work)
 

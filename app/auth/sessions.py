@@ -9,6 +9,7 @@ import time
 from collections import defaultdict, deque
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, delete, select
 
 from app.models import AuthSession, User
@@ -28,11 +29,16 @@ def issue_token(db: Session, user: User, now: datetime, kind: str = "cookie") ->
     return token
 
 
+# One prebuilt query: this runs on every authenticated request, autosaves included.
+_USER_BY_TOKEN = (select(User, AuthSession.expires_at).join(AuthSession, AuthSession.user_id == User.id)
+                  .where(AuthSession.token_hash == bindparam("h")))
+
+
 def user_for_token(db: Session, token: str, now: datetime) -> User | None:
-    row = db.get(AuthSession, token_hash(token))
-    if row is None or _aware(row.expires_at) <= now:
+    row = db.exec(_USER_BY_TOKEN, params={"h": token_hash(token)}).first()
+    if row is None or _aware(row[1]) <= now:
         return None
-    return db.get(User, row.user_id)
+    return row[0]
 
 
 def revoke_token(db: Session, token: str) -> None:
@@ -44,6 +50,8 @@ def revoke_all(db: Session, user_id: int) -> None:
 
 
 def find_user(db: Session, username: str) -> User | None:
+    if "\x00" in username:  # PostgreSQL refuses NUL in text (a 500); no username has one
+        return None
     return db.exec(select(User).where(User.username == username)).first()
 
 

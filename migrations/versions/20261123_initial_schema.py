@@ -70,6 +70,7 @@ def upgrade() -> None:
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('current_position', sa.Integer(), nullable=False),
+    sa.Column('question_count', sa.Integer(), nullable=False),
     sa.Column('position_since', sa.DateTime(timezone=True), nullable=True),
     sa.Column('share_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('plan', sa.JSON(), nullable=False),
