@@ -1,0 +1,268 @@
+"""Fixed numeric/shape answers in the bundled banks, recomputed by the scoring engine's calculators.
+
+Every fixed `numeric` / `shape` question whose answer one of the pure calculators in
+`app.scoring.calculators` can produce is listed in `RECOMPUTE` with the numbers read off its prompt;
+the recomputed value must agree with the answer the bank states (shapes exactly, numbers within the
+question's own tolerance / rel_tolerance, otherwise exactly). Items no calculator covers are listed in
+`NOT_COVERED`, so a newly added numeric/shape question has to be classified before the suite passes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+
+from app.content.loader import load_content
+from app.scoring.calculators import (
+    box_iou,
+    conv2d_macs,
+    conv2d_output_shape,
+    conv2d_param_count,
+    conv_output_size,
+    conv_transpose2d_output_shape,
+    inverted_dropout,
+    linear_param_count,
+    pool2d_output_shape,
+    pool2d_output_size,
+    precision_recall_f1,
+    receptive_field,
+    softmax_cross_entropy,
+)
+from app.scoring.check import check_answer, expected_answer
+from tests.conftest import REPO
+
+_EPS = 1e-9  # same relative float slack the scorer allows
+
+
+# --- small compositions of calculator calls ----------------------------------------------------
+
+
+def _same_padding(kernel_size: int, dilation: int, size: int = 32) -> int:
+    """Smallest padding for which a stride-1 conv keeps the spatial size."""
+    return next(p for p in range(kernel_size * dilation)
+                if conv_output_size(size, kernel_size, 1, p, dilation) == size)
+
+
+def _lowrank_max_rank(features: int, budget: float) -> int:
+    """Largest k with params(features→k) + params(k→features) ≤ budget · params(features→features)."""
+    full = linear_param_count(features, features, bias=False)
+    return max(k for k in range(1, features + 1)
+               if linear_param_count(features, k, bias=False) + linear_param_count(k, features, bias=False)
+               <= budget * full)
+
+
+def _giou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    iou = box_iou(a, b)
+    area_a = (a[2] - a[0]) * (a[3] - a[1])
+    area_b = (b[2] - b[0]) * (b[3] - b[1])
+    union = (area_a + area_b) / (1 + iou)  # inter = iou·union and union = area_a + area_b - inter
+    hull = (max(a[2], b[2]) - min(a[0], b[0])) * (max(a[3], b[3]) - min(a[1], b[1]))
+    return iou - (hull - union) / hull
+
+
+def _all_point_ap(matches: str, num_gt: int) -> float:
+    """VOC2010+ AP: precision/recall at every rank, monotone precision envelope, area under it."""
+    points = []
+    tp = fp = 0
+    for m in matches:
+        tp, fp = tp + (m == "T"), fp + (m == "F")
+        if tp:
+            precision, recall, _ = precision_recall_f1(tp, fp, num_gt - tp)
+        else:
+            precision, recall = 0.0, 0.0
+        points.append((recall, precision))
+    ap, prev_recall = 0.0, 0.0
+    for i, (recall, _) in enumerate(points):
+        envelope = max(p for _, p in points[i:])
+        ap += (recall - prev_recall) * envelope
+        prev_recall = recall
+    return ap
+
+
+def _resnet_stem() -> tuple[int, ...]:
+    x = conv2d_output_shape((1, 3, 224, 224), 64, 7, stride=2, padding=3)
+    return pool2d_output_shape(x, 3, stride=2, padding=1)
+
+
+def _vit_embed() -> tuple[int, ...]:
+    n, c, h, w = conv2d_output_shape((1, 3, 224, 224), 768, 16, stride=16)
+    return (n, h * w, c)  # flatten(2).transpose(1, 2)
+
+
+def _densenet_block(in_channels: int = 64, layers: int = 6, growth: int = 32) -> int:
+    total = 0
+    for i in range(layers):
+        c_in = in_channels + i * growth
+        total += conv2d_param_count(c_in, 4 * growth, 1, bias=False)
+        total += conv2d_param_count(4 * growth, growth, 3, bias=False)
+    return total
+
+
+def _transformer_encoder_layer(d_model: int = 512, d_ff: int = 2048) -> int:
+    attention = 4 * linear_param_count(d_model, d_model)
+    ffn = linear_param_count(d_model, d_ff) + linear_param_count(d_ff, d_model)
+    layer_norms = 2 * 2 * d_model  # two LayerNorms, gamma + beta each
+    return attention + ffn + layer_norms
+
+
+def _dropout_variance_ratio(p: float) -> float:
+    """Var(mask·x·scale) / Var(x) for zero-mean x: keep prob (1-p) times scale²."""
+    scale, _ = inverted_dropout(p, 1.0)
+    return (1 - p) * scale**2
+
+
+def _hog_dim() -> int:
+    # blocks of 16×16 px sliding by 8 px over a 64×128 window: the pooling-window count formula
+    blocks_x = pool2d_output_size(64, 16, 8)
+    blocks_y = pool2d_output_size(128, 16, 8)
+    return blocks_x * blocks_y * (2 * 2) * 9
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+RECOMPUTE: dict[str, Callable[[], object]] = {
+    # shapes
+    "conv-shape-fixed": lambda: conv2d_output_shape((2, 16, 37, 37), 32, 3, stride=2),
+    "conv-dilated-shape": lambda: conv2d_output_shape((1, 64, 56, 56), 64, 3, padding=1, dilation=2),
+    "conv-transpose-fixed": lambda: conv_transpose2d_output_shape(
+        (1, 128, 16, 16), 64, 3, stride=2, padding=1, output_padding=1),
+    "conv-pool-ceil-fixed": lambda: pool2d_output_shape((1, 64, 112, 112), 3, stride=2, ceil_mode=True),
+    "net-alexnet-conv1-shape": lambda: conv2d_output_shape((1, 3, 227, 227), 96, 11, stride=4),
+    "net-vgg-first-shape": lambda: conv2d_output_shape((1, 3, 224, 224), 64, 3, padding=1),
+    "net-resnet-stem-shape": _resnet_stem,
+    "seg-upsample-shape": lambda: conv_transpose2d_output_shape((1, 21, 16, 16), 21, 4, stride=2, padding=1),
+    "tf-vit-embed-shape": _vit_embed,
+    # padding / receptive fields / sliding windows
+    "conv-same-padding": lambda: _same_padding(5, 3),
+    "conv-rf-dilated": lambda: receptive_field([
+        {"kernel_size": 3, "stride": 1, "dilation": 1},
+        {"kernel_size": 3, "stride": 1, "dilation": 2},
+        {"kernel_size": 3, "stride": 1, "dilation": 4},
+    ]),
+    "seg-atrous-rf": lambda: receptive_field([
+        {"kernel_size": 3, "dilation": 1},
+        {"kernel_size": 3, "dilation": 2},
+        {"kernel_size": 3, "dilation": 4},
+    ]),
+    "conv-rf-mixed": lambda: receptive_field([
+        {"kernel_size": 7, "stride": 2},
+        {"kernel_size": 3, "stride": 2},
+        {"kernel_size": 3, "stride": 1},
+        {"kernel_size": 3, "stride": 2},
+        {"kernel_size": 3, "stride": 1, "dilation": 2},
+    ]),
+    "iv-vit-tokens": lambda: math.prod(conv2d_output_shape((1, 3, 224, 224), 768, 16, stride=16)[2:]) + 1,
+    "img-hog-dim-numeric": _hog_dim,
+    # parameter counts
+    "conv-group-params": lambda: conv2d_param_count(64, 128, 3, groups=4),
+    "deploy-prune-channel": lambda: (conv2d_param_count(128, 128, 3, bias=False)
+                                     + conv2d_param_count(128, 256, 3, bias=False)),
+    "deploy-lowrank": lambda: _lowrank_max_rank(4096, 1 / 4),
+    "net-vgg-fc6-params": lambda: linear_param_count(512 * 7 * 7, 4096),
+    "net-resnet-bottleneck-params": lambda: (conv2d_param_count(256, 64, 1, bias=False)
+                                             + conv2d_param_count(64, 64, 3, bias=False)
+                                             + conv2d_param_count(64, 256, 1, bias=False)),
+    "net-resnet-downsample-params": lambda: (conv2d_param_count(256, 128, 1, bias=False)
+                                             + conv2d_param_count(128, 128, 3, bias=False)
+                                             + conv2d_param_count(128, 512, 1, bias=False)
+                                             + conv2d_param_count(256, 512, 1, bias=False)),
+    "net-densenet-block-params": _densenet_block,
+    "net-senet-params": lambda: linear_param_count(256, 256 // 16) + linear_param_count(256 // 16, 256),
+    "net-mbv2-block-params": lambda: (conv2d_param_count(24, 24 * 6, 1, bias=False)
+                                      + conv2d_param_count(24 * 6, 24 * 6, 3, groups=24 * 6, bias=False)
+                                      + conv2d_param_count(24 * 6, 24, 1, bias=False)),
+    "tf-attn-params": lambda: 4 * linear_param_count(768, 768),
+    "tf-layer-params": _transformer_encoder_layer,
+    "tf-vit-patch-params": lambda: conv2d_param_count(3, 768, 16),
+    # MACs / FLOPs
+    "conv-macs-fixed": lambda: 2 * conv2d_macs(64, 128, 56, 56, 3, padding=1),
+    "net-inception-reduce-macs": lambda: (conv2d_macs(192, 16, 28, 28, 1)
+                                          + conv2d_macs(16, 32, 28, 28, 5, padding=2)),
+    # boxes, metrics, softmax, dropout
+    "det-giou-numeric": lambda: _giou((0, 0, 2, 2), (3, 0, 5, 2)),
+    "det-ap-numeric": lambda: _all_point_ap("TFTFF", num_gt=3),
+    "metric-micro-macro": lambda: (precision_recall_f1(90, 10, 10)[2] + precision_recall_f1(1, 9, 1)[2]) / 2,
+    "seg-dice-numeric": lambda: precision_recall_f1(20, 30 - 20, 40 - 20)[2],  # Dice = F1 over pixels
+    "deploy-distill-temp": lambda: softmax_cross_entropy([5 / 4, 2 / 4, 1 / 4], 1)[0],
+    "reg-dropout-variance-numeric": lambda: _dropout_variance_ratio(0.5),
+}
+
+# Fixed numeric/shape items whose answer none of the calculators computes (plain arithmetic or
+# formulas outside the calculator set: init std, quantization, NMS, BCE, image filters, ...).
+NOT_COVERED = frozenset({
+    "act-sigmoid-deriv-max", "act-sigmoid-chain-numeric", "act-he-std-numeric", "act-xavier-uniform-numeric",
+    "act-relu-xavier-numeric", "adv-fgsm-numeric", "adv-pgd-numeric", "adv-fixmatch-mask-numeric",
+    "clu-kmeans-step-numeric", "clu-silhouette-numeric", "clu-pca-evr-numeric",
+    "deploy-quant-asym", "deploy-quant-sym", "deploy-model-size", "deploy-size-mixed",
+    "det-roi-quant-error", "det-yolov3-head-shape", "det-nms-count",
+    "eng-masked-bce-numeric", "eng-pos-weight-numeric",
+    "img-mean-numeric", "img-median-numeric", "img-sobel-numeric", "img-hist-eq-numeric", "img-bilinear-numeric",
+    "iv-multilabel-masked-bce",
+    "metric-fbeta", "metric-auc-numeric", "metric-topk-numeric", "metric-miou-numeric", "metric-psnr-numeric",
+    "metric-mrr-numeric", "metric-ndcg",
+    "ml-lr-logloss-numeric", "ml-svm-margin-numeric", "ml-info-gain-numeric", "ml-gini-numeric", "ml-oob-numeric",
+    "ml-xgb-leaf-numeric",
+    "net-efficientnet-scaling",
+    "norm-bn-normalize-numeric", "norm-bn-running-numeric", "norm-bn-fold-numeric",
+    "opt-momentum-numeric", "opt-adam-first-step", "opt-cosine-numeric", "opt-steplr-numeric",
+    "opt-label-smoothing-target", "opt-grad-clip-numeric",
+    "reg-weight-decay-numeric",
+    "seg-vae-kl-numeric", "seg-diffusion-alphabar", "seg-ldm-latent-shape",
+    "tf-swin-complexity",
+})
+
+
+@pytest.fixture(scope="module")
+def content():
+    return load_content(REPO / "content")
+
+
+@pytest.fixture(scope="module")
+def fixed_items(content):
+    return {q.id: q for q in content.questions if q.type in ("numeric", "shape")}
+
+
+def _numbers_agree(value: float, expected: float, tolerance: float, rel_tolerance: float) -> bool:
+    diff = abs(value - expected)
+    slack = _EPS * max(1.0, abs(expected))
+    return diff <= tolerance + slack or (rel_tolerance > 0 and diff <= rel_tolerance * abs(expected) + slack)
+
+
+@pytest.mark.parametrize("qid", sorted(RECOMPUTE))
+def test_stated_answer_matches_calculator(fixed_items, qid):
+    q = fixed_items.get(qid)
+    assert q is not None, f"{qid} is not a fixed numeric/shape question in the bundled banks"
+    value = RECOMPUTE[qid]()
+    where = f"{qid} ({q.file}:{q.line})"
+    if q.type == "shape":
+        assert tuple(value) == tuple(q.answer), f"{where}: bank says {q.answer}, calculators give {value}"
+    else:
+        assert isinstance(value, (int, float)), where
+        assert _numbers_agree(float(value), float(q.answer), q.tolerance, q.rel_tolerance), (
+            f"{where}: bank says {q.answer} (tol {q.tolerance}, rel {q.rel_tolerance}), calculators give {value}"
+        )
+
+
+def test_table_ids_exist_and_are_fixed_numeric_or_shape(content):
+    by_id = {q.id: q for q in content.questions}
+    for qid in RECOMPUTE:
+        assert qid in by_id, f"{qid} in RECOMPUTE no longer exists"
+        assert by_id[qid].type in ("numeric", "shape"), f"{qid} is {by_id[qid].type}, not numeric/shape"
+    assert not set(RECOMPUTE) & NOT_COVERED
+
+
+def test_every_fixed_item_is_classified(fixed_items):
+    unclassified = sorted(set(fixed_items) - set(RECOMPUTE) - NOT_COVERED)
+    assert not unclassified, (
+        f"new numeric/shape questions {unclassified}: add a calculator recomputation to RECOMPUTE "
+        "or list them in NOT_COVERED")
+    stale = sorted(NOT_COVERED - set(fixed_items))
+    assert not stale, f"NOT_COVERED lists ids that are no longer numeric/shape questions: {stale}"
+
+
+def test_stated_answers_score_full_marks(fixed_items):
+    for q in fixed_items.values():
+        result = check_answer(q, expected_answer(q))
+        assert result.score == 1.0, (q.id, result.feedback)
