@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Explicit constraint names so migrations are stable across SQLite and PostgreSQL.
@@ -96,3 +96,49 @@ class ReloadLog(SQLModel, table=True):
     version_after: str | None = Field(default=None, max_length=32)
     ok: bool
     detail: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+# --- practice and spaced review (issue 7) ---
+
+
+class Attempt(SQLModel, table=True):
+    """One answered question, from the practice check endpoint or from a finished mock interview."""
+
+    __table_args__ = (
+        Index("ix_attempt_user_id_created_at", "user_id", "created_at"),
+        Index("ix_attempt_user_id_question_id", "user_id", "question_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    question_id: str = Field(max_length=64)
+    seed: int | None = None
+    answer: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    score: float
+    correct: bool
+    rating: str | None = Field(default=None, max_length=8)  # again | hard | good | easy, as given to the scheduler
+    source: str = Field(default="practice", max_length=16)  # practice | interview
+    interview_id: str | None = Field(default=None, foreign_key="interview.id", index=True, max_length=32)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class ReviewCard(SQLModel, table=True):
+    """A user's FSRS card for one question; `card` is fsrs.Card.to_dict(), `previous` the card before the
+    last review (so a later self-rating of that answer replaces the automatic rating instead of adding one)."""
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "question_id", name="uq_reviewcard_user_id_question_id"),
+        Index("ix_reviewcard_user_id_due", "user_id", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    question_id: str = Field(max_length=64)
+    card: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    previous: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    due: datetime = _ts(nullable=False)
+    last_review: datetime | None = _ts(nullable=True)
+    last_rating: str | None = Field(default=None, max_length=8)
+    last_attempt_id: int | None = None
+    reps: int = 0
+    lapses: int = 0

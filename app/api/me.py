@@ -1,0 +1,91 @@
+"""The caller's own practice data: due reviews, self-ratings, the dashboard, settings and the export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep
+from app.api.schemas import REQUEST_ERRORS, ErrorResponse
+from app.errors import AppError
+from app.practice import scheduling, service
+from app.practice.scheduling import utc
+
+router = APIRouter(prefix="/api/v1/me", tags=["me"])
+ERRORS = {**REQUEST_ERRORS, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
+
+
+class RatingRequest(BaseModel):
+    rating: Literal["again", "hard", "good", "easy"]
+
+
+class SettingsRequest(BaseModel):
+    desired_retention: float = Field(ge=scheduling.MIN_RETENTION, le=scheduling.MAX_RETENTION,
+                                     description="FSRS target probability of recall, 0.7 to 0.99")
+
+
+def _zone(tz: str | None) -> Any:
+    if not tz:
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AppError(f"unknown time zone {tz!r}; use an IANA name such as Asia/Shanghai", status_code=422) from None
+
+
+@router.get("/reviews/due", responses=ERRORS)
+def reviews_due(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
+                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+    """Questions whose review is due now, most overdue first, with a link to each public view."""
+    return service.due_reviews(db, content, user, now, limit)
+
+
+@router.post("/reviews/{question_id}", responses=ERRORS)
+def rate_review(question_id: str, body: RatingRequest, user: CurrentUser, db: SessionDep,
+                content: ContentDep) -> dict[str, Any]:
+    """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
+    row = service.rerate(db, content, user, question_id, body.rating)
+    return {"question_id": question_id, "rating": row.last_rating, "due": utc(row.due).isoformat()}
+
+
+@router.get("/stats", responses=ERRORS)
+def my_stats(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
+             tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries")] = None,
+             ) -> dict[str, Any]:
+    """Mastery per topic, daily activity (365 days), the 14-day review forecast, recent interviews,
+    weakest topics."""
+    return service.dashboard(db, content, user, now, _zone(tz))
+
+
+@router.get("/settings", responses=ERRORS)
+def get_settings(user: CurrentUser) -> dict[str, Any]:
+    return {"desired_retention": user.desired_retention}
+
+
+@router.put("/settings", responses=ERRORS)
+def put_settings(body: SettingsRequest, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
+    user = service.set_retention(db, user, body.desired_retention)
+    return {"desired_retention": user.desired_retention}
+
+
+@router.get("/export", responses={**ERRORS, 200: {"description": "a download", "content": {
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+    "text/csv": {"schema": {"type": "string"}}}}})
+def export(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
+           format: Annotated[Literal["csv", "json"], Query()] = "json") -> Response:
+    """My attempts and interviews as a download: CSV with a header row, or a JSON list."""
+    records = service.export_records(db, content, user)
+    stamp = utc(now).strftime("%Y%m%d")
+    if format == "csv":
+        body = service.export_csv(records).encode()
+        media = "text/csv; charset=utf-8"
+    else:
+        import orjson
+
+        body = orjson.dumps(records)
+        media = "application/json"
+    filename = f"mianjing-export-{stamp}.{format}"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,47 @@
+"""What to practise next, and the check request that carries a self-rating."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import Field
+
+from app.api.deps import ContentDep, NowDep, OptionalUser
+from app.api.schemas import REQUEST_ERRORS, CheckRequest, ErrorResponse
+from app.content.model import QUESTION_TYPES
+from app.errors import AppError
+from app.practice import service
+
+router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
+ERRORS = {**REQUEST_ERRORS, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
+QuestionType = Literal[QUESTION_TYPES]  # type: ignore[valid-type] - an enum in the OpenAPI
+
+
+class PracticeCheckRequest(CheckRequest):
+    rating: Literal["again", "hard", "good", "easy"] | None = Field(
+        default=None, description="open questions: how well you think you answered (recorded for logged-in callers)")
+
+
+@router.get("/next", responses=ERRORS)
+def next_question(
+    request: Request,
+    content: ContentDep,
+    user: OptionalUser,
+    now: NowDep,
+    bank: str | None = None,
+    topic: str | None = None,
+    type: Annotated[QuestionType | None, Query(description=f"one of {', '.join(QUESTION_TYPES)}")] = None,
+    difficulty: Annotated[int | None, Query(ge=1, le=5)] = None,
+    weak: bool = False,
+) -> dict[str, Any]:
+    """A question's public view to practise: one of mine that is due, else a new one, else the one due
+    soonest (anonymous: a random match). weak=true draws from my weakest topics. Generated items come
+    with a fresh seed; `practice` says why this one was chosen."""
+    if type is not None and type not in QUESTION_TYPES:
+        raise AppError(f"type must be one of {', '.join(QUESTION_TYPES)}", status_code=422)
+    filters = {"bank": bank, "topic": topic, "difficulty": difficulty, "qtype": type, "weak": weak}
+    if user is None:
+        return service.next_question(None, content, None, now, **filters)  # type: ignore[arg-type]
+    with service.db_session(request.app.state.engine) as db:
+        return service.next_question(db, content, user, now, **filters)

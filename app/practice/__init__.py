@@ -1,0 +1,1 @@
+"""Practice history, FSRS review cards and the learner's dashboard (issue 7)."""

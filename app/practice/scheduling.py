@@ -1,0 +1,85 @@
+"""From a scored answer to an FSRS rating, and one review of a card (pure: plain data and a `now`).
+
+The scheduler is the `fsrs` package (FSRS-6); nothing here computes intervals by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fsrs import Card, Rating, Scheduler, State
+
+from app.scoring.check import OPEN_CORRECT_THRESHOLD
+
+RATINGS: tuple[str, ...] = ("again", "hard", "good", "easy")
+_BY_NAME = {name: Rating(i + 1) for i, name in enumerate(RATINGS)}
+MIN_RETENTION, MAX_RETENTION = 0.7, 0.99
+FULL_SCORE = 0.999  # the same slack check.py uses for "fully right"
+OBJECTIVE_HARD = 0.5  # partial credit (multiple choice) at or above this is a struggle, below it a miss
+OPEN_HARD = 0.3  # open answers: key-point coverage at or above this is "hard", below "again"
+
+
+def rating_name(rating: Rating) -> str:
+    return RATINGS[int(rating) - 1]
+
+
+def parse_rating(name: str) -> Rating:
+    """'again' | 'hard' | 'good' | 'easy' (any case) to an fsrs Rating; ValueError otherwise."""
+    try:
+        return _BY_NAME[name.strip().lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"rating must be one of {', '.join(RATINGS)}") from None
+
+
+def rating_for(qtype: str, score: float, self_rating: str | None = None) -> Rating:
+    """The rating an answer gives its card.
+
+    Objective items (single, multiple, numeric, shape, generated): full marks -> Good, at least half -> Hard,
+    else Again; a self-rating is ignored because the score already says how it went.
+    Open items: the user's own rating when given, otherwise the key-point coverage (>= 0.6, the threshold
+    for "answered" -> Good; >= 0.3 -> Hard; else Again). Coverage never yields Easy: only the user can say that.
+    """
+    if qtype == "open":
+        if self_rating:
+            return parse_rating(self_rating)
+        if score >= OPEN_CORRECT_THRESHOLD:
+            return Rating.Good
+        return Rating.Hard if score >= OPEN_HARD else Rating.Again
+    if score >= FULL_SCORE:
+        return Rating.Good
+    return Rating.Hard if score >= OBJECTIVE_HARD else Rating.Again
+
+
+def utc(dt: datetime) -> datetime:
+    """fsrs insists on tzinfo == UTC; SQLite gives naive datetimes and PostgreSQL fixed offsets."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def scheduler(desired_retention: float) -> Scheduler:
+    return Scheduler(desired_retention=min(max(desired_retention, MIN_RETENTION), MAX_RETENTION))
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    card: dict[str, Any]  # fsrs.Card.to_dict()
+    due: datetime
+    last_review: datetime
+    lapse: bool  # a card that had graduated to Review was forgotten
+
+
+def new_card(now: datetime) -> dict[str, Any]:
+    # card_id given explicitly: fsrs would otherwise derive it from the wall clock and sleep 1 ms.
+    return Card(card_id=0, due=utc(now)).to_dict()
+
+
+def review(card: dict[str, Any] | None, rating: Rating, now: datetime, desired_retention: float) -> Reviewed:
+    """Review `card` (None: a question never seen before) with `rating` at `now`."""
+    before = Card.from_dict(card) if card is not None else Card.from_dict(new_card(now))
+    when = utc(now)
+    if before.last_review is not None and utc(before.last_review) > when:
+        when = utc(before.last_review)  # never review into the past (late-closing interviews, clock skew)
+    after, _log = scheduler(desired_retention).review_card(before, rating, review_datetime=when)
+    lapse = before.state == State.Review and rating == Rating.Again
+    return Reviewed(card=after.to_dict(), due=utc(after.due), last_review=when, lapse=lapse)

@@ -1,0 +1,338 @@
+"""Attempts, review cards, the dashboard and the export. Services never commit (see app.db.session_scope)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Date, case, cast, literal
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from app.api.views import question_view
+from app.content.loader import Content
+from app.content.model import Question
+from app.db import session_scope
+from app.errors import AppError, NotFound
+from app.models import Attempt, Interview, ReviewCard, User
+from app.practice import scheduling, stats
+from app.practice.scheduling import utc
+from app.scoring.check import CheckResult
+
+RECENT_INTERVIEWS = 10
+
+
+@contextmanager
+def db_session(engine: Engine) -> Iterator[Session]:
+    """session_scope as a context manager, for code outside a request's SessionDep."""
+    yield from session_scope(engine)
+
+
+# --- recording --------------------------------------------------------------------------------
+
+
+def _card_row(db: Session, user_id: int, question_id: str) -> ReviewCard | None:
+    return db.exec(select(ReviewCard).where(ReviewCard.user_id == user_id, ReviewCard.question_id == question_id)
+                   .with_for_update()).first()
+
+
+def record_attempt(
+    db: Session, *, user_id: int, question_id: str, qtype: str, score: float, correct: bool, now: datetime,
+    seed: int | None = None, answer: Any = None, self_rating: str | None = None, source: str = "practice",
+    interview_id: str | None = None, desired_retention: float | None = None,
+) -> tuple[Attempt, ReviewCard]:
+    """Store one answered question and review the user's card for it with the rating the answer earns."""
+    if desired_retention is None:
+        user = db.get(User, user_id)
+        desired_retention = user.desired_retention if user else 0.9
+    rating = scheduling.rating_for(qtype, score, self_rating)
+    now = utc(now)
+    attempt = Attempt(user_id=user_id, question_id=question_id, seed=seed, answer=answer, score=score,
+                      correct=correct, rating=scheduling.rating_name(rating), source=source,
+                      interview_id=interview_id, created_at=now)
+    db.add(attempt)
+    db.flush()
+    row = _card_row(db, user_id, question_id)
+    reviewed = scheduling.review(row.card if row else None, rating, now, desired_retention)
+    if row is None:
+        row = ReviewCard(user_id=user_id, question_id=question_id, card=reviewed.card, due=reviewed.due)
+        try:
+            with db.begin_nested():  # a concurrent first answer to the same question may have won the insert
+                db.add(row)
+        except IntegrityError:
+            row = _card_row(db, user_id, question_id)
+            assert row is not None
+            reviewed = scheduling.review(row.card, rating, now, desired_retention)
+    if row.id is not None and row.card is not reviewed.card:
+        row.previous = row.card
+    _apply(row, reviewed, rating, attempt.id)
+    row.reps += 1
+    db.add(row)
+    db.flush()
+    return attempt, row
+
+
+def _apply(row: ReviewCard, reviewed: scheduling.Reviewed, rating: Any, attempt_id: int | None) -> None:
+    row.card = reviewed.card
+    row.due = reviewed.due
+    row.last_review = reviewed.last_review
+    row.last_rating = scheduling.rating_name(rating)
+    row.last_attempt_id = attempt_id
+    row.lapses += int(reviewed.lapse)
+
+
+def record_check(engine: Engine, *, user: User, question: Question, seed: int | None, answer: Any,
+                 result: CheckResult, rating: str | None, now: datetime) -> dict[str, Any]:
+    """The check endpoint's bookkeeping for a known user, in its own short transaction."""
+    with db_session(engine) as db:
+        attempt, card = record_attempt(
+            db, user_id=user.id, question_id=question.id, qtype=question.type, score=result.score,
+            correct=result.correct, now=now, seed=seed if question.type == "generated" else None, answer=answer,
+            self_rating=rating, desired_retention=user.desired_retention)
+        return {"attempt_id": attempt.id, "rating": attempt.rating, "due": utc(card.due).isoformat()}
+
+
+def record_interview_item(db: Session, interview: Interview, item: dict[str, Any], row: Any,
+                          result: dict[str, Any], now: datetime) -> None:
+    """Called by interviews.service.finish() for every item the candidate answered."""
+    if not result.get("answered"):
+        return
+    saved = row.saved_at
+    when = min(utc(now), utc(saved)) if saved is not None else utc(now)
+    q = item["question"]
+    record_attempt(db, user_id=interview.user_id, question_id=q["id"], qtype=q["type"], score=result["score"],
+                   correct=result["correct"], now=when, seed=item.get("seed"), answer=row.answer,
+                   self_rating=row.self_rating if q["type"] == "open" else None, source="interview",
+                   interview_id=interview.id)
+
+
+def rerate(db: Session, content: Content, user: User, question_id: str, rating: str) -> ReviewCard:
+    """Replace the automatic rating of the latest answer to an open question by the user's own rating."""
+    q = content.by_id.get(question_id)
+    if q is None:
+        raise NotFound(f"no question with id {question_id!r}")
+    if q.type != "open":
+        raise AppError("only open questions take a self-rating; other answers are rated from their score",
+                       status_code=422)
+    new = scheduling.parse_rating(rating)
+    row = _card_row(db, user.id, question_id)
+    if row is None or row.last_review is None:
+        raise NotFound("you have not answered this question yet")
+    old_lapse = row.previous is not None and row.previous.get("state") == 2 and row.last_rating == "again"
+    reviewed = scheduling.review(row.previous, new, utc(row.last_review), user.desired_retention)
+    row.lapses -= int(old_lapse)
+    _apply(row, reviewed, new, row.last_attempt_id)
+    if row.last_attempt_id is not None:
+        attempt = db.get(Attempt, row.last_attempt_id)
+        if attempt is not None and attempt.user_id == user.id:
+            attempt.rating = scheduling.rating_name(new)
+            db.add(attempt)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def set_retention(db: Session, user: User, value: float) -> User:
+    if not scheduling.MIN_RETENTION <= value <= scheduling.MAX_RETENTION:
+        raise AppError(f"desired_retention must be between {scheduling.MIN_RETENTION} and "
+                       f"{scheduling.MAX_RETENTION}", status_code=422)
+    user.desired_retention = value
+    db.add(user)
+    db.flush()
+    return user
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _question_link(qid: str) -> str:
+    return f"/api/v1/questions/{qid}"
+
+
+def due_reviews(db: Session, content: Content, user: User, now: datetime, limit: int) -> dict[str, Any]:
+    """Cards due at `now`, most overdue first; cards of questions gone from the content are left out."""
+    rows = db.exec(select(ReviewCard.question_id, ReviewCard.due, ReviewCard.last_rating)
+                   .where(ReviewCard.user_id == user.id, ReviewCard.due <= utc(now))
+                   .order_by(col(ReviewCard.due), col(ReviewCard.id))).all()
+    items = []
+    total = 0
+    for qid, due, last_rating in rows:
+        q = content.by_id.get(qid)
+        if q is None:
+            continue
+        total += 1
+        if len(items) < limit:
+            items.append({"question_id": qid, "title": q.title, "bank": q.bank, "type": q.type,
+                          "topics": list(q.topics), "due": utc(due).isoformat(), "last_rating": last_rating,
+                          "url": _question_link(qid)})
+    return {"now": utc(now).isoformat(), "total": total, "items": items}
+
+
+def _topics_of(content: Content) -> dict[str, tuple[str, ...]]:
+    return {q.id: q.topics for q in content.questions}
+
+
+def _per_question(db: Session, user_id: int) -> dict[str, tuple[float, int]]:
+    """question id -> (latest score, attempts), aggregated by the database (one row per question)."""
+    newest_first = (col(Attempt.created_at).desc(), col(Attempt.id).desc())
+    ranked = select(
+        Attempt.question_id, Attempt.score,
+        func.row_number().over(partition_by=Attempt.question_id, order_by=newest_first).label("rn"),
+        func.count().over(partition_by=Attempt.question_id).label("n"),
+    ).where(Attempt.user_id == user_id).subquery()
+    rows = db.connection().execute(select(ranked.c.question_id, ranked.c.score, ranked.c.n)
+                                   .where(ranked.c.rn == 1)).all()
+    return {qid: (score, n) for qid, score, n in rows}
+
+
+def _per_day(db: Session, user_id: int, now: datetime, tz: Any) -> dict[date, int]:
+    """Attempts per local date over the activity window, grouped by the database (at most 365 rows)."""
+    start = stats.activity_start(now, tz)
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        day: Any = cast(func.timezone(getattr(tz, "key", "UTC"), Attempt.created_at), Date)
+    else:
+        # SQLite has no zones: shift the stored UTC text by the zone's offset in force at each moment.
+        segments = stats.offset_segments(tz, start, max(now, start))
+        def modifier(offset: timedelta) -> str:
+            return f"{int(offset.total_seconds() // 60):+d} minutes"
+        whens = [(col(Attempt.created_at) < until, modifier(off))
+                 for (_, off), (until, _) in zip(segments, segments[1:], strict=False)]
+        shift = case(*whens, else_=modifier(segments[-1][1])) if whens else literal(modifier(segments[-1][1]))
+        day = func.date(Attempt.created_at, shift)
+    rows = conn.execute(select(day.label("day"), func.count())
+                        .where(Attempt.user_id == user_id, Attempt.created_at >= start)
+                        .group_by("day")).all()
+    return {d if isinstance(d, date) else date.fromisoformat(d): n for d, n in rows}
+
+
+def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any) -> dict[str, Any]:
+    now = utc(now)
+    conn = db.connection()  # plain Core rows: no ORM bookkeeping for thousands of timestamps
+    horizon = now + timedelta(days=stats.FORECAST_DAYS + 1)
+    dues = conn.execute(select(ReviewCard.due)
+                        .where(ReviewCard.user_id == user.id, ReviewCard.due < horizon)).scalars().all()
+    interviews = conn.execute(select(Interview.id, Interview.round_id, Interview.round_title, Interview.state,
+                                     Interview.score, Interview.started_at, Interview.finished_at)
+                              .where(Interview.user_id == user.id)
+                              .order_by(col(Interview.started_at).desc()).limit(RECENT_INTERVIEWS)).all()
+    recent = [{"id": i, "round": r, "title": t, "state": s, "score": sc, "started_at": utc(st).isoformat(),
+               "finished_at": utc(f).isoformat() if f else None}
+              for i, r, t, s, sc, st, f in interviews]
+    out = stats.dashboard(questions=_per_question(db, user.id), per_day=_per_day(db, user.id, now, tz),
+                          topics_of=_topics_of(content),
+                          dues=dues, interviews=recent, now=now, tz=tz)
+    out["desired_retention"] = user.desired_retention
+    out["due_now"] = sum(1 for d in dues if utc(d) <= now)
+    return out
+
+
+def next_question(db: Session | None, content: Content, user: User | None, now: datetime, *, bank: str | None,
+                  topic: str | None, difficulty: int | None, qtype: str | None, weak: bool) -> dict[str, Any]:
+    """A question to practise: one of mine that is due, else one I have never answered, else the one
+    due soonest; anonymous callers get a random match. weak=True restricts to my weakest topics."""
+    candidates = content.filter(bank=bank, topic=topic, type=qtype, difficulty=difficulty)
+    weak_topics: list[str] = []
+    if weak:
+        if user is None or db is None:
+            raise AppError("weak=true needs a user: log in, or send Authorization: Bearer <token>",
+                           status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        rows = stats.weakest(stats.mastery(_per_question(db, user.id), _topics_of(content)))
+        weak_topics = [r["topic"] for r in rows]
+        if weak_topics:
+            wanted = set(weak_topics)
+            candidates = [q for q in candidates if wanted.intersection(q.topics)]
+    if not candidates:
+        raise NotFound("no question matches these filters")
+    reason, due = "random", None
+    if user is None or db is None:
+        q = random.choice(candidates)
+    else:
+        ids = [q.id for q in candidates]
+        cards = dict(db.exec(select(ReviewCard.question_id, ReviewCard.due)
+                             .where(ReviewCard.user_id == user.id, col(ReviewCard.question_id).in_(ids))).all())
+        unseen = [q for q in candidates if q.id not in cards]
+        soonest = min(cards.items(), key=lambda kv: (utc(kv[1]), kv[0])) if cards else None
+        if soonest is not None and utc(soonest[1]) <= utc(now):
+            q, reason, due = content.by_id[soonest[0]], "due", soonest[1]
+        elif unseen:
+            q, reason = random.choice(unseen), "new"
+        else:
+            assert soonest is not None
+            q, reason, due = content.by_id[soonest[0]], "ahead", soonest[1]
+    view = question_view(q)  # a generated item gets a fresh seed
+    view["practice"] = {"reason": reason, "due": utc(due).isoformat() if due else None, "weak_topics": weak_topics}
+    return view
+
+
+# --- export -----------------------------------------------------------------------------------
+
+EXPORT_FIELDS = ("kind", "id", "created_at", "question_id", "question_title", "seed", "answer", "score",
+                 "correct", "rating", "source", "interview_id", "round_id", "round_title", "state",
+                 "finished_at")
+
+
+def export_records(db: Session, content: Content, user: User) -> list[dict[str, Any]]:
+    """My attempts (oldest first) then my interviews (oldest first), as flat records with EXPORT_FIELDS."""
+    blank = dict.fromkeys(EXPORT_FIELDS)
+    out: list[dict[str, Any]] = []
+    for a in db.exec(select(Attempt).where(Attempt.user_id == user.id)
+                     .order_by(col(Attempt.created_at), col(Attempt.id))).all():
+        q = content.by_id.get(a.question_id)
+        out.append(blank | {
+            "kind": "attempt", "id": a.id, "created_at": utc(a.created_at).isoformat(),
+            "question_id": a.question_id, "question_title": q.title if q else None, "seed": a.seed,
+            "answer": a.answer, "score": a.score, "correct": a.correct, "rating": a.rating, "source": a.source,
+            "interview_id": a.interview_id,
+        })
+    for i in db.exec(select(Interview).where(Interview.user_id == user.id)
+                     .order_by(col(Interview.started_at), col(Interview.id))).all():
+        out.append(blank | {
+            "kind": "interview", "id": i.id, "created_at": utc(i.started_at).isoformat(), "score": i.score,
+            "round_id": i.round_id, "round_title": i.round_title, "state": i.state,
+            "finished_at": utc(i.finished_at).isoformat() if i.finished_at else None,
+        })
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    # Spreadsheets run cells that start like a formula; the user's own text must stay text.
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def export_csv(records: list[dict[str, Any]]) -> str:
+    """CSV with a header row; UTF-8 with a byte-order mark so spreadsheet programs read the Chinese right."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(EXPORT_FIELDS)
+    for r in records:
+        writer.writerow([_csv_cell(r[f]) for f in EXPORT_FIELDS])
+    return buf.getvalue()

@@ -1,0 +1,430 @@
+"""Practice history, FSRS reviews, the dashboard and the export (issue 7), on SQLite and PostgreSQL.
+
+Time only moves through the injected clock (app.state.clock); nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from fsrs import Rating
+from itsdangerous import URLSafeSerializer
+
+from app.main import create_app
+from app.practice import scheduling, stats
+from tests.conftest import VALID, make_settings
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+OLD_CHECK_KEYS = {"score", "correct", "expected", "feedback", "explanation_html", "details"}
+GOOD_OPEN = "每个通道求均值方差，标准化后用 gamma beta 缩放平移"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def env(db_url, tmp_path):
+    content_dir = tmp_path / "content"
+    shutil.copytree(VALID, content_dir)
+    app = create_app(make_settings(database_url=db_url, content_dir=content_dir))
+    clock = Clock()
+    app.state.clock = clock
+    with TestClient(app) as client:
+        yield client, clock
+
+
+def guest(client) -> dict[str, str]:
+    r = client.post("/api/v1/auth/guest")
+    assert r.status_code == 201
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def check(client, h, qid, answer, **extra) -> dict:
+    r = client.post(f"/api/v1/questions/{qid}/check", json={"answer": answer, **extra}, headers=h)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def due(client, h, **params) -> dict:
+    r = client.get("/api/v1/me/reviews/due", params=params, headers=h)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def at(s: str) -> datetime:
+    return datetime.fromisoformat(s)
+
+
+# --- pure functions ------------------------------------------------------------------------------
+
+
+def test_rating_mapping():
+    assert scheduling.rating_for("single", 1.0) == Rating.Good
+    assert scheduling.rating_for("multiple", 2 / 3) == Rating.Hard
+    assert scheduling.rating_for("multiple", 0.5) == Rating.Hard
+    assert scheduling.rating_for("numeric", 0.0) == Rating.Again
+    assert scheduling.rating_for("generated", 1.0, "easy") == Rating.Good  # objective: the score decides
+    assert scheduling.rating_for("open", 0.2, "easy") == Rating.Easy
+    assert scheduling.rating_for("open", 1.0, "again") == Rating.Again
+    assert scheduling.rating_for("open", 0.75) == Rating.Good
+    assert scheduling.rating_for("open", 0.4) == Rating.Hard
+    assert scheduling.rating_for("open", 0.1) == Rating.Again
+    with pytest.raises(ValueError):
+        scheduling.parse_rating("meh")
+
+
+def test_review_uses_fsrs_and_retention():
+    good = scheduling.review(None, Rating.Good, T0, 0.9)
+    again = scheduling.review(None, Rating.Again, T0, 0.9)
+    assert again.due < good.due and good.last_review == T0
+    lax = scheduling.review(None, Rating.Easy, T0, 0.8)
+    strict = scheduling.review(None, Rating.Easy, T0, 0.97)
+    assert strict.due < lax.due  # a higher desired retention reviews sooner
+    # Naive (SQLite) times are UTC; a review never goes back before the last one.
+    later = scheduling.review(good.card, Rating.Good, T0.replace(tzinfo=None) - timedelta(hours=1), 0.9)
+    assert later.last_review == T0
+
+
+def test_stats_pure_figures():
+    rows = [
+        stats.AttemptRow("a", 0.0, T0 - timedelta(days=2), 1),
+        stats.AttemptRow("a", 1.0, T0 - timedelta(days=1), 2),
+        stats.AttemptRow("b", 0.5, T0 - timedelta(days=1), 3),
+        stats.AttemptRow("b", 0.0, T0 - timedelta(days=1), 4),  # same time, later id: the latest
+        stats.AttemptRow("c", 1.0, T0 - timedelta(days=400), 5),  # outside the activity window
+        stats.AttemptRow("gone", 0.0, T0, 6),  # no longer in the content
+    ]
+    topics = {"a": ("BN",), "b": ("BN", "卷积"), "c": ("卷积",)}
+    assert stats.per_question(rows) == {"a": (1.0, 2), "b": (0.0, 2), "c": (1.0, 1), "gone": (0.0, 1)}
+    m = {r["topic"]: r for r in stats.mastery(stats.per_question(rows), topics)}
+    assert m["BN"] == {"topic": "BN", "mastery": 0.5, "questions": 2, "attempts": 4}
+    assert m["卷积"] == {"topic": "卷积", "mastery": 0.5, "questions": 2, "attempts": 3}
+    weak = stats.weakest([*m.values(), {"topic": "x", "mastery": 0.0, "questions": 1, "attempts": 1},
+                          {"topic": "y", "mastery": 1.0, "questions": 2, "attempts": 9}])
+    assert [w["topic"] for w in weak] == ["BN", "卷积"]  # x: one attempt; y: mastered; ties: more attempts first
+
+    act = stats.activity([r.created_at for r in rows], T0)
+    assert len(act) == 365 and list(act)[-1] == "2026-11-23" and list(act)[0] == "2025-11-24"
+    assert act["2026-11-23"] == 1 and act["2026-11-22"] == 3 and act["2026-11-21"] == 1
+    assert sum(act.values()) == 5
+
+    dues = [T0 - timedelta(days=3), T0 + timedelta(hours=1), T0 + timedelta(days=13), T0 + timedelta(days=14)]
+    fc = stats.forecast(dues, T0)
+    assert len(fc) == 14 and list(fc)[0] == "2026-11-23"
+    assert fc["2026-11-23"] == 2 and fc["2026-12-06"] == 1 and sum(fc.values()) == 3
+
+    # Day boundaries follow the caller's zone: 20:00 UTC is already tomorrow in Shanghai.
+    late = T0.replace(hour=20)
+    assert stats.activity([late], late, ZoneInfo("Asia/Shanghai"), days=2) == {"2026-11-23": 0, "2026-11-24": 1}
+    # SQLite has no zones: the dashboard shifts UTC by the offsets in force, found here (DST included).
+    berlin = stats.offset_segments(ZoneInfo("Europe/Berlin"), datetime(2026, 3, 1, tzinfo=UTC), T0)
+    assert berlin == [(datetime(2026, 3, 1, tzinfo=UTC), timedelta(hours=1)),
+                      (datetime(2026, 3, 29, 1, tzinfo=UTC), timedelta(hours=2)),
+                      (datetime(2026, 10, 25, 1, tzinfo=UTC), timedelta(hours=1))]
+    assert stats.activity_start(T0, ZoneInfo("Asia/Shanghai"), days=1) == datetime(2026, 11, 22, 16, tzinfo=UTC)
+    # Half-hour zones stay exact: 18:29 UTC is 23:59 in Kolkata, 18:30 UTC is already the next day.
+    kolkata = [T0.replace(hour=18, minute=29), T0.replace(hour=18, minute=30), T0.replace(hour=18, minute=44)]
+    assert stats.activity(kolkata, kolkata[-1], ZoneInfo("Asia/Kolkata"), days=2) == {
+        "2026-11-23": 1, "2026-11-24": 2}
+
+
+# --- scheduling through the API ---------------------------------------------------------------------
+
+
+def test_anonymous_check_is_unchanged_and_records_nothing(env):
+    client, _ = env
+    body = check(client, {}, "s-single", "B")
+    assert set(body) == OLD_CHECK_KEYS and body["score"] == 1.0
+    assert check(client, {"Authorization": "Bearer not-a-token"}, "s-single", "A")["score"] == 0.0
+    h = guest(client)
+    assert client.get("/api/v1/me/stats", headers=h).json()["attempts"] == 0
+
+
+def test_card_answered_well_is_due_later_than_one_answered_badly(env):
+    client, clock = env
+    h = guest(client)
+    right = check(client, h, "s-single", "B")
+    wrong = check(client, h, "s-multiple", "C")
+    partial = check(client, h, "s-multiple", "A,B")  # 2/3 of the options: hard
+    assert set(right) == OLD_CHECK_KEYS | {"review"}
+    assert right["review"]["rating"] == "good" and wrong["review"]["rating"] == "again"
+    assert partial["review"]["rating"] == "hard"
+    assert at(right["review"]["due"]) > at(partial["review"]["due"]) > T0
+    # Answer s-single right and s-numeric wrong each time s-single falls due: the gap keeps growing.
+    gaps = []
+    clock.now = at(right["review"]["due"])
+    for _ in range(3):  # (tokens last 30 days; three rounds stay inside that)
+        r_good = check(client, h, "s-single", "B")["review"]
+        r_bad = check(client, h, "s-numeric", "3")["review"]
+        gaps.append((at(r_good["due"]) - clock.now, at(r_bad["due"]) - clock.now))
+        clock.now = at(r_good["due"])
+    good_gaps = [g for g, _ in gaps]
+    assert good_gaps == sorted(good_gaps) and good_gaps[-1] > timedelta(days=1)
+    assert all(bad <= timedelta(minutes=10) for _, bad in gaps)
+
+
+def test_due_list_changes_as_time_passes(env):
+    client, clock = env
+    h = guest(client)
+    check(client, h, "s-numeric", "1")  # again: due in a minute
+    check(client, h, "s-single", "B")  # good: due in ten minutes (first learning step)
+    assert due(client, h) == {"now": T0.isoformat(), "total": 0, "items": []}
+    clock.advance(minutes=2)
+    got = due(client, h)
+    assert [i["question_id"] for i in got["items"]] == ["s-numeric"]
+    item = got["items"][0]
+    assert item == {"question_id": "s-numeric", "title": "数值", "bank": "sample", "type": "numeric",
+                    "topics": ["BN", "参数量"], "due": (T0 + timedelta(minutes=1)).isoformat(),
+                    "last_rating": "again", "url": "/api/v1/questions/s-numeric"}
+    assert client.get(item["url"]).json()["id"] == "s-numeric"
+    clock.advance(minutes=10)
+    got = due(client, h)
+    assert [i["question_id"] for i in got["items"]] == ["s-numeric", "s-single"] and got["total"] == 2
+    assert due(client, h, limit=1)["items"][0]["question_id"] == "s-numeric" and due(client, h, limit=1)["total"] == 2
+    check(client, h, "s-numeric", "128")
+    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-single"]
+
+
+def test_open_self_rating_in_check_and_after_the_fact(env):
+    client, clock = env
+    h = guest(client)
+    auto = check(client, h, "s-open", GOOD_OPEN)["review"]
+    assert auto["rating"] == "good" and at(auto["due"]) == T0 + timedelta(minutes=10)
+    # Rating afterwards replaces that review (same time, same number of attempts), it does not add one.
+    clock.advance(minutes=3)
+    r = client.post("/api/v1/me/reviews/s-open", json={"rating": "easy"}, headers=h)
+    assert r.status_code == 200 and r.json()["rating"] == "easy"
+    assert at(r.json()["due"]) >= T0 + timedelta(days=5)
+    r = client.post("/api/v1/me/reviews/s-open", json={"rating": "again"}, headers=h)
+    assert at(r.json()["due"]) == T0 + timedelta(minutes=1)
+    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]
+    exported = client.get("/api/v1/me/export", headers=h).json()
+    assert [(e["question_id"], e["rating"]) for e in exported] == [("s-open", "again")]
+    # A rating sent with the check itself wins over key-point coverage.
+    rated = check(client, h, "s-open", "不知道", rating="easy")["review"]
+    assert rated["rating"] == "easy" and at(rated["due"]) >= clock.now + timedelta(days=1)
+    # Objective questions are rated from their score; unanswered ones cannot be rated.
+    check(client, h, "s-single", "B")
+    assert client.post("/api/v1/me/reviews/s-single", json={"rating": "easy"}, headers=h).status_code == 422
+    h2 = guest(client)
+    assert client.post("/api/v1/me/reviews/s-open", json={"rating": "easy"}, headers=h2).status_code == 404
+    assert client.post("/api/v1/me/reviews/nope", json={"rating": "easy"}, headers=h).status_code == 404
+
+
+def test_retention_setting_changes_intervals(env):
+    client, _ = env
+    lax, strict = guest(client), guest(client)
+    assert client.get("/api/v1/me/settings", headers=lax).json() == {"desired_retention": 0.9}
+    assert client.put("/api/v1/me/settings", json={"desired_retention": 0.75}, headers=lax).json() == {
+        "desired_retention": 0.75}
+    client.put("/api/v1/me/settings", json={"desired_retention": 0.97}, headers=strict)
+    a = check(client, lax, "s-open", "x", rating="easy")["review"]
+    b = check(client, strict, "s-open", "x", rating="easy")["review"]
+    assert at(b["due"]) < at(a["due"])
+    assert client.get("/api/v1/me/stats", headers=strict).json()["desired_retention"] == 0.97
+
+
+def test_session_cookie_user_is_recorded(env):
+    client, _ = env
+    token = client.post("/api/v1/auth/guest").json()["access_token"]
+    # The browser's cookie is the same server-side token, signed (app.auth.cookies).
+    client.cookies.set("mj_session", URLSafeSerializer("test-secret", salt="session").dumps(token))
+    body = client.post("/api/v1/questions/s-single/check", json={"answer": "B"}).json()
+    assert body["review"]["rating"] == "good"
+    assert client.get("/api/v1/me/stats").json()["attempts"] == 1
+    client.cookies.clear()
+    assert "review" not in client.post("/api/v1/questions/s-single/check", json={"answer": "B"}).json()
+
+
+# --- interviews, stats, export, isolation --------------------------------------------------------
+
+
+def test_finished_interview_records_answered_items(env):
+    client, clock = env
+    h = guest(client)
+    state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
+    url = f"/api/v1/interviews/{state['id']}/answers/0"
+    client.put(url, json={"answer": GOOD_OPEN}, headers=h)
+    clock.advance(minutes=2)
+    client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h)
+    attempts = [e for e in client.get("/api/v1/me/export", headers=h).json() if e["kind"] == "attempt"]
+    assert len(attempts) == 1  # only the answered item
+    a = attempts[0]
+    assert (a["question_id"], a["source"], a["interview_id"], a["score"], a["rating"]) == (
+        "s-open", "interview", state["id"], 1.0, "good")
+    assert a["created_at"] == T0.isoformat()  # when it was answered, not when the interview closed
+    s = client.get("/api/v1/me/stats", headers=h).json()
+    assert s["recent_interviews"][0]["id"] == state["id"] and s["recent_interviews"][0]["state"] == "finished"
+    assert s["recent_interviews"][0]["score"] is not None
+    assert [i["question_id"] for i in due(client, h)["items"]] == []
+    clock.advance(minutes=10)
+    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]
+
+
+def test_stats_for_a_known_history(env):
+    client, clock = env
+    h = guest(client)
+    # Day 0: BN single right, BN/参数量 numeric wrong; day 1: numeric right, shape wrong twice; day 3: shape right.
+    dues = {}
+    dues["s-single"] = check(client, h, "s-single", "B")["review"]["due"]
+    check(client, h, "s-numeric", "1")
+    clock.advance(days=1)
+    dues["s-numeric"] = check(client, h, "s-numeric", "128")["review"]["due"]
+    check(client, h, "s-shape", "1,3,56,56")
+    check(client, h, "s-shape", "1,64,28,28")
+    clock.advance(days=2)
+    now = clock.now
+    s = client.get("/api/v1/me/stats", headers=h).json()
+    assert s["attempts"] == 5 and s["questions_attempted"] == 3
+    assert s["mastery"] == [
+        {"topic": "BN", "mastery": 1.0, "questions": 2, "attempts": 3},
+        {"topic": "卷积计算", "mastery": 0.0, "questions": 1, "attempts": 2},
+        {"topic": "参数量", "mastery": 1.0, "questions": 1, "attempts": 2},
+    ]
+    assert s["weakest_topics"] == [{"topic": "卷积计算", "mastery": 0.0, "questions": 1, "attempts": 2}]
+    assert len(s["activity"]) == 365
+    assert {d: n for d, n in s["activity"].items() if n} == {"2026-11-23": 2, "2026-11-24": 3}
+    assert len(s["forecast"]) == 14 and list(s["forecast"])[0] == "2026-11-26"
+    # Every card is overdue by now (learning steps are minutes), so all three count for today.
+    assert s["forecast"]["2026-11-26"] == 3 and sum(s["forecast"].values()) == 3 and s["due_now"] == 3
+    assert all(at(d) < now for d in dues.values())
+    # Practise the weakest topic: weak=true picks s-shape (卷积计算) or s-generated; shape is due, so it comes first.
+    nxt = client.get("/api/v1/practice/next", params={"weak": "true"}, headers=h).json()
+    assert nxt["id"] == "s-shape" and nxt["practice"]["reason"] == "due"
+    assert nxt["practice"]["weak_topics"][0] == "卷积计算" and "answer" not in nxt
+    clock.advance(days=1)
+    check(client, h, "s-shape", "1,64,56,56")
+    s = client.get("/api/v1/me/stats", headers=h, params={"tz": "Asia/Shanghai"}).json()
+    assert s["mastery"][1] == {"topic": "卷积计算", "mastery": 1.0, "questions": 1, "attempts": 3}
+    assert s["activity"]["2026-11-27"] == 1  # 12:00 UTC is 20:00 in Shanghai, same day
+    clock.advance(hours=5)  # 17:00 UTC: already the 28th in Shanghai, still the 27th in New York
+    check(client, h, "s-single", "B")
+    shanghai = client.get("/api/v1/me/stats", headers=h, params={"tz": "Asia/Shanghai"}).json()["activity"]
+    new_york = client.get("/api/v1/me/stats", headers=h, params={"tz": "America/New_York"}).json()["activity"]
+    assert (shanghai["2026-11-27"], shanghai["2026-11-28"]) == (1, 1) and list(shanghai)[-1] == "2026-11-28"
+    assert new_york["2026-11-27"] == 2 and list(new_york)[-1] == "2026-11-27"
+    assert new_york["2026-11-23"] == 2 and new_york["2026-11-24"] == 3
+    assert client.get("/api/v1/me/stats", headers=h, params={"tz": "Mars/Olympus"}).status_code == 422
+
+
+def test_practice_next_prefers_due_then_new_and_seeds_generated(env):
+    client, clock = env
+    h = guest(client)
+    first = client.get("/api/v1/practice/next", params={"type": "generated"}, headers=h).json()
+    second = client.get("/api/v1/practice/next", params={"type": "generated"}, headers=h).json()
+    assert first["id"] == "s-generated" and first["practice"]["reason"] == "new"
+    assert isinstance(first["seed"], int) and first["seed"] != second["seed"]
+    r = check(client, h, "s-generated", "0", seed=first["seed"])
+    assert r["review"]["rating"] == "again"
+    ex = client.get("/api/v1/me/export", headers=h).json()
+    assert ex[0]["seed"] == first["seed"] and ex[0]["answer"] == "0"
+    nxt = client.get("/api/v1/practice/next", params={"topic": "卷积计算"}, headers=h).json()
+    assert nxt["id"] == "s-shape" and nxt["practice"]["reason"] == "new"
+    check(client, h, "s-shape", "1,64,56,56")
+    nxt = client.get("/api/v1/practice/next", params={"topic": "卷积计算"}, headers=h).json()
+    assert nxt["practice"] == {"reason": "ahead", "due": (T0 + timedelta(minutes=1)).isoformat(), "weak_topics": []}
+    clock.advance(minutes=1)
+    assert client.get("/api/v1/practice/next", params={"topic": "卷积计算"}, headers=h).json()["practice"][
+        "reason"] == "due"
+    anon = client.get("/api/v1/practice/next", params={"bank": "sample", "difficulty": 1}).json()
+    assert anon["id"] == "s-single" and anon["practice"]["reason"] == "random"
+
+
+def test_export_csv_and_json(env):
+    client, clock = env
+    h = guest(client)
+    check(client, h, "s-single", "B")
+    clock.advance(hours=1)
+    check(client, h, "s-open", "=HYPERLINK(\"x\") 通道")
+    check(client, h, "s-multiple", ["A", "B"])
+    state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
+
+    r = client.get("/api/v1/me/export", params={"format": "json"}, headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.headers["content-disposition"] == 'attachment; filename="mianjing-export-20261123.json"'
+    data = r.json()
+    assert [(e["kind"], e["question_id"] or e["round_id"]) for e in data] == [
+        ("attempt", "s-single"), ("attempt", "s-open"), ("attempt", "s-multiple"), ("interview", "mini")]
+    assert data[0] | {"id": 0} == {
+        "kind": "attempt", "id": 0, "created_at": T0.isoformat(), "question_id": "s-single",
+        "question_title": "单选", "seed": None, "answer": "B", "score": 1.0, "correct": True, "rating": "good",
+        "source": "practice", "interview_id": None, "round_id": None, "round_title": None, "state": None,
+        "finished_at": None}
+    assert data[2]["answer"] == ["A", "B"] and data[2]["rating"] == "hard"
+    assert data[3]["id"] == state["id"] and data[3]["state"] == "active" and data[3]["round_title"] == "迷你轮"
+
+    r = client.get("/api/v1/me/export", params={"format": "csv"}, headers=h)
+    assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-disposition"] == 'attachment; filename="mianjing-export-20261123.csv"'
+    assert r.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:6] == ["kind", "id", "created_at", "question_id", "question_title", "seed"]
+    assert len(rows) == 5 and all(len(row) == len(rows[0]) for row in rows)
+    by = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert by[0]["answer"] == "B" and by[0]["correct"] == "true" and by[0]["score"] == "1.0"
+    assert by[1]["answer"].startswith("'=HYPERLINK")  # a formula stays text in a spreadsheet
+    assert by[2]["answer"] == '["A","B"]'
+    assert by[3]["kind"] == "interview" and by[3]["round_title"] == "迷你轮"
+
+
+def test_another_user_never_sees_my_data(env):
+    client, clock = env
+    me, other = guest(client), guest(client)
+    check(client, me, "s-numeric", "1")
+    check(client, me, "s-open", GOOD_OPEN)
+    client.post("/api/v1/interviews", json={"round": "mini"}, headers=me)
+    clock.advance(hours=1)
+    assert due(client, me)["total"] == 2
+    assert due(client, other) == {"now": clock.now.isoformat(), "total": 0, "items": []}
+    s = client.get("/api/v1/me/stats", headers=other).json()
+    assert s["attempts"] == 0 and s["mastery"] == [] and s["recent_interviews"] == [] and s["due_now"] == 0
+    assert sum(s["forecast"].values()) == 0 and sum(s["activity"].values()) == 0
+    assert client.get("/api/v1/me/export", headers=other).json() == []
+    rows = client.get("/api/v1/me/export", params={"format": "csv"}, headers=other).content.decode("utf-8-sig")
+    assert rows.strip().count("\n") == 0  # the header row only
+    assert client.post("/api/v1/me/reviews/s-open", json={"rating": "again"}, headers=other).status_code == 404
+    assert client.get("/api/v1/practice/next", params={"topic": "参数量"}, headers=other).json()["practice"][
+        "reason"] == "new"
+    client.put("/api/v1/me/settings", json={"desired_retention": 0.8}, headers=other)
+    assert client.get("/api/v1/me/settings", headers=me).json() == {"desired_retention": 0.9}
+
+
+def test_bad_input_is_refused(env):
+    client, _ = env
+    h = guest(client)
+    bad = [
+        client.post("/api/v1/questions/s-open/check", json={"answer": "x", "rating": "meh"}, headers=h),
+        client.post("/api/v1/me/reviews/s-open", json={"rating": "great"}, headers=h),
+        client.post("/api/v1/me/reviews/s-open", json={}, headers=h),
+        client.put("/api/v1/me/settings", json={"desired_retention": 0.5}, headers=h),
+        client.put("/api/v1/me/settings", json={"desired_retention": 0.995}, headers=h),
+        client.put("/api/v1/me/settings", json={"desired_retention": "high"}, headers=h),
+        client.get("/api/v1/me/export", params={"format": "xml"}, headers=h),
+        client.get("/api/v1/me/reviews/due", params={"limit": 0}, headers=h),
+        client.get("/api/v1/me/reviews/due", params={"limit": 101}, headers=h),
+        client.get("/api/v1/practice/next", params={"type": "essay"}, headers=h),
+        client.get("/api/v1/practice/next", params={"difficulty": 9}, headers=h),
+    ]
+    assert [r.status_code for r in bad] == [422] * len(bad)
+    assert all("detail" in r.json() for r in bad)
+    for method, path in [("get", "/api/v1/me/reviews/due"), ("get", "/api/v1/me/stats"),
+                         ("get", "/api/v1/me/export"), ("put", "/api/v1/me/settings"),
+                         ("post", "/api/v1/me/reviews/s-open")]:
+        assert getattr(client, method)(path).status_code == 401
+    assert client.get("/api/v1/practice/next", params={"weak": "true"}).status_code == 401
+    assert client.get("/api/v1/practice/next", params={"bank": "nope"}, headers=h).status_code == 404
+    assert client.get("/api/v1/me/settings", headers=h).json() == {"desired_retention": 0.9}
