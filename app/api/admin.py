@@ -11,12 +11,16 @@ from fastapi.responses import JSONResponse
 from sqlmodel import select
 
 from app.api.deps import SessionDep, bearer_token
+from app.api.schemas import ErrorResponse, ValidationErrorResponse
 from app.content.loader import Content, ContentInvalid
 from app.content.sync import publish_version
 from app.errors import AppError
 from app.models import ReloadLog
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
+    401: {"model": ErrorResponse, "description": "admin token missing or wrong"},
+    403: {"model": ErrorResponse, "description": "the admin API is off"},
+})
 
 
 def require_admin(request: Request) -> str:
@@ -35,7 +39,8 @@ def diff(old: Content, new: Content) -> dict[str, list[str]]:
     return {"added": sorted(new_ids - old_ids), "removed": sorted(old_ids - new_ids), "changed": changed}
 
 
-@router.post("/reload")
+@router.post("/reload", responses={422: {"model": ValidationErrorResponse,
+                                          "description": "the content on disk is invalid; nothing changed"}})
 def reload(request: Request, db: SessionDep) -> JSONResponse:
     actor = require_admin(request)
     store = request.app.state.store

@@ -8,10 +8,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.api.deps import CurrentUser, NowDep, SessionDep, bearer_token
+from app.api.schemas import REQUEST_ERRORS, ErrorResponse
 from app.auth import accounts
 from app.auth.sessions import issue_token, revoke_token
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=REQUEST_ERRORS)
+UNAUTHORIZED = {401: {"model": ErrorResponse, "description": "not logged in"}}
+TAKEN = {409: {"model": ErrorResponse, "description": "username taken, or not a guest"}}
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32,
                                             pattern=r"^[A-Za-z0-9_.\-\u4e00-\u9fff]+$")]
@@ -40,13 +43,16 @@ def _token(user, token: str) -> TokenResponse:
     return TokenResponse(access_token=token, user_id=user.id, username=user.username, is_guest=user.is_guest)
 
 
-@router.post("/register", status_code=201, response_model=TokenResponse)
+@router.post("/register", status_code=201, response_model=TokenResponse, responses=TAKEN)
 def register(body: Credentials, db: SessionDep, now: NowDep) -> TokenResponse:
     user = accounts.register(db, body.username, body.password)
     return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
-@router.post("/token", response_model=TokenResponse)
+@router.post("/token", response_model=TokenResponse, responses={
+    401: {"model": ErrorResponse, "description": "wrong username or password"},
+    429: {"model": ErrorResponse, "description": "too many failed logins; see Retry-After"},
+})
 def token(body: LoginRequest, request: Request, db: SessionDep, now: NowDep) -> TokenResponse:
     user = accounts.authenticate(db, request, body.username, body.password)
     return _token(user, issue_token(db, user, now, kind="bearer"))
@@ -58,7 +64,7 @@ def guest(db: SessionDep, now: NowDep) -> TokenResponse:
     return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
-@router.post("/keep", response_model=TokenResponse)
+@router.post("/keep", response_model=TokenResponse, responses={**UNAUTHORIZED, **TAKEN})
 def keep_guest(body: Credentials, user: CurrentUser, request: Request, db: SessionDep, now: NowDep) -> TokenResponse:
     """Turn the current guest account into a named one, keeping its interviews."""
     user = accounts.keep_guest(db, user, body.username, body.password)
@@ -68,7 +74,7 @@ def keep_guest(body: Credentials, user: CurrentUser, request: Request, db: Sessi
     return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=UNAUTHORIZED)
 def logout(request: Request, user: CurrentUser, db: SessionDep) -> None:
     token_value = bearer_token(request)
     if token_value:

@@ -14,7 +14,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "database unreachable or no content"}})
 def readyz(request: Request) -> JSONResponse:
     content = request.app.state.store.current
     try:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.api.deps import ContentDep
+from app.api.deps import ContentDep, OptionalUser, single_valued_query
+from app.api.practice import PracticeCheckRequest
 from app.api.schemas import (
+    REQUEST_ERRORS,
     BankPublic,
-    CheckRequest,
     CheckResponse,
     ErrorResponse,
     QuestionPage,
@@ -20,9 +21,12 @@ from app.api.schemas import (
 from app.api.views import explanation_html, question_view
 from app.content.model import QUESTION_TYPES
 from app.errors import AppError, NotFound
+from app.practice.service import record_check
 from app.scoring.check import check_answer
 
-router = APIRouter(prefix="/api/v1", tags=["questions"])
+router = APIRouter(prefix="/api/v1", tags=["questions"], responses=REQUEST_ERRORS,
+                   dependencies=[Depends(single_valued_query)])
+QuestionType = Literal[QUESTION_TYPES]  # type: ignore[valid-type] - an enum in the OpenAPI
 NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such question"}}
 
 
@@ -51,7 +55,7 @@ async def list_questions(
     bank: str | None = None,
     topic: str | None = None,
     tag: str | None = None,
-    type: Annotated[str | None, Query(description=f"one of {', '.join(QUESTION_TYPES)}")] = None,
+    type: Annotated[QuestionType | None, Query(description=f"one of {', '.join(QUESTION_TYPES)}")] = None,
     difficulty: Annotated[int | None, Query(ge=1, le=5)] = None,
     q: Annotated[str | None, Query(max_length=200, description="full-text search, Chinese or English")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -89,7 +93,8 @@ async def get_question(
 
 
 @router.post("/questions/{question_id}/check", response_model=CheckResponse, responses=NOT_FOUND)
-def check(question_id: str, body: CheckRequest, content: ContentDep) -> Response:
+def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, user: OptionalUser,
+          request: Request) -> Response:
     # Plain def: scoring is CPU work (jieba, fuzzy matching) and must not block the event loop.
     q = content.by_id.get(question_id)
     if q is None:
@@ -97,8 +102,13 @@ def check(question_id: str, body: CheckRequest, content: ContentDep) -> Response
     if q.type == "generated" and body.seed is None:
         raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
     result = check_answer(q, body.answer, seed=body.seed)
-    return _json({
+    payload = {
         "score": result.score, "correct": result.correct, "expected": result.expected,
         "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed),
         "details": result.details,
-    })
+    }
+    if user is not None:  # a known caller: record the attempt and review their card (issue 7)
+        payload["review"] = record_check(request.app.state.engine, user=user, question=q, seed=body.seed,
+                                         answer=body.answer, result=result, rating=body.rating,
+                                         now=request.app.state.clock())
+    return _json(payload)

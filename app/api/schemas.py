@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be a JSON integer, not a string or true/false")
+    return value
+
+
+# For an integer in a JSON body, after its Field(...) constraints (before them, the constraints vanish from
+# the OpenAPI): 3 and 3.0 are integers (JSON Schema); true and "3" are not, though pydantic's lax mode
+# would take them as 1 and 3.
+JSON_INT = BeforeValidator(_json_number)
 
 
 class OptionPublic(BaseModel):
@@ -56,7 +68,8 @@ class TopicCount(BaseModel):
 
 class CheckRequest(BaseModel):
     answer: Any = Field(description='the answer: an option key ("B"), keys (["A","C"] or "A,C"), a number or text')
-    seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="the instance seed, for generated items")
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1), JSON_INT] | None = Field(
+        default=None, description="the instance seed, for generated items")
 
 
 class CheckResponse(BaseModel):
@@ -86,3 +99,18 @@ class RoundPublic(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class ValidationErrorResponse(BaseModel):
+    """What a 422 looks like (app.errors): a readable summary plus the individual problems."""
+
+    detail: str
+    errors: list[dict[str, Any]] = []
+
+
+# Declared on every router with parameters: FastAPI's default 422 schema (HTTPValidationError) does not
+# describe what app.errors sends, and an unparseable JSON body gets a 400.
+REQUEST_ERRORS = {
+    400: {"model": ErrorResponse, "description": "the request body is not parseable"},
+    422: {"model": ValidationErrorResponse, "description": "invalid parameters"},
+}

@@ -149,9 +149,13 @@ def _str_list(value: Any) -> list[str] | None:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _choice(meta, sections, section_lines, block, fields, err) -> bool:
@@ -233,7 +237,7 @@ def _shape(meta, sections, section_lines, block, fields, err) -> bool:
         except ValueError:
             raw = None
     if not isinstance(raw, list) or not raw or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in raw
+        isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 2**53 for d in raw
     ):
         err(block.key_line("answer"), "形状题的 answer 应为正整数列表，如 [1, 64, 56, 56]")
         return False
@@ -278,7 +282,7 @@ def _open(meta, sections, section_lines, block, fields, err) -> bool:
             err(lineno, "要点应写成 `- 标签: 同义词1|同义词2`")
             ok = False
             continue
-        if weight <= 0:
+        if not 0 < weight < math.inf:
             err(lineno, "要点权重必须是正数")
             ok = False
             continue

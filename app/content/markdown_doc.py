@@ -74,10 +74,49 @@ class Document:
     errors: list[DocError]
 
 
+MAX_YAML_DEPTH = 50  # metadata needs a few levels; libyaml's composer recurses in C and segfaults near 30,000
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on the nesting depth of the yaml in `text` (cheap; generous, never too small)."""
+    flow = deepest_flow = deepest_block = 0
+    for line in text.split("\n"):
+        stripped = line.lstrip(" ")
+        indicators = stripped.count("-") + stripped.count("?") + stripped.count(":")
+        deepest_block = max(deepest_block, len(line) - len(stripped) + indicators)
+        for ch in stripped:
+            if ch in "[{":
+                flow += 1
+                deepest_flow = max(deepest_flow, flow)
+            elif ch in "]}":
+                flow = max(0, flow - 1)
+    return 2 * deepest_block + deepest_flow + 1
+
+
+def _structure_problem(data: Any) -> str | None:
+    """Too deep, or a collection reached twice (anchors and aliases: `*a` can expand exponentially)."""
+    seen: set[int] = set()
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_YAML_DEPTH:
+            return f"嵌套超过 {MAX_YAML_DEPTH} 层"
+        if id(value) in seen:
+            return "不支持锚点和别名（&name / *name）"
+        seen.add(id(value))
+        children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 def load_yaml(text: str, first_line: int) -> Any:
     """Parse yaml; errors carry the file line (first_line is the line of the yaml's first line)."""
+    # Deep nesting would crash the process inside libyaml; the pure-Python loader fails cleanly instead.
+    loader = _Loader if _nesting_bound(text) <= MAX_YAML_DEPTH else yaml.SafeLoader
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # libyaml often marks the end of the stream; point at the block's last line instead.
@@ -85,6 +124,14 @@ def load_yaml(text: str, first_line: int) -> Any:
         raise DocError(line, f"YAML 格式错误: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise DocError(first_line, f"YAML 格式错误: {exc}") from None
+    except RecursionError:
+        raise DocError(first_line, f"YAML 格式错误: 嵌套超过 {MAX_YAML_DEPTH} 层") from None
+    except (ValueError, OverflowError, TypeError) as exc:  # e.g. an integer of 5,000 digits, a year 0 date
+        raise DocError(first_line, f"YAML 格式错误: {exc}") from None
+    problem = _structure_problem(data)
+    if problem:
+        raise DocError(first_line, f"YAML 格式错误: {problem}")
+    return data
 
 
 def parse_document(text: str) -> Document:

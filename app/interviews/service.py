@@ -156,14 +156,15 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
     Returns the time the answer was saved.
     """
     conn = db.connection()
-    head = conn.execute(_HEAD, {"iid": interview_id, "uid": user.id}).first()
-    if head is None:
+    head = None if "\x00" in interview_id else conn.execute(_HEAD, {"iid": interview_id, "uid": user.id}).first()
+    if head is None:  # (PostgreSQL refuses NUL in text: a 500; no id has one)
         raise NotFound("no such interview")
     state, deadline, count = head
     if not 0 <= position < count:
         raise NotFound(f"no question at position {position}")
     if state == "active" and now > aware(deadline) + GRACE:
         close_if_expired(db, get_owned(db, user, interview_id, lock=True), now)
+        db.commit()  # the refusal below rolls back the request; the automatic close must stay done
         raise AppError("时间已到，面试已自动结束并评分；这次保存没有被接受。", status_code=409, state="finished")
     if state != "active":
         raise AppError("面试已经结束，不能再修改答案。", status_code=409, state=state)

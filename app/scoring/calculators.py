@@ -1023,6 +1023,17 @@ def _attempt(calc: Calculator, specs: dict[str, _Spec], rng: random.Random) -> _
     return sol
 
 
+JSON_SAFE_INT = 2**53  # beyond it a number cannot go out in a JSON response (orjson refuses > 64 bits)
+
+
+def _json_safe(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(_json_safe(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_json_safe(v) for v in value)
+    return not isinstance(value, int) or -JSON_SAFE_INT <= value <= JSON_SAFE_INT
+
+
 def _draw(calc: Calculator, specs: dict[str, _Spec], seed: int) -> Instance | str:
     """The instance for `seed`, or the last reason a drawn combination was rejected."""
     rng = random.Random(f"{calc.name}:{seed}")  # str seeds go through sha512: stable across processes
@@ -1032,6 +1043,9 @@ def _draw(calc: Calculator, specs: dict[str, _Spec], seed: int) -> Instance | st
             sol = _attempt(calc, specs, rng)
         except InvalidConfig as exc:
             problem = str(exc)
+            continue
+        if not _json_safe((sol.params, sol.answer)):
+            problem = f"数值超出 ±2^53（JSON 能精确表示的整数范围）: {sol.answer!s:.80}"
             continue
         return Instance(
             calculator=calc.name, seed=seed, params=sol.params, kind=calc.kind, answer=sol.answer,

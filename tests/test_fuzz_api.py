@@ -1,0 +1,158 @@
+"""Property-based API fuzzing with schemathesis against the app's own OpenAPI document.
+
+Every operation in /openapi.json is called with generated (valid and invalid) inputs through the ASGI app
+directly, on SQLite and on PostgreSQL, authenticated as a guest user (the admin routes with the admin
+token, so nothing is excluded). All of schemathesis' default checks run: no 500, status codes, content
+types, headers and bodies as declared, invalid input rejected, valid input accepted.
+
+Generated path parameters are random strings, which would only ever reach the 404 branch; a flatmap
+hook swaps in real ids (a question id, the user's interview, a real position) part of the time so the
+scoring and interview code is fuzzed with arbitrary answers too.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import allow_header_conformance, positive_data_acceptance
+from schemathesis.python import asgi as schemathesis_asgi
+from sqlalchemy import create_engine, text
+
+from app.db import upgrade
+from app.main import create_app
+from tests.conftest import make_settings, postgres_admin_url
+
+ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef"  # noqa: S105 - a test value
+INTERVIEW = "__interview__"  # replaced by the real interview id of the app under test
+MAX_EXAMPLES = 40
+
+# The schema is the same for every app; it is read once, from an app over a throw-away SQLite file.
+_LOADER_DIR = Path(tempfile.mkdtemp(prefix="mianjing-fuzz-"))
+atexit.register(shutil.rmtree, _LOADER_DIR, True)  # also when this module is collected but not run
+_LOADER_URL = f"sqlite:///{_LOADER_DIR / 'schema.db'}"
+upgrade(_LOADER_URL)
+_LOADER_APP = create_app(make_settings(database_url=_LOADER_URL))
+schema = schemathesis.openapi.from_asgi("/openapi.json", _LOADER_APP)
+QUESTION_IDS = sorted(_LOADER_APP.state.store.current.by_id)
+
+
+def _with_nul(value, keys=None):
+    """The same strings with a NUL in place of their first character (length kept, so length limits still
+    hold): PostgreSQL refuses NUL in text, a classic 500. In a dict, only the values under `keys`."""
+    if isinstance(value, str):
+        return "\x00" + value[1:] if value else value
+    if isinstance(value, dict):
+        return {k: _with_nul(v) if keys is None or k in keys else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_nul(v) for v in value]
+    return value
+
+
+# Body fields whose schema allows any text (no pattern, no enum), so a NUL keeps the request valid.
+FREE_TEXT = {"answer", "round", "password"}
+
+
+@schema.hook
+def flatmap_path_parameters(context, path_parameters):
+    # Keep the random value, or aim at a real object of this user, or put a NUL in it.
+    params = dict(path_parameters or {})
+    options = [st.just(params), st.just(_with_nul(params))]
+    if "interview_id" in params:
+        real = {**params, "interview_id": INTERVIEW}
+        options.append(st.just(real))
+        if "position" in params:
+            options.append(st.integers(0, 6).map(lambda p: {**real, "position": p}))
+    if "question_id" in params:
+        options.append(st.sampled_from(QUESTION_IDS).map(lambda q: {**params, "question_id": q}))
+    return st.one_of(*options)
+
+
+@schema.hook
+def flatmap_body(context, body):
+    keys = FREE_TEXT | ({"username"} if context.operation.path == "/api/v1/auth/token" else set())
+    return st.one_of(st.just(body), st.just(_with_nul(body, keys)))
+
+
+# Rejections that depend on the content or on the server's state, which a JSON schema cannot express:
+# schema-valid requests that are still 422, each for a documented reason. Any other 422 for a
+# schema-valid request fails the positive_data_acceptance check as usual.
+SEMANTIC_422 = (
+    "this is a generated question: send the instance's seed",
+    "only open questions take a self-rating",
+    "unknown time zone",
+)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def fuzz_env(request, tmp_path_factory):
+    """One app per database kind, shared by every operation: a guest user with one active interview."""
+    cleanup = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
+    else:
+        admin_url = postgres_admin_url()
+        name = "fuzz_" + uuid.uuid4().hex[:12]
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin_url.rsplit("/", 1)[0] + "/" + name
+
+        def cleanup() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            admin.dispose()
+    upgrade(url)
+    app = create_app(make_settings(database_url=url, admin_token=ADMIN_TOKEN))
+    try:
+        with TestClient(app) as client:
+            r = client.post("/api/v1/auth/guest")
+            assert r.status_code == 201, r.text
+            token = r.json()["access_token"]
+            r = client.post("/api/v1/interviews", json={"round": "mini"},
+                            headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 201, r.text
+            yield {"app": app, "client": client, "token": token, "interview_id": r.json()["id"]}
+    finally:
+        # schemathesis keeps the lifespan of every app it called running; stop them with the app.
+        schemathesis_asgi.shutdown_lifespans()
+        app.state.engine.dispose()
+        if cleanup is not None:
+            cleanup()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _drop_loader():
+    yield
+    schemathesis_asgi.shutdown_lifespans()
+    _LOADER_APP.state.engine.dispose()
+    shutil.rmtree(_LOADER_DIR, ignore_errors=True)
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+def test_api_conforms_to_its_schema(case, fuzz_env):
+    if case.path_parameters and case.path_parameters.get("interview_id") == INTERVIEW:
+        case.path_parameters["interview_id"] = fuzz_env["interview_id"]
+    token = ADMIN_TOKEN if case.path.startswith("/api/v1/admin") else fuzz_env["token"]
+    if case.path in ("/api/v1/auth/logout", "/api/v1/auth/keep"):
+        # Both revoke the caller's token, which would turn every later call into a 401: use a fresh guest.
+        token = fuzz_env["client"].post("/api/v1/auth/guest").json()["access_token"]
+    response = case.call(app=fuzz_env["app"], headers={"Authorization": f"Bearer {token}"})
+    excluded = []
+    if response.status_code == 422 and str(response.json().get("detail", "")).startswith(SEMANTIC_422):
+        excluded = [positive_data_acceptance]
+    if response.status_code == 405 and case.path == "/api/v1/me/reviews/due":
+        # Known overlap: /me/reviews/due also matches POST /me/reviews/{question_id} (a question id "due"),
+        # so the Allow header truthfully says GET, POST. Reported; the routes' owner decides the fix.
+        excluded = [allow_header_conformance]
+    case.validate_response(response, excluded_checks=excluded)
