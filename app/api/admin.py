@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import time
 from typing import Any
@@ -35,7 +36,9 @@ def require_admin(request: Request) -> str:
 
 def diff(old: Content, new: Content) -> dict[str, list[str]]:
     old_ids, new_ids = set(old.by_id), set(new.by_id)
-    changed = sorted(i for i in old_ids & new_ids if old.by_id[i] != new.by_id[i])
+    # A question moved down the file by an edit above it has not changed.
+    changed = sorted(i for i in old_ids & new_ids
+                     if dataclasses.replace(old.by_id[i], line=0) != dataclasses.replace(new.by_id[i], line=0))
     return {"added": sorted(new_ids - old_ids), "removed": sorted(old_ids - new_ids), "changed": changed}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from collections.abc import Callable
@@ -295,7 +297,7 @@ def _open(meta, sections, section_lines, block, fields, err) -> bool:
 
 
 def _generated(meta, sections, section_lines, block, fields, err) -> bool:
-    from app.scoring.calculators import CALCULATORS, validate_ranges
+    from app.scoring.calculators import CALCULATORS
 
     name = meta.get("calculator")
     if name not in CALCULATORS:
@@ -305,17 +307,29 @@ def _generated(meta, sections, section_lines, block, fields, err) -> bool:
     if not isinstance(params, dict):
         err(block.key_line("params"), "params 应为 参数: 取值 的映射")
         return False
-    problems = validate_ranges(name, params)
+    problems, _ = _validated(name, json.dumps(params, sort_keys=True, default=str))
     for problem in problems:
         err(block.key_line("params"), f"参数范围有问题: {problem}")
     fields.update(calculator=name, params=params)
     return not problems
 
 
-def _check_templates(prompt: str, explanation: str, fields: dict[str, Any], block: Block, err) -> bool:
-    from app.scoring.calculators import draw
+@functools.lru_cache(maxsize=4096)
+def _validated(name: str, params_json: str) -> tuple[list[str], frozenset[str]]:
+    """Problems with the ranges, and the parameter names a template may use.
 
-    known = set(draw(fields["calculator"], fields["params"], 0).params) | TEMPLATE_EXTRAS
+    validate_ranges draws 50 instances; banks repeat the same ranges, and reloads repeat whole banks.
+    """
+    from app.scoring.calculators import draw, validate_ranges
+
+    params = json.loads(params_json)
+    problems = validate_ranges(name, params)
+    return problems, frozenset() if problems else frozenset(draw(name, params, 0).params)
+
+
+def _check_templates(prompt: str, explanation: str, fields: dict[str, Any], block: Block, err) -> bool:
+    _, names = _validated(fields["calculator"], json.dumps(fields["params"], sort_keys=True, default=str))
+    known = names | TEMPLATE_EXTRAS
     unknown = sorted({m for m in PLACEHOLDER_RE.findall(prompt + "\n" + explanation) if m not in known})
     if unknown:
         err(block.line, f"模板里有未知占位符: {', '.join(unknown)}（可用: {', '.join(sorted(known))}）")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import random
@@ -15,7 +16,7 @@ from types import MappingProxyType
 from app.content.banks import parse_bank
 from app.content.model import BankInfo, ContentError, PickRule, Question, Round
 from app.content.rounds import parse_round
-from app.content.search import SearchIndex
+from app.content.search import SearchIndex, ShardedIndex, question_text
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a bank is prose; anything bigger is a mistake, not content
 
@@ -37,7 +38,7 @@ class Content:
     rounds_by_id: Mapping[str, Round] = field(default_factory=dict)
     # index name -> value -> question positions (in bank order)
     indexes: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
-    search_index: SearchIndex | None = None
+    search_index: SearchIndex | ShardedIndex | None = None
     # Serialised public views, filled on first read; safe because this Content never changes.
     view_cache: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
@@ -60,9 +61,9 @@ class Content:
             hits = set(self.indexes["difficulty"].get(str(difficulty), ()))
             selected = hits if selected is None else selected & hits
         if q and self.search_index is not None:
-            found = self.search_index.search(q)
+            found = self.search_index.search(q, within=selected)
             if found is not None:
-                selected = found if selected is None else selected & found
+                selected = found
         if selected is None:
             return list(self.questions)
         return [self.questions[i] for i in sorted(selected)]
@@ -125,25 +126,45 @@ def load_content(directory: str | os.PathLike[str]) -> Content:
     questions: list[Question] = []
     banks: list[BankInfo] = []
     rounds: list[tuple[Round, dict[str, int]]] = []
+    shards: list[tuple[int, int, SearchIndex]] = []
     for rel, text in files:
         inner = Path(rel).relative_to(directory).as_posix()  # the version must not depend on the cwd
         digest.update(inner.encode() + b"\0" + text.encode() + b"\0")
         if inner.startswith("rounds/"):
-            rnd, errs, refs = parse_round(text, rel)
+            rnd, errs, refs = _parse_round_cached(text, rel)
             errors.extend(errs)
             if rnd is not None:
                 rounds.append((rnd, refs))
         else:
-            bank, qs, errs = parse_bank(text, rel)
+            bank, qs, errs, shard = _parse_bank_cached(text, rel)
             errors.extend(errs)
             if bank is not None:
                 banks.append(bank)
+            shards.append((len(questions), len(qs), shard))
             questions.extend(qs)
 
-    errors.extend(_cross_check(questions, banks, rounds))
+    content = build_content(digest.hexdigest()[:16], questions, banks, [r for r, _ in rounds], started,
+                            search=ShardedIndex(shards))
+    errors.extend(_cross_check(content, rounds))
     if errors:
         raise ContentInvalid(sorted(errors, key=lambda e: (e.file, e.line)))
-    return build_content(digest.hexdigest()[:16], questions, banks, [r for r, _ in rounds], started)
+    return content
+
+
+# Parsing is pure, so a file whose path and text are unchanged parses to the same records: a reload
+# after editing one bank re-reads every file but re-parses only the edited one.
+@functools.lru_cache(maxsize=512)
+def _parse_bank_cached(
+    text: str, rel: str
+) -> tuple[BankInfo | None, tuple[Question, ...], tuple[ContentError, ...], SearchIndex]:
+    bank, questions, errors = parse_bank(text, rel)
+    return bank, tuple(questions), tuple(errors), SearchIndex([question_text(q) for q in questions])
+
+
+@functools.lru_cache(maxsize=128)
+def _parse_round_cached(text: str, rel: str) -> tuple[Round | None, tuple[ContentError, ...], Mapping[str, int]]:
+    rnd, errors, refs = parse_round(text, rel)
+    return rnd, tuple(errors), MappingProxyType(refs)
 
 
 def _duplicates(items: Iterable[tuple[str, str, int]], what: str) -> list[ContentError]:
@@ -158,9 +179,8 @@ def _duplicates(items: Iterable[tuple[str, str, int]], what: str) -> list[Conten
     return errors
 
 
-def _cross_check(
-    questions: list[Question], banks: list[BankInfo], rounds: list[tuple[Round, dict[str, int]]]
-) -> list[ContentError]:
+def _cross_check(content: Content, rounds: list[tuple[Round, Mapping[str, int]]]) -> list[ContentError]:
+    questions, banks, probe = content.questions, content.banks, content
     errors = _duplicates(((q.id, q.file, q.line) for q in questions), "题目 id")
     errors += _duplicates(((b.id, b.file, 1) for b in banks), "题库 id")
     errors += _duplicates(((r.id, r.file, 1) for r, _ in rounds), "轮次 id")
@@ -171,7 +191,6 @@ def _cross_check(
                 errors.append(ContentError(q.file, q.line, f"追问「{f}」指向不存在的题目"))
             elif f == q.id:
                 errors.append(ContentError(q.file, q.line, "题目不能追问自己"))
-    probe = build_content("probe", questions, banks, [], time.perf_counter(), with_search=False)
     for rnd, refs in rounds:
         for qid, line in refs.items():
             if qid not in ids:
@@ -199,7 +218,7 @@ def build_content(
     rounds: list[Round],
     started: float,
     *,
-    with_search: bool = True,
+    search: SearchIndex | ShardedIndex | None = None,
 ) -> Content:
     indexes: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in
                                                  ("bank", "topic", "tag", "type", "difficulty")}
@@ -214,12 +233,8 @@ def build_content(
     frozen = MappingProxyType({
         name: MappingProxyType({k: tuple(v) for k, v in idx.items()}) for name, idx in indexes.items()
     })
-    search = None
-    if with_search:
-        search = SearchIndex([
-            " ".join((q.id, q.title, q.prompt, *q.topics, *q.tags, *(o.text for o in q.options)))
-            for q in questions
-        ])
+    if search is None:
+        search = SearchIndex([question_text(q) for q in questions])
     return Content(
         version=version,
         questions=tuple(questions),

@@ -48,6 +48,7 @@ class Block:
     line: int
     meta: dict[str, Any] | None = None
     meta_failed: bool = False  # the yaml block exists but did not parse (already reported)
+    meta_closed: bool = False  # the yaml block was read to its closing fence
     meta_line: int = 0
     meta_text: str = ""
     intro: list[str] = field(default_factory=list)
@@ -79,18 +80,13 @@ MAX_YAML_DEPTH = 50  # metadata needs a few levels; libyaml's composer recurses 
 
 def _nesting_bound(text: str) -> int:
     """An upper bound on the nesting depth of the yaml in `text` (cheap; generous, never too small)."""
-    flow = deepest_flow = deepest_block = 0
+    deepest_block = 0
     for line in text.split("\n"):
         stripped = line.lstrip(" ")
         indicators = stripped.count("-") + stripped.count("?") + stripped.count(":")
         deepest_block = max(deepest_block, len(line) - len(stripped) + indicators)
-        for ch in stripped:
-            if ch in "[{":
-                flow += 1
-                deepest_flow = max(deepest_flow, flow)
-            elif ch in "]}":
-                flow = max(0, flow - 1)
-    return 2 * deepest_block + deepest_flow + 1
+    # Every open bracket could nest inside the previous one.
+    return 2 * deepest_block + text.count("[") + text.count("{") + 1
 
 
 def _structure_problem(data: Any) -> str | None:
@@ -175,16 +171,7 @@ def parse_document(text: str) -> Document:
             if fm and fence and fm.group(1)[0] == fence[0] and len(fm.group(1)) >= len(fence) and not fm.group(2):
                 assert current is not None
                 current.meta_text = "\n".join(meta_lines)
-                try:
-                    meta = load_yaml(current.meta_text, current.meta_line + 1)
-                    if meta is None:
-                        meta = {}
-                    if not isinstance(meta, dict):
-                        raise DocError(current.meta_line, "元数据块应该是 key: value 的映射")
-                    current.meta = meta
-                except DocError as exc:
-                    errors.append(exc)
-                    current.meta_failed = True
+                current.meta_closed = True
                 meta_lines = None
                 fence = None
             else:
@@ -209,7 +196,7 @@ def parse_document(text: str) -> Document:
             continue
         hm = HEADING_RE.match(raw)
         if hm and len(hm.group(1)) == 2:
-            if current is not None and current.meta is None and not current.meta_failed:
+            if current is not None and not current.meta_line:
                 errors.append(DocError(current.line, f"「{current.heading}」后面缺少 ```yaml 元数据块"))
             current = Block(heading=hm.group(2), line=lineno)
             blocks.append(current)
@@ -227,9 +214,49 @@ def parse_document(text: str) -> Document:
         current.meta_failed = True
     elif fence is not None:
         errors.append(DocError(len(lines), "代码块没有结束的围栏"))
-    if current is not None and current.meta is None and not current.meta_failed:
+    if current is not None and not current.meta_line:
         errors.append(DocError(current.line, f"「{current.heading}」后面缺少 ```yaml 元数据块"))
+    _load_metas([b for b in blocks if b.meta_closed], errors)
     return Document(front, front_line, blocks, errors)
+
+
+_DOC_MARKER_RE = re.compile(r"^(---|\.\.\.)", re.MULTILINE)
+
+
+def _load_metas(blocks: list[Block], errors: list[DocError]) -> None:
+    """Parse every metadata block; one yaml stream for the whole file when possible.
+
+    One libyaml call per file instead of per question is most of what keeps a 10,000-question load
+    under a second. A block that could confuse the stream (document markers, deep nesting) or any
+    error sends that file back to block-by-block parsing, which gives each error its exact line.
+    """
+    fast = [b for b in blocks if not _DOC_MARKER_RE.search(b.meta_text) and _nesting_bound(b.meta_text) <= MAX_YAML_DEPTH]
+    docs: list[Any] | None = None
+    if fast and len(fast) == len(blocks):
+        try:
+            docs = list(yaml.load_all("\n---\n".join(b.meta_text for b in blocks), Loader=_Loader))  # noqa: S506
+        except (yaml.YAMLError, ValueError, OverflowError, TypeError, RecursionError):
+            docs = None
+        if docs is not None and len(docs) != len(blocks):
+            docs = None
+    for k, block in enumerate(blocks):
+        try:
+            if docs is None:
+                meta = load_yaml(block.meta_text, block.meta_line + 1)
+            else:
+                meta = docs[k]
+                # Fast-path blocks are shallow by construction; only anchors and aliases remain to refuse.
+                problem = _structure_problem(meta) if "&" in block.meta_text or "*" in block.meta_text else None
+                if problem:
+                    raise DocError(block.meta_line + 1, f"YAML 格式错误: {problem}")
+            if meta is None:
+                meta = {}
+            if not isinstance(meta, dict):
+                raise DocError(block.meta_line, "元数据块应该是 key: value 的映射")
+            block.meta = meta
+        except DocError as exc:
+            errors.append(exc)
+            block.meta_failed = True
 
 
 def _append(block: Block | None, raw: str) -> None:

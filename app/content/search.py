@@ -2,18 +2,20 @@
 
 Chinese text is indexed by character (postings per CJK character) and confirmed by substring match, so
 any Chinese phrase is found; English and numbers are indexed as lower-cased words. Building the index
-costs one `set()` per question, which keeps a 10,000-question load well under a second.
+is deferred (see SearchIndex) so that a 10,000-question load stays under a second.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 
 WORD_RE = re.compile(r"[a-z0-9_]+")
 CJK_RUN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+CJK_CHAR_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def normalize(text: str) -> str:
@@ -21,26 +23,51 @@ def normalize(text: str) -> str:
 
 
 class SearchIndex:
-    def __init__(self, documents: Sequence[str]) -> None:
-        self._docs = [normalize(d) for d in documents]
-        chars: dict[str, list[int]] = defaultdict(list)
-        words: dict[str, list[int]] = defaultdict(list)
-        for i, doc in enumerate(self._docs):
-            for ch in set(doc):
-                if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff":
-                    chars[ch].append(i)
-            for word in set(WORD_RE.findall(doc)):
-                words[word].append(i)
-        self._chars = {k: frozenset(v) for k, v in chars.items()}
-        self._words = {k: frozenset(v) for k, v in words.items()}
+    """Postings are built on first use (or by `build()` in the background after a load), not at load time:
+    loading must stay fast, and a filtered query can answer by scanning just its candidates."""
 
-    def search(self, query: str) -> set[int] | None:
-        """Indices of documents containing every term of the query; None for an empty query."""
+    SCAN_BELOW = 2000  # candidates from other filters: below this, a direct substring scan is cheaper
+
+    def __init__(self, documents: Sequence[str]) -> None:
+        self._raw = documents
+        self._docs: list[str | None] = [None] * len(documents)
+        self._chars: dict[str, frozenset[int]] | None = None
+        self._words: dict[str, frozenset[int]] = {}
+        self._lock = threading.Lock()
+
+    def _doc(self, i: int) -> str:
+        doc = self._docs[i]
+        if doc is None:
+            doc = self._docs[i] = normalize(self._raw[i])
+        return doc
+
+    def build(self) -> None:
+        with self._lock:
+            if self._chars is not None:
+                return
+            chars: dict[str, list[int]] = defaultdict(list)
+            words: dict[str, list[int]] = defaultdict(list)
+            for i in range(len(self._raw)):
+                doc = self._doc(i)
+                for ch in set(CJK_CHAR_RE.findall(doc)):
+                    chars[ch].append(i)
+                for word in set(WORD_RE.findall(doc)):
+                    words[word].append(i)
+            self._words = {k: frozenset(v) for k, v in words.items()}
+            self._chars = {k: frozenset(v) for k, v in chars.items()}
+
+    def search(self, query: str, within: set[int] | None = None) -> set[int] | None:
+        """Indices of documents containing every term of the query (among `within` if given); None for an
+        empty query."""
         q = normalize(query)
         terms = CJK_RUN_RE.findall(q) + WORD_RE.findall(CJK_RUN_RE.sub(" ", q))
         if not terms:
             return None
-        candidates: set[int] | None = None
+        if within is not None and len(within) < self.SCAN_BELOW:
+            return {i for i in within if all(self._contains(i, t) for t in terms)}
+        self.build()
+        assert self._chars is not None
+        candidates: set[int] | None = within
         for term in sorted(terms, key=len, reverse=True):
             postings = [self._chars.get(c, frozenset()) for c in set(term)] if CJK_RUN_RE.fullmatch(term) else [
                 self._words.get(term) or self._prefix(term)
@@ -51,7 +78,10 @@ class SearchIndex:
                     return set()
         assert candidates is not None
         # Postings prove each character is present; substring match proves the phrase is.
-        return {i for i in candidates if all(t in self._docs[i] for t in terms)}
+        return {i for i in candidates if all(self._contains(i, t) for t in terms)}
+
+    def _contains(self, i: int, term: str) -> bool:
+        return term in self._doc(i)
 
     def _prefix(self, term: str) -> frozenset[int]:
         # English words may be typed partially ("normaliz"); fall back to a prefix scan of the vocabulary.
@@ -60,3 +90,32 @@ class SearchIndex:
             if word.startswith(term):
                 hits |= postings
         return frozenset(hits)
+
+
+def question_text(q) -> str:
+    """What search looks at: never the answer, key points or explanation."""
+    return " ".join((q.id, q.title, q.prompt, *q.topics, *q.tags, *(o.text for o in q.options)))
+
+
+class ShardedIndex:
+    """One SearchIndex per bank file, at its offset in the content's question list. A reload re-parses
+    only the files that changed, and with them rebuilds only their shards."""
+
+    def __init__(self, parts: Sequence[tuple[int, int, SearchIndex]]) -> None:
+        self._parts = parts  # (offset, size, index)
+
+    def build(self) -> None:
+        for _, _, index in self._parts:
+            index.build()
+
+    def search(self, query: str, within: set[int] | None = None) -> set[int] | None:
+        found: set[int] = set()
+        for offset, size, index in self._parts:
+            local = None if within is None else {i - offset for i in within if offset <= i < offset + size}
+            if local is not None and not local:
+                continue
+            hits = index.search(query, within=local)
+            if hits is None:
+                return None
+            found.update(i + offset for i in hits)
+        return found

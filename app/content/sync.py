@@ -1,7 +1,7 @@
 """Keep every worker on the same content version: a reload writes the version row, the others poll it.
 
 Polling one small row every half second is cheap on SQLite and PostgreSQL alike and needs no extra
-infrastructure; it keeps every worker within about a second of a reload.
+infrastructure; it keeps every worker within half a second of a reload.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from app.content.store import ContentStore
 from app.models import ContentState
 
 log = logging.getLogger("mianjing.sync")
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
 
 
 def published_version(engine: Engine) -> str | None:
@@ -39,16 +39,18 @@ def publish_version(db: Session, version: str) -> None:
 def follow_once(engine: Engine, store: ContentStore, directory) -> Content | None:
     """If another worker published a version we do not serve, load it from disk. Returns the new content."""
     wanted = published_version(engine)
-    if wanted is None or wanted == store.current.version or wanted == store.last_followed:
+    if wanted is None or wanted == store.current.version or wanted == store.unfollowable:
         return None
-    store.last_followed = wanted  # try each published version once, not every poll
     try:
-        previous, new = store.reload_from(directory)
+        _previous, new = store.reload_from(directory)
     except ContentInvalid as exc:
         log.error("published content %s does not load here: %s", wanted, exc.errors[:3])
+        store.unfollowable = wanted  # do not re-parse a broken directory on every poll
         return None
     if new.version != wanted:
+        # The files changed again after that reload was published; the next reload will publish them.
         log.warning("published version %s but disk has %s", wanted, new.version)
+        store.unfollowable = wanted
     return new
 
 
