@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from app.content.loader import Content
-from app.db import session_scope
+from app.db import run_db, session_scope
 from app.models import User
 from app.settings import Settings
 
@@ -71,20 +71,19 @@ def require_user(db: Session, token: str | None, now: datetime) -> User:
     return user
 
 
-def get_optional_user(request: Request) -> User | None:
+async def get_optional_user(request: Request) -> User | None:
     """Like get_current_user, but None instead of 401; anonymous requests never touch the database.
 
     An unknown or expired token counts as anonymous, as it did before the caller could be known.
     """
-    from contextlib import contextmanager
-
     from app.auth.sessions import user_for_token
 
     token = bearer_token(request) or cookie_token(request)
     if not token:
         return None
-    with contextmanager(session_scope)(request.app.state.engine) as db:
-        return user_for_token(db, token, request.app.state.clock())
+    now = request.app.state.clock()
+    return await run_db(request.app.state.engine, request.app.state.db_executor,
+                        lambda db: user_for_token(db, token, now))
 
 
 def bearer_token(request: Request) -> str | None:
@@ -99,11 +98,13 @@ def cookie_token(request: Request) -> str | None:
     return read_session_cookie(request)
 
 
-def single_valued_query(request: Request) -> None:
+async def single_valued_query(request: Request) -> None:
     """Every API query parameter takes one value: a repeated one (?seed=1&seed=2) is ambiguous, so 422."""
     from app.errors import AppError
 
     keys = [k for k, _ in request.query_params.multi_items()]
+    if len(keys) == len(set(keys)):
+        return
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
         raise AppError(f"query parameter given more than once: {', '.join(repeated)}", status_code=422)
