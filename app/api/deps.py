@@ -98,18 +98,6 @@ def cookie_token(request: Request) -> str | None:
     return read_session_cookie(request)
 
 
-async def single_valued_query(request: Request) -> None:
-    """Every API query parameter takes one value: a repeated one (?seed=1&seed=2) is ambiguous, so 422."""
-    from app.errors import AppError
-
-    keys = [k for k, _ in request.query_params.multi_items()]
-    if len(keys) == len(set(keys)):
-        return
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
-    if repeated:
-        raise AppError(f"query parameter given more than once: {', '.join(repeated)}", status_code=422)
-
-
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 NowDep = Annotated[datetime, Depends(get_now)]
