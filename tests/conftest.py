@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,31 @@ def db_client(db_url) -> Iterator[TestClient]:
     """An app over the fixture bank on each database kind."""
     with TestClient(create_app(make_settings(database_url=db_url))) as c:
         yield c
+
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The server clock for tests: set app.state.clock to one and advance it instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def clocked_env(db_url, tmp_path) -> Iterator[tuple[TestClient, Clock, Path]]:
+    """An app on each database kind over a private copy of the fixture content, with a test clock."""
+    content_dir = tmp_path / "content"
+    shutil.copytree(VALID, content_dir)
+    app = create_app(make_settings(database_url=db_url, content_dir=content_dir))
+    clock = Clock()
+    app.state.clock = clock
+    with TestClient(app) as client:
+        yield client, clock, content_dir

@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.conftest import VALID, make_settings
-
-T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> None:
-        self.now += timedelta(**kw)
+from tests.conftest import T0, make_settings
 
 
 @pytest.fixture
-def env(db_url, tmp_path):
-    content_dir = tmp_path / "content"
-    shutil.copytree(VALID, content_dir)
-    app = create_app(make_settings(database_url=db_url, content_dir=content_dir))
-    clock = Clock()
-    app.state.clock = clock
-    with TestClient(app) as client:
-        yield client, clock, content_dir
+def env(clocked_env):
+    client, clock, content_dir = clocked_env
+    return client, clock, content_dir
 
 
 def guest(client) -> dict[str, str]:

@@ -7,44 +7,24 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 from fsrs import Rating
 from itsdangerous import URLSafeSerializer
 
-from app.main import create_app
 from app.practice import scheduling, stats
-from tests.conftest import VALID, make_settings
+from tests.conftest import T0
 
-T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 OLD_CHECK_KEYS = {"score", "correct", "expected", "feedback", "explanation_html", "details"}
 GOOD_OPEN = "每个通道求均值方差，标准化后用 gamma beta 缩放平移"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> None:
-        self.now += timedelta(**kw)
-
-
 @pytest.fixture
-def env(db_url, tmp_path):
-    content_dir = tmp_path / "content"
-    shutil.copytree(VALID, content_dir)
-    app = create_app(make_settings(database_url=db_url, content_dir=content_dir))
-    clock = Clock()
-    app.state.clock = clock
-    with TestClient(app) as client:
-        yield client, clock
+def env(clocked_env):
+    client, clock, content_dir = clocked_env
+    return client, clock
 
 
 def guest(client) -> dict[str, str]:
