@@ -169,3 +169,20 @@ def test_bad_input_is_4xx(env):
     assert client.put(f"/api/v1/interviews/{iid}/answers/99", json={"answer": 1}, headers=h).status_code == 404
     assert client.put(f"/api/v1/interviews/{iid}/ratings/0", json={"rating": "meh"}, headers=h).status_code == 422
     assert client.get(f"/api/v1/interviews/{iid}/report", headers=h).status_code == 409
+
+
+def test_share_link_is_read_only_unguessable_and_revocable(env):
+    client, clock, _ = env
+    alice, bob = guest(client), guest(client)
+    iid = start(client, alice)["id"]
+    assert client.post(f"/api/v1/interviews/{iid}/share", headers=alice).status_code == 409  # not finished
+    client.post(f"/api/v1/interviews/{iid}/finish", headers=alice)
+    assert client.post(f"/api/v1/interviews/{iid}/share", headers=bob).status_code == 404
+    link = client.post(f"/api/v1/interviews/{iid}/share", headers=alice).json()
+    assert len(link["token"]) >= 32 and link["url"] == f"/shared/{link['token']}"
+    assert client.post(f"/api/v1/interviews/{iid}/share", headers=alice).json() == link  # stable until revoked
+    page = TestClient(client.app).get(link["url"])  # a stranger without any session
+    assert page.status_code == 200 and "只读" in page.text and 'data-rate="again"' not in page.text
+    assert client.delete(f"/api/v1/interviews/{iid}/share", headers=bob).status_code == 404
+    assert client.delete(f"/api/v1/interviews/{iid}/share", headers=alice).status_code == 204
+    assert TestClient(client.app).get(link["url"]).status_code == 404

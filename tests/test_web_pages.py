@@ -241,3 +241,17 @@ def test_cookie_authenticated_api_writes_need_the_csrf_header(client):
     assert client.put(url, json={"answer": "x"}, headers={"X-CSRF-Token": "forged"}).status_code == 403
     assert client.put(url, json={"answer": "x"}, headers={"X-CSRF-Token": token}).status_code == 200
     assert client.get(f"/api/v1/interviews/{iid}").status_code == 200  # reads need no token
+
+
+def test_share_link_from_the_report_page(client):
+    loc = start_guest(client)
+    csrf = csrf_of(client.get(loc).text)
+    report = client.post(f"{loc}/finish", data={"csrf_token": csrf})
+    assert "创建只读分享链接" in report.text
+    assert client.post(f"{loc}/share", data={}).status_code == 403  # CSRF
+    shared = client.post(f"{loc}/share", data={"csrf_token": csrf})
+    url = re.search(r'id="share-url" type="text" readonly value="([^"]+)"', shared.text).group(1)
+    path = "/" + url.split("/", 3)[3]
+    assert TestClient(client.app).get(path).status_code == 200
+    client.post(f"{loc}/share", data={"csrf_token": csrf, "action": "revoke"})
+    assert TestClient(client.app).get(path).status_code == 404

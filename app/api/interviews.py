@@ -103,3 +103,16 @@ def report(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) ->
 def rate(interview_id: str, position: int, body: RateRequest, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
     row = service.rate(db=db, user=user, interview_id=interview_id, position=position, rating=body.rating)
     return {"position": row.position, "rating": row.self_rating}
+
+
+@router.post("/{interview_id}/share", responses=ERRORS)
+def share(interview_id: str, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
+    """Create (or return) the read-only share link of a finished interview's report."""
+    token = service.share(db=db, user=user, interview_id=interview_id)
+    return {"token": token, "url": f"/shared/{token}"}
+
+
+@router.delete("/{interview_id}/share", status_code=204, responses=ERRORS)
+def unshare(interview_id: str, user: CurrentUser, db: SessionDep) -> None:
+    """Revoke the share link: the old URL answers 404 from now on."""
+    service.unshare(db=db, user=user, interview_id=interview_id)

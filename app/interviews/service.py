@@ -322,3 +322,29 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
         "weak_topics": [t["topic"] for t in topics if t["score"] < 0.6][:5],
         "questions": questions,
     }
+
+
+def share(*, db: Session, user: User, interview_id: str) -> str:
+    """An unguessable read-only link to a finished interview's report (one per interview; reused)."""
+    interview = get_owned(db, user, interview_id, lock=True)
+    if interview.state != "finished":
+        raise AppError("面试结束后才能分享报告。", status_code=409)
+    if not interview.share_token:
+        interview.share_token = secrets.token_urlsafe(24)
+        db.add(interview)
+        db.flush()
+    return interview.share_token
+
+
+def unshare(*, db: Session, user: User, interview_id: str) -> None:
+    interview = get_owned(db, user, interview_id, lock=True)
+    interview.share_token = None
+    db.add(interview)
+    db.flush()
+
+
+def get_shared(db: Session, token: str) -> Interview:
+    interview = db.exec(select(Interview).where(Interview.share_token == token)).first() if token else None
+    if interview is None or interview.state != "finished":
+        raise NotFound("no such shared report")
+    return interview

@@ -11,6 +11,11 @@ LANG_COOKIE = "mj_lang"
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
         "site_name": "面经",
+        "share": "分享报告",
+        "share_create": "创建只读分享链接",
+        "share_revoke": "撤销分享链接",
+        "share_link": "分享链接（任何拿到链接的人都能查看这份报告）：",
+        "shared_readonly": "这是一份只读的分享报告。",
         "tagline": "深度学习 / 计算机视觉算法面试练习",
         "nav_home": "首页",
         "nav_practice": "练习",
@@ -125,6 +130,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "guest_notice": "你正在以游客身份答题。",
     },
     "en": {
+        "share": "Share the report",
+        "share_create": "Create a read-only share link",
+        "share_revoke": "Revoke the share link",
+        "share_link": "Share link (anyone with it can read this report):",
+        "shared_readonly": "This is a read-only shared report.",
         "site_name": "Mianjing",
         "tagline": "Deep-learning / computer-vision interview practice",
         "nav_home": "Home",

@@ -247,13 +247,53 @@ def report_page(interview_id: str, request: Request, db: SessionDep, now: NowDep
     db.commit()
     if interview.state != "finished":
         return redirect(visitor, f"/interviews/{interview.id}")
+    return _render_report(visitor, db, interview, shared=False)
+
+
+def _render_report(visitor: Visitor, db: Session, interview: Interview, *, shared: bool) -> Response:
     rep = service.report(interview, service.answers_by_position(db, interview))
     t = translator(visitor.lang)
     chart = bar_chart([(tp["topic"], tp["score"]) for tp in rep["topics"]], title=t("topic_chart"))
     for qd in rep["questions"]:
         qd["answer_text"] = _answer_text(qd["answer"])
         qd["expected_text"] = _answer_text(qd["expected"])
-    return render(visitor, "report.html", {"r": rep, "chart": chart, "quote": quote})
+    share_url = str(visitor.request.base_url).rstrip("/") + f"/shared/{interview.share_token}" \
+        if interview.share_token and not shared else None
+    return render(visitor, "report.html", {"r": rep, "chart": chart, "quote": quote, "shared": shared,
+                                           "share_url": share_url})
+
+
+@router.get("/shared/{token}", response_class=HTMLResponse)
+def shared_report(token: str, request: Request, db: SessionDep, now: NowDep) -> Response:
+    """The read-only report behind a share link; anyone with the link may read it, nobody may change it."""
+    visitor = Visitor(request, db, now)
+    try:
+        interview = service.get_shared(db, token)
+    except NotFound:
+        return not_found(visitor)
+    return _render_report(visitor, db, interview, shared=True)
+
+
+@router.post("/interviews/{interview_id}/share")
+async def share_report(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    try:
+        form = await _form(request, visitor)
+    except CsrfFailed:
+        return forbidden(visitor)
+    if visitor.user is None:
+        return not_found(visitor)
+    try:
+        if form.get("action") == "revoke":
+            service.unshare(db=db, user=visitor.user, interview_id=interview_id)
+        else:
+            service.share(db=db, user=visitor.user, interview_id=interview_id)
+    except NotFound:
+        return not_found(visitor)
+    except AppError:
+        return redirect(visitor, f"/interviews/{interview_id}")
+    db.commit()
+    return redirect(visitor, f"/interviews/{interview_id}/report#share")
 
 
 @router.get("/history", response_class=HTMLResponse)
