@@ -116,6 +116,40 @@ def content_reload(
                f"{body['seconds']} s")
 
 
+user_cli = typer.Typer(help="Accounts.", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
+
+
+@user_cli.command("create")
+def user_create(
+    username: str,
+    admin: Annotated[bool, typer.Option("--admin", help="may reload content from the /admin page")] = False,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          help="at least 8 characters (prompted when not given)")] = "",
+) -> None:
+    """Create an account (or make an existing one admin with --admin)."""
+    from sqlmodel import Session
+
+    from app.auth.passwords import hash_password
+    from app.auth.sessions import find_user
+    from app.db import make_engine, upgrade
+    from app.models import User
+
+    if len(password) < 8:
+        typer.echo("password must have at least 8 characters", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    upgrade(settings.database_url)
+    with Session(make_engine(settings.database_url)) as db:
+        user = find_user(db, username)
+        if user is None:
+            user = User(username=username)
+        user.password_hash, user.is_admin = hash_password(password), admin or user.is_admin
+        db.add(user)
+        db.commit()
+    typer.echo(f"user {username} saved{' (admin)' if admin else ''}")
+
+
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 

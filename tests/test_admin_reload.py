@@ -119,3 +119,35 @@ def test_reload_reaches_every_worker_within_two_seconds(db_url, content_dir):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_admin_page_and_user_create_cli(tmp_path, content_dir):
+    import re
+
+    url = f"sqlite:///{tmp_path / 'adm.db'}"
+    env = {**os.environ, "MIANJING_DATABASE_URL": url, "MIANJING_CONTENT_DIR": str(content_dir)}
+    made = subprocess.run([sys.executable, "-m", "app.cli", "user", "create", "boss", "--admin", "--password",
+                           "long password"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    subprocess.run([sys.executable, "-m", "app.cli", "user", "create", "plain", "--password", "long password"],
+                   cwd=REPO, env=env, check=True, capture_output=True, timeout=120)
+    with TestClient(create_app(make_settings(database_url=url, content_dir=content_dir))) as client:
+        def login(name: str) -> str:
+            page = client.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+            client.post("/login", data={"username": name, "password": "long password", "csrf_token": csrf})
+            return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+
+        login("plain")
+        assert client.get("/admin").status_code == 404
+        csrf = login("boss")
+        page = client.get("/admin")
+        assert page.status_code == 200 and client.app.state.store.current.version in page.text
+        assert client.post("/admin/reload", data={}).status_code == 403  # CSRF
+        bank = content_dir / "banks" / "sample.md"
+        bank.write_text(bank.read_text(encoding="utf-8").replace("单选", "单选题"), encoding="utf-8")
+        done = client.post("/admin/reload", data={"csrf_token": csrf})
+        assert done.status_code == 200 and "已加载新版本" in done.text and "user:boss" in done.text
+        bank.write_text("---\nid: broken\n---\n", encoding="utf-8")
+        failed = client.post("/admin/reload", data={"csrf_token": csrf})
+        assert failed.status_code == 422 and "sample.md:1" in failed.text

@@ -46,18 +46,23 @@ def diff(old: Content, new: Content) -> dict[str, list[str]]:
                                           "description": "the content on disk is invalid; nothing changed"}})
 def reload(request: Request, db: SessionDep) -> JSONResponse:
     actor = require_admin(request)
-    store = request.app.state.store
-    directory = request.app.state.settings.content_dir
+    ok, body = reload_content(request.app, db, actor)
+    return JSONResponse(body, status_code=200 if ok else 422)
+
+
+def reload_content(app, db, actor: str) -> tuple[bool, dict[str, Any]]:
+    """Validate the content directory off to the side, swap it in, publish and log; shared by API and page."""
+    store = app.state.store
     started = time.perf_counter()
     before = store.current
     try:
-        previous, new = store.reload_from(directory)
+        previous, new = store.reload_from(app.state.settings.content_dir)
     except ContentInvalid as exc:
         errors = [{"file": e.file, "line": e.line, "message": e.message} for e in exc.errors]
         db.add(ReloadLog(actor=actor, version_before=before.version, version_after=None, ok=False,
                          detail={"errors": errors[:200], "error_count": len(errors)}))
-        return JSONResponse({"detail": f"content has {len(errors)} error(s); the live banks are unchanged",
-                             "errors": errors}, status_code=422)
+        return False, {"detail": f"content has {len(errors)} error(s); the live banks are unchanged",
+                       "errors": errors}
     publish_version(db, new.version)
     body: dict[str, Any] = {
         "version": new.version, "previous_version": previous.version, **new.counts(), **diff(previous, new),
@@ -65,12 +70,16 @@ def reload(request: Request, db: SessionDep) -> JSONResponse:
     }
     db.add(ReloadLog(actor=actor, version_before=previous.version, version_after=new.version, ok=True,
                      detail={k: body[k] if not isinstance(body[k], list) else body[k][:200] for k in body}))
-    return JSONResponse(body)
+    return True, body
+
+
+def reload_history(db, limit: int = 50) -> list[dict[str, Any]]:
+    rows = db.exec(select(ReloadLog).order_by(ReloadLog.id.desc()).limit(limit)).all()  # type: ignore[union-attr]
+    return [{"at": r.at.isoformat(), "actor": r.actor, "version_before": r.version_before,
+             "version_after": r.version_after, "ok": r.ok, "detail": r.detail} for r in rows]
 
 
 @router.get("/reloads")
 def reloads(request: Request, db: SessionDep) -> list[dict[str, Any]]:
     require_admin(request)
-    rows = db.exec(select(ReloadLog).order_by(ReloadLog.id.desc()).limit(50)).all()  # type: ignore[union-attr]
-    return [{"at": r.at.isoformat(), "actor": r.actor, "version_before": r.version_before,
-             "version_after": r.version_after, "ok": r.ok, "detail": r.detail} for r in rows]
+    return reload_history(db)

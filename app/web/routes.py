@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
+from app.api import admin as admin_api
 from app.api.deps import ContentDep, NowDep, SessionDep
 from app.api.views import question_view, round_view
 from app.auth import accounts
@@ -447,3 +448,35 @@ def _answer_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+# --- admin ----------------------------------------------------------------------------------------------
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request, db: SessionDep, now: NowDep) -> Response:
+    """Content version, counts, reload history and a reload button, for users marked admin."""
+    visitor = Visitor(request, db, now)
+    if visitor.user is None or not visitor.user.is_admin:
+        return not_found(visitor)
+    content = request.app.state.store.current
+    return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
+                                          "history": admin_api.reload_history(db, 20),
+                                          "result": request.query_params.get("result")})
+
+
+@router.post("/admin/reload")
+async def admin_reload(request: Request, db: SessionDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    try:
+        await _form(request, visitor)
+    except CsrfFailed:
+        return forbidden(visitor)
+    if visitor.user is None or not visitor.user.is_admin:
+        return not_found(visitor)
+    ok, body = admin_api.reload_content(request.app, db, f"user:{visitor.user.username}")
+    db.commit()
+    content = request.app.state.store.current
+    return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
+                                          "history": admin_api.reload_history(db, 20), "reload": body,
+                                          "ok": ok}, status_code=200 if ok else 422)
