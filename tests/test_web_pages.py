@@ -6,6 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
+from app.db import upgrade
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -182,7 +183,6 @@ def test_practice_page_lists_a_question_per_bank(client):
 
 
 def test_app_from_factory_serves_pages(tmp_path):
-    from app.db import upgrade
 
     url = f"sqlite:///{tmp_path / 'f.db'}"
     upgrade(url)
@@ -255,3 +255,14 @@ def test_share_link_from_the_report_page(client):
     assert TestClient(client.app).get(path).status_code == 200
     client.post(f"{loc}/share", data={"csrf_token": csrf, "action": "revoke"})
     assert TestClient(client.app).get(path).status_code == 404
+
+
+def test_cookie_is_secure_and_host_prefixed_behind_https(tmp_path):
+    url = f"sqlite:///{tmp_path / 'https.db'}"
+    upgrade(url)
+    with TestClient(create_app(make_settings(database_url=url)), base_url="https://testserver") as c:
+        home = c.get("/")
+        r = c.post("/start", data={"round": "mini", "csrf_token": csrf_of(home.text)}, follow_redirects=False)
+        cookie = [v for v in r.headers.get_list("set-cookie") if v.startswith("__Host-mj_session=")][0]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
+        assert c.get(r.headers["location"]).status_code == 200
