@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,11 +33,11 @@ def postgres_admin_url() -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request, tmp_path) -> Iterator[str]:
-    """A migrated, empty database of each kind."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
+@contextmanager
+def migrated_database(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh database of `kind` ("sqlite" in `folder`, or "postgres" on the test server) at head."""
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / 'test.db'}"
         upgrade(url)
         yield url
         return
@@ -53,6 +54,13 @@ def db_url(request, tmp_path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    with migrated_database(request.param, tmp_path) as url:
+        yield url
 
 
 def make_settings(**overrides) -> Settings:

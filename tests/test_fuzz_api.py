@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -25,11 +24,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import allow_header_conformance, positive_data_acceptance
 from schemathesis.python import asgi as schemathesis_asgi
-from sqlalchemy import create_engine, text
 
 from app.db import upgrade
 from app.main import create_app
-from tests.conftest import make_settings, postgres_admin_url
+from tests.conftest import make_settings, migrated_database
 
 ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef"  # noqa: S105 - a test value
 INTERVIEW = "__interview__"  # replaced by the real interview id of the app under test
@@ -95,38 +93,21 @@ SEMANTIC_422 = (
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def fuzz_env(request, tmp_path_factory):
     """One app per database kind, shared by every operation: a guest user with one active interview."""
-    cleanup = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
-    else:
-        admin_url = postgres_admin_url()
-        name = "fuzz_" + uuid.uuid4().hex[:12]
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.rsplit("/", 1)[0] + "/" + name
-
-        def cleanup() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            admin.dispose()
-    upgrade(url)
-    app = create_app(make_settings(database_url=url, admin_token=ADMIN_TOKEN))
-    try:
-        with TestClient(app) as client:
-            r = client.post("/api/v1/auth/guest")
-            assert r.status_code == 201, r.text
-            token = r.json()["access_token"]
-            r = client.post("/api/v1/interviews", json={"round": "mini"},
-                            headers={"Authorization": f"Bearer {token}"})
-            assert r.status_code == 201, r.text
-            yield {"app": app, "client": client, "token": token, "interview_id": r.json()["id"]}
-    finally:
-        # schemathesis keeps the lifespan of every app it called running; stop them with the app.
-        schemathesis_asgi.shutdown_lifespans()
-        app.state.engine.dispose()
-        if cleanup is not None:
-            cleanup()
+    with migrated_database(request.param, tmp_path_factory.mktemp("fuzz")) as url:
+        app = create_app(make_settings(database_url=url, admin_token=ADMIN_TOKEN))
+        try:
+            with TestClient(app) as client:
+                r = client.post("/api/v1/auth/guest")
+                assert r.status_code == 201, r.text
+                token = r.json()["access_token"]
+                r = client.post("/api/v1/interviews", json={"round": "mini"},
+                                headers={"Authorization": f"Bearer {token}"})
+                assert r.status_code == 201, r.text
+                yield {"app": app, "client": client, "token": token, "interview_id": r.json()["id"]}
+        finally:
+            # schemathesis keeps the lifespan of every app it called running; stop them with the app.
+            schemathesis_asgi.shutdown_lifespans()
+            app.state.engine.dispose()
 
 
 @pytest.fixture(scope="module", autouse=True)

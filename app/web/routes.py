@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import random
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -347,20 +348,8 @@ def login_page(request: Request, db: SessionDep, now: NowDep) -> Response:
 
 @router.post("/login")
 async def login(request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
-    try:
-        form = await _form(request, visitor)
-    except CsrfFailed:
-        return forbidden(visitor)
-    try:
-        user = accounts.authenticate(db, request, form.get("username", "").strip(), form.get("password", ""))
-    except AppError as exc:
-        db.commit()
-        return render(visitor, "account.html", {"mode": "login", "error": exc.message,
-                                                "username": form.get("username", "")}, status_code=exc.status_code)
-    response = redirect(visitor, "/")
-    _login_as(visitor, db, user, now, response)
-    return response
+    return await _account_form(request, db, now, "login", "/", check=False,
+                               act=lambda visitor, name, password: accounts.authenticate(db, request, name, password))
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -370,25 +359,8 @@ def register_page(request: Request, db: SessionDep, now: NowDep) -> Response:
 
 @router.post("/register")
 async def register(request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
-    try:
-        form = await _form(request, visitor)
-    except CsrfFailed:
-        return forbidden(visitor)
-    t = translator(visitor.lang)
-    creds = _valid_credentials(form)
-    if creds is None:
-        return render(visitor, "account.html", {"mode": "register", "error": t("err_bad_input"),
-                                                "username": form.get("username", "")}, status_code=422)
-    try:
-        user = accounts.register(db, *creds)
-    except AppError as exc:
-        db.rollback()
-        return render(visitor, "account.html", {"mode": "register", "error": exc.message,
-                                                "username": form.get("username", "")}, status_code=exc.status_code)
-    response = redirect(visitor, "/")
-    _login_as(visitor, db, user, now, response)
-    return response
+    return await _account_form(request, db, now, "register", "/",
+                               act=lambda visitor, name, password: accounts.register(db, name, password))
 
 
 @router.get("/account/keep", response_class=HTMLResponse)
@@ -401,25 +373,36 @@ def keep_page(request: Request, db: SessionDep, now: NowDep) -> Response:
 
 @router.post("/account/keep")
 async def keep(request: Request, db: SessionDep, now: NowDep) -> Response:
+    return await _account_form(request, db, now, "keep", "/history", guest_only=True,
+                               act=lambda visitor, name, password: accounts.keep_guest(db, visitor.user, name, password))
+
+
+async def _account_form(request: Request, db: Session, now: datetime, mode: str, next_url: str, *,
+                        act: Callable[[Visitor, str, str], User], check: bool = True,
+                        guest_only: bool = False) -> Response:
+    """The shared shape of the login, register and keep-account posts: CSRF, credentials, the account
+    action, the form again with the error, or a fresh session and a redirect."""
     visitor = Visitor(request, db, now)
     try:
         form = await _form(request, visitor)
     except CsrfFailed:
         return forbidden(visitor)
-    if visitor.user is None or not visitor.user.is_guest:
+    if guest_only and (visitor.user is None or not visitor.user.is_guest):
         return redirect(visitor, "/")
-    t = translator(visitor.lang)
-    creds = _valid_credentials(form)
+
+    def again(message: str, status_code: int) -> Response:
+        return render(visitor, "account.html", {"mode": mode, "error": message,
+                                                "username": form.get("username", "")}, status_code=status_code)
+
+    creds = _valid_credentials(form) if check else (form.get("username", "").strip(), form.get("password", ""))
     if creds is None:
-        return render(visitor, "account.html", {"mode": "keep", "error": t("err_bad_input"),
-                                                "username": form.get("username", "")}, status_code=422)
+        return again(translator(visitor.lang)("err_bad_input"), 422)
     try:
-        user = accounts.keep_guest(db, visitor.user, *creds)
+        user = act(visitor, *creds)
     except AppError as exc:
         db.rollback()
-        return render(visitor, "account.html", {"mode": "keep", "error": exc.message,
-                                                "username": form.get("username", "")}, status_code=exc.status_code)
-    response = redirect(visitor, "/history")
+        return again(exc.message, exc.status_code)
+    response = redirect(visitor, next_url)
     _login_as(visitor, db, user, now, response)
     return response
 
