@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.api import admin, auth, health, interviews, me, practice, questions, rounds
+from app.api.hot_path import QuestionHotPath
 from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
 from app.content.store import ContentStore
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(me.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
+    if settings.question_hot_path:  # innermost, so the body limit and the security headers still apply
+        app.add_middleware(QuestionHotPath)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # --- web pages and security headers (app/web) ---
     from app.web import routes as web_routes

@@ -130,3 +130,75 @@ def test_oversized_body_is_413(client):
     r = client.post("/api/v1/questions/s-single/check", content=b"x" * (3 * 1024 * 1024),
                     headers={"content-type": "application/json"})
     assert r.status_code == 413
+
+
+# --- the hot path (app/api/hot_path.py) must answer exactly as the documented route does -----------------
+
+
+@pytest.fixture
+def routed_client(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    with TestClient(create_app(make_settings(database_url=f"sqlite:///{tmp_path / 'r.db'}",
+                                             question_hot_path=False))) as c:
+        yield c
+
+
+HOT_QUERIES = ["", "?seed=0", "?seed=7", "?seed=2147483647"]
+PASSED_ON = ["?seed=-1", "?seed=01", "?seed=2147483648", "?seed=abc", "?seed=", "?seed=1&seed=2", "?seed=3&x=1",
+             "?x=1", "?seed=99999999999"]
+
+
+def _response(r):
+    return r.status_code, r.content, {k: v for k, v in r.headers.items() if k != "date"}
+
+
+def test_hot_path_and_route_give_identical_responses(client, routed_client):
+    ids = [i["id"] for i in client.get("/api/v1/questions").json()["items"]]
+    for qid in ids:
+        for query in HOT_QUERIES + PASSED_ON:
+            if qid == "s-generated" and query in ("", "?x=1"):
+                continue  # a random seed each time: compared below without the seed
+            url = f"/api/v1/questions/{qid}{query}"
+            assert _response(client.get(url)) == _response(routed_client.get(url)), url
+    for url in ["/api/v1/questions/nope", "/api/v1/questions/s-single/x", "/api/v1/questions/%2e%2e"]:
+        assert _response(client.get(url)) == _response(routed_client.get(url)), url
+
+
+def test_hot_path_random_instance_matches_its_seeded_view(client):
+    body = client.get("/api/v1/questions/s-generated").json()
+    again = client.get(f"/api/v1/questions/s-generated?seed={body['seed']}").json()
+    assert body == again
+    seeds = {client.get("/api/v1/questions/s-generated").json()["seed"] for _ in range(5)}
+    assert len(seeds) > 1
+
+
+def test_hot_path_answers_before_the_router(client):
+    """The router records the endpoint it chose in the scope; a hot-path answer has none."""
+    import asyncio
+
+    def call(path: str, query: bytes) -> tuple[int, dict]:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query,
+                 "root_path": "", "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
+                 "server": ("testserver", 80)}
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(client.app(scope, receive, send))
+        return sent[0]["status"], scope
+
+    status, scope = call("/api/v1/questions/s-single", b"")
+    assert status == 200 and "endpoint" not in scope
+    status, scope = call("/api/v1/questions/s-single", b"seed=01")
+    assert status == 200 and scope["endpoint"].__name__ == "get_question"
+    status, scope = call("/api/v1/questions/nope", b"")
+    assert status == 404 and scope["endpoint"].__name__ == "get_question"

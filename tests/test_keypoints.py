@@ -62,7 +62,7 @@ def test_each_term_stays_whole(term: str) -> None:
 )
 def test_required_terms_are_in_the_dictionary(term: str) -> None:
     assert term in _terms()
-    assert get_tokenizer().lcut(term, HMM=False) == [term]
+    assert get_tokenizer().cut(term, False) == [term]
 
 
 def test_tokenize_drops_punctuation_and_splits_latin_words() -> None:
@@ -81,6 +81,20 @@ def test_tokenizer_is_built_once_across_threads() -> None:
     for t in threads:
         t.join()
     assert len(seen) == 8 and all(s is seen[0] for s in seen)
+
+
+def test_rjieba_cuts_exactly_as_the_jieba_reference(bundled_content) -> None:
+    """jieba-rs replaces the pure-Python jieba for speed; with the same user dictionary both must cut the
+    bundled content's prompts, explanations and reference answers identically."""
+    import jieba
+
+    reference = jieba.Tokenizer()
+    reference.initialize()
+    reference.load_userdict(str(TERMS_FILE))
+    texts = [normalize(t) for q in bundled_content.questions for t in (q.prompt, q.explanation, q.reference or "")]
+    assert len(texts) > 1000
+    differing = [t for t in texts if reference.lcut(t, HMM=False) != get_tokenizer().cut(t, False)]
+    assert differing == []
 
 
 # --- how a synonym hits ------------------------------------------------------------------------

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from app.content.banks import fill_template
 from app.content.model import Question, Round
 from app.content.render import render_markdown
 from app.scoring.calculators import draw
+
+if TYPE_CHECKING:
+    from app.content.loader import Content
 
 
 def new_seed() -> int:
@@ -33,6 +38,17 @@ def question_view(q: Question, seed: int | None = None) -> dict[str, Any]:
     view["prompt"] = prompt
     view["prompt_html"] = render_markdown(prompt)
     return view
+
+
+def question_json(content: Content, q: Question, seed: int | None = None) -> bytes:
+    """The public view as JSON bytes. Fixed views (and seed 0 of a generated item, which listings show) are
+    serialised once per content version; any other generated instance is drawn and rendered afresh."""
+    if q.type == "generated" and seed != 0:
+        return orjson.dumps(question_view(q, seed))
+    cached = content.view_cache.get(q.id)
+    if cached is None:
+        cached = content.view_cache[q.id] = orjson.dumps(question_view(q, 0 if q.type == "generated" else None))
+    return cached
 
 
 def explanation_html(q: Question, seed: int | None = None) -> str:

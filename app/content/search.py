@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -20,6 +21,12 @@ CJK_CHAR_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
+
+
+def query_terms(query: str) -> list[str]:
+    """Chinese runs and English words of a query, normalised as the documents are."""
+    q = normalize(query)
+    return CJK_RUN_RE.findall(q) + WORD_RE.findall(CJK_RUN_RE.sub(" ", q))
 
 
 class SearchIndex:
@@ -59,11 +66,12 @@ class SearchIndex:
     def search(self, query: str, within: set[int] | None = None) -> set[int] | None:
         """Indices of documents containing every term of the query (among `within` if given); None for an
         empty query."""
-        q = normalize(query)
-        terms = CJK_RUN_RE.findall(q) + WORD_RE.findall(CJK_RUN_RE.sub(" ", q))
-        if not terms:
-            return None
-        if within is not None and len(within) < self.SCAN_BELOW:
+        terms = query_terms(query)
+        return self.search_terms(terms, within) if terms else None
+
+    def search_terms(self, terms: Sequence[str], within: set[int] | None = None) -> set[int]:
+        if self._chars is None and within is not None and len(within) < self.SCAN_BELOW:
+            # Not built yet (the warm-up thread builds it): scanning a few candidates beats building now.
             return {i for i in within if all(self._contains(i, t) for t in terms)}
         self.build()
         assert self._chars is not None
@@ -109,13 +117,17 @@ class ShardedIndex:
             index.build()
 
     def search(self, query: str, within: set[int] | None = None) -> set[int] | None:
+        terms = query_terms(query)
+        if not terms:
+            return None
+        ordered = None if within is None else sorted(within)
         found: set[int] = set()
         for offset, size, index in self._parts:
-            local = None if within is None else {i - offset for i in within if offset <= i < offset + size}
-            if local is not None and not local:
-                continue
-            hits = index.search(query, within=local)
-            if hits is None:
-                return None
-            found.update(i + offset for i in hits)
+            local = None
+            if ordered is not None:  # this shard's slice of the candidates, found by bisection
+                part = ordered[bisect_left(ordered, offset):bisect_left(ordered, offset + size)]
+                if not part:
+                    continue
+                local = {i - offset for i in part}
+            found.update(i + offset for i in index.search_terms(terms, within=local))
         return found
