@@ -8,6 +8,8 @@ Two servers run side by side on 127.0.0.1, each `uvicorn --workers 1 --log-level
   (a) bench/bare_app.py: one `async def` endpoint returning a constant body the size of a typical view
   (b) app.main:app on GET /api/v1/questions/{id}, rotating over many ids (every type, as in the bank)
   (b') the same over the non-generated ids only (generated items draw and render per request); info only
+  (b-routed) (b) on a third server with MIANJING_QUESTION_HOT_PATH=false: every GET through FastAPI's
+      router, as every other route goes; info, and the like-for-like reference for (d)
   (c) GET /api/v1/questions?topic=...&q=... rotating over topic + search pairs
   (d) POST /api/v1/questions/{id}/check for single, numeric and open questions (rotating ids)
 
@@ -225,11 +227,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="wait for the 1-minute load average to drop below this first (default 1.0)")
     parser.add_argument("--quiet-wait", type=float, default=180,
                         help="longest wait for that, seconds; 0 = do not wait (default 180)")
-    parser.add_argument("--only", help="comma-separated subset of scenarios: a,b,b-static,c,d-single,d-numeric,d-open")
+    parser.add_argument("--only", help="comma-separated subset of scenarios: "
+                                       "a,b,b-static,b-routed,c,d-single,d-numeric,d-open")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="what-if: serve bench/app_gc_frozen.py (the app + gc.freeze() after startup)")
     args = parser.parse_args(argv)
-    scenarios = ["a", "b", "b-static", "c", "d-single", "d-numeric", "d-open"]
+    scenarios = ["a", "b", "b-static", "b-routed", "c", "d-single", "d-numeric", "d-open"]
     wanted = args.only.split(",") if args.only else scenarios
     if not {"a", "b"} <= set(wanted) or not set(wanted) <= set(scenarios):
         parser.error(f"--only takes names from {','.join(scenarios)} and must include a and b")
@@ -261,8 +264,9 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [str(cli)] if cli.exists() else [sys.executable, "-m", "app.cli"]
             subprocess.run([*cmd, "db", "upgrade"], cwd=ROOT, env=env, check=True, timeout=120)
 
-            port_app, port_bare = free_port(), free_port()
+            port_app, port_bare, port_routed = free_port(), free_port(), free_port()
             app_url, bare_url = f"http://127.0.0.1:{port_app}", f"http://127.0.0.1:{port_bare}"
+            routed_url = f"http://127.0.0.1:{port_routed}"
             if args.gc_freeze:
                 procs.append(start_server("app_gc_frozen:app", port_app, env, tmp / "app.log", app_dir=BENCH))
             else:
@@ -286,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
             bare_env = {**env, "BENCH_BARE_BODY_FILE": str(tmp / "view.json")}
             procs.append(start_server("bare_app:app", port_bare, bare_env, tmp / "bare.log", app_dir=BENCH))
             wait_ready(procs[-1], bare_url + "/api/v1/questions/x", tmp / "bare.log")
+            if "b-routed" in wanted:
+                routed_env = {**env, "MIANJING_QUESTION_HOT_PATH": "false"}
+                procs.append(start_server("app.main:app", port_routed, routed_env, tmp / "routed.log"))
+                wait_ready(procs[-1], routed_url + "/healthz", tmp / "routed.log")
 
             # Sanity: every kind of request succeeds before anything is timed.
             for kind, reqs in [("list", [r[:3] for r in lists[:5]]), *[(k, v[:5]) for k, v in checks.items()]]:
@@ -298,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 "a": (bare_url, write_lua(tmp / "get.lua", get)),
                 "b": (app_url, write_lua(tmp / "get_app.lua", get)),
                 "b-static": (app_url, write_lua(tmp / "get_static.lua", static)),
+                "b-routed": (routed_url, write_lua(tmp / "get_routed.lua", get)),
                 "c": (app_url, write_lua(tmp / "list.lua", [r[:3] for r in lists])),
                 "d-single": (app_url, write_lua(tmp / "check_single.lua", checks["single"])),
                 "d-numeric": (app_url, write_lua(tmp / "check_numeric.lua", checks["numeric"])),
@@ -338,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         "a": "(a) bare FastAPI, GET constant view",
         "b": "(b) app GET /api/v1/questions/{id}",
         "b-static": "(b') same, non-generated ids only (info)",
+        "b-routed": "(b-routed) same as (b), hot path off: through FastAPI's router (info)",
         "c": "(c) app GET /api/v1/questions?topic=&q=",
         "d-single": "(d) app POST .../check, single",
         "d-numeric": "(d) app POST .../check, numeric",
@@ -353,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if "b-static" in best:
         notes["b-static"] = f"(b')/(a) = {best['b-static'].rps / a.rps:.2f} (not a target)"
+    if "b-routed" in best:
+        notes["b-routed"] = f"(b-routed)/(a) = {best['b-routed'].rps / a.rps:.2f} (not a target)"
     if "c" in best:
         c = best["c"]
         notes["c"] = f"p99 {c.p99_ms:.1f} ms (target < {TARGET_C_P99_MS:g} ms) {verdict(c.p99_ms < TARGET_C_P99_MS)}"
@@ -361,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ratio = best[k].rps / b.rps
         notes[k] = f"(d)/(b) = {ratio:.2f} (target >= {TARGET_D_OVER_B:.2f}) {verdict(ratio >= TARGET_D_OVER_B)}"
+        if "b-routed" in best:
+            notes[k] += f"; (d)/(b-routed) = {best[k].rps / best['b-routed'].rps:.2f}"
     print()
     if args.gc_freeze:
         print("WHAT-IF RUN: (b)-(d) served by bench/app_gc_frozen.py (app + gc.freeze()), not app.main:app")
