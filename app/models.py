@@ -46,6 +46,15 @@ class AuthSession(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
 
 
+class LoginFailure(SQLModel, table=True):
+    """A failed login, kept for the rate-limit window in the database so that every worker counts it."""
+
+    __table_args__ = (Index("ix_loginfailure_key_at", "key", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128)  # "user:" or "ip:" and a SHA-256 of the name or address
+    at: datetime = _ts(nullable=False)
+
+
 class Interview(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     user_id: int = Field(foreign_key="user.id", index=True)

@@ -9,10 +9,11 @@ answers containing HTML come back escaped in every *_html field. Passwords: argo
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,22 +23,12 @@ from sqlmodel import Session, SQLModel
 
 from app.main import create_app
 from app.models import AuthSession, User
-from tests.conftest import VALID, make_settings
+from tests.conftest import T0, VALID, Clock, make_settings
 
 ADMIN_TOKEN = "security-test-admin-token-f00d"  # noqa: S105 - a test value
 MAX_BODY = 8 * 1024
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
 HOSTILE = "<script>alert('x')</script> <img src=x onerror=alert(1)> [点我](javascript:alert(1)) $<script>1</script>$"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _hostile_content(tmp_path) -> Any:
@@ -161,6 +152,37 @@ def test_brute_force_login_is_stopped_after_five_failures(env):
     # even the right password is refused while blocked, and so is another name from the same client
     assert login(client, "dave").status_code == 429
     assert login(client, "someone-else", "whatever1").status_code == 429
+
+
+def test_login_limit_holds_across_workers_and_lifts_after_the_window(env, db_url):
+    """Failures are counted in the database: a second app on the same database (another worker process,
+    or the service after a restart) sees them too."""
+    client, app = env
+    register(client, "frank")
+    other_app = create_app(make_settings(database_url=db_url))
+    other_app.state.clock = app.state.clock
+    with TestClient(other_app) as other:
+        for c in (client, other, client, other, client):
+            assert login(c, "frank", "wrong password!").status_code == 401
+        assert login(other, "frank").status_code == 429
+        assert login(client, "frank").status_code == 429
+        app.state.clock.advance(seconds=61)
+        assert login(other, "frank").status_code == 200
+        # a success clears the name's failures; the address keeps its own count
+        assert login(client, "frank", "wrong password!").status_code == 401
+        assert login(client, "frank").status_code == 200
+    other_app.state.engine.dispose()
+
+
+@pytest.mark.parametrize("username", ["a\x00b", "\ud800x", "名" * 64])
+def test_odd_usernames_count_as_failed_logins_not_errors(env, username):
+    client, _ = env
+    body = f'{{"username": {json.dumps(username)}, "password": "wrong password!"}}'  # lone surrogates too
+    for _ in range(5):
+        r = client.post("/api/v1/auth/token", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code in (401, 422), r.text
+    assert client.post("/api/v1/auth/token", content=body,
+                       headers={"Content-Type": "application/json"}).status_code in (429, 422)
 
 
 def test_unknown_user_and_wrong_password_look_the_same(env):

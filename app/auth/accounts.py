@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.auth.passwords import hash_password, verify_password
-from app.auth.sessions import find_user
+from app.auth.sessions import find_user, limit_key
 from app.errors import AppError
 from app.models import User
 
@@ -26,18 +26,19 @@ def register(db: Session, username: str, password: str) -> User:
 
 def authenticate(db: Session, request: Request, username: str, password: str) -> User:
     limiter = request.app.state.login_limiter
+    now = request.app.state.clock()
     client = request.client.host if request.client else "?"
-    keys = (f"user:{username.lower()}", f"ip:{client}")
-    wait = max(limiter.blocked_for(k) for k in keys)
+    keys = (limit_key("user", username.lower()), limit_key("ip", client))
+    wait = max(limiter.blocked_for(db, k, now) for k in keys)
     if wait > 0:
         raise AppError(f"登录失败次数过多，请 {int(wait) + 1} 秒后再试。", status_code=429,
                        headers={"Retry-After": str(int(wait) + 1)})
     user = find_user(db, username)
     if user is None or not verify_password(password, user.password_hash):
-        for k in keys:
-            limiter.failed(k)
+        limiter.failed(db, keys, now)
+        db.commit()  # the failure must outlive this request, whose transaction rolls back with the 401
         raise AppError("用户名或密码不对。", status_code=401)
-    limiter.succeeded(keys[0])
+    limiter.succeeded(db, keys[0])
     return user
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
-from app.models import AuthSession, User
+from app.models import AuthSession, LoginFailure, User
 
 SESSION_LIFETIME = timedelta(days=30)
 
@@ -62,26 +60,31 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def limit_key(kind: str, value: str) -> str:
+    """A rate-limit key for any name the client sends: hashed, so NUL bytes, lone surrogates or odd lengths
+    reach the database as 64 hex digits."""
+    return f"{kind}:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+
 class LoginRateLimiter:
-    """At most `attempts` failed logins per key in `window` seconds (per process)."""
+    """At most `attempts` failed logins per key in `window` seconds. The failures live in the database, so
+    the limit holds across worker processes and restarts; old rows are pruned as keys fail again."""
 
     def __init__(self, attempts: int = 5, window: float = 60.0) -> None:
-        self.attempts, self.window = attempts, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self.attempts, self.window = attempts, timedelta(seconds=window)
 
-    def blocked_for(self, key: str) -> float:
-        now = time.monotonic()
-        with self._lock:
-            q = self._failures[key]
-            while q and q[0] <= now - self.window:
-                q.popleft()
-            return (q[0] + self.window - now) if len(q) >= self.attempts else 0.0
+    def blocked_for(self, db: Session, key: str, now: datetime) -> float:
+        """Seconds until `key` may try again (0: now)."""
+        recent = db.exec(select(LoginFailure.at).where(LoginFailure.key == key, LoginFailure.at > now - self.window)
+                         .order_by(col(LoginFailure.at).desc()).limit(self.attempts)).all()
+        if len(recent) < self.attempts:
+            return 0.0
+        return max(0.0, (_aware(recent[-1]) + self.window - now).total_seconds())
 
-    def failed(self, key: str) -> None:
-        with self._lock:
-            self._failures[key].append(time.monotonic())
+    def failed(self, db: Session, keys: Sequence[str], now: datetime) -> None:
+        db.exec(delete(LoginFailure).where(col(LoginFailure.key).in_(keys), LoginFailure.at <= now - self.window))
+        db.add_all(LoginFailure(key=k, at=now) for k in keys)
+        db.flush()
 
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+    def succeeded(self, db: Session, key: str) -> None:
+        db.exec(delete(LoginFailure).where(LoginFailure.key == key))
