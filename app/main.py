@@ -69,10 +69,12 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
         app.add_middleware(QuestionHotPath)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # --- web pages and security headers (app/web) ---
+    from app.web import practice as practice_pages
     from app.web import routes as web_routes
     from app.web.security import SecurityHeaders
 
     app.include_router(web_routes.router)
+    app.include_router(practice_pages.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())

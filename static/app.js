@@ -1,4 +1,4 @@
-/* Mianjing pages: math, autosave, countdown, keyboard shortcuts, practice checks, self-ratings.
+/* Mianjing pages: math, autosave, countdown, keyboard shortcuts, practice and review checks, self-ratings.
    No inline scripts anywhere (CSP script-src 'self'); every cookie-authenticated API call sends X-CSRF-Token. */
 (function () {
   "use strict";
@@ -28,6 +28,36 @@
     });
   }
 
+  // The answer in an answer form (interview or practice): an option key, a list of keys, or the text.
+  function answerOf(form) {
+    var type = form.dataset.type;
+    if (type === "single") {
+      var r = form.querySelector('input[name="choice"]:checked');
+      return r ? r.value : null;
+    }
+    if (type === "multiple") {
+      return Array.prototype.map.call(form.querySelectorAll('input[name="choice"]:checked'), function (c) { return c.value; });
+    }
+    var t = form.querySelector('[name="text"]');
+    return t ? t.value : null;
+  }
+
+  function isEmpty(value) {
+    return value === null || value === undefined || (typeof value === "string" && value.trim() === "") ||
+      (Array.isArray(value) && value.length === 0);
+  }
+
+  // Number key n picks option n of a choice form (toggles it for multiple choice); the input, or null.
+  function pickOption(form, key) {
+    var type = form.dataset.type;
+    if (type !== "single" && type !== "multiple") return null;
+    var opt = form.querySelector('input[name="choice"][data-index="' + key + '"]');
+    if (!opt || opt.disabled) return null;
+    opt.checked = type === "single" ? true : !opt.checked;
+    opt.focus();
+    return opt;
+  }
+
   function isTyping(el) {
     if (!el) return false;
     var tag = el.tagName;
@@ -55,16 +85,7 @@
     }
 
     function currentAnswer() {
-      if (!form) return null;
-      if (type === "single") {
-        var r = form.querySelector('input[name="choice"]:checked');
-        return r ? r.value : null;
-      }
-      if (type === "multiple") {
-        return Array.prototype.map.call(form.querySelectorAll('input[name="choice"]:checked'), function (c) { return c.value; });
-      }
-      var t = form.querySelector('[name="text"]');
-      return t ? t.value : null;
+      return form ? answerOf(form) : null;
     }
 
     function applyAnswer(value) {
@@ -253,12 +274,8 @@
         if (dialog.open) dialog.close(); else dialog.showModal();
         return;
       }
-      if (/^[1-9]$/.test(e.key) && form && (type === "single" || type === "multiple")) {
-        var opt = form.querySelector('input[name="choice"][data-index="' + e.key + '"]');
-        if (!opt) return;
+      if (/^[1-9]$/.test(e.key) && form && pickOption(form, e.key)) {
         e.preventDefault();
-        opt.checked = type === "single" ? true : !opt.checked;
-        opt.focus();
         saveNow();
       }
     });
@@ -290,42 +307,157 @@
     if (printBtn) printBtn.addEventListener("click", function () { window.print(); });
   }
 
-  // ---- practice: check an answer through the public API ------------------------------------------------
-  function initPractice() {
-    document.querySelectorAll("form.practice-form").forEach(function (form) {
-      form.addEventListener("submit", function (e) {
-        e.preventDefault();
-        var type = form.dataset.type, answer;
-        if (type === "single") {
-          var r = form.querySelector('input[name="choice"]:checked');
-          answer = r ? r.value : "";
-        } else if (type === "multiple") {
-          answer = Array.prototype.map.call(form.querySelectorAll('input[name="choice"]:checked'), function (c) { return c.value; });
-        } else {
-          answer = form.querySelector('[name="text"]').value;
-        }
-        var body = { answer: answer };
-        if (form.dataset.seed) body.seed = parseInt(form.dataset.seed, 10);
-        var out = form.querySelector(".result");
-        api("POST", "/api/v1/questions/" + encodeURIComponent(form.dataset.qid) + "/check", body)
-          .then(function (res) { return res.json(); })
-          .then(function (data) {
-            out.textContent = "";
-            var p = document.createElement("p");
-            p.className = data.correct ? "ok" : "bad";
-            p.textContent = (data.correct ? "✓ " : "✗ ") + Math.round((data.score || 0) * 100) + "% · " + (data.feedback || data.detail || "");
-            out.appendChild(p);
-            if (data.explanation_html) {
-              var div = document.createElement("div");
-              div.className = "explanation";
-              div.innerHTML = data.explanation_html; // server-rendered markdown with raw HTML disabled
-              out.appendChild(div);
-              renderMath(div);
-            }
-          })
-          .catch(function () { out.textContent = "…"; });
-      });
+  // ---- practice and today's reviews: check at once, show the result, self-rate, next ------------------
+  // The result's labels come from <template id="result-template"> (templates/_check_result.html).
+  function slotPart(node, name) { return node.querySelector('[data-part="' + name + '"]'); }
+
+  function fill(node, slot, text) {
+    var el = node.querySelector('[data-slot="' + slot + '"]');
+    if (el) el.textContent = text;
+    return el;
+  }
+
+  function answerText(value) {
+    if (Array.isArray(value)) return value.join(", ");
+    return value === null || value === undefined ? "" : String(value);
+  }
+
+  function localTime(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleString(document.documentElement.lang || undefined,
+      { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function keypointList(node, points, labels) {
+    var ul = node.querySelector('[data-slot="keypoints"]');
+    points.forEach(function (k) {
+      var li = document.createElement("li");
+      li.className = k.hit ? "hit" : "missed";
+      li.textContent = (k.hit ? "✓ " : "✗ ") + k.label + " ";
+      var how = document.createElement("span");
+      how.className = "meta";
+      how.textContent = "(" + (k.hit ? labels.hit : labels.missed) + ")";
+      li.appendChild(how);
+      ul.appendChild(li);
     });
+  }
+
+  function showRating(node, qid, review) {
+    var group = slotPart(node, "rating");
+    function choose(name) {
+      group.querySelectorAll("button[data-rate]").forEach(function (b) {
+        b.classList.toggle("chosen", b.dataset.rate === name);
+        b.setAttribute("aria-pressed", b.dataset.rate === name ? "true" : "false");
+      });
+    }
+    choose(review.rating); // the rating recorded from key-point coverage, until the user picks their own
+    group.addEventListener("click", function (e) {
+      var btn = e.target.closest("button[data-rate]");
+      if (!btn) return;
+      api("POST", "/api/v1/me/reviews/" + encodeURIComponent(qid), { rating: btn.dataset.rate }).then(function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.json();
+      }).then(function (body) {
+        choose(body.rating);
+        group.querySelector(".rate-status").textContent = node.dataset.rated;
+        fill(node, "due", localTime(body.due)).setAttribute("datetime", body.due);
+      }).catch(function () { group.querySelector(".rate-status").textContent = node.dataset.failed; });
+    });
+  }
+
+  function showResult(form, data) {
+    var node = document.getElementById("result-template").content.firstElementChild.cloneNode(true);
+    var open = form.dataset.type === "open";
+    node.classList.add(data.correct ? "is-right" : "is-wrong");
+    fill(node, "verdict", (data.correct ? "✓ " : "✗ ") + (data.correct ? node.dataset.correct : node.dataset.wrong));
+    fill(node, "score", Math.round((data.score || 0) * 100) + "%");
+    fill(node, "feedback", data.feedback || "");
+    fill(node, "expected", answerText(data.expected));
+    var points = (data.details && data.details.keypoints) || [];
+    if (points.length) keypointList(node, points, node.dataset); else slotPart(node, "keypoints").remove();
+    if (data.explanation_html) {
+      // Server-rendered markdown with raw HTML disabled (app/content/render.py).
+      node.querySelector('[data-slot="explanation"]').innerHTML = data.explanation_html;
+    } else {
+      slotPart(node, "explanation").remove();
+    }
+    if (data.review) {
+      fill(node, "due", localTime(data.review.due)).setAttribute("datetime", data.review.due);
+      slotPart(node, "anon").remove();
+      if (open) showRating(node, form.dataset.qid, data.review); else slotPart(node, "rating").remove();
+    } else {
+      ["review", "rating"].forEach(function (name) { slotPart(node, name).remove(); });
+    }
+    var out = form.parentNode.querySelector(".result");
+    out.textContent = "";
+    out.appendChild(node);
+    renderMath(out);
+  }
+
+  function checkPractice(form) {
+    var status = form.querySelector(".form-status");
+    var labels = document.getElementById("result-template").content.firstElementChild.dataset;
+    var answer = answerOf(form);
+    if (isEmpty(answer)) { status.textContent = labels.answerFirst; return; }
+    var body = { answer: answer };
+    if (form.dataset.seed) body.seed = parseInt(form.dataset.seed, 10);
+    var button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    status.textContent = "";
+    api("POST", "/api/v1/questions/" + encodeURIComponent(form.dataset.qid) + "/check", body)
+      .then(function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.json();
+      })
+      .then(function (data) {
+        // Checked once: the answer is recorded, so the form is done; "next" brings the next question.
+        form.dataset.checked = "1";
+        form.querySelectorAll("input, textarea").forEach(function (el) { el.readOnly = true; if (el.type === "radio" || el.type === "checkbox") el.disabled = true; });
+        button.hidden = true;
+        showResult(form, data);
+        var next = document.querySelector("#question-slot .next-question");
+        if (next) next.classList.add("primary");
+      })
+      .catch(function () { button.disabled = false; status.textContent = labels.failed; });
+  }
+
+  function initPractice() {
+    document.addEventListener("submit", function (e) {
+      var form = e.target.closest("form.practice-form");
+      if (!form) return;
+      e.preventDefault();
+      if (!form.dataset.checked) checkPractice(form);
+    });
+    document.addEventListener("keydown", function (e) {
+      var form = document.querySelector("#question-slot form.practice-form");
+      if (!form) return;
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        var next = document.querySelector("#question-slot .next-question");
+        if (form.dataset.checked) { if (next) next.click(); } else checkPractice(form);
+        return;
+      }
+      if (/^[1-9]$/.test(e.key) && !isTyping(document.activeElement) && !e.altKey && !e.ctrlKey && !e.metaKey &&
+          !form.dataset.checked && pickOption(form, e.key)) e.preventDefault();
+    });
+    // After htmx swaps in the next question: typeset its math and move focus to it.
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var slot = document.getElementById("question-slot");
+      if (!slot) return;
+      renderMath(slot);
+      var heading = document.getElementById("pq-title");
+      if (heading) heading.focus();
+    });
+  }
+
+  // The browser's time zone, so the server draws calendar days where the user lives.
+  function rememberTimeZone() {
+    var tz = "";
+    try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+    var cookie = "mj_tz=" + encodeURIComponent(tz);
+    if (tz && document.cookie.split("; ").indexOf(cookie) < 0) {
+      document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax" + (location.protocol === "https:" ? "; secure" : "");
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -335,5 +467,6 @@
     var rep = document.getElementById("report");
     if (rep) initReport(rep);
     initPractice();
+    rememberTimeZone();
   });
 })();

@@ -255,6 +255,28 @@ def test_finished_interview_records_answered_items(env):
     assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]
 
 
+def test_self_rating_on_a_finished_report_re_rates_the_card(env):
+    client, clock = env
+    h = guest(client)
+    state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
+    client.put(f"/api/v1/interviews/{state['id']}/answers/0", json={"answer": GOOD_OPEN}, headers=h)
+    client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h)
+    assert due(client, h)["items"] == []  # key-point coverage 1.0: rated good, due in 10 minutes
+    r = client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "again"}, headers=h)
+    assert r.status_code == 200
+    clock.advance(minutes=1)
+    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]
+    attempts = [e for e in client.get("/api/v1/me/export", headers=h).json() if e["kind"] == "attempt"]
+    assert [(a["source"], a["rating"]) for a in attempts] == [("interview", "again")]
+    # Once a practice answer has moved the card on, the old interview's rating no longer rewrites it.
+    later = check(client, h, "s-open", GOOD_OPEN)["review"]
+    client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "easy"}, headers=h)
+    card_due = [i for i in client.get("/api/v1/me/export", headers=h).json() if i["kind"] == "attempt"]
+    assert [(a["source"], a["rating"]) for a in card_due] == [("interview", "again"), ("practice", later["rating"])]
+    clock.advance(minutes=10)
+    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]
+
+
 def test_stats_for_a_known_history(env):
     client, clock = env
     h = guest(client)

@@ -175,9 +175,9 @@ def test_language_switch_sets_cookie(client):
     assert "模拟面试" in client.get("/?lang=zh").text
 
 
-def test_practice_page_lists_a_question_per_bank(client):
+def test_practice_page_shows_one_question_and_the_filters(client):
     r = client.get("/practice")
-    assert r.status_code == 200 and "示例题库" in r.text and "practice-form" in r.text
+    assert r.status_code == 200 and "示例题库" in r.text and r.text.count('class="practice-form') == 1
     r = client.get("/practice?topic=BN")
     assert r.status_code == 200 and "BN" in r.text
 

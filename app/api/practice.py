@@ -40,8 +40,12 @@ def next_question(
     with a fresh seed; `practice` says why this one was chosen."""
     if type is not None and type not in QUESTION_TYPES:
         raise AppError(f"type must be one of {', '.join(QUESTION_TYPES)}", status_code=422)
-    filters = {"bank": bank, "topic": topic, "difficulty": difficulty, "qtype": type, "weak": weak}
+    def one(value: str | None) -> tuple[str, ...]:
+        return (value,) if value is not None else ()
+
+    filters = service.PracticeFilters(banks=one(bank), topics=one(topic), types=one(type), weak=weak,
+                                      difficulty=(difficulty, difficulty) if difficulty is not None else (1, 5))
     if user is None:
-        return service.next_question(None, content, None, now, **filters)  # type: ignore[arg-type]
+        return service.next_question(None, content, None, now, filters)
     with service.db_session(request.app.state.engine) as db:
-        return service.next_question(db, content, user, now, **filters)
+        return service.next_question(db, content, user, now, filters)

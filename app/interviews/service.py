@@ -23,7 +23,7 @@ from app.content.model import KeyPoint, Option, Question
 from app.content.render import render_markdown
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
-from app.practice.service import record_interview_item
+from app.practice.service import record_interview_item, rerate_interview_item
 from app.scoring.check import check_answer, expected_answer
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
@@ -245,7 +245,7 @@ def rate(*, db: Session, user: User, interview_id: str, position: int, rating: s
     if rating not in RATINGS:
         raise AppError(f"rating must be one of {', '.join(RATINGS)}", status_code=422)
     interview = get_owned(db, user, interview_id, lock=True)
-    _item(interview, position)
+    item = _item(interview, position)
     row = answers_by_position(db, interview).get(position)
     if row is None:
         row = InterviewAnswer(interview_id=interview.id, position=position, answer=None,
@@ -253,6 +253,9 @@ def rate(*, db: Session, user: User, interview_id: str, position: int, rating: s
     row.self_rating = rating
     db.add(row)
     db.flush()
+    # Before the finish the rating is read when the item is recorded; after it, the card is re-rated.
+    if interview.state == "finished" and item["question"]["type"] == "open":
+        rerate_interview_item(db, user, interview.id, item["question"]["id"], rating)
     return row
 
 

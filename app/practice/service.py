@@ -7,6 +7,7 @@ import io
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -121,10 +122,27 @@ def rerate(db: Session, content: Content, user: User, question_id: str, rating: 
     if q.type != "open":
         raise AppError("only open questions take a self-rating; other answers are rated from their score",
                        status_code=422)
-    new = scheduling.parse_rating(rating)
     row = _card_row(db, user.id, question_id)
     if row is None or row.last_review is None:
         raise NotFound("you have not answered this question yet")
+    return _rerate(db, user, row, scheduling.parse_rating(rating))
+
+
+def rerate_interview_item(db: Session, user: User, interview_id: str, question_id: str, rating: str) -> bool:
+    """A self-rating given on a finished interview's report: it replaces the card's latest review only if
+    that review came from this interview (a later practice answer has moved the card on since)."""
+    row = _card_row(db, user.id, question_id)
+    if row is None or row.last_review is None or row.last_attempt_id is None:
+        return False
+    attempt = db.get(Attempt, row.last_attempt_id)
+    if attempt is None or attempt.interview_id != interview_id:
+        return False
+    _rerate(db, user, row, scheduling.parse_rating(rating))
+    return True
+
+
+def _rerate(db: Session, user: User, row: ReviewCard, new: Any) -> ReviewCard:
+    assert row.last_review is not None
     old_lapse = row.previous is not None and row.previous.get("state") == 2 and row.last_rating == "again"
     reviewed = scheduling.review(row.previous, new, utc(row.last_review), user.desired_retention)
     row.lapses -= int(old_lapse)
@@ -234,13 +252,37 @@ def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any)
     return out
 
 
-def next_question(db: Session | None, content: Content, user: User | None, now: datetime, *, bank: str | None,
-                  topic: str | None, difficulty: int | None, qtype: str | None, weak: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PracticeFilters:
+    """What to practise: any of these banks, topics and types (empty: all), difficulty within a range,
+    and optionally only my weakest topics."""
+
+    banks: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    difficulty: tuple[int, int] = (1, 5)
+    weak: bool = False
+
+    def matching(self, content: Content) -> list[Question]:
+        """The questions these filters allow, in bank order (through the content's indexes)."""
+        selected: set[int] | None = None
+        for name, values in (("bank", self.banks), ("topic", self.topics), ("type", self.types)):
+            if values:
+                hits = {i for v in values for i in content.indexes[name].get(v, ())}
+                selected = hits if selected is None else selected & hits
+        found = content.questions if selected is None else [content.questions[i] for i in sorted(selected)]
+        lo, hi = self.difficulty
+        return [q for q in found if lo <= q.difficulty <= hi]
+
+
+def next_question(db: Session | None, content: Content, user: User | None, now: datetime,
+                  filters: PracticeFilters, *, avoid: str | None = None) -> dict[str, Any]:
     """A question to practise: one of mine that is due, else one I have never answered, else the one
-    due soonest; anonymous callers get a random match. weak=True restricts to my weakest topics."""
-    candidates = content.filter(bank=bank, topic=topic, type=qtype, difficulty=difficulty)
+    due soonest; anonymous callers get a random match. filters.weak restricts to my weakest topics.
+    `avoid` (the question just shown) is not picked again unless nothing else matches."""
+    candidates = filters.matching(content)
     weak_topics: list[str] = []
-    if weak:
+    if filters.weak:
         if user is None or db is None:
             raise AppError("weak=true needs a user: log in, or send Authorization: Bearer <token>",
                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -251,6 +293,7 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
             candidates = [q for q in candidates if wanted.intersection(q.topics)]
     if not candidates:
         raise NotFound("no question matches these filters")
+    candidates = [q for q in candidates if q.id != avoid] or candidates
     reason, due = "random", None
     if user is None or db is None:
         q = random.choice(candidates)
@@ -270,6 +313,13 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     view = question_view(q)  # a generated item gets a fresh seed
     view["practice"] = {"reason": reason, "due": utc(due).isoformat() if due else None, "weak_topics": weak_topics}
     return view
+
+
+def next_due_at(db: Session, user: User, now: datetime) -> datetime | None:
+    """When my next card falls due after `now` (None: no card is waiting)."""
+    due = db.exec(select(func.min(ReviewCard.due))
+                  .where(ReviewCard.user_id == user.id, ReviewCard.due > utc(now))).first()
+    return utc(due) if due is not None else None
 
 
 # --- export -----------------------------------------------------------------------------------

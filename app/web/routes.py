@@ -1,15 +1,17 @@
-"""Server-rendered pages (Jinja2 + htmx + static/app.js): rounds, the timed interview, reports, history."""
+"""Server-rendered pages (Jinja2 + htmx + static/app.js): rounds, the timed interview, reports, history.
+
+Practice, reviews and the dashboard are in app/web/practice.py; the helpers here serve both."""
 
 from __future__ import annotations
 
 import hmac
-import random
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,10 +29,12 @@ from app.content.render import render_markdown
 from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
+from app.practice import service as practice_service
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 
 ANON_COOKIE = "mj_anon"  # random value that anchors the CSRF token before there is a session
+TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
 
 
 def _templates_dir() -> str:
@@ -44,10 +48,6 @@ templates = Jinja2Templates(directory=_templates_dir())
 router = APIRouter(include_in_schema=False)
 
 
-class CsrfFailed(Exception):
-    pass
-
-
 # --- sessions, language, CSRF -------------------------------------------------------------------------
 
 
@@ -56,6 +56,7 @@ class Visitor:
 
     def __init__(self, request: Request, db: Session, now: datetime) -> None:
         self.request = request
+        self.db, self.now = db, now
         self.token = read_session_cookie(request)
         self.user: User | None = user_for_token(db, self.token, now) if self.token else None
         if self.user is None:
@@ -76,6 +77,21 @@ class Visitor:
             self.new_anon = True
         return anon_csrf_token(self.request, self.anon)
 
+    def zone(self) -> tzinfo:
+        """The browser's time zone (app.js stores it in a cookie) for calendar days; UTC until known."""
+        name = self.request.cookies.get(TZ_COOKIE, "")
+        try:
+            return ZoneInfo(name) if 0 < len(name) <= 64 else UTC
+        except (ZoneInfoNotFoundError, ValueError):
+            return UTC
+
+    def due_count(self) -> int:
+        """My cards due now, for the nav badge (an indexed range read; 0 when nobody is signed in)."""
+        if self.user is None:
+            return 0
+        content = self.request.app.state.store.current
+        return practice_service.due_reviews(self.db, content, self.user, self.now, 0)["total"]
+
     def expected_csrf(self) -> list[str]:
         out = []
         raw = read_session_cookie(self.request)
@@ -86,19 +102,22 @@ class Visitor:
         return out
 
 
-async def _form(request: Request, visitor: Visitor) -> dict[str, str]:
+async def posted(request: Request, db: Session, now: datetime) -> tuple[Visitor, dict[str, str] | None]:
+    """A form post's visitor and fields; no fields (None) when the CSRF token (the csrf_token field, or
+    the X-CSRF-Token header htmx sends) is missing or wrong."""
+    visitor = Visitor(request, db, now)
     form = await request.form()
     sent = str(form.get("csrf_token") or request.headers.get(CSRF_HEADER) or "")
     if not sent or not any(hmac.compare_digest(sent, e) for e in visitor.expected_csrf()):
-        raise CsrfFailed
-    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        return visitor, None
+    return visitor, {k: str(v) for k, v in form.items() if isinstance(v, str)}
 
 
 def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
     request = visitor.request
     t = translator(visitor.lang)
     ctx = {"t": t, "lang": visitor.lang, "user": visitor.user, "csrf": visitor.csrf_token(),
-           "path": request.url.path, **(context or {})}
+           "path": request.url.path, "due_count": visitor.due_count(), **(context or {})}
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     _finish_cookies(visitor, response)
@@ -129,7 +148,7 @@ def forbidden(visitor: Visitor) -> Response:
     return render(visitor, "error.html", {"title_key": "forbidden", "body_key": "err_csrf"}, status_code=403)
 
 
-def _login_as(visitor: Visitor, db: Session, user: User, now: datetime, response: Response) -> None:
+def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response: Response) -> None:
     """A new session id at every login: the old token is revoked, a new one issued."""
     old = read_session_cookie(visitor.request)
     if old:
@@ -152,10 +171,8 @@ def home(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> 
 
 @router.post("/start")
 async def start(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
-    try:
-        form = await _form(request, visitor)
-    except CsrfFailed:
+    visitor, form = await posted(request, db, now)
+    if form is None:
         return forbidden(visitor)
     round_id = form.get("round", "")
     if round_id not in content.rounds_by_id:
@@ -167,7 +184,7 @@ async def start(request: Request, db: SessionDep, content: ContentDep, now: NowD
     interview = service.start_interview(db=db, content=content, user=user, round_id=round_id, now=now)
     response = redirect(visitor, f"/interviews/{interview.id}")
     if new_guest:
-        _login_as(visitor, db, user, now, response)
+        login_as(visitor, db, user, now, response)
     db.commit()
     return response
 
@@ -221,10 +238,8 @@ def interview_page(interview_id: str, request: Request, db: SessionDep, now: Now
 
 @router.post("/interviews/{interview_id}/finish")
 async def finish(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
-    try:
-        await _form(request, visitor)
-    except CsrfFailed:
+    visitor, form = await posted(request, db, now)
+    if form is None:
         return forbidden(visitor)
     if visitor.user is None:
         return not_found(visitor)
@@ -278,10 +293,8 @@ def shared_report(token: str, request: Request, db: SessionDep, now: NowDep) -> 
 
 @router.post("/interviews/{interview_id}/share")
 async def share_report(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
-    try:
-        form = await _form(request, visitor)
-    except CsrfFailed:
+    visitor, form = await posted(request, db, now)
+    if form is None:
         return forbidden(visitor)
     if visitor.user is None:
         return not_found(visitor)
@@ -315,20 +328,6 @@ def history(request: Request, db: SessionDep, now: NowDep) -> Response:
     items = [{"id": i.id, "title": i.round_title, "state": i.state, "score": i.score,
               "started": service.aware(i.started_at).strftime("%Y-%m-%d %H:%M")} for i in reversed(rows)]
     return render(visitor, "history.html", {"items": items, "chart": chart})
-
-
-@router.get("/practice", response_class=HTMLResponse)
-def practice(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
-    topic = request.query_params.get("topic") or None
-    rng = random.SystemRandom()
-    picks = []
-    for bank in content.banks:
-        found = content.filter(bank=bank.id, topic=topic)
-        if found:
-            q = rng.choice(found)
-            picks.append({"bank": bank.title, "q": question_view(q)})
-    return render(visitor, "practice.html", {"picks": picks, "topic": topic})
 
 
 # --- accounts -------------------------------------------------------------------------------------------
@@ -382,10 +381,8 @@ async def _account_form(request: Request, db: Session, now: datetime, mode: str,
                         guest_only: bool = False) -> Response:
     """The shared shape of the login, register and keep-account posts: CSRF, credentials, the account
     action, the form again with the error, or a fresh session and a redirect."""
-    visitor = Visitor(request, db, now)
-    try:
-        form = await _form(request, visitor)
-    except CsrfFailed:
+    visitor, form = await posted(request, db, now)
+    if form is None:
         return forbidden(visitor)
     if guest_only and (visitor.user is None or not visitor.user.is_guest):
         return redirect(visitor, "/")
@@ -403,16 +400,14 @@ async def _account_form(request: Request, db: Session, now: datetime, mode: str,
         db.rollback()
         return again(exc.message, exc.status_code)
     response = redirect(visitor, next_url)
-    _login_as(visitor, db, user, now, response)
+    login_as(visitor, db, user, now, response)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
-    try:
-        await _form(request, visitor)
-    except CsrfFailed:
+    visitor, form = await posted(request, db, now)
+    if form is None:
         return forbidden(visitor)
     token = read_session_cookie(request)
     if token:
@@ -450,10 +445,8 @@ def admin_page(request: Request, db: SessionDep, now: NowDep) -> Response:
 
 @router.post("/admin/reload")
 async def admin_reload(request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
-    try:
-        await _form(request, visitor)
-    except CsrfFailed:
+    visitor, form = await posted(request, db, now)
+    if form is None:
         return forbidden(visitor)
     if visitor.user is None or not visitor.user.is_admin:
         return not_found(visitor)

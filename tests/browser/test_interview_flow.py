@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from app.db import upgrade
+from tests.browser.conftest import SCREENSHOTS, free_port
 from tests.conftest import REPO, VALID
-
-SCREENSHOTS = Path(__file__).parent / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -61,22 +50,6 @@ def server(tmp_path) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        # Console errors (CSP violations among them) fail the test; requests the test itself aborts do not.
-        pg.on("console", lambda m: errors.append(m.text)
-              if m.type == "error" and "net::ERR_FAILED" not in m.text else None)
-        yield pg
-        browser.close()
-        assert not errors, errors
 
 
 def go_to_type(page: Page, qtype: str) -> None:

@@ -1,0 +1,165 @@
+"""Practice, today's reviews and the progress dashboard (issue 7), server-rendered.
+
+Answers are checked in the browser through POST /api/v1/questions/{id}/check (static/app.js), which records
+a signed-in visitor's attempt and updates their card; these routes only choose and show questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.api.deps import ContentDep, NowDep, SessionDep
+from app.api.views import question_view
+from app.auth import accounts
+from app.content.loader import Content
+from app.errors import AppError, NotFound
+from app.practice import service
+from app.web.i18n import translator
+from app.web.practice_views import (
+    activity_summary,
+    dashboard_charts,
+    filter_choices,
+    filter_summary,
+    filters_query,
+    local_time,
+    parse_filters,
+    practice_url,
+    query_values,
+    reason_topics,
+    recent_rows,
+    weak_rows,
+)
+from app.web.routes import Visitor, forbidden, login_as, posted, redirect, render
+
+router = APIRouter(include_in_schema=False)
+GUEST_TARGETS = ("/practice", "/reviews", "/dashboard")  # where "start as a guest" may send the visitor back to
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _slot(visitor: Visitor, content: Content, view: dict[str, Any] | None, *, next_url: str,
+          **extra: Any) -> dict[str, Any]:
+    """The context of templates/_question_slot.html: the question, why it was chosen, the next link."""
+    why = None
+    if view is not None:
+        bank = next((b.title for b in content.banks if b.id == view["bank"]), view["bank"])
+        why = {"reason": view["practice"]["reason"], "due": local_time(view["practice"]["due"], visitor.zone()),
+               "weak": reason_topics(view), "bank": bank}
+    return {"q": view, "why": why, "next_url": next_url, "left": None, **extra}
+
+
+def _page(visitor: Visitor, name: str, context: dict[str, Any]) -> Response:
+    """The whole page, or only the question slot (and the nav's due count) for htmx's "next question"."""
+    if _is_htmx(visitor.request):
+        return render(visitor, "_question_slot.html", {**context, "oob_badge": visitor.user is not None})
+    return render(visitor, name, context)
+
+
+@router.get("/practice", response_class=HTMLResponse)
+def practice_page(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    filters = parse_filters(request.query_params)
+    if "prev" not in request.query_params and parse_qsl(request.url.query) != parse_qsl(filters_query(filters)):
+        return redirect(visitor, practice_url(filters))  # one clean, shareable URL per filter (no dmin=1&dmax=5)
+    weak_needs_login = filters.weak and visitor.user is None
+    if weak_needs_login:
+        filters = replace(filters, weak=False)
+    try:
+        view = service.next_question(db if visitor.user else None, content, visitor.user, now, filters,
+                                     avoid=request.query_params.get("prev"))
+    except NotFound:
+        view = None
+    next_url = practice_url(filters, prev=view["id"] if view else "")
+    return _page(visitor, "practice.html", {
+        **_slot(visitor, content, view, next_url=next_url, mode="practice", weak=filters.weak),
+        "filters": filters, "choices": filter_choices(content),
+        "summary": filter_summary(filters, content, translator(visitor.lang)),
+        "weak_needs_login": weak_needs_login, "here": practice_url(filters),
+    })
+
+
+@router.get("/reviews", response_class=HTMLResponse)
+def reviews_page(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+    """Due cards one at a time, most overdue first; `skip` carries the ones passed over in this run."""
+    visitor = Visitor(request, db, now)
+    if visitor.user is None:
+        return render(visitor, "reviews.html", {"login_needed": True})
+    skipped = query_values(request.query_params, "skip")
+    due = service.due_reviews(db, content, visitor.user, now, len(skipped) + 1)
+    waiting = [i for i in due["items"] if i["question_id"] not in skipped]
+    view = None
+    if waiting:
+        view = question_view(content.by_id[waiting[0]["question_id"]])  # generated: a fresh instance
+        view["practice"] = {"reason": "due", "due": waiting[0]["due"], "weak_topics": []}
+    next_url = "/reviews?" + urlencode([("skip", s) for s in (*skipped, *([view["id"]] if view else []))])
+    next_due = None if due["total"] else service.next_due_at(db, visitor.user, now)
+    return _page(visitor, "reviews.html", _slot(
+        visitor, content, view, next_url=next_url, mode="reviews", left=due["total"], skipped=len(skipped),
+        next_due=local_time(next_due, visitor.zone()) if next_due else None))
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+    visitor = Visitor(request, db, now)
+    if visitor.user is None:
+        return render(visitor, "dashboard.html", {"login_needed": True})
+    return _dashboard(visitor, content, saved=request.query_params.get("saved") == "1")
+
+
+def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **extra: Any) -> Response:
+    assert visitor.user is not None
+    tz = visitor.zone()
+    figures = service.dashboard(visitor.db, content, visitor.user, visitor.now, tz)
+    today = visitor.now.astimezone(tz).date()
+    t = translator(visitor.lang)
+    return render(visitor, "dashboard.html", {
+        "f": figures, "charts": dashboard_charts(figures, t, today), "recent": recent_rows(
+            figures["recent_interviews"], tz), "activity": activity_summary(figures["activity"], today),
+        "forecast_total": sum(figures["forecast"].values()), "retention": figures["desired_retention"],
+        "weakest": weak_rows(figures["weakest_topics"]),
+        **extra,
+    }, status_code=status_code)
+
+
+@router.post("/dashboard/retention")
+async def retention(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+    visitor, form = await posted(request, db, now)
+    if form is None:
+        return forbidden(visitor)
+    if visitor.user is None:
+        return redirect(visitor, "/dashboard")
+    raw = form.get("desired_retention", "").strip()
+    try:
+        service.set_retention(db, visitor.user, float(raw))
+    except (ValueError, AppError):
+        db.rollback()
+        return _dashboard(visitor, content, status_code=422, retention_error=True, retention=raw[:20])
+    db.commit()
+    return redirect(visitor, "/dashboard?saved=1#settings")
+
+
+@router.post("/guest")
+async def start_as_guest(request: Request, db: SessionDep, now: NowDep) -> Response:
+    """A guest account for practising, so answers are recorded and reviews scheduled (no password yet)."""
+    visitor, form = await posted(request, db, now)
+    if form is None:
+        return forbidden(visitor)
+    response = redirect(visitor, _guest_target(form.get("next", "")))
+    if visitor.user is None:
+        login_as(visitor, db, accounts.create_guest(db), now, response)
+    return response
+
+
+def _guest_target(url: str) -> str:
+    """Only our own practice pages, never another site (no open redirect)."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or parts.path not in GUEST_TARGETS:
+        return GUEST_TARGETS[0]
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,149 @@
+"""Pure shaping for the practice, review and dashboard pages: filters from a query string and back,
+and the dashboard's figures as charts. No requests, no database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, tzinfo
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from app.content.loader import Content
+from app.content.model import QUESTION_TYPES
+from app.practice.service import PracticeFilters
+from app.web.charts import bar_chart, calendar_heatmap, heatmap_start
+
+MAX_VALUES = 64  # more checkboxes than the banks and topics there are: a hand-made URL, cut short
+MAX_VALUE_LEN = 64
+HEATMAP_WEEKS = 52
+CARD_CHART_WIDTH = 420  # the dashboard's half-width cards: drawn near 1:1 so the labels stay readable
+
+
+class QueryParams(Protocol):
+    """What the pages read of a query string; Starlette's QueryParams fits."""
+
+    def getlist(self, key: str) -> list[str]: ...
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+
+def query_values(params: QueryParams, key: str) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for v in params.getlist(key)[:MAX_VALUES]:
+        v = v.strip()
+        if v and len(v) <= MAX_VALUE_LEN:
+            seen[v] = None
+    return tuple(seen)
+
+
+def _level(raw: str | None, default: int) -> int:
+    return min(5, max(1, int(raw))) if raw and raw.strip().isdecimal() else default
+
+
+def parse_filters(params: QueryParams) -> PracticeFilters:
+    """The practice form's GET parameters (bank, topic, type repeated; dmin, dmax; weak) as filters.
+    Lenient: a page never fails on a hand-edited URL, unknown values simply match nothing."""
+    lo, hi = _level(params.get("dmin"), 1), _level(params.get("dmax"), 5)
+    return PracticeFilters(banks=query_values(params, "bank"), topics=query_values(params, "topic"),
+                           types=query_values(params, "type"), difficulty=(min(lo, hi), max(lo, hi)),
+                           weak=params.get("weak") in ("1", "on", "true"))
+
+
+def filters_query(filters: PracticeFilters, **extra: str) -> str:
+    """The canonical query string for `filters` (what a shared link carries), plus `extra` parameters."""
+    pairs: list[tuple[str, str]] = [("bank", b) for b in filters.banks]
+    pairs += [("topic", t) for t in filters.topics] + [("type", t) for t in filters.types]
+    if filters.difficulty != (1, 5):
+        pairs += [("dmin", str(filters.difficulty[0])), ("dmax", str(filters.difficulty[1]))]
+    if filters.weak:
+        pairs.append(("weak", "1"))
+    pairs += [(k, v) for k, v in extra.items() if v]
+    return urlencode(pairs)
+
+
+def practice_url(filters: PracticeFilters, **extra: str) -> str:
+    query = filters_query(filters, **extra)
+    return "/practice?" + query if query else "/practice"
+
+
+def filter_choices(content: Content) -> dict[str, Any]:
+    """What the filter form offers: banks in content order, topics by size, the question types."""
+    topics = sorted(content.indexes["topic"].items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return {"banks": [(b.id, b.title) for b in content.banks],
+            "topics": [(name, len(ids)) for name, ids in topics],
+            "types": [t for t in QUESTION_TYPES if content.indexes["type"].get(t)]}
+
+
+def filter_summary(filters: PracticeFilters, content: Content, t: Callable[..., str]) -> list[str]:
+    """The filters in words, one phrase each, for the collapsed filter form's summary."""
+    titles = {b.id: b.title for b in content.banks}
+    parts = []
+    for key, values in (("filter_banks", [titles.get(b, b) for b in filters.banks]),
+                        ("filter_types", [t("type_" + ty) for ty in filters.types]),
+                        ("filter_topics", list(filters.topics))):
+        if values:
+            parts.append(f"{t(key)}：{'、'.join(values)}")
+    if filters.difficulty != (1, 5):
+        parts.append(t("difficulty_range", lo=filters.difficulty[0], hi=filters.difficulty[1]))
+    if filters.weak:
+        parts.append(t("filter_weak_short"))
+    return parts
+
+
+def reason_topics(view: Mapping[str, Any]) -> list[str]:
+    """The weak topics that brought this question up (empty unless it was a weak-topic drill)."""
+    weak = view["practice"]["weak_topics"]
+    return [t for t in view["topics"] if t in weak]
+
+
+def local_time(iso_or_dt: str | datetime | None, tz: tzinfo) -> str:
+    if iso_or_dt is None:
+        return ""
+    dt = datetime.fromisoformat(iso_or_dt) if isinstance(iso_or_dt, str) else iso_or_dt
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+
+def _short_day(iso: str, t: Callable[..., str], today: date) -> str:
+    d = date.fromisoformat(iso)
+    if d == today:
+        return t("today")
+    return f"{d.month:02d}-{d.day:02d} {t('weekday_short').split()[d.weekday()]}"
+
+
+def dashboard_charts(figures: Mapping[str, Any], t: Callable[..., str], today: date) -> dict[str, str]:
+    """The three SVG charts of the dashboard from service.dashboard's figures."""
+    mastery = [(m["topic"], m["mastery"]) for m in figures["mastery"]]
+    forecast = figures["forecast"]
+    busiest = max(forecast.values(), default=0)
+    return {
+        "mastery": bar_chart(mastery, title=t("mastery_chart"), width=CARD_CHART_WIDTH) if mastery else "",
+        "heatmap": calendar_heatmap(
+            figures["activity"], today=today, weeks=HEATMAP_WEEKS, title=t("heatmap_chart", n=HEATMAP_WEEKS),
+            day_title=lambda iso, n: t("heatmap_day", d=iso, n=n), month_names=t("month_short").split(),
+            weekday_names=t("weekday_short").split(), less=t("less"), more=t("more")),
+        "forecast": bar_chart([(_short_day(d, t, today), n) for d, n in forecast.items()],
+                              title=t("forecast_chart"), width=CARD_CHART_WIDTH, scale=max(busiest, 1),
+                              value_text=lambda n: str(int(n)), weak_below=None),
+    }
+
+
+def activity_summary(per_day: Mapping[str, int], today: date, weeks: int = HEATMAP_WEEKS) -> dict[str, int]:
+    """Answers and active days over the heatmap's span, for the sentence under it."""
+    first = heatmap_start(today, weeks).isoformat()
+    shown = [n for d, n in per_day.items() if d >= first]
+    return {"answers": sum(shown), "days": sum(1 for n in shown if n)}
+
+
+def recent_rows(interviews: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[dict[str, Any]]:
+    return [{**i, "started": local_time(i["started_at"], tz),
+             "url": f"/interviews/{i['id']}/report" if i["state"] == "finished" else f"/interviews/{i['id']}"}
+            for i in interviews]
+
+
+def weak_rows(weakest: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The weakest topics, each with the link that drills it (that topic, weak-topic mode)."""
+    return [{**w, "drill": practice_url(PracticeFilters(topics=(w["topic"],), weak=True))}
+            for w in weakest]
