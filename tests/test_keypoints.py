@@ -7,6 +7,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.content.model import KeyPoint
 from app.scoring import keypoints
@@ -214,3 +216,42 @@ def test_median_time_per_300_char_answer_is_small() -> None:
         times.append(time.perf_counter() - start)
     # ~0.7 ms on a developer machine; the bound leaves room for slow CI hosts.
     assert statistics.median(times) < 0.01
+
+
+# --- the fuzzy candidate pruning is exact ------------------------------------------------------------
+
+
+def _best_fuzzy_exhaustive(answer: str, synonym: str) -> float | None:
+    """Reference: every run of whole tokens whose length is in the window, scored by rapidfuzz."""
+    from rapidfuzz import fuzz, process
+
+    syn = keypoints._compile(synonym)
+    if syn is None or not keypoints.FUZZY_MIN_LEN <= len(syn.squashed) <= keypoints.FUZZY_MAX_LEN:
+        return None
+    tokens = keypoints._Answer(answer).tokens
+    lo, hi = keypoints._len_window(len(syn.squashed))
+    runs = {"".join(tokens[i:j]) for i in range(len(tokens)) for j in range(i + 1, len(tokens) + 1)}
+    runs = [r for r in runs if lo <= len(r) <= hi]
+    best = process.extractOne(syn.squashed, runs, scorer=fuzz.ratio, score_cutoff=keypoints.FUZZY_THRESHOLD)
+    return None if best is None else best[1]
+
+
+def _best_fuzzy_pruned(answer: str, synonym: str) -> float | None:
+    from rapidfuzz import fuzz
+
+    syn = keypoints._compile(synonym)
+    prepared = keypoints._Answer(answer)
+    m = prepared.match_fuzzy(syn) if syn is not None else None
+    return None if m is None else fuzz.ratio(syn.squashed, m[0])
+
+
+_PIECES = ["批归一化", "归一化", "感受野", "卷积", "通道", "的", "是", "均值", "方差", "标准", "差", "滑动", "平均",
+           "batch", "norm", "normalization", "mean", "drop", "out", "dropout", " ", "，", "话", "野", "也", "受"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer=st.lists(st.sampled_from(_PIECES), max_size=30).map("".join),
+       synonym=st.sampled_from(["批归一化", "感受野大小", "滑动平均值", "batch norm", "normalization", "dropout",
+                                "均值方差标准化", "通道数", "标准差"]))
+def test_pruned_fuzzy_candidates_find_the_same_best_score(answer: str, synonym: str) -> None:
+    assert _best_fuzzy_pruned(answer, synonym) == _best_fuzzy_exhaustive(answer, synonym)

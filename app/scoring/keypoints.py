@@ -147,49 +147,37 @@ class _Answer:
         self.token_set = set(self.tokens) | set(_WORD_RE.findall(self.norm))
         # Built lazily: answers that hit every key point exactly never need them.
         self._chars: Counter[str] | None = None
-        self._window_cache: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
         self._joined = ""
         self._bounds: list[int] | None = None
-
-    def _windows(self, lo: int, hi: int) -> list[tuple[int, int, int]]:
-        """(i, j0, j1) for every token boundary i: the runs of tokens i..j-1 for j0 <= j < j1 have a length
-        in [lo, hi]. Found by bisection over the boundaries; cached per length window."""
-        key = (lo, hi)
-        cached = self._window_cache.get(key)
-        if cached is None:
-            if self._bounds is None:
-                self._joined = "".join(self.tokens)
-                self._bounds = list(accumulate((len(t) for t in self.tokens), initial=0))
-            bounds = self._bounds
-            cached = []
-            for i, start in enumerate(bounds):
-                j0, j1 = bisect_left(bounds, start + lo, i + 1), bisect_right(bounds, start + hi, i + 1)
-                if j0 < j1:
-                    cached.append((i, j0, j1))
-            self._window_cache[key] = cached
-        return cached
 
     def spans(self, syn: _Synonym) -> list[str]:
         """Runs of consecutive tokens joined ("深度"+"可"+"分"+"卷积") that could reach the fuzzy threshold
         against `syn`: the right length, and enough of the synonym's characters (see could_match_fuzzy).
 
-        Candidates start and end on token boundaries, so a fuzzy hit lines up with the answer's words.
+        Candidates start and end on token boundaries, so a fuzzy hit lines up with the answer's words. A run
+        that starts or ends with a token sharing no character with the synonym is left out: dropping that
+        token keeps the common subsequence and shortens the run, so the shorter run always scores higher.
         """
-        size = len(syn.squashed)
-        windows = self._windows(*_len_window(size))
-        need = _LEN_RATIO * size - 1e-9
+        if self._bounds is None:
+            self._joined = "".join(self.tokens)
+            self._bounds = list(accumulate((len(t) for t in self.tokens), initial=0))
         joined, bounds = self._joined, self._bounds
-        assert bounds is not None
+        size = len(syn.squashed)
+        lo, hi = _len_window(size)
+        need = _LEN_RATIO * size - 1e-9
         # hits[k]: how many characters of the first k tokens occur in the synonym (C-level loops)
         per_char = [0, *accumulate(map(frozenset(syn.squashed).__contains__, joined))]
         hits = [per_char[b] for b in bounds]
-        seen: dict[str, None] = {}  # ordered, so that ties in the fuzzy score go to the earliest span
-        for i, j0, j1 in windows:
-            if hits[j1 - 1] - hits[i] < need:  # not even the longest run has enough of its characters
+        seen: dict[str, None] = {}  # ordered, so that ties in the fuzzy score go to the earliest run
+        for i in range(len(bounds) - 1):
+            if hits[i + 1] == hits[i]:
                 continue
             start = bounds[i]
-            for j in range(j0, j1):
-                if hits[j] - hits[i] >= need:
+            j1 = bisect_right(bounds, start + hi, i + 1)
+            if hits[j1 - 1] - hits[i] < need:  # not even the longest run has enough of its characters
+                continue
+            for j in range(bisect_left(bounds, start + lo, i + 1), j1):
+                if hits[j] > hits[j - 1] and hits[j] - hits[i] >= need:
                     seen[joined[start:bounds[j]]] = None
         return list(seen)
 
