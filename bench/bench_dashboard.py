@@ -8,7 +8,8 @@ FSRS cards those attempts produce (replayed through app.practice.scheduling) and
 Then, in-process, it times
   (a) GET /api/v1/me/reviews/due and GET /api/v1/me/stats through the app (TestClient: routing,
       dependencies, auth lookup, the query, JSON) and
-  (b) the service functions alone on a real session,
+  (b) the pages /dashboard, /reviews and /practice with the browser's session cookie (HTML rendered),
+  (c) the service functions alone on a real session,
 and prints a markdown table of median and p99 per call. Target: p99 < 50 ms for (a).
 """
 
@@ -108,6 +109,16 @@ def main() -> None:
                 assert r.status_code == 200, r.text
             return call
 
+        from itsdangerous import URLSafeSerializer  # the signed cookie, as app.auth.cookies writes it
+
+        client.cookies.set("mj_session", URLSafeSerializer("bench", salt="session").dumps(token))
+
+        def page(path: str):
+            def call():
+                r = client.get(path)
+                assert r.status_code == 200 and "<html" in r.text, r.status_code
+            return call
+
         def svc(fn):
             def call():
                 with service.db_session(engine) as db:
@@ -118,6 +129,9 @@ def main() -> None:
         results = [
             ("GET /api/v1/me/reviews/due (TestClient)", timed(api("/api/v1/me/reviews/due?limit=20"), args.calls)),
             ("GET /api/v1/me/stats (TestClient)", timed(api("/api/v1/me/stats"), args.calls)),
+            ("GET /dashboard page (TestClient)", timed(page("/dashboard"), args.calls)),
+            ("GET /reviews page (TestClient)", timed(page("/reviews"), args.calls)),
+            ("GET /practice page (TestClient)", timed(page("/practice"), args.calls)),
             ("service.due_reviews", timed(svc(lambda db, c, u: service.due_reviews(db, c, u, NOW, 20)), args.calls)),
             ("service.dashboard", timed(svc(lambda db, c, u: service.dashboard(db, c, u, NOW, UTC)), args.calls)),
         ]
