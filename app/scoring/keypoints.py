@@ -38,7 +38,7 @@ _WORD_RE = re.compile(_LATIN + "+")
 _MIXED_RE = re.compile(f"{_CJK}.*{_LATIN}|{_LATIN}.*{_CJK}")
 _ALNUM_RE = re.compile(r"[^\W_]")  # what str.isalnum() accepts, as one C-level search
 _JOINERS_RE = re.compile(r"[\s\-_]+")
-_TRANSLATE = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
+_DASHES = ("\u2212", "\u2013", "\u2014")  # minus, en and em dash: typed for "-"
 
 _tokenizer: rjieba.Jieba | None = None
 _tokenizer_lock = threading.Lock()
@@ -71,7 +71,11 @@ class KeypointResult:
 
 def normalize(text: str) -> str:
     """NFKC (full-width to half-width) and lower case, so "ＢＮ" and "bn" compare equal."""
-    return unicodedata.normalize("NFKC", text).translate(_TRANSLATE).lower()
+    text = unicodedata.normalize("NFKC", text)
+    for dash in _DASHES:  # str.replace per character is C-level; str.translate with a dict is not
+        if dash in text:
+            text = text.replace(dash, "-")
+    return text.lower()
 
 
 def get_tokenizer() -> rjieba.Jieba:
@@ -121,6 +125,7 @@ class _Synonym:
     squashed: str  # without spaces, dashes and underscores, for fuzzy comparison
     cjk: bool
     word_re: re.Pattern[str] | None  # whole-word pattern for non-CJK synonyms
+    counts: tuple[tuple[str, int], ...]  # characters of `squashed` and how often each occurs
 
 
 @lru_cache(maxsize=4096)
@@ -135,7 +140,8 @@ def _compile(synonym: str) -> _Synonym | None:
         # "batch norm" also matches "batch-norm", "batch_norm" and "batchnorm".
         parts = [re.escape(p) for p in _JOINERS_RE.split(text) if p]
         word_re = re.compile(r"(?<![0-9a-z])" + r"[\s\-_]*".join(parts) + r"(?![0-9a-z])")
-    return _Synonym(text=text, squashed=squashed, cjk=cjk, word_re=word_re)
+    return _Synonym(text=text, squashed=squashed, cjk=cjk, word_re=word_re,
+                    counts=tuple(Counter(squashed).items()))
 
 
 class _Answer:
@@ -207,7 +213,7 @@ class _Answer:
         if self._chars is None:
             self._chars = Counter(self.norm)
         chars = self._chars
-        shared = sum(min(n, chars[c]) for c, n in Counter(syn.squashed).items())
+        shared = sum(min(n, chars[c]) for c, n in syn.counts)
         return shared >= _LEN_RATIO * size - 1e-9
 
     def match_fuzzy(self, syn: _Synonym) -> tuple[str, How] | None:
