@@ -189,16 +189,24 @@ async def start(request: Request, db: SessionDep, content: ContentDep, now: NowD
     return response
 
 
+def _owned_interview(visitor: Visitor, interview_id: str) -> Interview | None:
+    """The visitor's own interview, closed if its time is up; None for anyone else's or a missing one."""
+    if visitor.user is None:
+        return None
+    try:
+        interview = service.get_owned(visitor.db, visitor.user, interview_id)
+    except NotFound:
+        return None
+    service.close_if_expired(visitor.db, interview, visitor.now)
+    return interview
+
+
 @router.get("/interviews/{interview_id}", response_class=HTMLResponse)
 def interview_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor = Visitor(request, db, now)
-    if visitor.user is None:
+    interview = _owned_interview(visitor, interview_id)
+    if interview is None:
         return not_found(visitor)
-    try:
-        interview = service.get_owned(db, visitor.user, interview_id)
-    except NotFound:
-        return not_found(visitor)
-    service.close_if_expired(db, interview, now)
     if interview.state != "active":
         db.commit()
         return redirect(visitor, f"/interviews/{interview.id}/report")
@@ -254,13 +262,9 @@ async def finish(interview_id: str, request: Request, db: SessionDep, now: NowDe
 @router.get("/interviews/{interview_id}/report", response_class=HTMLResponse)
 def report_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor = Visitor(request, db, now)
-    if visitor.user is None:
+    interview = _owned_interview(visitor, interview_id)
+    if interview is None:
         return not_found(visitor)
-    try:
-        interview = service.get_owned(db, visitor.user, interview_id)
-    except NotFound:
-        return not_found(visitor)
-    service.close_if_expired(db, interview, now)
     db.commit()
     if interview.state != "finished":
         return redirect(visitor, f"/interviews/{interview.id}")
