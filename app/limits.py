@@ -6,10 +6,10 @@ few microseconds each on the hottest route (GET /api/v1/questions/{id}).
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -26,14 +26,14 @@ class BodySizeLimit:
         if b"&" in query and scope.get("path", "").startswith("/api/"):
             repeated = _repeated(query)
             if repeated:
-                await _json(send, 422, f"query parameter given more than once: {', '.join(repeated)}")
+                await _json(scope, receive, send, 422, f"query parameter given more than once: {', '.join(repeated)}")
                 return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS"):  # no body to limit
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _too_large(send, self.max_bytes)
+                await _too_large(scope, receive, send, self.max_bytes)
                 return
         seen = 0
 
@@ -49,7 +49,7 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited, send)
         except _BodyTooLarge:
-            await _too_large(send, self.max_bytes)
+            await _too_large(scope, receive, send, self.max_bytes)
 
 
 class _BodyTooLarge(HTTPException):
@@ -64,12 +64,9 @@ def _repeated(query: bytes) -> list[str]:
     return sorted({k for k in keys if keys.count(k) > 1}) if len(keys) != len(set(keys)) else []
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    await _json(send, 413, f"request body larger than {limit} bytes")
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    await _json(scope, receive, send, 413, f"request body larger than {limit} bytes")
 
 
-async def _json(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+async def _json(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)

@@ -34,10 +34,6 @@ class Settings(BaseSettings):
             raise ValueError("MIANJING_SECRET_KEY must be set when MIANJING_ENV=production")
         return self
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 @lru_cache
 def get_settings() -> Settings:

@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MIANJING_DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'attr.db'}"
         import orjson
 
-        from app.api.views import question_view
         from app.main import create_app
+        from app.views import question_view
 
         real = create_app()
         content = real.state.store.current

@@ -15,9 +15,9 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from app.api.views import explanation_html, question_view
 from app.content.loader import Content, ContentInvalid, load_content
 from app.scoring.check import check_answer
+from app.views import explanation_html, question_view
 from tests.conftest import VALID
 
 SAMPLE = (VALID / "banks" / "sample.md").read_bytes()

@@ -13,7 +13,6 @@ from sqlmodel import Session
 from app.content.loader import Content
 from app.db import run_db, session_scope
 from app.models import User
-from app.settings import Settings
 
 
 # Trivial dependencies are async so FastAPI does not send each one through the thread pool.
@@ -21,16 +20,11 @@ async def get_content(request: Request) -> Content:
     return request.app.state.store.current
 
 
-async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 def get_db(request: Request) -> Iterator[Session]:
     yield from session_scope(request.app.state.engine)
 
 
 ContentDep = Annotated[Content, Depends(get_content)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_db)]
 
 

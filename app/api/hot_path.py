@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.views import question_json
+from app.views import question_json
 
 PREFIX = "/api/v1/questions/"
 MAX_SEED = 2**31 - 1

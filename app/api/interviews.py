@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -13,6 +13,7 @@ from app.api.schemas import JSON_INT, REQUEST_ERRORS, ErrorResponse
 from app.db import run_db
 from app.interviews import service
 from app.models import Interview
+from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=REQUEST_ERRORS)
 ERRORS = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 401: {"model": ErrorResponse}}
@@ -31,7 +32,7 @@ class MoveRequest(BaseModel):
 
 
 class RateRequest(BaseModel):
-    rating: Literal["again", "hard", "good", "easy"] = Field(description="again | hard | good | easy")
+    rating: RatingName = Field(description="again | hard | good | easy")
 
 
 def _state(db, interview: Interview, now) -> dict[str, Any]:

@@ -12,14 +12,14 @@ from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep
 from app.api.schemas import REQUEST_ERRORS, ErrorResponse
 from app.errors import AppError
 from app.practice import scheduling, service
-from app.practice.scheduling import utc
+from app.practice.scheduling import RatingName, utc
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 ERRORS = {**REQUEST_ERRORS, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
 
 
 class RatingRequest(BaseModel):
-    rating: Literal["again", "hard", "good", "easy"]
+    rating: RatingName
 
 
 class SettingsRequest(BaseModel):

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from app.api.deps import ContentDep, NowDep, OptionalUser
 from app.api.schemas import REQUEST_ERRORS, CheckRequest, ErrorResponse
-from app.content.model import QUESTION_TYPES
-from app.errors import AppError
+from app.content.model import QUESTION_TYPES, QuestionType
 from app.practice import service
+from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
 ERRORS = {**REQUEST_ERRORS, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
-QuestionType = Literal[QUESTION_TYPES]  # type: ignore[valid-type] - an enum in the OpenAPI
 
 
 class PracticeCheckRequest(CheckRequest):
-    rating: Literal["again", "hard", "good", "easy"] | None = Field(
+    rating: RatingName | None = Field(
         default=None, description="open questions: how well you think you answered (recorded for logged-in callers)")
 
 
@@ -38,8 +37,6 @@ def next_question(
     """A question's public view to practise: one of mine that is due, else a new one, else the one due
     soonest (anonymous: a random match). weak=true draws from my weakest topics. Generated items come
     with a fresh seed; `practice` says why this one was chosen."""
-    if type is not None and type not in QUESTION_TYPES:
-        raise AppError(f"type must be one of {', '.join(QUESTION_TYPES)}", status_code=422)
     def one(value: str | None) -> tuple[str, ...]:
         return (value,) if value is not None else ()
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from app.api.deps import ContentDep
 from app.api.schemas import RoundPublic
-from app.api.views import round_view
+from app.views import round_view
 
 router = APIRouter(prefix="/api/v1", tags=["rounds"])
 

@@ -7,7 +7,7 @@ import hashlib
 import os
 import random
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +38,7 @@ class Content:
     rounds_by_id: Mapping[str, Round] = field(default_factory=dict)
     # index name -> value -> question positions (in bank order)
     indexes: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
-    search_index: SearchIndex | ShardedIndex | None = None
+    search_index: ShardedIndex = field(default_factory=lambda: ShardedIndex(()))
     # Serialised public views, filled on first read; safe because this Content never changes.
     view_cache: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
@@ -60,7 +60,7 @@ class Content:
         if difficulty is not None:
             hits = set(self.indexes["difficulty"].get(str(difficulty), ()))
             selected = hits if selected is None else selected & hits
-        if q and self.search_index is not None:
+        if q:
             found = self.search_index.search(q, within=selected)
             if found is not None:
                 selected = found
@@ -218,7 +218,7 @@ def build_content(
     rounds: list[Round],
     started: float,
     *,
-    search: SearchIndex | ShardedIndex | None = None,
+    search: ShardedIndex,
 ) -> Content:
     indexes: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in
                                                  ("bank", "topic", "tag", "type", "difficulty")}
@@ -233,8 +233,6 @@ def build_content(
     frozen = MappingProxyType({
         name: MappingProxyType({k: tuple(v) for k, v in idx.items()}) for name, idx in indexes.items()
     })
-    if search is None:
-        search = SearchIndex([question_text(q) for q in questions])
     return Content(
         version=version,
         questions=tuple(questions),
@@ -246,10 +244,6 @@ def build_content(
         indexes=frozen,
         search_index=search,
     )
-
-
-def topic_counts(content: Content) -> Counter[str]:
-    return Counter({t: len(v) for t, v in content.indexes["topic"].items()})
 
 
 def pick_round_questions(content: Content, rnd: Round, seed: int) -> list[list[str]]:

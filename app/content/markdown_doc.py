@@ -47,7 +47,6 @@ class Block:
     heading: str
     line: int
     meta: dict[str, Any] | None = None
-    meta_failed: bool = False  # the yaml block exists but did not parse (already reported)
     meta_closed: bool = False  # the yaml block was read to its closing fence
     meta_line: int = 0
     meta_text: str = ""
@@ -211,7 +210,6 @@ def parse_document(text: str) -> Document:
         _append(current, raw)
     if meta_lines is not None and current is not None:
         errors.append(DocError(current.meta_line, "yaml 元数据块没有结束的 ```"))
-        current.meta_failed = True
     elif fence is not None:
         errors.append(DocError(len(lines), "代码块没有结束的围栏"))
     if current is not None and not current.meta_line:
@@ -256,7 +254,6 @@ def _load_metas(blocks: list[Block], errors: list[DocError]) -> None:
             block.meta = meta
         except DocError as exc:
             errors.append(exc)
-            block.meta_failed = True
 
 
 def _append(block: Block | None, raw: str) -> None:

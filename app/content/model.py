@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 QuestionType = Literal["single", "multiple", "numeric", "shape", "open", "generated"]
-QUESTION_TYPES: tuple[str, ...] = ("single", "multiple", "numeric", "shape", "open", "generated")
+QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,13 +63,8 @@ class SearchIndex:
             self._words = {k: frozenset(v) for k, v in words.items()}
             self._chars = {k: frozenset(v) for k, v in chars.items()}
 
-    def search(self, query: str, within: set[int] | None = None) -> set[int] | None:
-        """Indices of documents containing every term of the query (among `within` if given); None for an
-        empty query."""
-        terms = query_terms(query)
-        return self.search_terms(terms, within) if terms else None
-
     def search_terms(self, terms: Sequence[str], within: set[int] | None = None) -> set[int]:
+        """Indices of documents containing every term (among `within` if given)."""
         if self._chars is None and within is not None and len(within) < self.SCAN_BELOW:
             # Not built yet (the warm-up thread builds it): scanning a few candidates beats building now.
             return {i for i in within if all(self._contains(i, t) for t in terms)}

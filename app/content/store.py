@@ -16,8 +16,7 @@ def warm_up(content: Content) -> None:
     jieba's dictionary. Then freeze the long-lived content objects out of the cyclic GC: with 10,000
     questions in memory a full collection otherwise stalls every request for 100-200 ms."""
     try:
-        if content.search_index is not None:
-            content.search_index.build()
+        content.search_index.build()
         from app.scoring.keypoints import get_tokenizer
 
         get_tokenizer()

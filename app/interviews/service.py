@@ -17,18 +17,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from app.api.views import explanation_html, new_seed, question_view
 from app.content.loader import Content, pick_round_questions
 from app.content.model import KeyPoint, Option, Question
 from app.content.render import render_markdown
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
+from app.practice.scheduling import RATINGS
 from app.practice.service import record_interview_item, rerate_interview_item
-from app.scoring.check import check_answer, expected_answer
+from app.scoring.check import check_answer, expected_answer, instance_for
+from app.views import explanation_html, new_seed, question_view
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
 MAX_FOLLOWUP_DEPTH = 3
-RATINGS = ("again", "hard", "good", "easy")
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -190,14 +190,17 @@ def _account_time(db: Session, interview: Interview, now: datetime) -> None:
     if since is None:
         return
     spent = max(0, int((min(now, aware(interview.deadline)) - since).total_seconds() * 1000))
-    pos = interview.current_position
-    row = db.exec(select(InterviewAnswer).where(
-        InterviewAnswer.interview_id == interview.id, InterviewAnswer.position == pos)).first()
-    if row is None:
-        row = InterviewAnswer(interview_id=interview.id, position=pos, answer=None, saved_at=now)
+    row = _answer_row(db, interview.id, interview.current_position, now)
     row.time_spent_ms += spent
     db.add(row)
     db.flush()
+
+
+def _answer_row(db: Session, interview_id: str, position: int, now: datetime) -> InterviewAnswer:
+    """The stored row for one position, or a new empty one (not yet added to the session)."""
+    row = db.exec(select(InterviewAnswer).where(
+        InterviewAnswer.interview_id == interview_id, InterviewAnswer.position == position)).first()
+    return row or InterviewAnswer(interview_id=interview_id, position=position, answer=None, saved_at=now)
 
 
 def finish(*, db: Session, interview: Interview, now: datetime) -> Interview:
@@ -246,10 +249,7 @@ def rate(*, db: Session, user: User, interview_id: str, position: int, rating: s
         raise AppError(f"rating must be one of {', '.join(RATINGS)}", status_code=422)
     interview = get_owned(db, user, interview_id, lock=True)
     item = _item(interview, position)
-    row = answers_by_position(db, interview).get(position)
-    if row is None:
-        row = InterviewAnswer(interview_id=interview.id, position=position, answer=None,
-                              saved_at=datetime.now(UTC))
+    row = _answer_row(db, interview.id, position, datetime.now(UTC))
     row.self_rating = rating
     db.add(row)
     db.flush()
@@ -296,14 +296,15 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
         per_section[item["section"]].append(result["score"])
         for t in q.topics:
             per_topic[t].append(result["score"])
-        view = question_view(q, item["seed"])
+        inst = instance_for(q, item["seed"]) if q.type == "generated" else None  # drawn once for both views
+        view = question_view(q, item["seed"], inst)
         questions.append({
             "position": item["position"], "section": item["section"], "id": q.id, "type": q.type,
             "title": q.title, "prompt_html": view["prompt_html"], "options": view["options"], "topics": list(q.topics),
             "answer": row.answer if row else None, "score": result["score"], "correct": result["correct"],
             "feedback": result["feedback"], "expected": result.get("expected"),
             "reference_html": render_markdown(q.reference) if q.type == "open" else None,
-            "explanation_html": explanation_html(q, item["seed"]),
+            "explanation_html": explanation_html(q, item["seed"], inst),
             "keypoints": (result.get("details") or {}).get("keypoints") if q.type == "open" else None,
             "time_spent_seconds": round((row.time_spent_ms if row else 0) / 1000, 1),
             "self_rating": row.self_rating if row else None, "followup_of": item["followup_of"],

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from fsrs import Card, Rating, Scheduler, State
 
 from app.scoring.check import OPEN_CORRECT_THRESHOLD
 
-RATINGS: tuple[str, ...] = ("again", "hard", "good", "easy")
+RatingName = Literal["again", "hard", "good", "easy"]
+RATINGS: tuple[str, ...] = get_args(RatingName)
 _BY_NAME = {name: Rating(i + 1) for i, name in enumerate(RATINGS)}
 MIN_RETENTION, MAX_RETENTION = 0.7, 0.99
 FULL_SCORE = 0.999  # the same slack check.py uses for "fully right"

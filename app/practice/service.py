@@ -17,7 +17,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from app.api.views import question_view
 from app.content.loader import Content
 from app.content.model import Question
 from app.db import session_scope
@@ -26,6 +25,7 @@ from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import scheduling, stats
 from app.practice.scheduling import utc
 from app.scoring.check import CheckResult
+from app.views import question_view
 
 RECENT_INTERVIEWS = 10
 

@@ -42,7 +42,7 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_TRANSLATE).strip()
 
 
-def _check_length(text: str) -> None:
+def check_length(text: str) -> None:
     if len(text) > MAX_TEXT_LEN:
         raise AnswerFormatError(f"答案太长了（超过 {MAX_TEXT_LEN} 个字符）。")
 
@@ -70,7 +70,7 @@ def parse_number(text: Any, *, suffixes: bool = False, unit: str | None = None) 
         return _finite(text)
     if not isinstance(text, str):
         raise AnswerFormatError("请填写一个数字。")
-    _check_length(text)
+    check_length(text)
     s = normalize_text(text)
     if not s:
         raise AnswerFormatError("答案为空，请填写一个数字。")
@@ -152,7 +152,7 @@ def parse_shape(answer: Any) -> tuple[int, ...]:
         if len(items) > MAX_DIMS:
             raise AnswerFormatError(f"形状最多 {MAX_DIMS} 维。")
     elif isinstance(answer, str):
-        _check_length(answer)
+        check_length(answer)
         s = _SHAPE_PREFIX_RE.sub("", normalize_text(answer))
         # Peel matching brackets: "([1, 64])" from torch.Size, "(1, 64)", "[64]".
         while len(s) >= 2 and (s[0], s[-1]) in {("(", ")"), ("[", "]")}:
@@ -177,7 +177,7 @@ _CHOICE_SEP_RE = re.compile(r"[\s,、;/|+&.]+")
 
 
 def _choice_keys(text: str) -> list[str]:
-    _check_length(text)
+    check_length(text)
     s = _CHOICE_SEP_RE.sub("", normalize_text(text)).upper()
     bad = [c for c in s if not ("A" <= c <= "Z")]
     if bad:

@@ -13,8 +13,8 @@ from typing import Any
 
 from app.content.model import Question
 from app.scoring.answers import (
-    MAX_TEXT_LEN,
     AnswerFormatError,
+    check_length,
     parse_choice,
     parse_number,
     parse_shape,
@@ -61,10 +61,7 @@ def expected_answer(question: Question, *, seed: int | None = None) -> Any:
     if qtype == "generated":
         _require_seed(seed)
         assert seed is not None
-        inst = instance_for(question, seed)
-        if inst.kind == "shape":
-            return list(inst.answer)  # type: ignore[arg-type]
-        return _plain_number(float(inst.answer))  # type: ignore[arg-type]
+        return _shown(instance_for(question, seed))
     raise ValueError(f"unknown question type: {qtype!r}")
 
 
@@ -73,7 +70,6 @@ def check_answer(question: Question, answer: Any, *, seed: int | None = None) ->
     qtype = question.type
     if qtype == "generated":
         return _check_generated(question, answer, seed)
-    expected = expected_answer(question)
     try:
         if qtype == "single":
             return _check_single(question, answer)
@@ -93,7 +89,7 @@ def check_answer(question: Question, answer: Any, *, seed: int | None = None) ->
         if qtype == "open":
             return _check_open(question, answer)
     except AnswerFormatError as exc:
-        return _unreadable(expected, exc.message_zh)
+        return _unreadable(expected_answer(question), exc.message_zh)
     raise ValueError(f"unknown question type: {qtype!r}")
 
 
@@ -278,8 +274,7 @@ def _check_shape(
 def _check_open(question: Question, answer: Any) -> CheckResult:
     if not isinstance(answer, str):
         raise AnswerFormatError("请用文字作答。")
-    if len(answer) > MAX_TEXT_LEN:
-        raise AnswerFormatError(f"答案太长了（超过 {MAX_TEXT_LEN} 个字符）。")
+    check_length(answer)
     if not answer.strip():
         raise AnswerFormatError("答案为空。")
     result = score_keypoints(answer, question.keypoints)
@@ -321,8 +316,11 @@ def _check_generated(question: Question, answer: Any, seed: Any) -> CheckResult:
             extra=extra,
         )
     except AnswerFormatError as exc:
-        if inst.kind == "shape":
-            shown: Any = list(inst.answer)  # type: ignore[arg-type]
-        else:
-            shown = _plain_number(float(inst.answer))  # type: ignore[arg-type]
-        return _unreadable(shown, exc.message_zh, **extra)
+        return _unreadable(_shown(inst), exc.message_zh, **extra)
+
+
+def _shown(inst: Instance) -> Any:
+    """A generated instance's answer as `expected` shows it: a list for shapes, a plain number otherwise."""
+    if inst.kind == "shape":
+        return list(inst.answer)  # type: ignore[arg-type]
+    return _plain_number(float(inst.answer))  # type: ignore[arg-type]

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import ContentDep, NowDep, SessionDep
-from app.api.views import question_view
 from app.auth import accounts
 from app.content.loader import Content
 from app.errors import AppError, NotFound
 from app.practice import service
+from app.views import question_view
 from app.web.i18n import translator
 from app.web.practice_views import (
     activity_summary,

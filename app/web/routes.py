@@ -20,7 +20,6 @@ from sqlmodel import Session, select
 
 from app.api import admin as admin_api
 from app.api.deps import ContentDep, NowDep, SessionDep
-from app.api.views import question_view, round_view
 from app.auth import accounts
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
 from app.auth.csrf import CSRF_HEADER, anon_csrf_token, session_csrf_token
@@ -30,6 +29,7 @@ from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
 from app.practice import service as practice_service
+from app.views import question_view, round_view
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 

@@ -1,8 +1,9 @@
-"""Public views of questions and rounds, shared by the API and the pages."""
+"""Public views of questions and rounds, shared by the API, the pages, interviews and practice: content and
+scoring below, everything that serves a question above."""
 
 from __future__ import annotations
 
-import random
+import secrets
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -10,18 +11,20 @@ import orjson
 from app.content.banks import fill_template
 from app.content.model import Question, Round
 from app.content.render import render_markdown
-from app.scoring.calculators import draw
+from app.scoring.calculators import Instance
+from app.scoring.check import instance_for
 
 if TYPE_CHECKING:
     from app.content.loader import Content
 
 
 def new_seed() -> int:
-    return random.SystemRandom().randrange(2**31)
+    return secrets.randbelow(2**31)
 
 
-def question_view(q: Question, seed: int | None = None) -> dict[str, Any]:
-    """The public view of a question; for a generated one, of its instance for `seed`."""
+def question_view(q: Question, seed: int | None = None, inst: Instance | None = None) -> dict[str, Any]:
+    """The public view of a question; for a generated one, of its instance for `seed` (`inst`, if the caller
+    has drawn it already)."""
     prompt = q.prompt
     view: dict[str, Any] = {
         "id": q.id, "bank": q.bank, "type": q.type, "title": q.title,
@@ -32,7 +35,7 @@ def question_view(q: Question, seed: int | None = None) -> dict[str, Any]:
     }
     if q.type == "generated":
         seed = new_seed() if seed is None else seed
-        inst = draw(q.calculator, q.params, seed)
+        inst = inst or instance_for(q, seed)
         prompt = fill_template(q.prompt, inst.params)
         view.update(seed=seed, generator=q.calculator, params=inst.params, order=inst.order)
     view["prompt"] = prompt
@@ -51,14 +54,11 @@ def question_json(content: Content, q: Question, seed: int | None = None) -> byt
     return cached
 
 
-def explanation_html(q: Question, seed: int | None = None) -> str:
+def explanation_html(q: Question, seed: int | None = None, inst: Instance | None = None) -> str:
     if q.type != "generated" or seed is None:
         return render_markdown(q.explanation)
-    inst = draw(q.calculator, q.params, seed)
-    answer = inst.answer
-    values = {**inst.params, "worked": inst.worked,
-              "answer": "(" + ", ".join(map(str, answer)) + ")" if isinstance(answer, tuple) else answer}
-    return render_markdown(fill_template(q.explanation, values))
+    inst = inst or instance_for(q, seed)
+    return render_markdown(fill_template(q.explanation, {**inst.params, "worked": inst.worked, "answer": inst.answer}))
 
 
 def round_view(rnd: Round) -> dict[str, Any]:
