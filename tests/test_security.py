@@ -389,3 +389,23 @@ def test_expired_tokens_are_refused(env):
     token = register(client, "heidi")
     app.state.clock.now = T0 + timedelta(days=31)
     assert client.get("/api/v1/interviews", headers=bearer(token)).status_code == 401
+
+
+def test_a_write_is_committed_before_its_response_starts(db_url):
+    """A 2xx means stored: another connection sees the row the moment the response begins."""
+    app = create_app(make_settings(database_url=db_url))
+    seen: list[bool] = []
+
+    async def probe(scope, receive, send):
+        async def watching_send(message):
+            if message["type"] == "http.response.start" and scope.get("path") == "/api/v1/auth/register":
+                with Session(app.state.engine) as db:  # a separate connection sees committed rows only
+                    seen.append(db.exec(select(User).where(User.username == "carol")).first() is not None)
+            await send(message)
+
+        await app(scope, receive, watching_send)
+
+    with TestClient(probe) as client:
+        r = client.post("/api/v1/auth/register", json={"username": "carol", "password": PASSWORD})
+    assert r.status_code == 201 and seen == [True]
+    app.state.engine.dispose()

@@ -25,7 +25,8 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 ContentDep = Annotated[Content, Depends(get_content)]
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": commit (or roll back) before the response goes out, so a 2xx means the write is stored.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 async def get_now(request: Request) -> datetime:
