@@ -7,26 +7,25 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 import app
 
 T = TypeVar("T")
+READ_ONLY = "mianjing_read_only"  # execution option: a plain (deferred) BEGIN on SQLite
 _write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 MIGRATIONS_DIR_CANDIDATES = (Path.cwd() / "migrations", Path(app.__file__).resolve().parent.parent / "migrations")
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _make_sqlite_dir(url)
         # The driver's own transaction handling is off so that BEGIN IMMEDIATE below takes the write
         # lock up front: a writer then waits in busy_timeout instead of failing half-way (SQLAlchemy docs).
         engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None})
@@ -42,13 +41,21 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers that never write (the content poll) opt out, so they do not take the write lock.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         # One writer at a time per process: threads queue on this lock instead of in SQLite's busy
         # handler, which sleeps in steps of up to 100 ms and would wreck the p99 under concurrent saves.
         _write_locks[engine] = threading.Lock()
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _make_sqlite_dir(url: str) -> None:
+    """SQLite creates the file but not its folder (./var/ on a fresh clone)."""
+    path = make_url(url).database
+    if url.startswith("sqlite") and path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:
@@ -69,22 +76,15 @@ def db_executor(engine: Engine) -> ThreadPoolExecutor:
                               thread_name_prefix="mianjing-db")
 
 
+db_session = contextmanager(session_scope)  # the same, for code outside a request's SessionDep
+
+
 async def run_db(engine: Engine, executor: ThreadPoolExecutor, work: Callable[[Session], T]) -> T:
     """Run `work(session)` in the executor inside one committed-or-rolled-back transaction."""
 
     def call() -> T:
-        gen = session_scope(engine)
-        db = next(gen)
-        try:
-            result = work(db)
-        except BaseException as exc:
-            gen.throw(exc)
-            raise
-        try:
-            next(gen)
-        except StopIteration:
-            pass
-        return result
+        with db_session(engine) as db:
+            return work(db)
 
     return await asyncio.get_running_loop().run_in_executor(executor, call)
 
@@ -101,10 +101,7 @@ def upgrade(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _make_sqlite_dir(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

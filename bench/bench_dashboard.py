@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
-from app.db import upgrade  # noqa: E402
+from app.db import db_session, upgrade  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Attempt, Interview, ReviewCard, User  # noqa: E402
 from app.practice import scheduling, service  # noqa: E402
@@ -121,7 +121,7 @@ def main() -> None:
 
         def svc(fn):
             def call():
-                with service.db_session(engine) as db:
+                with db_session(engine) as db:
                     fn(db, content, db.get(User, user_id))
             return call
 

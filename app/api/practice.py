@@ -10,6 +10,7 @@ from pydantic import Field
 from app.api.deps import ContentDep, NowDep, OptionalUser
 from app.api.schemas import REQUEST_ERRORS, CheckRequest, ErrorResponse
 from app.content.model import QUESTION_TYPES, QuestionType
+from app.db import db_session
 from app.practice import service
 from app.practice.scheduling import RatingName
 
@@ -44,5 +45,5 @@ def next_question(
                                       difficulty=(difficulty, difficulty) if difficulty is not None else (1, 5))
     if user is None:
         return service.next_question(None, content, None, now, filters)
-    with service.db_session(request.app.state.engine) as db:
+    with db_session(request.app.state.engine) as db:
         return service.next_question(db, content, user, now, filters)

@@ -1,7 +1,8 @@
 """Keep every worker on the same content version: a reload writes the version row, the others poll it.
 
-Polling one small row every half second is cheap on SQLite and PostgreSQL alike and needs no extra
-infrastructure; it keeps every worker within half a second of a reload.
+Polling one small row four times a second is cheap on SQLite and PostgreSQL alike and needs no extra
+infrastructure; it keeps every worker within a quarter of a second of a reload. The poll reads without
+taking SQLite's write lock (app.db.READ_ONLY), so autosaves never wait behind it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.content.loader import Content, ContentInvalid
 from app.content.store import ContentStore
+from app.db import READ_ONLY
 from app.models import ContentState
 
 log = logging.getLogger("mianjing.sync")
@@ -22,9 +24,8 @@ POLL_SECONDS = 0.25
 
 
 def published_version(engine: Engine) -> str | None:
-    with Session(engine) as db:
-        row = db.get(ContentState, 1)
-        return row.version if row else None
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+        return conn.execute(select(ContentState.version).where(ContentState.id == 1)).scalar()
 
 
 def publish_version(db: Session, version: str) -> None:

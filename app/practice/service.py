@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from app.content.loader import Content
 from app.content.model import Question
-from app.db import session_scope
+from app.db import db_session
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import scheduling, stats
@@ -28,12 +26,6 @@ from app.scoring.check import CheckResult
 from app.views import question_view
 
 RECENT_INTERVIEWS = 10
-
-
-@contextmanager
-def db_session(engine: Engine) -> Iterator[Session]:
-    """session_scope as a context manager, for code outside a request's SessionDep."""
-    yield from session_scope(engine)
 
 
 # --- recording --------------------------------------------------------------------------------

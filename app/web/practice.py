@@ -101,7 +101,8 @@ def reviews_page(request: Request, db: SessionDep, content: ContentDep, now: Now
     next_url = "/reviews?" + urlencode([("skip", s) for s in (*skipped, *([view["id"]] if view else []))])
     next_due = None if due["total"] else service.next_due_at(db, visitor.user, now)
     return _page(visitor, "reviews.html", _slot(
-        visitor, content, view, next_url=next_url, mode="reviews", left=due["total"], skipped=len(skipped),
+        visitor, content, view, next_url=next_url, mode="reviews", left=due["total"], due_count=due["total"],
+        skipped=len(skipped),
         next_due=local_time(next_due, visitor.zone()) if next_due else None))
 
 
@@ -139,9 +140,7 @@ async def retention(request: Request, db: SessionDep, content: ContentDep, now: 
     try:
         service.set_retention(db, visitor.user, float(raw))
     except (ValueError, AppError):
-        db.rollback()
         return _dashboard(visitor, content, status_code=422, retention_error=True, retention=raw[:20])
-    db.commit()
     return redirect(visitor, "/dashboard?saved=1#settings")
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from app.api import admin as admin_api
@@ -116,8 +117,10 @@ async def posted(request: Request, db: Session, now: datetime) -> tuple[Visitor,
 def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
     request = visitor.request
     t = translator(visitor.lang)
+    context = context or {}
+    due_count = context["due_count"] if "due_count" in context else visitor.due_count()  # a page may know it
     ctx = {"t": t, "lang": visitor.lang, "user": visitor.user, "csrf": visitor.csrf_token(),
-           "path": request.url.path, "due_count": visitor.due_count(), **(context or {})}
+           "path": request.url.path, "due_count": due_count, **context}
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     _finish_cookies(visitor, response)
@@ -154,7 +157,6 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
     if old:
         revoke_token(db, old)
     token = issue_token(db, user, now, kind="cookie")
-    db.commit()
     set_session_cookie(visitor.request, response, token)
 
 
@@ -165,8 +167,7 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
 def home(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     visitor = Visitor(request, db, now)
     rounds = [round_view(r) for r in content.rounds]
-    banks = [{"id": b.id, "title": b.title} for b in content.banks]
-    return render(visitor, "home.html", {"rounds": rounds, "banks": banks})
+    return render(visitor, "home.html", {"rounds": rounds})
 
 
 @router.post("/start")
@@ -185,7 +186,6 @@ async def start(request: Request, db: SessionDep, content: ContentDep, now: NowD
     response = redirect(visitor, f"/interviews/{interview.id}")
     if new_guest:
         login_as(visitor, db, user, now, response)
-    db.commit()
     return response
 
 
@@ -208,14 +208,12 @@ def interview_page(interview_id: str, request: Request, db: SessionDep, now: Now
     if interview is None:
         return not_found(visitor)
     if interview.state != "active":
-        db.commit()
         return redirect(visitor, f"/interviews/{interview.id}/report")
     items = interview.plan["items"]
     q_param = request.query_params.get("q", "")
     if q_param.isdigit() and 0 <= int(q_param) < len(items):
         interview = service.move_to(db=db, user=visitor.user, interview_id=interview.id, position=int(q_param),
                                     now=now)
-        db.commit()
     pos = interview.current_position
     item = items[pos]
     q = service.from_snapshot(item["question"])
@@ -255,7 +253,6 @@ async def finish(interview_id: str, request: Request, db: SessionDep, now: NowDe
         service.finish_owned(db=db, user=visitor.user, interview_id=interview_id, now=now)
     except NotFound:
         return not_found(visitor)
-    db.commit()
     return redirect(visitor, f"/interviews/{interview_id}/report")
 
 
@@ -265,7 +262,6 @@ def report_page(interview_id: str, request: Request, db: SessionDep, now: NowDep
     interview = _owned_interview(visitor, interview_id)
     if interview is None:
         return not_found(visitor)
-    db.commit()
     if interview.state != "finished":
         return redirect(visitor, f"/interviews/{interview.id}")
     return _render_report(visitor, db, interview, shared=False)
@@ -311,7 +307,6 @@ async def share_report(interview_id: str, request: Request, db: SessionDep, now:
         return not_found(visitor)
     except AppError:
         return redirect(visitor, f"/interviews/{interview_id}")
-    db.commit()
     return redirect(visitor, f"/interviews/{interview_id}/report#share")
 
 
@@ -320,11 +315,12 @@ def history(request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor = Visitor(request, db, now)
     rows: list[Interview] = []
     if visitor.user is not None:
+        # The plan (every frozen question) is not needed for the list; closing an expired one loads it.
         rows = list(db.exec(select(Interview).where(Interview.user_id == visitor.user.id)
+                            .options(defer(Interview.plan))  # type: ignore[arg-type]
                             .order_by(Interview.started_at)).all())  # type: ignore[arg-type]
         for interview in rows:
             service.close_if_expired(db, interview, now)
-        db.commit()
     t = translator(visitor.lang)
     finished = [i for i in rows if i.state == "finished" and i.score is not None]
     chart = line_chart([(service.aware(i.started_at).strftime("%m-%d %H:%M"), i.score or 0.0) for i in finished],
@@ -416,7 +412,6 @@ async def logout(request: Request, db: SessionDep, now: NowDep) -> Response:
     token = read_session_cookie(request)
     if token:
         revoke_token(db, token)
-        db.commit()
     response = redirect(visitor, "/")
     clear_session_cookie(request, response)
     return response
@@ -455,7 +450,6 @@ async def admin_reload(request: Request, db: SessionDep, now: NowDep) -> Respons
     if visitor.user is None or not visitor.user.is_admin:
         return not_found(visitor)
     ok, body = admin_api.reload_content(request.app, db, f"user:{visitor.user.username}")
-    db.commit()
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
                                           "history": admin_api.reload_history(db, 20), "reload": body,
