@@ -54,8 +54,8 @@ def history(user: CurrentUser, db: SessionDep, now: NowDep) -> list[dict[str, An
         service.close_if_expired(db, interview, now)
         out.append({"id": interview.id, "round": interview.round_id, "title": interview.round_title,
                     "state": interview.state, "score": interview.score,
-                    "started_at": service.aware(interview.started_at).isoformat(),
-                    "deadline": service.aware(interview.deadline).isoformat()})
+                    "started_at": interview.started_at.isoformat(),
+                    "deadline": interview.deadline.isoformat()})
     return out
 
 

@@ -48,7 +48,7 @@ def rate_review(question_id: str, body: RatingRequest, user: CurrentUser, db: Se
                 content: ContentDep) -> dict[str, Any]:
     """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
     row = service.rerate(db, content, user, question_id, body.rating)
-    return {"question_id": question_id, "rating": row.last_rating, "due": utc(row.due).isoformat()}
+    return {"question_id": question_id, "rating": row.last_rating, "due": row.due.isoformat()}
 
 
 @router.get("/stats", responses=ERRORS)

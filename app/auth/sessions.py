@@ -34,7 +34,7 @@ _USER_BY_TOKEN = (select(User, AuthSession.expires_at).join(AuthSession, AuthSes
 
 def user_for_token(db: Session, token: str, now: datetime) -> User | None:
     row = db.exec(_USER_BY_TOKEN, params={"h": token_hash(token)}).first()
-    if row is None or _aware(row[1]) <= now:
+    if row is None or row[1] <= now:
         return None
     return row[0]
 
@@ -53,11 +53,6 @@ def find_user(db: Session, username: str) -> User | None:
     return db.exec(select(User).where(User.username == username)).first()
 
 
-def _aware(dt: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    from datetime import UTC
-
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def limit_key(kind: str, value: str) -> str:
@@ -79,7 +74,7 @@ class LoginRateLimiter:
                          .order_by(col(LoginFailure.at).desc()).limit(self.attempts)).all()
         if len(recent) < self.attempts:
             return 0.0
-        return max(0.0, (_aware(recent[-1]) + self.window - now).total_seconds())
+        return max(0.0, (recent[-1] + self.window - now).total_seconds())
 
     def failed(self, db: Session, keys: Sequence[str], now: datetime) -> None:
         db.exec(delete(LoginFailure).where(col(LoginFailure.key).in_(keys), LoginFailure.at <= now - self.window))

@@ -31,11 +31,6 @@ GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 mu
 MAX_FOLLOWUP_DEPTH = 3
 
 
-def aware(dt: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; all stored times are UTC.
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def snapshot(q: Question) -> dict[str, Any]:
     return dataclasses.asdict(q)
 
@@ -120,7 +115,7 @@ def answers_by_position(db: Session, interview: Interview) -> dict[int, Intervie
 
 def close_if_expired(db: Session, interview: Interview, now: datetime) -> bool:
     """Past the deadline plus grace, an active interview is closed and scored. True if closed now."""
-    if interview.state == "active" and now > aware(interview.deadline) + GRACE:
+    if interview.state == "active" and now > interview.deadline + GRACE:
         finish(db=db, interview=interview, now=now)
         return True
     return False
@@ -162,7 +157,7 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
     state, deadline, count = head
     if not 0 <= position < count:
         raise NotFound(f"no question at position {position}")
-    if state == "active" and now > aware(deadline) + GRACE:
+    if state == "active" and now > deadline + GRACE:
         close_if_expired(db, get_owned(db, user, interview_id, lock=True), now)
         db.commit()  # the refusal below rolls back the request; the automatic close must stay done
         raise AppError("时间已到，面试已自动结束并评分；这次保存没有被接受。", status_code=409, state="finished")
@@ -186,10 +181,10 @@ def move_to(*, db: Session, user: User, interview_id: str, position: int, now: d
 
 
 def _account_time(db: Session, interview: Interview, now: datetime) -> None:
-    since = aware(interview.position_since)
+    since = interview.position_since
     if since is None:
         return
-    spent = max(0, int((min(now, aware(interview.deadline)) - since).total_seconds() * 1000))
+    spent = max(0, int((min(now, interview.deadline) - since).total_seconds() * 1000))
     row = _answer_row(db, interview.id, interview.current_position, now)
     row.time_spent_ms += spent
     db.add(row)
@@ -222,7 +217,7 @@ def finish(*, db: Session, interview: Interview, now: datetime) -> Interview:
     count = len(interview.plan["items"])
     interview.score = round(total / count, 4) if count else 0.0
     interview.state = "finished"
-    interview.finished_at = min(now, aware(interview.deadline) + GRACE)
+    interview.finished_at = min(now, interview.deadline + GRACE)
     interview.position_since = None
     db.add(interview)
     db.flush()
@@ -269,13 +264,13 @@ def interview_state(interview: Interview, answers: dict[int, InterviewAnswer], n
             "position": item["position"], "section": item["section"], "followup_of": item["followup_of"],
             "question": question_view(q, item["seed"]),
             "answer": row.answer if row else None,
-            "saved_at": aware(row.saved_at).isoformat() if row and row.answer is not None else None,
+            "saved_at": row.saved_at.isoformat() if row and row.answer is not None else None,
         })
-    deadline = aware(interview.deadline)
+    deadline = interview.deadline
     return {
         "id": interview.id, "round": interview.round_id, "title": interview.round_title,
         "state": interview.state, "content_version": interview.content_version,
-        "started_at": aware(interview.started_at).isoformat(), "deadline": deadline.isoformat(),
+        "started_at": interview.started_at.isoformat(), "deadline": deadline.isoformat(),
         "server_now": now.isoformat(), "remaining_seconds": max(0.0, (deadline - now).total_seconds()),
         "current_position": interview.current_position, "score": interview.score,
         "sections": [{k: s[k] for k in ("title", "minutes", "start", "count")} for s in interview.plan["sections"]],
@@ -320,8 +315,8 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
     )
     return {
         "id": interview.id, "round": interview.round_id, "title": interview.round_title,
-        "score": interview.score, "started_at": aware(interview.started_at).isoformat(),
-        "finished_at": aware(interview.finished_at).isoformat() if interview.finished_at else None,
+        "score": interview.score, "started_at": interview.started_at.isoformat(),
+        "finished_at": interview.finished_at.isoformat() if interview.finished_at else None,
         "sections": sections, "topics": topics,
         "weak_topics": [t["topic"] for t in topics if t["score"] < 0.6][:5],
         "questions": questions,

@@ -89,7 +89,7 @@ def record_check(engine: Engine, *, user: User, question: Question, seed: int | 
             db, user_id=user.id, question_id=question.id, qtype=question.type, score=result.score,
             correct=result.correct, now=now, seed=seed if question.type == "generated" else None, answer=answer,
             self_rating=rating, desired_retention=user.desired_retention)
-        return {"attempt_id": attempt.id, "rating": attempt.rating, "due": utc(card.due).isoformat()}
+        return {"attempt_id": attempt.id, "rating": attempt.rating, "due": card.due.isoformat()}
 
 
 def record_interview_item(db: Session, interview: Interview, item: dict[str, Any], row: Any,
@@ -98,7 +98,7 @@ def record_interview_item(db: Session, interview: Interview, item: dict[str, Any
     if not result.get("answered"):
         return
     saved = row.saved_at
-    when = min(utc(now), utc(saved)) if saved is not None else utc(now)
+    when = min(utc(now), saved) if saved is not None else utc(now)
     q = item["question"]
     record_attempt(db, user_id=interview.user_id, question_id=q["id"], qtype=q["type"], score=result["score"],
                    correct=result["correct"], now=when, seed=item.get("seed"), answer=row.answer,
@@ -136,7 +136,7 @@ def rerate_interview_item(db: Session, user: User, interview_id: str, question_i
 def _rerate(db: Session, user: User, row: ReviewCard, new: Any) -> ReviewCard:
     assert row.last_review is not None
     old_lapse = row.previous is not None and row.previous.get("state") == 2 and row.last_rating == "again"
-    reviewed = scheduling.review(row.previous, new, utc(row.last_review), user.desired_retention)
+    reviewed = scheduling.review(row.previous, new, row.last_review, user.desired_retention)
     row.lapses -= int(old_lapse)
     _apply(row, reviewed, new, row.last_attempt_id)
     if row.last_attempt_id is not None:
@@ -180,7 +180,7 @@ def due_reviews(db: Session, content: Content, user: User, now: datetime, limit:
         total += 1
         if len(items) < limit:
             items.append({"question_id": qid, "title": q.title, "bank": q.bank, "type": q.type,
-                          "topics": list(q.topics), "due": utc(due).isoformat(), "last_rating": last_rating,
+                          "topics": list(q.topics), "due": due.isoformat(), "last_rating": last_rating,
                           "url": _question_link(qid)})
     return {"now": utc(now).isoformat(), "total": total, "items": items}
 
@@ -233,14 +233,14 @@ def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any)
                                      Interview.score, Interview.started_at, Interview.finished_at)
                               .where(Interview.user_id == user.id)
                               .order_by(col(Interview.started_at).desc()).limit(RECENT_INTERVIEWS)).all()
-    recent = [{"id": i, "round": r, "title": t, "state": s, "score": sc, "started_at": utc(st).isoformat(),
-               "finished_at": utc(f).isoformat() if f else None}
+    recent = [{"id": i, "round": r, "title": t, "state": s, "score": sc, "started_at": st.isoformat(),
+               "finished_at": f.isoformat() if f else None}
               for i, r, t, s, sc, st, f in interviews]
     out = stats.dashboard(questions=_per_question(db, user.id), per_day=_per_day(db, user.id, now, tz),
                           topics_of=_topics_of(content),
                           dues=dues, interviews=recent, now=now, tz=tz)
     out["desired_retention"] = user.desired_retention
-    out["due_now"] = sum(1 for d in dues if utc(d) <= now)
+    out["due_now"] = sum(1 for d in dues if d <= now)
     return out
 
 
@@ -294,8 +294,8 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
         cards = dict(db.exec(select(ReviewCard.question_id, ReviewCard.due)
                              .where(ReviewCard.user_id == user.id, col(ReviewCard.question_id).in_(ids))).all())
         unseen = [q for q in candidates if q.id not in cards]
-        soonest = min(cards.items(), key=lambda kv: (utc(kv[1]), kv[0])) if cards else None
-        if soonest is not None and utc(soonest[1]) <= utc(now):
+        soonest = min(cards.items(), key=lambda kv: (kv[1], kv[0])) if cards else None
+        if soonest is not None and soonest[1] <= utc(now):
             q, reason, due = content.by_id[soonest[0]], "due", soonest[1]
         elif unseen:
             q, reason = random.choice(unseen), "new"
@@ -303,7 +303,7 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
             assert soonest is not None
             q, reason, due = content.by_id[soonest[0]], "ahead", soonest[1]
     view = question_view(q)  # a generated item gets a fresh seed
-    view["practice"] = {"reason": reason, "due": utc(due).isoformat() if due else None, "weak_topics": weak_topics}
+    view["practice"] = {"reason": reason, "due": due.isoformat() if due else None, "weak_topics": weak_topics}
     return view
 
 
@@ -311,7 +311,7 @@ def next_due_at(db: Session, user: User, now: datetime) -> datetime | None:
     """When my next card falls due after `now` (None: no card is waiting)."""
     due = db.exec(select(func.min(ReviewCard.due))
                   .where(ReviewCard.user_id == user.id, ReviewCard.due > utc(now))).first()
-    return utc(due) if due is not None else None
+    return due
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ def export_records(db: Session, content: Content, user: User) -> list[dict[str, 
                      .order_by(col(Attempt.created_at), col(Attempt.id))).all():
         q = content.by_id.get(a.question_id)
         out.append(blank | {
-            "kind": "attempt", "id": a.id, "created_at": utc(a.created_at).isoformat(),
+            "kind": "attempt", "id": a.id, "created_at": a.created_at.isoformat(),
             "question_id": a.question_id, "question_title": q.title if q else None, "seed": a.seed,
             "answer": a.answer, "score": a.score, "correct": a.correct, "rating": a.rating, "source": a.source,
             "interview_id": a.interview_id,
@@ -337,9 +337,9 @@ def export_records(db: Session, content: Content, user: User) -> list[dict[str, 
     for i in db.exec(select(Interview).where(Interview.user_id == user.id)
                      .order_by(col(Interview.started_at), col(Interview.id))).all():
         out.append(blank | {
-            "kind": "interview", "id": i.id, "created_at": utc(i.started_at).isoformat(), "score": i.score,
+            "kind": "interview", "id": i.id, "created_at": i.started_at.isoformat(), "score": i.score,
             "round_id": i.round_id, "round_title": i.round_title, "state": i.state,
-            "finished_at": utc(i.finished_at).isoformat() if i.finished_at else None,
+            "finished_at": i.finished_at.isoformat() if i.finished_at else None,
         })
     return out
 

@@ -238,7 +238,7 @@ def interview_page(interview_id: str, request: Request, db: SessionDep, now: Now
         "current_list": current if isinstance(current, list) else ([current] if current else []),
         "current_text": "" if current is None or isinstance(current, list) else str(current),
         "nav": nav, "skip_to": skip_to,
-        "deadline": service.aware(interview.deadline).isoformat(), "server_now": now.isoformat(),
+        "deadline": interview.deadline.isoformat(), "server_now": now.isoformat(),
     })
 
 
@@ -323,10 +323,10 @@ def history(request: Request, db: SessionDep, now: NowDep) -> Response:
             service.close_if_expired(db, interview, now)
     t = translator(visitor.lang)
     finished = [i for i in rows if i.state == "finished" and i.score is not None]
-    chart = line_chart([(service.aware(i.started_at).strftime("%m-%d %H:%M"), i.score or 0.0) for i in finished],
+    chart = line_chart([(i.started_at.strftime("%m-%d %H:%M"), i.score or 0.0) for i in finished],
                        title=t("history_chart")) if finished else ""
     items = [{"id": i.id, "title": i.round_title, "state": i.state, "score": i.score,
-              "started": service.aware(i.started_at).strftime("%Y-%m-%d %H:%M")} for i in reversed(rows)]
+              "started": i.started_at.strftime("%Y-%m-%d %H:%M")} for i in reversed(rows)]
     return render(visitor, "history.html", {"items": items, "chart": chart})
 
 
