@@ -409,3 +409,22 @@ def test_a_write_is_committed_before_its_response_starts(db_url):
         r = client.post("/api/v1/auth/register", json={"username": "carol", "password": PASSWORD})
     assert r.status_code == 201 and seen == [True]
     app.state.engine.dispose()
+
+
+def test_lone_surrogates_in_answers_are_refused_and_lose_nothing(env):
+    """JSON's "\\ud800" escape is no text: it could be neither stored nor echoed back in UTF-8 (a 500 on both
+    before); it is refused with 422, and the answer saved before stays."""
+    client, _ = env
+    h = {**guest(client), "content-type": "application/json"}
+    for body in (b'{"answer":"\\ud800"}', b'{"answer":["A", {"k": "x\\udfff"}]}', b'{"answer":{"\\ud83d": 1}}'):
+        for qid in ("s-single", "s-open"):
+            for headers in (h, {"content-type": "application/json"}):  # a known caller, and anonymous
+                r = client.post(f"/api/v1/questions/{qid}/check", content=body, headers=headers)
+                assert r.status_code == 422 and "lone surrogate" in r.json()["detail"], r.text
+    state = start_interview(client, h)
+    url = f"/api/v1/interviews/{state['id']}/answers/0"
+    assert client.put(url, json={"answer": "均值 😀"}, headers=h).status_code == 200  # a real pair is fine
+    r = client.put(url, content=b'{"answer":"\\ud83d"}', headers=h)
+    assert r.status_code == 422 and "lone surrogate" in r.json()["detail"], r.text
+    answers = client.get(f"/api/v1/interviews/{state['id']}", headers=h).json()["questions"]
+    assert answers[0]["answer"] == "均值 😀"

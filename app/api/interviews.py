@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep, request_token, require_user
-from app.api.schemas import JSON_INT, REQUEST_ERRORS, ErrorResponse
+from app.api.schemas import JSON_INT, REQUEST_ERRORS, Answer, ErrorResponse
 from app.db import run_db
 from app.interviews import service
 from app.models import Interview
@@ -24,7 +24,7 @@ class StartRequest(BaseModel):
 
 
 class AnswerRequest(BaseModel):
-    answer: Any = Field(description="the answer, as for /questions/{id}/check")
+    answer: Answer = Field(description="the answer, as for /questions/{id}/check")
 
 
 class MoveRequest(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 
 def _json_number(value: Any) -> Any:
@@ -17,6 +17,29 @@ def _json_number(value: Any) -> Any:
 # the OpenAPI): 3 and 3.0 are integers (JSON Schema); true and "3" are not, though pydantic's lax mode
 # would take them as 1 and 3.
 JSON_INT = BeforeValidator(_json_number)
+
+
+def _real_text(value: Any) -> Any:
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, str):
+            if not v.isascii():
+                try:
+                    v.encode()
+                except UnicodeEncodeError:
+                    raise ValueError("contains a lone surrogate (a \\ud800-\\udfff escape), which is not text") from None
+        elif isinstance(v, list):
+            todo.extend(v)
+        elif isinstance(v, dict):
+            todo.extend(v)
+            todo.extend(v.values())
+    return value
+
+
+# JSON's "\ud800" escape decodes to a lone surrogate: no text, and it can be neither stored (PostgreSQL) nor
+# echoed back in UTF-8 feedback. Answers carrying one are refused as the bad input they are.
+Answer = Annotated[Any, AfterValidator(_real_text)]
 
 
 class OptionPublic(BaseModel):
@@ -67,7 +90,7 @@ class TopicCount(BaseModel):
 
 
 class CheckRequest(BaseModel):
-    answer: Any = Field(description='the answer: an option key ("B"), keys (["A","C"] or "A,C"), a number or text')
+    answer: Answer = Field(description='the answer: an option key ("B"), keys (["A","C"] or "A,C"), a number or text')
     seed: Annotated[int, Field(ge=0, le=2**31 - 1), JSON_INT] | None = Field(
         default=None, description="the instance seed, for generated items")
 
