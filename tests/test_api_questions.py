@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SECRET_KEYS = {"answer", "correct", "keypoints", "reference", "explanation", "weights", "tolerance"}
 
@@ -139,11 +141,13 @@ def test_oversized_body_is_413(client):
 def routed_client(tmp_path):
     from fastapi.testclient import TestClient
 
+    from app.db import upgrade
     from app.main import create_app
     from tests.conftest import make_settings
 
-    with TestClient(create_app(make_settings(database_url=f"sqlite:///{tmp_path / 'r.db'}",
-                                             question_hot_path=False))) as c:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    upgrade(url)  # checks that carry credentials look their caller up
+    with TestClient(create_app(make_settings(database_url=url, question_hot_path=False))) as c:
         yield c
 
 
@@ -176,29 +180,110 @@ def test_hot_path_random_instance_matches_its_seeded_view(client):
     assert len(seeds) > 1
 
 
-def test_hot_path_answers_before_the_router(client):
-    """The router records the endpoint it chose in the scope; a hot-path answer has none."""
+def _call(app, method: str, path: str, query: bytes = b"", body: bytes = b"",
+          headers: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[int, dict]:
+    """One request straight into the ASGI app; returns the status and the scope the app saw."""
     import asyncio
 
-    def call(path: str, query: bytes) -> tuple[int, dict]:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query,
-                 "root_path": "", "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
-                 "server": ("testserver", 80)}
-        sent: list[dict] = []
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query,
+             "root_path": "", "headers": [(b"host", b"testserver"), *headers], "client": ("127.0.0.1", 1),
+             "server": ("testserver", 80)}
+    sent: list[dict] = []
 
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
 
-        async def send(message):
-            sent.append(message)
+    async def send(message):
+        sent.append(message)
 
-        asyncio.run(client.app(scope, receive, send))
-        return sent[0]["status"], scope
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], scope
 
-    status, scope = call("/api/v1/questions/s-single", b"")
+
+def test_hot_path_answers_before_the_router(client):
+    """The router records the endpoint it chose in the scope; a hot-path answer has none."""
+    status, scope = _call(client.app, "GET", "/api/v1/questions/s-single")
     assert status == 200 and "endpoint" not in scope
-    status, scope = call("/api/v1/questions/s-single", b"seed=01")
+    status, scope = _call(client.app, "GET", "/api/v1/questions/s-single", b"seed=01")
     assert status == 200 and scope["endpoint"].__name__ == "get_question"
-    status, scope = call("/api/v1/questions/nope", b"")
+    status, scope = _call(client.app, "GET", "/api/v1/questions/nope")
     assert status == 404 and scope["endpoint"].__name__ == "get_question"
+
+
+JSON_BODY = ((b"content-type", b"application/json"),)
+
+
+@pytest.mark.parametrize(("path", "body", "headers", "hot"), [
+    ("/api/v1/questions/s-single/check", b'{"answer":"B"}', JSON_BODY, True),
+    ("/api/v1/questions/s-open/check", '{"answer":"均值和方差"}'.encode(), JSON_BODY, True),
+    ("/api/v1/questions/s-generated/check", b'{"answer":"1","seed":3}', JSON_BODY, True),
+    ("/api/v1/questions/s-single/check", b'{"answer":"B"}', (), False),  # no content type
+    ("/api/v1/questions/s-single/check", b'{"answer":"B"}', (*JSON_BODY, (b"cookie", b"x=1")), False),
+    ("/api/v1/questions/s-single/check", b'{"answer":"B"}', (*JSON_BODY, (b"authorization", b"Bearer x")), False),
+    ("/api/v1/questions/s-generated/check", b'{"answer":"1"}', JSON_BODY, False),  # no seed: the route's 422
+    ("/api/v1/questions/s-single/check", b'{"answer":NaN}', JSON_BODY, False),  # json.loads reads it, orjson not
+    ("/api/v1/questions/s-single/check", b'{"seed":-1}', JSON_BODY, False),
+    ("/api/v1/questions/nope/check", b'{"answer":"B"}', JSON_BODY, False),
+])
+def test_check_hot_path_takes_only_plain_anonymous_checks(client, path, body, headers, hot):
+    status, scope = _call(client.app, "POST", path, body=body, headers=headers)
+    if hot:
+        assert status == 200 and "endpoint" not in scope
+    else:
+        assert scope["endpoint"].__name__ == "check"
+
+
+CHECK_IDS = ["s-single", "s-multiple", "s-numeric", "s-shape", "s-open", "s-generated", "nope"]
+CHECK_BODIES = [
+    b'{"answer":"B"}', b'{"answer":"b"}', b'{"answer":["A","C"]}', b'{"answer":"A,C"}', b'{"answer":1792}',
+    b'{"answer":"1,792"}', b'{"answer":"(1, 64, 56, 56)"}', b'{"answer":[64,56,56]}',
+    '{"answer":"训练时用小批量的均值和方差做标准化，推理时用滑动平均"}'.encode(),
+    b'{"answer":"x","seed":0}', b'{"answer":"1","seed":2147483647}', b'{"answer":"1","seed":2147483648}',
+    b'{"answer":"1","seed":"5"}', b'{"answer":"1","seed":true}', b'{"answer":"1","seed":1.0}',
+    b'{"answer":null}', b'{"answer":{}}', b'{"answer":[[[]]]}', b'{"answer":1e400}', b'{"answer":-0.0}',
+    b'{"answer":NaN}', b'{"answer":Infinity}', b'{"answer":"\\ud800"}', b'{"answer":123456789012345678901234567890}',
+    b'{"answer":"B","rating":"good"}', b'{"answer":"B","rating":"bad"}', b'{"answer":"B","extra":1}',
+    b'{"answer":"B","answer":"C"}', b"{}", b"[]", b'"B"', b"null", b"", b"{", b"\xff\xfe", "{\"answer\":\"Ｂ\"}".encode(),
+    "\ufeff{\"answer\":\"B\"}".encode(), '{"answer":"B"}'.encode("utf-16"),
+    b'{"answer":"' + b"x" * 3000 + b'"}',
+]
+CONTENT_TYPES = [b"application/json", b"application/json; charset=utf-8", b"text/plain", None]
+
+
+def _post(c, qid: str, body: bytes, content_type: bytes | None, extra: dict | None = None):
+    headers = {"content-type": content_type.decode()} if content_type is not None else {}
+    return _response(c.post(f"/api/v1/questions/{qid}/check", content=body, headers={**headers, **(extra or {})}))
+
+
+def test_check_hot_path_and_route_give_identical_responses(client, routed_client):
+    hot = 0
+    for qid in CHECK_IDS:
+        for body in CHECK_BODIES:
+            for content_type in CONTENT_TYPES:
+                got = _post(client, qid, body, content_type)
+                assert got == _post(routed_client, qid, body, content_type), (qid, body[:60], content_type)
+                hot += got[0] == 200
+    assert hot > 150  # most of these are answered, by both
+    for extra in [{"authorization": "Bearer nope"}, {"cookie": "mj_session=nope"}]:
+        got = _post(client, "s-single", b'{"answer":"B"}', b"application/json", extra)
+        assert got == _post(routed_client, "s-single", b'{"answer":"B"}', b"application/json", extra)
+
+
+JSON_LEAVES = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+               | st.text(max_size=40) | st.sampled_from(["B", "A,C", "1792", "64x56x56", "均值 方差 滑动平均"]))
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
+CHECK_REQUESTS = st.one_of(
+    st.fixed_dictionaries({"answer": JSON_VALUES}, optional={
+        "seed": st.integers(-3, 2**31 + 3) | JSON_VALUES,
+        "rating": st.sampled_from(["again", "hard", "good", "easy"]) | JSON_VALUES}),
+    JSON_VALUES,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(qid=st.sampled_from(CHECK_IDS), request=CHECK_REQUESTS)
+def test_check_hot_path_matches_the_route_on_any_json(client, routed_client, qid, request):
+    body = json.dumps(request).encode()
+    assert _post(client, qid, body, b"application/json") == _post(routed_client, qid, body, b"application/json")
