@@ -74,6 +74,60 @@ def test_tokenize_drops_punctuation_and_splits_latin_words() -> None:
     assert all(t.strip() and any(c.isalnum() for c in t) for t in tokens)
 
 
+# Text like answers: CJK, full-width forms, Latin and Greek, digits, punctuation, combining marks, NUL.
+_ANSWER_TEXT = st.lists(st.sampled_from(
+    list("批归一化卷积感受野均值方差的是和，。：；！？（）、“”　ＢＮａ１２ｘγβé") + ["\u0301", "\u0308", "\x00", "\n",
+                                                        "x光", "b超", "3x3", "l2", "-", "_", " ", "ﬁ", "①", "㎏", "Å"]
+) | st.characters(), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_ANSWER_TEXT)
+def test_normalize_is_nfkc_and_lower_case(text: str) -> None:
+    import unicodedata
+
+    expected = unicodedata.normalize("NFKC", text)
+    for dash in ("\u2212", "\u2013", "\u2014"):
+        expected = expected.replace(dash, "-")
+    assert normalize(text) == expected.lower()
+
+
+def _tokenize_reference(text: str) -> list[str]:
+    """The plain definition: every token with a letter or digit, each script-mixing token followed by its
+    Latin words."""
+    out = []
+    for t in get_tokenizer().cut(text, False):
+        if any(c.isalnum() for c in t):
+            out.append(t)
+            if keypoints._MIXED_RE.search(t):
+                out.extend(keypoints._WORD_RE.findall(t))
+    return out
+
+
+@pytest.fixture
+def mixed_words():
+    """The shared tokenizer with two dictionary words that glue Latin to CJK; rebuilt afterwards."""
+    keypoints._tokenizer = None
+    for word in ("x光", "b超"):
+        get_tokenizer().add_word(word, 10**6, None)
+    yield
+    keypoints._tokenizer = None
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_ANSWER_TEXT)
+def test_tokenize_matches_its_plain_definition(text: str) -> None:
+    norm = normalize(text)
+    assert tokenize(norm) == _tokenize_reference(norm)
+
+
+def test_tokenize_splits_latin_out_of_mixed_dictionary_words(mixed_words) -> None:
+    tokens = tokenize(normalize("拍了ｘ光和b超，l2 正则"))
+    assert tokens == ["拍", "了", "x光", "x", "和", "b超", "b", "l2", "正则"]
+    for text in ["x光", "3x3卷积x光", "b超-x光", "做x光检查 and b超", "x光片", "光x"]:
+        assert tokenize(text) == _tokenize_reference(text), text
+
+
 def test_tokenizer_is_built_once_across_threads() -> None:
     keypoints._tokenizer = None
     seen: list[object] = []
