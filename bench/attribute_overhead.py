@@ -11,6 +11,9 @@ framework + endpoint CPU cost only. Variants:
   bare + async dep      the same with an `async def` dependency
   app, cached views     app.main:app over non-generated ids (view bytes cached after the first read)
   app, generated ids    app.main:app over generated ids (a fresh instance and markdown render per request)
+  routed, cached views  the same with MIANJING_QUESTION_HOT_PATH=false: through FastAPI's router
+  app / routed, check   anonymous POST .../check of single and open questions (the open answer as in
+                        bench_http.py), through the hot path and through the router
 
 It also times one full garbage collection (gen 2) with the app and the content in memory, the pause a
 request hits whenever CPython decides to collect the oldest generation.
@@ -35,15 +38,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 
-def _scope(path: str) -> dict:
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-            "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+def _scope(path: str, body: bytes) -> dict:
+    headers = [(b"host", b"127.0.0.1")]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST" if body else "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
 
 
-async def _call(app, path: str) -> None:
+async def _call(app, request: str | tuple[str, bytes]) -> None:
+    """GET a path, or POST (path, JSON body)."""
+    path, body = (request, b"") if isinstance(request, str) else request
+
     async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     status: list[int] = []
 
@@ -51,12 +60,12 @@ async def _call(app, path: str) -> None:
         if message["type"] == "http.response.start":
             status.append(message["status"])
 
-    await app(_scope(path), receive, send)
+    await app(_scope(path, body), receive, send)
     if status[0] != 200:
         raise RuntimeError(f"{path}: HTTP {status[0]}")
 
 
-async def _per_request_us(app, paths: list[str], n: int, repeats: int) -> float:
+async def _per_request_us(app, paths: list, n: int, repeats: int) -> float:
     for p in paths:  # warm every cache the endpoint has
         await _call(app, p)
     best = []
@@ -108,11 +117,20 @@ def main(argv: list[str] | None = None) -> int:
         from app.views import question_view
 
         real = create_app()
+        from app.settings import get_settings
+
+        routed = create_app(get_settings().model_copy(update={"question_hot_path": False}),
+                            content=real.state.store.current)
         content = real.state.store.current
         ids = [q.id for q in content.questions]
         static = [f"/api/v1/questions/{i}" for i in ids[::5] if content.by_id[i].type != "generated"][:1500]
         generated = [f"/api/v1/questions/{q.id}" for q in content.questions if q.type == "generated"][:300]
         body = orjson.dumps(question_view(content.questions[0]))
+        from bench_scoring import OPEN_PARTIAL  # type: ignore[import-not-found]
+
+        checks = {t: [(f"/api/v1/questions/{q.id}/check", orjson.dumps({"answer": a}))
+                      for q in content.questions if q.type == t][:300]
+                  for t, a in (("single", "A"), ("open", OPEN_PARTIAL))}
         os.environ["BENCH_BARE_BODY_FILE"] = str(Path(tmp) / "view.json")
         Path(os.environ["BENCH_BARE_BODY_FILE"]).write_bytes(body)
         import bare_app  # type: ignore[import-not-found]
@@ -125,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
             out.append(("bare + async dep", await _per_request_us(_bare_with_dep(body, True), static, n, r)))
             out.append(("app, cached views", await _per_request_us(real, static, n, r)))
             out.append(("app, generated ids", await _per_request_us(real, generated, n // 5, r)))
+            out.append(("routed, cached views", await _per_request_us(routed, static, n, r)))
+            for kind, reqs in checks.items():
+                out.append((f"app, check {kind}", await _per_request_us(real, reqs, n // 5, r)))
+                out.append((f"routed, check {kind}", await _per_request_us(routed, reqs, n // 5, r)))
             return out
 
         async def profile() -> str:

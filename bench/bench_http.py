@@ -9,9 +9,10 @@ Two servers run side by side on 127.0.0.1, each `uvicorn --workers 1 --log-level
   (b) app.main:app on GET /api/v1/questions/{id}, rotating over many ids (every type, as in the bank)
   (b') the same over the non-generated ids only (generated items draw and render per request); info only
   (b-routed) (b) on a third server with MIANJING_QUESTION_HOT_PATH=false: every GET through FastAPI's
-      router, as every other route goes; info, and the like-for-like reference for (d)
+      router, as every other route goes; info
   (c) GET /api/v1/questions?topic=...&q=... rotating over topic + search pairs
-  (d) POST /api/v1/questions/{id}/check for single, numeric and open questions (rotating ids)
+  (d) POST /api/v1/questions/{id}/check for single, numeric and open questions (rotating ids), anonymous
+  (d-routed) the same checks on the third server: through the router, like for like with (b-routed); info
 
 Every scenario is run `--rounds` times (the a/b order alternates between rounds) with
 `wrk -t2 -c20 -dNs --latency` and a Lua script; the best run of each is reported.
@@ -228,11 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-wait", type=float, default=180,
                         help="longest wait for that, seconds; 0 = do not wait (default 180)")
     parser.add_argument("--only", help="comma-separated subset of scenarios: "
-                                       "a,b,b-static,b-routed,c,d-single,d-numeric,d-open")
+                                       "a,b,b-static,b-routed,c,d-single,d-numeric,d-open,"
+                                       "d-single-routed,d-numeric-routed,d-open-routed")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="what-if: serve bench/app_gc_frozen.py (the app + gc.freeze() after startup)")
     args = parser.parse_args(argv)
-    scenarios = ["a", "b", "b-static", "b-routed", "c", "d-single", "d-numeric", "d-open"]
+    kinds = ["single", "numeric", "open"]
+    scenarios = ["a", "b", "b-static", "b-routed", "c", *(f"d-{k}" for k in kinds),
+                 *(f"d-{k}-routed" for k in kinds)]
     wanted = args.only.split(",") if args.only else scenarios
     if not {"a", "b"} <= set(wanted) or not set(wanted) <= set(scenarios):
         parser.error(f"--only takes names from {','.join(scenarios)} and must include a and b")
@@ -290,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             bare_env = {**env, "BENCH_BARE_BODY_FILE": str(tmp / "view.json")}
             procs.append(start_server("bare_app:app", port_bare, bare_env, tmp / "bare.log", app_dir=BENCH))
             wait_ready(procs[-1], bare_url + "/api/v1/questions/x", tmp / "bare.log")
-            if "b-routed" in wanted:
+            if any(n.endswith("-routed") for n in wanted):
                 routed_env = {**env, "MIANJING_QUESTION_HOT_PATH": "false"}
                 procs.append(start_server("app.main:app", port_routed, routed_env, tmp / "routed.log"))
                 wait_ready(procs[-1], routed_url + "/healthz", tmp / "routed.log")
@@ -308,10 +312,11 @@ def main(argv: list[str] | None = None) -> int:
                 "b-static": (app_url, write_lua(tmp / "get_static.lua", static)),
                 "b-routed": (routed_url, write_lua(tmp / "get_routed.lua", get)),
                 "c": (app_url, write_lua(tmp / "list.lua", [r[:3] for r in lists])),
-                "d-single": (app_url, write_lua(tmp / "check_single.lua", checks["single"])),
-                "d-numeric": (app_url, write_lua(tmp / "check_numeric.lua", checks["numeric"])),
-                "d-open": (app_url, write_lua(tmp / "check_open.lua", checks["open"])),
             }
+            for k in kinds:
+                script = write_lua(tmp / f"check_{k}.lua", checks[k])
+                scripts[f"d-{k}"] = (app_url, script)
+                scripts[f"d-{k}-routed"] = (routed_url, script)
             print(f"rotating over {len(get)} ids ({', '.join(f'{t} {len(v)}' for t, v in sorted(by_type.items()))}), "
                   f"{len(lists)} list queries, check ids: "
                   + ", ".join(f"{k} {len(v)}" for k, v in checks.items()))
@@ -352,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         "d-single": "(d) app POST .../check, single",
         "d-numeric": "(d) app POST .../check, numeric",
         "d-open": "(d) app POST .../check, open (~300 chars)",
+        "d-single-routed": "(d-routed) same as (d) single, hot path off (info)",
+        "d-numeric-routed": "(d-routed) same as (d) numeric, hot path off (info)",
+        "d-open-routed": "(d-routed) same as (d) open, hot path off (info)",
     }
 
     def verdict(ok: bool) -> str:
@@ -368,13 +376,16 @@ def main(argv: list[str] | None = None) -> int:
     if "c" in best:
         c = best["c"]
         notes["c"] = f"p99 {c.p99_ms:.1f} ms (target < {TARGET_C_P99_MS:g} ms) {verdict(c.p99_ms < TARGET_C_P99_MS)}"
-    for k in ("d-single", "d-numeric", "d-open"):
-        if k not in best:
-            continue
-        ratio = best[k].rps / b.rps
-        notes[k] = f"(d)/(b) = {ratio:.2f} (target >= {TARGET_D_OVER_B:.2f}) {verdict(ratio >= TARGET_D_OVER_B)}"
-        if "b-routed" in best:
-            notes[k] += f"; (d)/(b-routed) = {best[k].rps / best['b-routed'].rps:.2f}"
+    for k in kinds:
+        if f"d-{k}" in best:
+            ratio = best[f"d-{k}"].rps / b.rps
+            notes[f"d-{k}"] = (f"(d)/(b) = {ratio:.2f} (target >= {TARGET_D_OVER_B:.2f}) "
+                               f"{verdict(ratio >= TARGET_D_OVER_B)}")
+        if f"d-{k}-routed" in best and "b-routed" in best:
+            notes[f"d-{k}-routed"] = (f"(d-routed)/(b-routed) = "
+                                      f"{best[f'd-{k}-routed'].rps / best['b-routed'].rps:.2f} (not a target)")
+        elif f"d-{k}-routed" in best:
+            notes[f"d-{k}-routed"] = "(run b-routed too for the ratio)"
     print()
     if args.gc_freeze:
         print("WHAT-IF RUN: (b)-(d) served by bench/app_gc_frozen.py (app + gc.freeze()), not app.main:app")

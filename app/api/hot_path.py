@@ -10,8 +10,8 @@ app/api/questions.py, so errors, validation, authentication and OpenAPI stay Fas
 
 - a view: a known id, and no query string or a single in-range `seed=N`;
 - a check: a known id, no credentials (no cookie, no Authorization header), `application/json`, and a
-  body that parses and validates with the route's own request model; the route's rules for generated
-  items without a seed and for long open answers are asked of the route module too.
+  body that parses and validates with the route's own request model, and nothing the route would refuse
+  or send to the thread pool (it is asked: `check_problem`, `scores_inline`).
 
 Both sides produce their bytes with the same functions (`question_json`, `check_payload`);
 tests/test_api_questions.py checks that they give identical responses, for checks over arbitrary JSON.
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.practice import PracticeCheckRequest
-from app.api.questions import check_payload, scores_inline
+from app.api.questions import check_payload, check_problem, scores_inline
 from app.views import question_json
 
 PREFIX = "/api/v1/questions/"
@@ -119,7 +119,7 @@ def _checked(scope: Scope, question_id: str, raw: bytes) -> bytes | None:
         body = PracticeCheckRequest.model_validate(orjson.loads(raw))
     except (orjson.JSONDecodeError, ValidationError):
         return None
-    if (q.type == "generated" and body.seed is None) or not scores_inline(q, body):
+    if check_problem(q, body) or not scores_inline(q, body):
         return None
     return orjson.dumps(check_payload(q, body)[1])
 

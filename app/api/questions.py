@@ -92,8 +92,8 @@ async def check(question_id: str, body: PracticeCheckRequest, content: ContentDe
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
-    if q.type == "generated" and body.seed is None:
-        raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
+    if problem := check_problem(q, body):
+        raise AppError(problem, status_code=422)
     if scores_inline(q, body):
         result, payload = check_payload(q, body)
     else:  # one huge open answer must not stall the event loop
@@ -103,6 +103,13 @@ async def check(question_id: str, body: PracticeCheckRequest, content: ContentDe
             record_check, request.app.state.engine, user=user, question=q, seed=body.seed, answer=body.answer,
             result=result, rating=body.rating, now=request.app.state.clock())
     return _json(payload)
+
+
+def check_problem(q: Question, body: CheckRequest) -> str | None:
+    """Why this well-formed request cannot be scored, if it cannot."""
+    if q.type == "generated" and body.seed is None:
+        return "this is a generated question: send the instance's seed with the answer"
+    return None
 
 
 def scores_inline(q: Question, body: CheckRequest) -> bool:
