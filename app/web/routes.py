@@ -58,7 +58,8 @@ class Visitor:
     def __init__(self, request: Request, db: Session, now: datetime) -> None:
         self.request = request
         self.db, self.now = db, now
-        self.token = read_session_cookie(request)
+        # The cookie's signature is checked here once; CSRF, login and logout reuse what it said.
+        self.cookie_token = self.token = read_session_cookie(request)
         self.user: User | None = user_for_token(db, self.token, now) if self.token else None
         if self.user is None:
             self.token = None
@@ -95,9 +96,8 @@ class Visitor:
 
     def expected_csrf(self) -> list[str]:
         out = []
-        raw = read_session_cookie(self.request)
-        if raw:
-            out.append(session_csrf_token(self.request, raw))
+        if self.cookie_token:
+            out.append(session_csrf_token(self.request, self.cookie_token))
         if self.anon:
             out.append(anon_csrf_token(self.request, self.anon))
         return out
@@ -153,9 +153,8 @@ def forbidden(visitor: Visitor) -> Response:
 
 def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response: Response) -> None:
     """A new session id at every login: the old token is revoked, a new one issued."""
-    old = read_session_cookie(visitor.request)
-    if old:
-        revoke_token(db, old)
+    if visitor.cookie_token:
+        revoke_token(db, visitor.cookie_token)
     token = issue_token(db, user, now, kind="cookie")
     set_session_cookie(visitor.request, response, token)
 
@@ -409,9 +408,8 @@ async def logout(request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor, form = await posted(request, db, now)
     if form is None:
         return forbidden(visitor)
-    token = read_session_cookie(request)
-    if token:
-        revoke_token(db, token)
+    if visitor.cookie_token:
+        revoke_token(db, visitor.cookie_token)
     response = redirect(visitor, "/")
     clear_session_cookie(request, response)
     return response
