@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         filter_ms, search_ms, per_term = [], [], {}
         for topic, term in queries:
             t = time.perf_counter()
-            content.filter(topic=topic, q=term)
+            content.filter(topics=(topic,), q=term)
             filter_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             hits = content.search_index.search(term)

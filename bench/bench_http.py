@@ -192,7 +192,7 @@ def pick_requests(content, n_ids: int, seed: int = 7):
     lists = []
     for topic in rng.sample(topics, min(20, len(topics))):
         for term in rng.sample(LIST_TERMS, 4):
-            total = len(content.filter(topic=topic, q=term))
+            total = len(content.filter(topics=(topic,), q=term))
             if total:
                 lists.append(("GET", f"/api/v1/questions?topic={quote(topic)}&q={quote(term)}", None, total))
     rng.shuffle(lists)

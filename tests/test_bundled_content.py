@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.content.loader import load_content, pick_round_questions
 from app.scoring.check import check_answer, expected_answer, instance_for
@@ -62,3 +64,23 @@ def test_generated_instances_are_valid_and_self_consistent(content):
             inst = instance_for(q, seed)
             result = check_answer(q, list(inst.answer) if isinstance(inst.answer, tuple) else inst.answer, seed=seed)
             assert result.score == 1.0, (q.id, seed, result.feedback)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_filter_is_its_plain_definition(bundled_content, data):
+    """Content.filter (indexes, set algebra) against a scan of every question, over the bundled banks."""
+    c = bundled_content
+
+    def some(name: str, pool: set[str]) -> list[str]:
+        return data.draw(st.lists(st.sampled_from([*sorted(pool), "nope"]), max_size=3), label=name)
+
+    banks = some("banks", {q.bank for q in c.questions})
+    topics = some("topics", {t for q in c.questions for t in q.topics})
+    tags = some("tags", {t for q in c.questions for t in q.tags})
+    types = some("types", {q.type for q in c.questions})
+    lo, hi = data.draw(st.integers(1, 5), label="lo"), data.draw(st.integers(1, 5), label="hi")
+    want = [q for q in c.questions
+            if (not banks or q.bank in banks) and (not topics or set(topics) & set(q.topics))
+            and (not tags or set(tags) & set(q.tags)) and (not types or q.type in types) and lo <= q.difficulty <= hi]
+    assert c.filter(banks=banks, topics=topics, tags=tags, types=types, difficulty=(lo, hi)) == want

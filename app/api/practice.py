@@ -9,6 +9,7 @@ from pydantic import Field
 
 from app.api.deps import ContentDep, NowDep, OptionalUser
 from app.api.schemas import REQUEST_ERRORS, CheckRequest, ErrorResponse
+from app.content.loader import one
 from app.content.model import QUESTION_TYPES, QuestionType
 from app.db import db_session
 from app.practice import service
@@ -38,9 +39,6 @@ def next_question(
     """A question's public view to practise: one of mine that is due, else a new one, else the one due
     soonest (anonymous: a random match). weak=true draws from my weakest topics. Generated items come
     with a fresh seed; `practice` says why this one was chosen."""
-    def one(value: str | None) -> tuple[str, ...]:
-        return (value,) if value is not None else ()
-
     filters = service.PracticeFilters(banks=one(bank), topics=one(topic), types=one(type), weak=weak,
                                       difficulty=(difficulty, difficulty) if difficulty is not None else (1, 5))
     if user is None:

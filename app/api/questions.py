@@ -20,6 +20,7 @@ from app.api.schemas import (
     QuestionPublic,
     TopicCount,
 )
+from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
 from app.errors import AppError, NotFound
 from app.practice.service import record_check
@@ -62,7 +63,8 @@ async def list_questions(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    found = content.filter(bank=bank, topic=topic, tag=tag, type=type, difficulty=difficulty, q=q)
+    found = content.filter(banks=one(bank), topics=one(topic), tags=one(tag), types=one(type), q=q,
+                           difficulty=(difficulty, difficulty) if difficulty is not None else (1, 5))
     page = found[offset: offset + limit]
     # Generated items in a listing show their seed-0 instance so the listing is stable.
     items = [question_json(content, item, 0) for item in page]

@@ -21,6 +21,11 @@ from app.content.search import SearchIndex, ShardedIndex, question_text
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a bank is prose; anything bigger is a mistake, not content
 
 
+def one(value: str | None) -> tuple[str, ...]:
+    """A single optional filter value as the values Content.filter takes."""
+    return () if value is None else (value,)
+
+
 class ContentInvalid(Exception):
     def __init__(self, errors: list[ContentError]) -> None:
         super().__init__(f"{len(errors)} content error(s)")
@@ -45,35 +50,35 @@ class Content:
     def filter(
         self,
         *,
-        bank: str | None = None,
-        topic: str | None = None,
-        tag: str | None = None,
-        type: str | None = None,
-        difficulty: int | None = None,
+        banks: Iterable[str] = (),
+        topics: Iterable[str] = (),
+        tags: Iterable[str] = (),
+        types: Iterable[str] = (),
+        difficulty: tuple[int, int] = (1, 5),
         q: str | None = None,
     ) -> list[Question]:
+        """The questions, in bank order, in one of `banks` and with one of `topics`, `tags` and `types`
+        (no values: no restriction), a difficulty within the range, and matching the search `q`."""
         selected: set[int] | None = None
-        for name, value in (("bank", bank), ("topic", topic), ("tag", tag), ("type", type)):
-            if value is not None:
-                hits = set(self.indexes[name].get(value, ()))
+        lo, hi = difficulty
+        if lo > hi:
+            return []
+        levels = () if (lo, hi) == (1, 5) else tuple(str(d) for d in range(lo, hi + 1))
+        for name, values in (("bank", banks), ("topic", topics), ("tag", tags), ("type", types),
+                             ("difficulty", levels)):
+            values = tuple(values)
+            if values:
+                hits = set().union(*(self.indexes[name].get(v, ()) for v in values))
                 selected = hits if selected is None else selected & hits
-        if difficulty is not None:
-            hits = set(self.indexes["difficulty"].get(str(difficulty), ()))
-            selected = hits if selected is None else selected & hits
         if q:
             found = self.search_index.search(q, within=selected)
             if found is not None:
                 selected = found
-        if selected is None:
-            return list(self.questions)
-        return [self.questions[i] for i in sorted(selected)]
+        return list(self.questions) if selected is None else [self.questions[i] for i in sorted(selected)]
 
     def matching(self, rule: PickRule) -> list[Question]:
-        lo, hi = rule.difficulty or (1, 5)
-        return [
-            q for q in self.filter(bank=rule.bank, topic=rule.topic, tag=rule.tag, type=rule.type)
-            if lo <= q.difficulty <= hi
-        ]
+        return self.filter(banks=one(rule.bank), topics=one(rule.topic), tags=one(rule.tag), types=one(rule.type),
+                           difficulty=rule.difficulty or (1, 5))
 
     def counts(self) -> dict[str, int]:
         return {"questions": len(self.questions), "banks": len(self.banks), "rounds": len(self.rounds)}

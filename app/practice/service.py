@@ -257,14 +257,7 @@ class PracticeFilters:
 
     def matching(self, content: Content) -> list[Question]:
         """The questions these filters allow, in bank order (through the content's indexes)."""
-        selected: set[int] | None = None
-        for name, values in (("bank", self.banks), ("topic", self.topics), ("type", self.types)):
-            if values:
-                hits = {i for v in values for i in content.indexes[name].get(v, ())}
-                selected = hits if selected is None else selected & hits
-        found = content.questions if selected is None else [content.questions[i] for i in sorted(selected)]
-        lo, hi = self.difficulty
-        return [q for q in found if lo <= q.difficulty <= hi]
+        return content.filter(banks=self.banks, topics=self.topics, types=self.types, difficulty=self.difficulty)
 
 
 def next_question(db: Session | None, content: Content, user: User | None, now: datetime,
