@@ -78,7 +78,7 @@ def test_tokenize_drops_punctuation_and_splits_latin_words() -> None:
 _ANSWER_TEXT = st.lists(st.sampled_from(
     list("批归一化卷积感受野均值方差的是和，。：；！？（）、“”　ＢＮａ１２ｘγβé") + ["\u0301", "\u0308", "\x00", "\n",
                                                         "x光", "b超", "3x3", "l2", "-", "_", " ", "ﬁ", "①", "㎏", "Å"]
-) | st.characters(), max_size=40).map("".join)
+) | st.characters(exclude_categories=["Cs"]), max_size=40).map("".join)  # lone surrogates: check_text
 
 
 @settings(max_examples=500, deadline=None)

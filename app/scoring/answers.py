@@ -42,9 +42,16 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_TRANSLATE).strip()
 
 
-def check_length(text: str) -> None:
+def check_text(text: str) -> None:
+    """Refuse text that is too long, or that is no text at all: a lone surrogate (JSON's "\\ud800" escape)
+    cannot be encoded, so neither the tokenizer nor a UTF-8 response could take it."""
     if len(text) > MAX_TEXT_LEN:
         raise AnswerFormatError(f"答案太长了（超过 {MAX_TEXT_LEN} 个字符）。")
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise AnswerFormatError("答案里有无效的字符（不成对的代理码位），请重新输入。") from None
 
 
 def _finite(value: float) -> float:
@@ -70,7 +77,7 @@ def parse_number(text: Any, *, suffixes: bool = False, unit: str | None = None) 
         return _finite(text)
     if not isinstance(text, str):
         raise AnswerFormatError("请填写一个数字。")
-    check_length(text)
+    check_text(text)
     s = normalize_text(text)
     if not s:
         raise AnswerFormatError("答案为空，请填写一个数字。")
@@ -152,7 +159,7 @@ def parse_shape(answer: Any) -> tuple[int, ...]:
         if len(items) > MAX_DIMS:
             raise AnswerFormatError(f"形状最多 {MAX_DIMS} 维。")
     elif isinstance(answer, str):
-        check_length(answer)
+        check_text(answer)
         s = _SHAPE_PREFIX_RE.sub("", normalize_text(answer))
         # Peel matching brackets: "([1, 64])" from torch.Size, "(1, 64)", "[64]".
         while len(s) >= 2 and (s[0], s[-1]) in {("(", ")"), ("[", "]")}:
@@ -177,7 +184,7 @@ _CHOICE_SEP_RE = re.compile(r"[\s,、;/|+&.]+")
 
 
 def _choice_keys(text: str) -> list[str]:
-    check_length(text)
+    check_text(text)
     s = _CHOICE_SEP_RE.sub("", normalize_text(text)).upper()
     bad = [c for c in s if not ("A" <= c <= "Z")]
     if bad:

@@ -14,7 +14,7 @@ from typing import Any
 from app.content.model import Question
 from app.scoring.answers import (
     AnswerFormatError,
-    check_length,
+    check_text,
     parse_choice,
     parse_number,
     parse_shape,
@@ -274,7 +274,7 @@ def _check_shape(
 def _check_open(question: Question, answer: Any) -> CheckResult:
     if not isinstance(answer, str):
         raise AnswerFormatError("请用文字作答。")
-    check_length(answer)
+    check_text(answer)
     if not answer.strip():
         raise AnswerFormatError("答案为空。")
     result = score_keypoints(answer, question.keypoints)

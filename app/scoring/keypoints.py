@@ -145,6 +145,7 @@ class _Synonym:
     squashed: str  # without spaces, dashes and underscores, for fuzzy comparison
     cjk: bool
     word_re: re.Pattern[str] | None  # whole-word pattern for non-CJK synonyms
+    needle: str  # a part every match of word_re contains verbatim (the longest)
     counts: tuple[tuple[str, int], ...]  # characters of `squashed` and how often each occurs
     chars: re.Pattern[str]  # any one character of `squashed`
 
@@ -156,12 +157,13 @@ def _compile(synonym: str) -> _Synonym | None:
     if not squashed:  # "" or "-" would match everywhere
         return None
     cjk = bool(_CJK_RE.search(text))
-    word_re = None
+    word_re, needle = None, text
     if not cjk:
         # "batch norm" also matches "batch-norm", "batch_norm" and "batchnorm".
-        parts = [re.escape(p) for p in _JOINERS_RE.split(text) if p]
-        word_re = re.compile(r"(?<![0-9a-z])" + r"[\s\-_]*".join(parts) + r"(?![0-9a-z])")
-    return _Synonym(text=text, squashed=squashed, cjk=cjk, word_re=word_re,
+        parts = [p for p in _JOINERS_RE.split(text) if p]
+        word_re = re.compile(r"(?<![0-9a-z])" + r"[\s\-_]*".join(map(re.escape, parts)) + r"(?![0-9a-z])")
+        needle = max(parts, key=len)
+    return _Synonym(text=text, squashed=squashed, cjk=cjk, word_re=word_re, needle=needle,
                     counts=tuple(Counter(squashed).items()),
                     chars=re.compile("[" + "".join(map(re.escape, sorted(set(squashed)))) + "]"))
 
@@ -221,6 +223,8 @@ class _Answer:
                 return syn.text, "substring"
             return None
         assert syn.word_re is not None
+        if syn.needle not in self.norm:  # a substring test first: ~20 times cheaper than the regex
+            return None
         m = syn.word_re.search(self.norm)
         if m:
             return m.group(0), "substring"
