@@ -186,3 +186,70 @@ def test_share_link_is_read_only_unguessable_and_revocable(env):
     assert client.delete(f"/api/v1/interviews/{iid}/share", headers=bob).status_code == 404
     assert client.delete(f"/api/v1/interviews/{iid}/share", headers=alice).status_code == 204
     assert TestClient(client.app).get(link["url"]).status_code == 404
+
+
+# --- a request that read the interview before another one changed it -----------------------------------
+
+
+@pytest.fixture
+def pg_app(tmp_path):
+    """PostgreSQL only, on purpose: on SQLite a write transaction holds the whole database from its first
+    statement, so the interleavings below cannot happen there."""
+    from tests.conftest import Clock, migrated_database
+
+    with migrated_database("postgres", tmp_path) as url:
+        app = create_app(make_settings(database_url=url))
+        app.state.clock = Clock()
+        with TestClient(app) as client:
+            yield client, app
+        app.state.engine.dispose()
+
+
+def _read_then(app, interview_id: str, other):
+    """Session A reads the interview (no lock); session B does `other` and commits; A goes on."""
+    from sqlmodel import Session
+
+    from app.models import Interview, User
+
+    a = Session(app.state.engine)
+    seen = a.get(Interview, interview_id)
+    assert seen is not None and seen.state == "active"
+    with Session(app.state.engine) as b:
+        other(b, b.get(User, seen.user_id))
+        b.commit()
+    return a, seen, a.get(User, seen.user_id)
+
+
+def test_a_stale_read_never_closes_an_interview_twice(pg_app):
+    from sqlalchemy import func, select
+
+    from app.interviews import service
+    from app.models import Attempt
+
+    client, app = pg_app
+    h = guest(client)
+    state = start(client, h)
+    for item in state["questions"]:  # every item answered, so each one is recorded as an attempt
+        r = client.put(f"/api/v1/interviews/{state['id']}/answers/{item['position']}", json={"answer": "B"}, headers=h)
+        assert r.status_code == 200, r.text
+    app.state.clock.advance(minutes=11)  # past the deadline and its grace
+    now = app.state.clock()
+    a, seen, user = _read_then(app, state["id"], lambda b, u: service.finish_owned(
+        db=b, user=u, interview_id=state["id"], now=now))
+    with a:
+        assert service.close_if_expired(a, seen, now) is False  # B closed it: A sees that under its lock
+        a.commit()
+        attempts = a.scalar(select(func.count()).select_from(Attempt).where(Attempt.interview_id == state["id"]))
+        assert attempts == len(state["questions"])
+
+
+def test_a_locked_read_sees_what_another_request_committed(pg_app):
+    from app.interviews import service
+
+    client, app = pg_app
+    state = start(client, guest(client))
+    now = app.state.clock()
+    a, _, user = _read_then(app, state["id"], lambda b, u: service.move_to(
+        db=b, user=u, interview_id=state["id"], position=2, now=now))
+    with a:
+        assert service.get_owned(a, user, state["id"], lock=True).current_position == 2

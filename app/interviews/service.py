@@ -101,7 +101,9 @@ def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False)
         raise NotFound("no such interview")
     stmt = select(Interview).where(Interview.id == interview_id, Interview.user_id == user.id)
     if lock:
-        stmt = stmt.with_for_update()
+        # populate_existing: an interview this session read before must be refreshed from the locked row,
+        # or a change committed in between would be overwritten (the identity map keeps the old values).
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     interview = db.exec(stmt).first()
     if interview is None:
         raise NotFound("no such interview")
@@ -116,8 +118,10 @@ def answers_by_position(db: Session, interview: Interview) -> dict[int, Intervie
 def close_if_expired(db: Session, interview: Interview, now: datetime) -> bool:
     """Past the deadline plus grace, an active interview is closed and scored. True if closed now."""
     if interview.state == "active" and now > interview.deadline + GRACE:
-        finish(db=db, interview=interview, now=now)
-        return True
+        db.refresh(interview, with_for_update=True)  # another request may have closed it since it was read
+        if interview.state == "active":
+            finish(db=db, interview=interview, now=now)
+            return True
     return False
 
 
