@@ -13,14 +13,23 @@ from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.sql import Select
 from sqlmodel import Session, create_engine
 
 import app
 
 T = TypeVar("T")
+SelectT = TypeVar("SelectT", bound=Select)
 READ_ONLY = "mianjing_read_only"  # execution option: a plain (deferred) BEGIN on SQLite
 _write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 MIGRATIONS_DIR_CANDIDATES = (Path.cwd() / "migrations", Path(app.__file__).resolve().parent.parent / "migrations")
+
+
+def for_update(stmt: SelectT) -> SelectT:
+    """SELECT ... FOR UPDATE that also refreshes rows this session has read before: without
+    populate_existing the identity map hands back the old values, and a change another request committed
+    in between would be overwritten (PostgreSQL; SQLite serialises writers and ignores FOR UPDATE)."""
+    return stmt.with_for_update().execution_options(populate_existing=True)
 
 
 def make_engine(url: str) -> Engine:

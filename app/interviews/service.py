@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from app.content.loader import Content, pick_round_questions
 from app.content.model import KeyPoint, Option, Question
 from app.content.render import render_markdown
+from app.db import for_update
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
 from app.practice.scheduling import RATINGS
@@ -101,9 +102,7 @@ def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False)
         raise NotFound("no such interview")
     stmt = select(Interview).where(Interview.id == interview_id, Interview.user_id == user.id)
     if lock:
-        # populate_existing: an interview this session read before must be refreshed from the locked row,
-        # or a change committed in between would be overwritten (the identity map keeps the old values).
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        stmt = for_update(stmt)
     interview = db.exec(stmt).first()
     if interview is None:
         raise NotFound("no such interview")

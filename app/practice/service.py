@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from app.content.loader import Content
 from app.content.model import Question
-from app.db import db_session
+from app.db import db_session, for_update
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import scheduling, stats
@@ -32,8 +32,8 @@ RECENT_INTERVIEWS = 10
 
 
 def _card_row(db: Session, user_id: int, question_id: str) -> ReviewCard | None:
-    return db.exec(select(ReviewCard).where(ReviewCard.user_id == user_id, ReviewCard.question_id == question_id)
-                   .with_for_update()).first()
+    return db.exec(for_update(select(ReviewCard).where(ReviewCard.user_id == user_id,
+                                                       ReviewCard.question_id == question_id))).first()
 
 
 def record_attempt(
