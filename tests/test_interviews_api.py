@@ -253,3 +253,87 @@ def test_a_locked_read_sees_what_another_request_committed(pg_app):
         db=b, user=u, interview_id=state["id"], position=2, now=now))
     with a:
         assert service.get_owned(a, user, state["id"], lock=True).current_position == 2
+
+
+def test_an_autosave_beside_a_finish_is_counted_or_refused(pg_app):
+    """A saves an answer (not committed yet) while B finishes the interview: B must wait for A, so the
+    acknowledged answer is in the score; it must never be acknowledged and left out."""
+    import threading
+
+    from sqlmodel import Session, select
+
+    from app.interviews import service
+    from app.models import Interview, InterviewAnswer, User
+
+    client, app = pg_app
+    h = guest(client)
+    state = start(client, h)
+    assert state["questions"][0]["question"]["id"] == "s-open"
+    new = "训练时用小批量的均值和方差做标准化，推理时用滑动平均"
+    score_new = client.post("/api/v1/questions/s-open/check", json={"answer": new}).json()["score"]
+    assert score_new > 0
+    # An earlier answer is stored, so A's save updates that row (no new row, no foreign-key check).
+    assert client.put(f"/api/v1/interviews/{state['id']}/answers/0", json={"answer": "不知道"},
+                      headers=h).status_code == 200
+    now = app.state.clock()
+    engine = app.state.engine
+    with Session(engine) as a:
+        user = a.get(User, a.get(Interview, state["id"]).user_id)
+        service.save_answer(db=a, user=user, interview_id=state["id"], position=0, answer=new, now=now)
+
+        def finish_in_b() -> None:
+            with Session(engine) as b:
+                service.finish_owned(db=b, user=b.get(User, user.id), interview_id=state["id"], now=now)
+                b.commit()
+
+        b_thread = threading.Thread(target=finish_in_b)
+        b_thread.start()
+        b_thread.join(timeout=1.0)  # with the lock B waits for A; without it, B is done by now
+        a.commit()  # the save is acknowledged here
+    b_thread.join(timeout=10)
+    assert not b_thread.is_alive()
+    with Session(engine) as check:
+        row = check.exec(select(InterviewAnswer).where(InterviewAnswer.interview_id == state["id"],
+                                                       InterviewAnswer.position == 0)).one()
+        assert row.answer == new and row.score == score_new  # the acknowledged answer is the one scored
+
+
+def test_late_saves_side_by_side_are_refused_without_a_deadlock(pg_app):
+    """Two saves after the deadline, each holding the interview for share: each must let go before taking
+    it for update to close it, or the two would deadlock (PostgreSQL aborts one with a 500)."""
+    import threading
+
+    from sqlmodel import Session, select
+
+    from app.errors import AppError
+    from app.interviews import service
+    from app.models import Interview, User
+
+    client, app = pg_app
+    state = start(client, guest(client))
+    app.state.clock.advance(minutes=11)
+    now = app.state.clock()
+    engine = app.state.engine
+    outcomes: dict[str, object] = {}
+
+    def save(name: str, db: Session, user: User) -> None:
+        try:
+            service.save_answer(db=db, user=user, interview_id=state["id"], position=0, answer=name, now=now)
+            outcomes[name] = "saved"
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever came out
+            outcomes[name] = exc
+        db.rollback()
+
+    with Session(engine) as b, Session(engine) as a:
+        held = b.exec(select(Interview).where(Interview.id == state["id"]).with_for_update(read=True)).one()
+        user_a, user_b = a.get(User, held.user_id), b.get(User, held.user_id)
+        a_thread = threading.Thread(target=save, args=("a", a, user_a))
+        a_thread.start()
+        a_thread.join(timeout=1.0)  # A now waits to take the interview for update
+        save("b", b, user_b)
+        a_thread.join(timeout=10)
+    for name in ("a", "b"):
+        exc = outcomes[name]
+        assert isinstance(exc, AppError) and exc.status_code == 409, (name, exc)
+    with Session(engine) as check:
+        assert check.get(Interview, state["id"]).state == "finished"

@@ -133,8 +133,10 @@ def _item(interview: Interview, position: int) -> dict[str, Any]:
 
 # Built once: the autosave path runs these thousands of times a second, and building the expression
 # costs more than executing it.
+# FOR SHARE: a finish (FOR UPDATE) waits for the saves in flight, and a save waits for a finish in flight,
+# so an acknowledged answer is always the one the finish scores (PostgreSQL; SQLite serialises writers).
 _HEAD = select(Interview.state, Interview.deadline, Interview.question_count).where(
-    Interview.id == bindparam("iid"), Interview.user_id == bindparam("uid"))
+    Interview.id == bindparam("iid"), Interview.user_id == bindparam("uid")).with_for_update(read=True)
 
 
 @functools.cache
@@ -161,6 +163,7 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
     if not 0 <= position < count:
         raise NotFound(f"no question at position {position}")
     if state == "active" and now > deadline + GRACE:
+        db.rollback()  # let go of the share lock first: two late saves upgrading it would deadlock
         close_if_expired(db, get_owned(db, user, interview_id, lock=True), now)
         db.commit()  # the refusal below rolls back the request; the automatic close must stay done
         raise AppError("时间已到，面试已自动结束并评分；这次保存没有被接受。", status_code=409, state="finished")
