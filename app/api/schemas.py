@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from app.scoring.answers import has_lone_surrogate
+
 
 def _json_number(value: Any) -> Any:
     if isinstance(value, (bool, str)):
@@ -24,11 +26,8 @@ def _real_text(value: Any) -> Any:
     while todo:
         v = todo.pop()
         if isinstance(v, str):
-            if not v.isascii():
-                try:
-                    v.encode()
-                except UnicodeEncodeError:
-                    raise ValueError("contains a lone surrogate (a \\ud800-\\udfff escape), which is not text") from None
+            if has_lone_surrogate(v):
+                raise ValueError("contains a lone surrogate (a \\ud800-\\udfff escape), which is not text")
         elif isinstance(v, list):
             todo.extend(v)
         elif isinstance(v, dict):
@@ -37,8 +36,8 @@ def _real_text(value: Any) -> Any:
     return value
 
 
-# JSON's "\ud800" escape decodes to a lone surrogate: no text, and it can be neither stored (PostgreSQL) nor
-# echoed back in UTF-8 feedback. Answers carrying one are refused as the bad input they are.
+# Answers carrying a lone surrogate anywhere would be neither stored (PostgreSQL) nor echoed back in UTF-8
+# feedback: they are refused as the bad input they are.
 Answer = Annotated[Any, AfterValidator(_real_text)]
 
 

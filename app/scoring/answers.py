@@ -42,16 +42,24 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_TRANSLATE).strip()
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """JSON's "\\ud800" escape decodes to a lone surrogate: no text, and it cannot be encoded, so neither the
+    tokenizer, PostgreSQL nor a UTF-8 response can take it."""
+    if text.isascii():
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def check_text(text: str) -> None:
-    """Refuse text that is too long, or that is no text at all: a lone surrogate (JSON's "\\ud800" escape)
-    cannot be encoded, so neither the tokenizer nor a UTF-8 response could take it."""
+    """Refuse text that is too long, or that is no text at all."""
     if len(text) > MAX_TEXT_LEN:
         raise AnswerFormatError(f"答案太长了（超过 {MAX_TEXT_LEN} 个字符）。")
-    if not text.isascii():
-        try:
-            text.encode()
-        except UnicodeEncodeError:
-            raise AnswerFormatError("答案里有无效的字符（不成对的代理码位），请重新输入。") from None
+    if has_lone_surrogate(text):
+        raise AnswerFormatError("答案里有无效的字符（不成对的代理码位），请重新输入。")
 
 
 def _finite(value: float) -> float:
