@@ -24,7 +24,7 @@ from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
 from app.errors import AppError, NotFound
 from app.practice.service import record_check
-from app.scoring.check import CheckResult, check_answer
+from app.scoring.check import CheckResult, check_answer, instance_for
 from app.views import explanation_html, question_json
 
 router = APIRouter(prefix="/api/v1", tags=["questions"], responses=REQUEST_ERRORS)
@@ -122,9 +122,11 @@ def scores_inline(q: Question, body: CheckRequest) -> bool:
 
 def check_payload(q: Question, body: CheckRequest) -> tuple[CheckResult, dict[str, Any]]:
     """Score the answer and build the public response (an anonymous caller's whole response)."""
-    result = check_answer(q, body.answer, seed=body.seed)
+    # A generated item's instance is drawn once (~30 µs) for both the score and the explanation.
+    inst = instance_for(q, body.seed) if q.type == "generated" and body.seed is not None else None
+    result = check_answer(q, body.answer, seed=body.seed, inst=inst)
     return result, {
         "score": result.score, "correct": result.correct, "expected": result.expected,
-        "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed),
+        "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed, inst),
         "details": result.details,
     }

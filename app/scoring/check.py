@@ -65,11 +65,13 @@ def expected_answer(question: Question, *, seed: int | None = None) -> Any:
     raise ValueError(f"unknown question type: {qtype!r}")
 
 
-def check_answer(question: Question, answer: Any, *, seed: int | None = None) -> CheckResult:
-    """Score `answer` (as sent by the client: str, number, list...) against `question`."""
+def check_answer(question: Question, answer: Any, *, seed: int | None = None,
+                 inst: Instance | None = None) -> CheckResult:
+    """Score `answer` (as sent by the client: str, number, list...) against `question`; a generated one's
+    instance for `seed` is drawn here unless the caller has drawn it already (`inst`)."""
     qtype = question.type
     if qtype == "generated":
-        return _check_generated(question, answer, seed)
+        return _check_generated(question, answer, seed, inst)
     try:
         if qtype == "single":
             return _check_single(question, answer)
@@ -292,12 +294,12 @@ def _check_open(question: Question, answer: Any) -> CheckResult:
 # --- generated ---------------------------------------------------------------------------------
 
 
-def _check_generated(question: Question, answer: Any, seed: Any) -> CheckResult:
+def _check_generated(question: Question, answer: Any, seed: Any, inst: Instance | None) -> CheckResult:
     try:
         _require_seed(seed)
     except AnswerFormatError as exc:
         return _unreadable(None, exc.message_zh)
-    inst = instance_for(question, seed)
+    inst = inst or instance_for(question, seed)
     extra = {"seed": seed, "params": dict(inst.params)}
     try:
         if inst.kind == "shape":
