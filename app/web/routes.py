@@ -188,26 +188,27 @@ async def start(request: Request, db: SessionDep, content: ContentDep, now: NowD
     return response
 
 
-def _owned_interview(visitor: Visitor, interview_id: str) -> Interview | None:
-    """The visitor's own interview, closed if its time is up; None for anyone else's or a missing one."""
+def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere: str) -> Interview | Response:
+    """The visitor's own interview (closed first if its time is up) when it is in `state`; otherwise the
+    response instead: 404 for anyone else's or a missing one, a redirect to its `elsewhere` page."""
     if visitor.user is None:
-        return None
+        return not_found(visitor)
     try:
         interview = service.get_owned(visitor.db, visitor.user, interview_id)
     except NotFound:
-        return None
+        return not_found(visitor)
     service.close_if_expired(visitor.db, interview, visitor.now)
+    if interview.state != state:
+        return redirect(visitor, f"/interviews/{interview.id}{elsewhere}")
     return interview
 
 
 @router.get("/interviews/{interview_id}", response_class=HTMLResponse)
 def interview_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor = Visitor(request, db, now)
-    interview = _owned_interview(visitor, interview_id)
-    if interview is None:
-        return not_found(visitor)
-    if interview.state != "active":
-        return redirect(visitor, f"/interviews/{interview.id}/report")
+    interview = _owned_interview(visitor, interview_id, "active", elsewhere="/report")
+    if isinstance(interview, Response):
+        return interview
     items = interview.plan["items"]
     q_param = request.query_params.get("q", "")
     if q_param.isdigit() and 0 <= int(q_param) < len(items):
@@ -258,11 +259,9 @@ async def finish(interview_id: str, request: Request, db: SessionDep, now: NowDe
 @router.get("/interviews/{interview_id}/report", response_class=HTMLResponse)
 def report_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor = Visitor(request, db, now)
-    interview = _owned_interview(visitor, interview_id)
-    if interview is None:
-        return not_found(visitor)
-    if interview.state != "finished":
-        return redirect(visitor, f"/interviews/{interview.id}")
+    interview = _owned_interview(visitor, interview_id, "finished", elsewhere="")
+    if isinstance(interview, Response):
+        return interview
     return _render_report(visitor, db, interview, shared=False)
 
 
