@@ -1,13 +1,22 @@
-"""Engine and sessions for SQLite (default) and PostgreSQL, and schema upgrades through Alembic."""
+"""Engines and sessions for SQLite (default) and PostgreSQL, and schema upgrades through Alembic.
+
+A request reads and writes in separate transactions (../shared/DESIGN.md, "Database"):
+- reads run in the session the request starts with: a deferred `BEGIN` on SQLite under WAL (readers never
+  wait for each other or for a writer), autocommit on PostgreSQL (READ COMMITTED gives every statement its
+  own snapshot anyway, and autocommit saves the BEGIN/ROLLBACK round trips);
+- writes run inside `write_transaction(db)`: on SQLite behind one in-process lock and `BEGIN IMMEDIATE`,
+  so SQLite's busy handler never sleeps and no transaction upgrades from read to write; a transaction on
+  PostgreSQL. The block commits at its end, in the thread that wrote, so no lock is held across an
+  `await` or while a client sends its body.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,11 +27,19 @@ from sqlmodel import Session, create_engine
 
 import app
 
-T = TypeVar("T")
 SelectT = TypeVar("SelectT", bound=Select)
-READ_ONLY = "mianjing_read_only"  # execution option: a plain (deferred) BEGIN on SQLite
-_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+MODE = "mianjing_mode"  # execution option on SQLite connections: "read" or "write" (unset: a plain writer)
 MIGRATIONS_DIR_CANDIDATES = (Path.cwd() / "migrations", Path(app.__file__).resolve().parent.parent / "migrations")
+
+
+@dataclass(frozen=True)
+class _Modes:
+    reader: Engine
+    writer: Engine
+    lock: threading.Lock | None  # SQLite: one writer at a time per process
+
+
+_modes: weakref.WeakKeyDictionary[Engine, _Modes] = weakref.WeakKeyDictionary()
 
 
 def for_update(stmt: SelectT) -> SelectT:
@@ -33,31 +50,40 @@ def for_update(stmt: SelectT) -> SelectT:
 
 
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        _make_sqlite_dir(url)
-        # The driver's own transaction handling is off so that BEGIN IMMEDIATE below takes the write
-        # lock up front: a writer then waits in busy_timeout instead of failing half-way (SQLAlchemy docs).
-        engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=5000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across application crashes
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn) -> None:
-            # Readers that never write (the content poll) opt out, so they do not take the write lock.
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
-
-        # One writer at a time per process: threads queue on this lock instead of in SQLite's busy
-        # handler, which sleeps in steps of up to 100 ms and would wreck the p99 under concurrent saves.
-        _write_locks[engine] = threading.Lock()
+    if not url.startswith("sqlite"):
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        _modes[engine] = _Modes(engine.execution_options(isolation_level="AUTOCOMMIT"), engine, None)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    _make_sqlite_dir(url)
+    # The driver's own transaction handling is off so that the BEGIN below is ours (SQLAlchemy docs,
+    # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
+    engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None},
+                           **({} if make_url(url).database in (None, "", ":memory:") else
+                              {"pool_size": 8, "max_overflow": 56}))
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=5000")  # other processes' writers (a second worker, the CLI)
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across application crashes
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        mode = conn.get_execution_options().get(MODE)
+        # A reader is query_only, so a write that slipped outside write_transaction fails loudly in tests
+        # instead of upgrading a read transaction (which can fail with SQLITE_BUSY_SNAPSHOT under load).
+        query_only = mode == "read"
+        if conn.info.get("query_only", False) != query_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={int(query_only)}")
+            conn.info["query_only"] = query_only
+        conn.exec_driver_sql("BEGIN" if query_only else "BEGIN IMMEDIATE")
+
+    _modes[engine] = _Modes(engine.execution_options(**{MODE: "read"}), engine.execution_options(**{MODE: "write"}),
+                            threading.Lock())
+    return engine
 
 
 def _make_sqlite_dir(url: str) -> None:
@@ -67,35 +93,46 @@ def _make_sqlite_dir(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One session per request: commit on success, roll back on error (services never commit)."""
-    lock = _write_locks.get(engine)
-    with lock or nullcontext(), Session(engine, expire_on_commit=False) as session:
+def request_session(engine: Engine) -> Session:
+    """A request's session: it reads (see the module docstring); writes go through write_transaction."""
+    modes = _modes[engine]
+    db = Session(modes.reader, expire_on_commit=False)
+    db.info["modes"] = modes
+    return db
+
+
+@contextmanager
+def write_transaction(db: Session) -> Iterator[Session]:
+    """Run the block's writes in one transaction of their own, committed at the end (rolled back on error).
+
+    Rows read before the block stay usable; re-read under the lock (for_update) what the writes depend on.
+    Nested blocks join the outer one.
+    """
+    modes: _Modes | None = db.info.get("modes")
+    if modes is None or db.bind is modes.writer:  # a plain Session(engine), or already writing
+        yield db
+        return
+    if db.new or db.dirty or db.deleted:
+        raise RuntimeError("changes made outside write_transaction")
+    if db.in_transaction():
+        db.commit()  # end the read snapshot: nothing is pending, so this writes nothing
+    with modes.lock or nullcontext():
+        db.bind = modes.writer
         try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
             raise
+        finally:
+            db.bind = modes.reader
 
 
-def db_executor(engine: Engine) -> ThreadPoolExecutor:
-    """Where hot-path database work runs: one thread for SQLite (one writer, FIFO), a pool otherwise."""
-    return ThreadPoolExecutor(max_workers=1 if engine.dialect.name == "sqlite" else 16,
-                              thread_name_prefix="mianjing-db")
-
-
-db_session = contextmanager(session_scope)  # the same, for code outside a request's SessionDep
-
-
-async def run_db(engine: Engine, executor: ThreadPoolExecutor, work: Callable[[Session], T]) -> T:
-    """Run `work(session)` in the executor inside one committed-or-rolled-back transaction."""
-
-    def call() -> T:
-        with db_session(engine) as db:
-            return work(db)
-
-    return await asyncio.get_running_loop().run_in_executor(executor, call)
+@contextmanager
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A unit of work outside a request (jobs, the CLI, tests): a session whose block is one write."""
+    with request_session(engine) as db, write_transaction(db):
+        yield db
 
 
 def migrations_dir() -> Path:

@@ -8,16 +8,16 @@ import sys
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.api import admin, auth, health, interviews, me, practice, questions, rounds
-from app.api.hot_path import QuestionHotPath
+from app.api.deps import csrf_guard
 from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
 from app.content.store import ContentStore
 from app.content.sync import follow_forever, publish_version
-from app.db import db_executor, make_engine
+from app.db import db_session, make_engine
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.settings import Settings, get_settings
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
 
     app = FastAPI(
         lifespan=lifespan,
+        dependencies=[Depends(csrf_guard)],
         title="Mianjing 面经 API",
         version="1",
         description="Question banks, answer checking and timed mock interviews for DL/CV algorithm interviews.",
@@ -52,7 +53,6 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.settings = settings
     app.state.store = ContentStore(content)
     app.state.engine = make_engine(settings.database_url)
-    app.state.db_executor = db_executor(app.state.engine)
     app.state.clock = lambda: datetime.now(UTC)
     app.state.login_limiter = LoginRateLimiter(attempts=5, window=60.0)
     install_error_handlers(app)
@@ -65,8 +65,6 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(me.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
-    if settings.question_hot_path:  # innermost, so the body limit and the security headers still apply
-        app.add_middleware(QuestionHotPath)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # --- web pages and security headers (app/web) ---
     from app.web import practice as practice_pages
@@ -82,12 +80,9 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
 
 
 def _publish_initial(app: FastAPI) -> None:
-    from sqlmodel import Session
-
     try:
-        with Session(app.state.engine) as db:
+        with db_session(app.state.engine) as db:
             publish_version(db, app.state.store.current.version)
-            db.commit()
     except Exception:  # noqa: BLE001 - an unmigrated database must not stop the app from serving content
         log.warning("could not publish the content version (database not migrated?)")
 

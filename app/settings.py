@@ -24,8 +24,6 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = 1
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
-    question_hot_path: bool = Field(
-        default=True, description="answer question views and anonymous checks ahead of FastAPI's router (same bytes)")
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
 
     @model_validator(mode="after")

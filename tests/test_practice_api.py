@@ -5,6 +5,9 @@ Time only moves through the injected clock (app.state.clock); nothing sleeps.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import csv
 import io
 from datetime import UTC, datetime, timedelta
@@ -223,7 +226,13 @@ def test_session_cookie_user_is_recorded(env):
     token = client.post("/api/v1/auth/guest").json()["access_token"]
     # The browser's cookie is the same server-side token, signed (app.auth.cookies).
     client.cookies.set("mj_session", URLSafeSerializer("test-secret", salt="session").dumps(token))
-    body = client.post("/api/v1/questions/s-single/check", json={"answer": "B"}).json()
+    # A cookie alone is ambient authority: without the page's CSRF token the check is refused, unrecorded.
+    refused = client.post("/api/v1/questions/s-single/check", json={"answer": "B"})
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert client.get("/api/v1/me/stats").json()["attempts"] == 0
+    csrf = hmac.new(b"test-secret", f"session:{token}".encode(), hashlib.sha256).hexdigest()
+    body = client.post("/api/v1/questions/s-single/check", json={"answer": "B"},
+                       headers={"X-CSRF-Token": csrf}).json()
     assert body["review"]["rating"] == "good"
     assert client.get("/api/v1/me/stats").json()["attempts"] == 1
     client.cookies.clear()

@@ -15,6 +15,7 @@ from app.api.deps import SessionDep, bearer_token
 from app.api.schemas import ErrorResponse, ValidationErrorResponse
 from app.content.loader import Content, ContentInvalid
 from app.content.sync import publish_version
+from app.db import write_transaction
 from app.errors import AppError
 from app.models import ReloadLog
 
@@ -46,7 +47,7 @@ def diff(old: Content, new: Content) -> dict[str, list[str]]:
                                           "description": "the content on disk is invalid; nothing changed"}})
 def reload(request: Request, db: SessionDep) -> JSONResponse:
     actor = require_admin(request)
-    ok, body = reload_content(request.app, db, actor)
+    ok, body = reload_content(request.app, db, actor)  # a plain def: parsing the banks runs in the thread pool
     return JSONResponse(body, status_code=200 if ok else 422)
 
 
@@ -54,6 +55,11 @@ def reload_content(app, db, actor: str) -> tuple[bool, dict[str, Any]]:
     """Validate the content directory off to the side, swap it in, publish and log; shared by API and page."""
     store = app.state.store
     started = time.perf_counter()
+    with write_transaction(db):
+        return _reload(app, store, db, actor, started)
+
+
+def _reload(app, store, db, actor: str, started: float) -> tuple[bool, dict[str, Any]]:
     before = store.current
     try:
         previous, new = store.reload_from(app.state.settings.content_dir)

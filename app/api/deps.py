@@ -1,32 +1,45 @@
-"""Typed dependencies shared by the routers."""
+"""Typed dependencies shared by the routers and the pages.
+
+None of them touches the database or runs in the thread pool: FastAPI sends every sync dependency through
+the pool on its own, and a request would hop there once per dependency. A route's database work (the user
+behind its token included) runs in the route itself, one hop: `caller.user(db)`.
+"""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from app.auth.cookies import read_session_cookie
+from app.auth.csrf import CSRF_FIELD, CSRF_HEADER, anon_csrf_token, session_csrf_token
+from app.auth.sessions import user_for_token
 from app.content.loader import Content
-from app.db import run_db, session_scope
+from app.db import request_session
+from app.errors import AppError
 from app.models import User
 
+ANON_COOKIE = "mj_anon"  # random value that anchors a page's CSRF token before there is a session
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+bearer_scheme = HTTPBearer(auto_error=False, description="a token from /api/v1/auth/token, /register or /guest")
 
-# Trivial dependencies are async so FastAPI does not send each one through the thread pool.
+
 async def get_content(request: Request) -> Content:
     return request.app.state.store.current
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    yield from session_scope(request.app.state.engine)
-
-
-ContentDep = Annotated[Content, Depends(get_content)]
-# scope="function": commit (or roll back) before the response goes out, so a 2xx means the write is stored.
-SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    # Opening a Session does no I/O; it connects on first use, in the route's thread. Writes commit inside
+    # the route (app.db.write_transaction), so closing here only ends a read: no round trip on PostgreSQL
+    # (autocommit), a local call on SQLite.
+    with request_session(request.app.state.engine) as db:
+        yield db
 
 
 async def get_now(request: Request) -> datetime:
@@ -34,65 +47,99 @@ async def get_now(request: Request) -> datetime:
     return request.app.state.clock()
 
 
-def get_current_user(request: Request, db: SessionDep) -> User:
-    """The user behind a bearer token or the session cookie; 401 when there is none."""
-    return require_user(db, request_token(request), request.app.state.clock())
+ContentDep = Annotated[Content, Depends(get_content)]
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def request_token(request: Request) -> str | None:
-    """The caller's token. A cookie on a state-changing request must come with the page's CSRF token."""
-    bearer = bearer_token(request)
-    if bearer:
-        return bearer  # a bearer token is never sent by a browser on its own, so it needs no CSRF check
-    cookie = cookie_token(request)
-    if cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
-        from app.auth.csrf import CSRF_HEADER, session_csrf_token
-        from app.errors import AppError
-
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent.encode(), session_csrf_token(request, cookie).encode()):
-            raise AppError("CSRF token missing or wrong: send the page's X-CSRF-Token header", status_code=403)
-    return cookie
+def anon_value(request: Request) -> str:
+    anon = request.cookies.get(ANON_COOKIE, "")
+    return anon if 16 <= len(anon) <= 64 else ""
 
 
-def require_user(db: Session, token: str | None, now: datetime) -> User:
-    from app.auth.sessions import user_for_token
-    from app.errors import AppError
+@dataclass
+class Caller:
+    """Who sent the request: a bearer token or the (verified) session cookie, if any."""
 
-    user = user_for_token(db, token, now) if token else None
-    if user is None:
-        raise AppError("authentication required: log in, or send Authorization: Bearer <token>",
-                       status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    return user
+    token: str | None
+    via_cookie: bool
+    now: datetime
+
+    def optional_user(self, db: Session) -> User | None:
+        """The user behind the token, or None; an unknown or expired token counts as anonymous."""
+        return user_for_token(db, self.token, self.now) if self.token else None
+
+    def user(self, db: Session) -> User:
+        """The user behind the token; 401 when there is none."""
+        user = self.optional_user(db)
+        if user is None:
+            raise not_signed_in()
+        return user
 
 
-async def get_optional_user(request: Request) -> User | None:
-    """Like get_current_user, but None instead of 401; anonymous requests never touch the database.
+def not_signed_in() -> AppError:
+    return AppError("authentication required: log in, or send Authorization: Bearer <token>",
+                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
-    An unknown or expired token counts as anonymous, as it did before the caller could be known.
-    """
-    from app.auth.sessions import user_for_token
 
-    token = bearer_token(request) or cookie_token(request)
-    if not token:
-        return None
-    now = request.app.state.clock()
-    return await run_db(request.app.state.engine, request.app.state.db_executor,
-                        lambda db: user_for_token(db, token, now))
+async def sent_csrf_token(request: Request) -> str:
+    """The CSRF token a request carries: the X-CSRF-Token header (htmx, app.js) or a form's csrf_token field
+    (FastAPI has parsed the form already when the route declares Form() fields, so this reads its cache)."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        field = (await request.form()).get(CSRF_FIELD)
+        sent = field if isinstance(field, str) else None
+    return sent or ""
+
+
+def csrf_ok(request: Request, sent: str, session_token: str | None) -> bool:
+    """Constant-time comparison of bytes, so any malformed token (non-ASCII included) is just wrong."""
+    expected = []
+    if session_token:
+        expected.append(session_csrf_token(request, session_token))
+    if anon := anon_value(request):
+        expected.append(anon_csrf_token(request, anon))
+    given = sent.encode("utf-8", "surrogatepass")
+    return any(hmac.compare_digest(given, e.encode()) for e in expected)
+
+
+async def csrf_guard(request: Request) -> None:
+    """The one CSRF check, a dependency of the whole app: every state-changing request that a browser could
+    send on its own carries the page's token (X-CSRF-Token or the form's csrf_token). That is every form
+    post of the pages, and every API call authenticated by the session cookie; a bearer token is never
+    sent by a browser on its own, and an API call without a cookie has no ambient authority to abuse."""
+    if request.method in SAFE_METHODS:
+        return
+    cookie = read_session_cookie(request)
+    if request.url.path.startswith("/api/") and (cookie is None or bearer_token(request)):
+        return
+    if not csrf_ok(request, await sent_csrf_token(request), cookie):
+        raise AppError("CSRF token missing or wrong: send the page's X-CSRF-Token header", status_code=403)
+
+
+async def get_optional_caller(request: Request, now: NowDep) -> Caller:
+    """The bearer token, else the session cookie (csrf_guard has checked the request already), else nobody."""
+    if bearer := bearer_token(request):
+        return Caller(bearer, via_cookie=False, now=now)
+    cookie = read_session_cookie(request)
+    return Caller(cookie, via_cookie=cookie is not None, now=now)
+
+
+async def get_caller(caller: Annotated[Caller, Depends(get_optional_caller)],
+                     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]) -> Caller:
+    """The same, for routes that need a user: declares the bearer scheme in the OpenAPI document, and
+    answers 401 at once when there is no credential at all (before any complaint about the body)."""
+    if caller.token is None:
+        raise not_signed_in()
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+OptionalCallerDep = Annotated[Caller, Depends(get_optional_caller)]  # routes that also serve anonymous callers
 
 
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def cookie_token(request: Request) -> str | None:
-    from app.auth.cookies import read_session_cookie
-
-    return read_session_cookie(request)
-
-
-CurrentUser = Annotated[User, Depends(get_current_user)]
-OptionalUser = Annotated[User | None, Depends(get_optional_user)]
-NowDep = Annotated[datetime, Depends(get_now)]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep, request_token, require_user
+from app.api.deps import CallerDep, ContentDep, NowDep, SessionDep
 from app.api.schemas import JSON_INT, REQUEST_ERRORS, Answer, ErrorResponse
-from app.db import run_db
+from app.db import write_transaction
 from app.interviews import service
 from app.models import Interview
 from app.practice.scheduling import RatingName
@@ -39,14 +39,21 @@ def _state(db, interview: Interview, now) -> dict[str, Any]:
     return service.interview_state(interview, service.answers_by_position(db, interview), now)
 
 
+# Every route is a plain `def`: FastAPI runs it in the thread pool once, with all its database work (the
+# caller's user included); its writes commit inside write_transaction, before the response goes out.
+
+
 @router.post("", status_code=201, responses=ERRORS)
-def start(body: StartRequest, user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep) -> dict[str, Any]:
-    interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now)
+def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> dict[str, Any]:
+    user = caller.user(db)
+    with write_transaction(db):
+        interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now)
     return _state(db, interview, now)
 
 
 @router.get("", responses=ERRORS)
-def history(user: CurrentUser, db: SessionDep, now: NowDep) -> list[dict[str, Any]]:
+def history(caller: CallerDep, db: SessionDep, now: NowDep) -> list[dict[str, Any]]:
+    user = caller.user(db)
     rows = db.exec(select(Interview).where(Interview.user_id == user.id)
                    .order_by(Interview.started_at.desc())).all()  # type: ignore[union-attr]
     out = []
@@ -60,60 +67,65 @@ def history(user: CurrentUser, db: SessionDep, now: NowDep) -> list[dict[str, An
 
 
 @router.get("/{interview_id}", responses=ERRORS)
-def get(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
-    interview = service.get_owned(db, user, interview_id)
+def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    interview = service.get_owned(db, caller.user(db), interview_id)
     service.close_if_expired(db, interview, now)
     return _state(db, interview, now)
 
 
 @router.put("/{interview_id}/answers/{position}", responses=ERRORS)
-async def save_answer(interview_id: str, position: int, body: AnswerRequest, request: Request,
-                      now: NowDep) -> dict[str, Any]:
-    # The autosave hot path: all its database work in one hop to the database executor.
-    token = request_token(request)
-
-    def work(db: Session) -> dict[str, Any]:
-        user = require_user(db, token, now)
+def save_answer(interview_id: str, position: int, body: AnswerRequest, caller: CallerDep, db: SessionDep,
+                now: NowDep) -> dict[str, Any]:
+    user = caller.user(db)
+    with write_transaction(db):
         saved_at = service.save_answer(db=db, user=user, interview_id=interview_id, position=position,
                                        answer=body.answer, now=now)
-        return {"position": position, "saved_at": saved_at.isoformat(), "answer": body.answer}
-
-    return await run_db(request.app.state.engine, request.app.state.db_executor, work)
+    return {"position": position, "saved_at": saved_at.isoformat(), "answer": body.answer}
 
 
 @router.post("/{interview_id}/position", responses=ERRORS)
-def move(interview_id: str, body: MoveRequest, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
-    interview = service.move_to(db=db, user=user, interview_id=interview_id, position=body.position, now=now)
+def move(interview_id: str, body: MoveRequest, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    user = caller.user(db)
+    with write_transaction(db):
+        interview = service.move_to(db=db, user=user, interview_id=interview_id, position=body.position, now=now)
     return {"current_position": interview.current_position, "state": interview.state}
 
 
 @router.post("/{interview_id}/finish", responses=ERRORS)
-def finish(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
-    interview = service.finish_owned(db=db, user=user, interview_id=interview_id, now=now)
+def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    user = caller.user(db)
+    with write_transaction(db):
+        interview = service.finish_owned(db=db, user=user, interview_id=interview_id, now=now)
     return {"id": interview.id, "state": interview.state, "score": interview.score}
 
 
 @router.get("/{interview_id}/report", responses=ERRORS)
-def report(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
-    interview = service.get_owned(db, user, interview_id)
+def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    interview = service.get_owned(db, caller.user(db), interview_id)
     service.close_if_expired(db, interview, now)
     return service.report(interview, service.answers_by_position(db, interview))
 
 
 @router.put("/{interview_id}/ratings/{position}", responses=ERRORS)
-def rate(interview_id: str, position: int, body: RateRequest, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
-    row = service.rate(db=db, user=user, interview_id=interview_id, position=position, rating=body.rating)
+def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
+    user = caller.user(db)
+    with write_transaction(db):
+        row = service.rate(db=db, user=user, interview_id=interview_id, position=position, rating=body.rating)
     return {"position": row.position, "rating": row.self_rating}
 
 
 @router.post("/{interview_id}/share", responses=ERRORS)
-def share(interview_id: str, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
+def share(interview_id: str, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
     """Create (or return) the read-only share link of a finished interview's report."""
-    token = service.share(db=db, user=user, interview_id=interview_id)
+    user = caller.user(db)
+    with write_transaction(db):
+        token = service.share(db=db, user=user, interview_id=interview_id)
     return {"token": token, "url": f"/shared/{token}"}
 
 
 @router.delete("/{interview_id}/share", status_code=204, responses=ERRORS)
-def unshare(interview_id: str, user: CurrentUser, db: SessionDep) -> None:
+def unshare(interview_id: str, caller: CallerDep, db: SessionDep) -> None:
     """Revoke the share link: the old URL answers 404 from now on."""
-    service.unshare(db=db, user=user, interview_id=interview_id)
+    user = caller.user(db)
+    with write_transaction(db):
+        service.unshare(db=db, user=user, interview_id=interview_id)

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep
+from app.api.deps import CallerDep, ContentDep, NowDep, SessionDep
 from app.api.schemas import REQUEST_ERRORS, ErrorResponse
+from app.db import write_transaction
 from app.errors import AppError
 from app.practice import scheduling, service
 from app.practice.scheduling import RatingName, utc
@@ -37,47 +38,52 @@ def _zone(tz: str | None) -> Any:
 
 
 @router.get("/reviews/due", responses=ERRORS)
-def reviews_due(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
+def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     """Questions whose review is due now, most overdue first, with a link to each public view."""
-    return service.due_reviews(db, content, user, now, limit)
+    return service.due_reviews(db, content, caller.user(db), now, limit)
 
 
 @router.post("/reviews/{question_id}", responses=ERRORS)
-def rate_review(question_id: str, body: RatingRequest, user: CurrentUser, db: SessionDep,
+def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: SessionDep,
                 content: ContentDep) -> dict[str, Any]:
     """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
-    row = service.rerate(db, content, user, question_id, body.rating)
+    user = caller.user(db)
+    with write_transaction(db):
+        row = service.rerate(db, content, user, question_id, body.rating)
     return {"question_id": question_id, "rating": row.last_rating, "due": row.due.isoformat()}
 
 
 @router.get("/stats", responses=ERRORS)
-def my_stats(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
+def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
              tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries")] = None,
              ) -> dict[str, Any]:
     """Mastery per topic, daily activity (365 days), the 14-day review forecast, recent interviews,
     weakest topics."""
+    user = caller.user(db)  # 401 before any complaint about the query
     return service.dashboard(db, content, user, now, _zone(tz))
 
 
 @router.get("/settings", responses=ERRORS)
-def get_settings(user: CurrentUser) -> dict[str, Any]:
-    return {"desired_retention": user.desired_retention}
+def get_settings(caller: CallerDep, db: SessionDep) -> dict[str, Any]:
+    return {"desired_retention": caller.user(db).desired_retention}
 
 
 @router.put("/settings", responses=ERRORS)
-def put_settings(body: SettingsRequest, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
-    user = service.set_retention(db, user, body.desired_retention)
+def put_settings(body: SettingsRequest, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
+    user = caller.user(db)
+    with write_transaction(db):
+        user = service.set_retention(db, user, body.desired_retention)
     return {"desired_retention": user.desired_retention}
 
 
 @router.get("/export", responses={**ERRORS, 200: {"description": "a download", "content": {
     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
     "text/csv": {"schema": {"type": "string"}}}}})
-def export(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
+def export(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
            format: Annotated[Literal["csv", "json"], Query()] = "json") -> Response:
     """My attempts and interviews as a download: CSV with a header row, or a JSON list."""
-    records = service.export_records(db, content, user)
+    records = service.export_records(db, content, caller.user(db))
     stamp = utc(now).strftime("%Y%m%d")
     if format == "csv":
         body = service.export_csv(records).encode()

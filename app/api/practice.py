@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import Field
 
-from app.api.deps import ContentDep, NowDep, OptionalUser
+from app.api.deps import ContentDep, NowDep, OptionalCallerDep, SessionDep
 from app.api.schemas import REQUEST_ERRORS, CheckRequest, ErrorResponse
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, QuestionType
-from app.db import db_session
 from app.practice import service
 from app.practice.scheduling import RatingName
 
@@ -26,9 +25,9 @@ class PracticeCheckRequest(CheckRequest):
 
 @router.get("/next", responses=ERRORS)
 def next_question(
-    request: Request,
     content: ContentDep,
-    user: OptionalUser,
+    caller: OptionalCallerDep,
+    db: SessionDep,
     now: NowDep,
     bank: str | None = None,
     topic: str | None = None,
@@ -41,7 +40,5 @@ def next_question(
     with a fresh seed; `practice` says why this one was chosen."""
     filters = service.PracticeFilters(banks=one(bank), topics=one(topic), types=one(type), weak=weak,
                                       difficulty=(difficulty, difficulty) if difficulty is not None else (1, 5))
-    if user is None:
-        return service.next_question(None, content, None, now, filters)
-    with db_session(request.app.state.engine) as db:
-        return service.next_question(db, content, user, now, filters)
+    user = caller.optional_user(db)
+    return service.next_question(db if user else None, content, user, now, filters)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 
-from app.api.deps import ContentDep, OptionalUser
+from app.api.deps import Caller, ContentDep, OptionalCallerDep, SessionDep
 from app.api.practice import PracticeCheckRequest
 from app.api.schemas import (
     REQUEST_ERRORS,
@@ -22,6 +24,7 @@ from app.api.schemas import (
 )
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
+from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.practice.service import record_check
 from app.scoring.check import CheckResult, check_answer, instance_for
@@ -72,46 +75,55 @@ async def list_questions(
     return Response(body, media_type="application/json")
 
 
-@router.get("/questions/{question_id}", response_model=QuestionPublic, responses=NOT_FOUND)
+@router.get("/questions/{question_id}", response_model=QuestionPublic, responses={**NOT_FOUND, 304: {
+    "description": "not modified: the view named by If-None-Match is still current"}})
 async def get_question(
     question_id: str,
-    request: Request,  # the live content is read straight off the app: no dependency on the hottest route
+    content: ContentDep,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
     seed: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="instance seed (generated items)")] = None,
 ) -> Response:
-    # Most requests never get here: app/api/hot_path.py answers them first with the same bytes. This route
-    # documents the operation and answers what the hot path passes on (unknown ids, odd query strings).
-    content = request.app.state.store.current
+    """A question's public view. A fixed item, or a generated one with its seed, is the same bytes for one
+    content version: it carries a strong ETag and answers 304 to If-None-Match; without a seed a generated
+    item draws a fresh instance, which nothing may store."""
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
-    return Response(question_json(content, q, seed), media_type="application/json")
+    if q.type == "generated" and seed is None:
+        return Response(question_json(content, q, None), media_type="application/json",
+                        headers={"Cache-Control": "no-store"})
+    if q.type != "generated":
+        seed = None  # a seed does not change a fixed item: one ETag for all its URLs
+    tag = etag(content.version, q.id, seed)
+    headers = {"ETag": tag, "Cache-Control": "public, no-cache"}  # a publish can change it: revalidate
+    if if_none_match is not None and etag_matches(if_none_match, tag):
+        return Response(status_code=304, headers=headers)
+    return Response(question_json(content, q, seed), media_type="application/json", headers=headers)
 
 
-@router.post("/questions/{question_id}/check", response_model=CheckResponse, responses=NOT_FOUND)
-async def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, user: OptionalUser,
-                request: Request) -> Response:
-    # Anonymous checks that score inline are mostly answered by app/api/hot_path.py with the same bytes.
+@router.post("/questions/{question_id}/check", response_model=CheckResponse, responses={
+    **NOT_FOUND, 403: {"model": ErrorResponse, "description": "cookie without the page's X-CSRF-Token"}})
+async def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, caller: OptionalCallerDep,
+                db: SessionDep) -> Response:
+    """Score an answer. A signed-in caller's attempt is recorded and their review card updated."""
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
-    if problem := check_problem(q, body):
-        raise AppError(problem, status_code=422)
-    if scores_inline(q, body):
-        result, payload = check_payload(q, body)
-    else:  # one huge open answer must not stall the event loop
-        result, payload = await run_in_threadpool(check_payload, q, body)
-    if user is not None:  # a known caller: record the attempt and review their card (issue 7)
-        payload["review"] = await run_in_threadpool(
-            record_check, request.app.state.engine, user=user, question=q, seed=body.seed, answer=body.answer,
-            result=result, rating=body.rating, now=request.app.state.clock())
-    return _json(payload)
-
-
-def check_problem(q: Question, body: CheckRequest) -> str | None:
-    """Why this well-formed request cannot be scored, if it cannot."""
     if q.type == "generated" and body.seed is None:
-        return "this is a generated question: send the instance's seed with the answer"
-    return None
+        raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
+    if caller.token is None and scores_inline(q, body):
+        return _json(check_payload(q, body)[1])  # microseconds of work: less than a hop to the thread pool
+    return _json(await run_in_threadpool(_check_and_record, q, body, caller, db))
+
+
+def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, db: Session) -> dict[str, Any]:
+    result, payload = check_payload(q, body)
+    user = caller.optional_user(db)
+    if user is not None:  # a known caller: record the attempt and review their card (issue 7)
+        with write_transaction(db):
+            payload["review"] = record_check(db, user=user, question=q, seed=body.seed, answer=body.answer,
+                                             result=result, rating=body.rating, now=caller.now)
+    return payload
 
 
 def scores_inline(q: Question, body: CheckRequest) -> bool:
@@ -130,3 +142,16 @@ def check_payload(q: Question, body: CheckRequest) -> tuple[CheckResult, dict[st
         "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed, inst),
         "details": result.details,
     }
+
+
+def etag(version: str, question_id: str, seed: int | None) -> str:
+    """A strong validator for everything a view depends on: the content version, the question, the seed."""
+    digest = hashlib.blake2b(f"{version}\0{question_id}\0{seed}".encode(), digest_size=12).hexdigest()
+    return f'"{digest}"'
+
+
+def etag_matches(if_none_match: str, tag: str) -> bool:
+    """RFC 9110 13.1.2: `*` or any listed tag, compared weakly (a W/ prefix does not matter)."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == tag for t in if_none_match.split(","))

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import Request
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.auth.passwords import hash_password, verify_password
-from app.auth.sessions import find_user, limit_key
+from app.auth.passwords import verify_password
+from app.auth.sessions import LoginRateLimiter, find_user, limit_key
+from app.db import write_transaction
 from app.errors import AppError
 from app.models import User
 
+# Passwords are hashed (argon2, ~20 ms of CPU) by the caller before its write transaction: never under the
+# write lock, never on the event loop (routes that hash are plain `def`s, run in the thread pool).
 
-def register(db: Session, username: str, password: str) -> User:
+
+def login_limiter(request: Request) -> LoginRateLimiter:
+    return request.app.state.login_limiter
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def register(db: Session, username: str, password_hash: str) -> User:
     if find_user(db, username) is not None:
         raise AppError("这个用户名已被占用。", status_code=409)
-    user = User(username=username, password_hash=hash_password(password))
+    user = User(username=username, password_hash=password_hash)
     db.add(user)
     try:
         db.flush()
@@ -24,10 +38,9 @@ def register(db: Session, username: str, password: str) -> User:
     return user
 
 
-def authenticate(db: Session, request: Request, username: str, password: str) -> User:
-    limiter = request.app.state.login_limiter
-    now = request.app.state.clock()
-    client = request.client.host if request.client else "?"
+def authenticate(db: Session, limiter: LoginRateLimiter, username: str, password: str, client: str,
+                 now: datetime) -> User:
+    """The user with these credentials. Failures are stored (and outlive the 401) in their own write."""
     keys = (limit_key("user", username.lower()), limit_key("ip", client))
     wait = max(limiter.blocked_for(db, k, now) for k in keys)
     if wait > 0:
@@ -35,10 +48,11 @@ def authenticate(db: Session, request: Request, username: str, password: str) ->
                        headers={"Retry-After": str(int(wait) + 1)})
     user = find_user(db, username)
     if user is None or not verify_password(password, user.password_hash):
-        limiter.failed(db, keys, now)
-        db.commit()  # the failure must outlive this request, whose transaction rolls back with the 401
+        with write_transaction(db):
+            limiter.failed(db, keys, now)
         raise AppError("用户名或密码不对。", status_code=401)
-    limiter.succeeded(db, keys[0])
+    with write_transaction(db):
+        limiter.succeeded(db, keys[0])
     return user
 
 
@@ -49,12 +63,12 @@ def create_guest(db: Session) -> User:
     return user
 
 
-def keep_guest(db: Session, user: User, username: str, password: str) -> User:
+def keep_guest(db: Session, user: User, username: str, password_hash: str) -> User:
     if not user.is_guest:
         raise AppError("这个账号已经有用户名了。", status_code=409)
     if find_user(db, username) is not None:
         raise AppError("这个用户名已被占用。", status_code=409)
-    user.username, user.password_hash, user.is_guest = username, hash_password(password), False
+    user.username, user.password_hash, user.is_guest = username, password_hash, False
     db.add(user)
     db.flush()
     return user

@@ -1,7 +1,5 @@
 """CSRF tokens: HMAC-SHA256(secret_key, "session:" + session token), or of a random pre-session cookie value.
-
-The JSON API can enforce the same header for cookie-authenticated requests with
-`hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), session_csrf_token(request, token))`.
+Checked in one place, app.api.deps (the API's caller and the pages' visitor).
 """
 
 from __future__ import annotations
@@ -12,6 +10,7 @@ import hmac
 from fastapi import Request
 
 CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"  # the hidden field of every form post
 
 
 def csrf_for(request: Request, value: str) -> str:

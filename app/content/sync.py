@@ -1,8 +1,8 @@
 """Keep every worker on the same content version: a reload writes the version row, the others poll it.
 
 Polling one small row four times a second is cheap on SQLite and PostgreSQL alike and needs no extra
-infrastructure; it keeps every worker within a quarter of a second of a reload. The poll reads without
-taking SQLite's write lock (app.db.READ_ONLY), so autosaves never wait behind it.
+infrastructure; it keeps every worker within a quarter of a second of a reload. The poll is a plain read
+(app.db.request_session), so autosaves never wait behind it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from app.content.loader import Content, ContentInvalid
 from app.content.store import ContentStore
-from app.db import READ_ONLY
+from app.db import request_session
 from app.models import ContentState
 
 log = logging.getLogger("mianjing.sync")
@@ -24,8 +24,8 @@ POLL_SECONDS = 0.25
 
 
 def published_version(engine: Engine) -> str | None:
-    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-        return conn.execute(select(ContentState.version).where(ContentState.id == 1)).scalar()
+    with request_session(engine) as db:
+        return db.exec(select(ContentState.version).where(ContentState.id == 1)).first()
 
 
 def publish_version(db: Session, version: str) -> None:

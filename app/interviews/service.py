@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from app.content.loader import Content, pick_round_questions
 from app.content.model import KeyPoint, Option, Question
 from app.content.render import render_markdown
-from app.db import for_update
+from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
 from app.practice.scheduling import RATINGS
@@ -117,10 +117,11 @@ def answers_by_position(db: Session, interview: Interview) -> dict[int, Intervie
 def close_if_expired(db: Session, interview: Interview, now: datetime) -> bool:
     """Past the deadline plus grace, an active interview is closed and scored. True if closed now."""
     if interview.state == "active" and now > interview.deadline + GRACE:
-        db.refresh(interview, with_for_update=True)  # another request may have closed it since it was read
-        if interview.state == "active":
-            finish(db=db, interview=interview, now=now)
-            return True
+        with write_transaction(db):  # a read that finds the time up closes it, as Moodle closes overdue attempts
+            db.refresh(interview, with_for_update=True)  # another request may have closed it since it was read
+            if interview.state == "active":
+                finish(db=db, interview=interview, now=now)
+                return True
     return False
 
 
@@ -260,15 +261,30 @@ def rate(*, db: Session, user: User, interview_id: str, position: int, rating: s
     return row
 
 
+_VIEWS: dict[tuple[str, str, int | None], dict[str, Any]] = {}
+MAX_CACHED_VIEWS = 20_000
+
+
+def frozen_view(version: str, item: dict[str, Any]) -> dict[str, Any]:
+    """The public view of a planned item. A snapshot of one content version is the same question for every
+    interview that froze it, so its view (markdown rendered, instance drawn) is built once, not per read."""
+    key = (version, item["question"]["id"], item["seed"])
+    view = _VIEWS.get(key)
+    if view is None:
+        if len(_VIEWS) >= MAX_CACHED_VIEWS:
+            _VIEWS.clear()  # a bound, not an LRU: a refill costs one render per item
+        view = _VIEWS[key] = question_view(from_snapshot(item["question"]), item["seed"])
+    return view
+
+
 def interview_state(interview: Interview, answers: dict[int, InterviewAnswer], now: datetime) -> dict[str, Any]:
     """The candidate's view: questions as public views, saved answers, the server's clock."""
     items = []
     for item in interview.plan["items"]:
-        q = from_snapshot(item["question"])
         row = answers.get(item["position"])
         items.append({
             "position": item["position"], "section": item["section"], "followup_of": item["followup_of"],
-            "question": question_view(q, item["seed"]),
+            "question": frozen_view(interview.content_version, item),
             "answer": row.answer if row else None,
             "saved_at": row.saved_at.isoformat() if row and row.answer is not None else None,
         })

@@ -11,13 +11,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Date, case, cast, literal
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app.content.loader import Content
 from app.content.model import Question
-from app.db import db_session, for_update
+from app.db import for_update
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import scheduling, stats
@@ -81,15 +80,14 @@ def _apply(row: ReviewCard, reviewed: scheduling.Reviewed, rating: Any, attempt_
     row.lapses += int(reviewed.lapse)
 
 
-def record_check(engine: Engine, *, user: User, question: Question, seed: int | None, answer: Any,
+def record_check(db: Session, *, user: User, question: Question, seed: int | None, answer: Any,
                  result: CheckResult, rating: str | None, now: datetime) -> dict[str, Any]:
-    """The check endpoint's bookkeeping for a known user, in its own short transaction."""
-    with db_session(engine) as db:
-        attempt, card = record_attempt(
-            db, user_id=user.id, question_id=question.id, qtype=question.type, score=result.score,
-            correct=result.correct, now=now, seed=seed if question.type == "generated" else None, answer=answer,
-            self_rating=rating, desired_retention=user.desired_retention)
-        return {"attempt_id": attempt.id, "rating": attempt.rating, "due": card.due.isoformat()}
+    """The check endpoint's bookkeeping for a known user: the attempt and the review card."""
+    attempt, card = record_attempt(
+        db, user_id=user.id, question_id=question.id, qtype=question.type, score=result.score,
+        correct=result.correct, now=now, seed=seed if question.type == "generated" else None, answer=answer,
+        self_rating=rating, desired_retention=user.desired_retention)
+    return {"attempt_id": attempt.id, "rating": attempt.rating, "due": card.due.isoformat()}
 
 
 def record_interview_item(db: Session, interview: Interview, item: dict[str, Any], row: Any,

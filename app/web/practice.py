@@ -7,15 +7,16 @@ a signed-in visitor's attempt and updates their card; these routes only choose a
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import ContentDep, NowDep, SessionDep
 from app.auth import accounts
 from app.content.loader import Content
+from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.practice import service
 from app.views import question_view
@@ -34,7 +35,7 @@ from app.web.practice_views import (
     recent_rows,
     weak_rows,
 )
-from app.web.routes import Visitor, forbidden, login_as, posted, redirect, render
+from app.web.routes import Visitor, VisitorDep, login_as, redirect, render
 
 router = APIRouter(include_in_schema=False)
 GUEST_TARGETS = ("/practice", "/reviews", "/dashboard")  # where "start as a guest" may send the visitor back to
@@ -63,8 +64,7 @@ def _page(visitor: Visitor, name: str, context: dict[str, Any]) -> Response:
 
 
 @router.get("/practice", response_class=HTMLResponse)
-def practice_page(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
+def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     filters = parse_filters(request.query_params)
     if "prev" not in request.query_params and parse_qsl(request.url.query) != parse_qsl(filters_query(filters)):
         return redirect(visitor, practice_url(filters))  # one clean, shareable URL per filter (no dmin=1&dmax=5)
@@ -86,9 +86,8 @@ def practice_page(request: Request, db: SessionDep, content: ContentDep, now: No
 
 
 @router.get("/reviews", response_class=HTMLResponse)
-def reviews_page(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     """Due cards one at a time, most overdue first; `skip` carries the ones passed over in this run."""
-    visitor = Visitor(request, db, now)
     if visitor.user is None:
         return render(visitor, "reviews.html", {"login_needed": True})
     skipped = query_values(request.query_params, "skip")
@@ -107,8 +106,7 @@ def reviews_page(request: Request, db: SessionDep, content: ContentDep, now: Now
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard_page(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
+def dashboard_page(request: Request, visitor: VisitorDep, content: ContentDep) -> Response:
     if visitor.user is None:
         return render(visitor, "dashboard.html", {"login_needed": True})
     return _dashboard(visitor, content, saved=request.query_params.get("saved") == "1")
@@ -130,29 +128,27 @@ def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **
 
 
 @router.post("/dashboard/retention")
-async def retention(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    visitor, form = await posted(request, db, now)
-    if form is None:
-        return forbidden(visitor)
+def retention(visitor: VisitorDep, db: SessionDep, content: ContentDep,
+              desired_retention: Annotated[str, Form(max_length=64)] = "") -> Response:
     if visitor.user is None:
         return redirect(visitor, "/dashboard")
-    raw = form.get("desired_retention", "").strip()
+    raw = desired_retention.strip()
     try:
-        service.set_retention(db, visitor.user, float(raw))
+        with write_transaction(db):
+            service.set_retention(db, visitor.user, float(raw))
     except (ValueError, AppError):
         return _dashboard(visitor, content, status_code=422, retention_error=True, retention=raw[:20])
     return redirect(visitor, "/dashboard?saved=1#settings")
 
 
 @router.post("/guest")
-async def start_as_guest(request: Request, db: SessionDep, now: NowDep) -> Response:
+def start_as_guest(visitor: VisitorDep, db: SessionDep, now: NowDep,
+                   next: Annotated[str, Form(max_length=2048)] = "") -> Response:
     """A guest account for practising, so answers are recorded and reviews scheduled (no password yet)."""
-    visitor, form = await posted(request, db, now)
-    if form is None:
-        return forbidden(visitor)
-    response = redirect(visitor, _guest_target(form.get("next", "")))
+    response = redirect(visitor, _guest_target(next))
     if visitor.user is None:
-        login_as(visitor, db, accounts.create_guest(db), now, response)
+        with write_transaction(db):
+            login_as(visitor, db, accounts.create_guest(db), now, response)
     return response
 
 

@@ -4,37 +4,38 @@ Practice, reviews and the dashboard are in app/web/practice.py; the helpers here
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from app.api import admin as admin_api
-from app.api.deps import ContentDep, NowDep, SessionDep
+from app.api.deps import ANON_COOKIE, ContentDep, NowDep, SessionDep, anon_value
 from app.auth import accounts
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
-from app.auth.csrf import CSRF_HEADER, anon_csrf_token, session_csrf_token
+from app.auth.csrf import anon_csrf_token, session_csrf_token
+from app.auth.passwords import hash_password
 from app.auth.sessions import issue_token, revoke_token, user_for_token
 from app.content.render import render_markdown
+from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
 from app.practice import service as practice_service
-from app.views import question_view, round_view
+from app.views import round_view
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 
-ANON_COOKIE = "mj_anon"  # random value that anchors the CSRF token before there is a session
 TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
 
 
@@ -49,27 +50,36 @@ templates = Jinja2Templates(directory=_templates_dir())
 router = APIRouter(include_in_schema=False)
 
 
-# --- sessions, language, CSRF -------------------------------------------------------------------------
+# --- the visitor: session, language, CSRF ---------------------------------------------------------------
 
 
 class Visitor:
-    """Who is asking: the session token from the cookie (if any), its user, and the page language."""
+    """Who is asking: the session token from the cookie (if any), its user, and the page language.
+
+    Built by a dependency without touching the database; `user` is looked up on first use, in the route's
+    thread (a sync dependency would cost a hop to the thread pool of its own).
+    """
 
     def __init__(self, request: Request, db: Session, now: datetime) -> None:
         self.request = request
         self.db, self.now = db, now
         # The cookie's signature is checked here once; CSRF, login and logout reuse what it said.
-        self.cookie_token = self.token = read_session_cookie(request)
-        self.user: User | None = user_for_token(db, self.token, now) if self.token else None
-        if self.user is None:
-            self.token = None
+        self.cookie_token = read_session_cookie(request)
         q_lang = request.query_params.get("lang")
         self.set_lang = q_lang if q_lang in LANGS else None
         cookie_lang = request.cookies.get(LANG_COOKIE)
         self.lang = self.set_lang or (cookie_lang if cookie_lang in LANGS else DEFAULT_LANG)
-        anon = request.cookies.get(ANON_COOKIE, "")
-        self.anon = anon if 16 <= len(anon) <= 64 else ""
+        self.anon = anon_value(request)
         self.new_anon = False
+
+    @cached_property
+    def user(self) -> User | None:
+        return user_for_token(self.db, self.cookie_token, self.now) if self.cookie_token else None
+
+    @property
+    def token(self) -> str | None:
+        """The session token, when it names a live session."""
+        return self.cookie_token if self.user is not None else None
 
     def csrf_token(self) -> str:
         if self.token:
@@ -94,24 +104,18 @@ class Visitor:
         content = self.request.app.state.store.current
         return practice_service.due_reviews(self.db, content, self.user, self.now, 0)["total"]
 
-    def expected_csrf(self) -> list[str]:
-        out = []
-        if self.cookie_token:
-            out.append(session_csrf_token(self.request, self.cookie_token))
-        if self.anon:
-            out.append(anon_csrf_token(self.request, self.anon))
-        return out
+    def signed_in(self) -> User:
+        """The visitor's user; the one 404 of pages that belong to someone (never a hint that they exist)."""
+        if self.user is None:
+            raise NotFound("not signed in")
+        return self.user
 
 
-async def posted(request: Request, db: Session, now: datetime) -> tuple[Visitor, dict[str, str] | None]:
-    """A form post's visitor and fields; no fields (None) when the CSRF token (the csrf_token field, or
-    the X-CSRF-Token header htmx sends) is missing or wrong."""
-    visitor = Visitor(request, db, now)
-    form = await request.form()
-    sent = str(form.get("csrf_token") or request.headers.get(CSRF_HEADER) or "")
-    if not sent or not any(hmac.compare_digest(sent, e) for e in visitor.expected_csrf()):
-        return visitor, None
-    return visitor, {k: str(v) for k, v in form.items() if isinstance(v, str)}
+async def get_visitor(request: Request, db: SessionDep, now: NowDep) -> Visitor:
+    return Visitor(request, db, now)
+
+
+VisitorDep = Annotated[Visitor, Depends(get_visitor)]
 
 
 def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
@@ -147,12 +151,8 @@ def not_found(visitor: Visitor) -> Response:
     return render(visitor, "error.html", {"title_key": "not_found", "body_key": "not_found_body"}, status_code=404)
 
 
-def forbidden(visitor: Visitor) -> Response:
-    return render(visitor, "error.html", {"title_key": "forbidden", "body_key": "err_csrf"}, status_code=403)
-
-
 def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response: Response) -> None:
-    """A new session id at every login: the old token is revoked, a new one issued."""
+    """A new session id at every login: the old token is revoked, a new one issued (inside a write)."""
     if visitor.cookie_token:
         revoke_token(db, visitor.cookie_token)
     token = issue_token(db, user, now, kind="cookie")
@@ -160,43 +160,37 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
 
 
 # --- pages ----------------------------------------------------------------------------------------------
+# Plain `def`s: FastAPI runs each in the thread pool once, with all its database work and its rendering.
+# Form fields are Form() parameters, so the body is read before the route opens any transaction.
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
+def home(visitor: VisitorDep, content: ContentDep) -> Response:
     rounds = [round_view(r) for r in content.rounds]
     return render(visitor, "home.html", {"rounds": rounds})
 
 
 @router.post("/start")
-async def start(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    visitor, form = await posted(request, db, now)
-    if form is None:
-        return forbidden(visitor)
-    round_id = form.get("round", "")
-    if round_id not in content.rounds_by_id:
-        return not_found(visitor)
+def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
+          round: Annotated[str, Form(max_length=64)] = "") -> Response:
+    if round not in content.rounds_by_id:
+        raise NotFound(f"no round with id {round!r}")
     user = visitor.user
-    new_guest = user is None
-    if user is None:
-        user = accounts.create_guest(db)
-    interview = service.start_interview(db=db, content=content, user=user, round_id=round_id, now=now)
-    response = redirect(visitor, f"/interviews/{interview.id}")
-    if new_guest:
-        login_as(visitor, db, user, now, response)
+    with write_transaction(db):
+        new_guest = user is None
+        if user is None:
+            user = accounts.create_guest(db)
+        interview = service.start_interview(db=db, content=content, user=user, round_id=round, now=now)
+        response = redirect(visitor, f"/interviews/{interview.id}")
+        if new_guest:
+            login_as(visitor, db, user, now, response)
     return response
 
 
 def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere: str) -> Interview | Response:
     """The visitor's own interview (closed first if its time is up) when it is in `state`; otherwise the
     response instead: 404 for anyone else's or a missing one, a redirect to its `elsewhere` page."""
-    if visitor.user is None:
-        return not_found(visitor)
-    try:
-        interview = service.get_owned(visitor.db, visitor.user, interview_id)
-    except NotFound:
-        return not_found(visitor)
+    interview = service.get_owned(visitor.db, visitor.signed_in(), interview_id)
     service.close_if_expired(visitor.db, interview, visitor.now)
     if interview.state != state:
         return redirect(visitor, f"/interviews/{interview.id}{elsewhere}")
@@ -204,20 +198,20 @@ def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere:
 
 
 @router.get("/interviews/{interview_id}", response_class=HTMLResponse)
-def interview_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
+def interview_page(interview_id: str, request: Request, visitor: VisitorDep, db: SessionDep,
+                   now: NowDep) -> Response:
     interview = _owned_interview(visitor, interview_id, "active", elsewhere="/report")
     if isinstance(interview, Response):
         return interview
     items = interview.plan["items"]
     q_param = request.query_params.get("q", "")
     if q_param.isdigit() and 0 <= int(q_param) < len(items):
-        interview = service.move_to(db=db, user=visitor.user, interview_id=interview.id, position=int(q_param),
-                                    now=now)
+        with write_transaction(db):
+            interview = service.move_to(db=db, user=visitor.signed_in(), interview_id=interview.id,
+                                        position=int(q_param), now=now)
     pos = interview.current_position
     item = items[pos]
-    q = service.from_snapshot(item["question"])
-    view = question_view(q, item["seed"])
+    view = service.frozen_view(interview.content_version, item)
     section = interview.plan["sections"][item["section"]]
     answers = service.answers_by_position(db, interview)
     row = answers.get(pos)
@@ -243,22 +237,15 @@ def interview_page(interview_id: str, request: Request, db: SessionDep, now: Now
 
 
 @router.post("/interviews/{interview_id}/finish")
-async def finish(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor, form = await posted(request, db, now)
-    if form is None:
-        return forbidden(visitor)
-    if visitor.user is None:
-        return not_found(visitor)
-    try:
-        service.finish_owned(db=db, user=visitor.user, interview_id=interview_id, now=now)
-    except NotFound:
-        return not_found(visitor)
+def finish(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
+    user = visitor.signed_in()
+    with write_transaction(db):
+        service.finish_owned(db=db, user=user, interview_id=interview_id, now=now)
     return redirect(visitor, f"/interviews/{interview_id}/report")
 
 
 @router.get("/interviews/{interview_id}/report", response_class=HTMLResponse)
-def report_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
+def report_page(interview_id: str, visitor: VisitorDep, db: SessionDep) -> Response:
     interview = _owned_interview(visitor, interview_id, "finished", elsewhere="")
     if isinstance(interview, Response):
         return interview
@@ -279,38 +266,30 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
 
 
 @router.get("/shared/{token}", response_class=HTMLResponse)
-def shared_report(token: str, request: Request, db: SessionDep, now: NowDep) -> Response:
+def shared_report(token: str, visitor: VisitorDep, db: SessionDep) -> Response:
     """The read-only report behind a share link; anyone with the link may read it, nobody may change it."""
-    visitor = Visitor(request, db, now)
-    try:
-        interview = service.get_shared(db, token)
-    except NotFound:
-        return not_found(visitor)
-    return _render_report(visitor, db, interview, shared=True)
+    return _render_report(visitor, db, service.get_shared(db, token), shared=True)
 
 
 @router.post("/interviews/{interview_id}/share")
-async def share_report(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor, form = await posted(request, db, now)
-    if form is None:
-        return forbidden(visitor)
-    if visitor.user is None:
-        return not_found(visitor)
+def share_report(interview_id: str, visitor: VisitorDep, db: SessionDep,
+                 action: Annotated[str, Form(max_length=16)] = "") -> Response:
+    user = visitor.signed_in()
     try:
-        if form.get("action") == "revoke":
-            service.unshare(db=db, user=visitor.user, interview_id=interview_id)
-        else:
-            service.share(db=db, user=visitor.user, interview_id=interview_id)
+        with write_transaction(db):
+            if action == "revoke":
+                service.unshare(db=db, user=user, interview_id=interview_id)
+            else:
+                service.share(db=db, user=user, interview_id=interview_id)
     except NotFound:
-        return not_found(visitor)
+        raise
     except AppError:
         return redirect(visitor, f"/interviews/{interview_id}")
     return redirect(visitor, f"/interviews/{interview_id}/report#share")
 
 
 @router.get("/history", response_class=HTMLResponse)
-def history(request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
+def history(visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
     rows: list[Interview] = []
     if visitor.user is not None:
         # The plan (every frozen question) is not needed for the list; closing an expired one loads it.
@@ -330,85 +309,92 @@ def history(request: Request, db: SessionDep, now: NowDep) -> Response:
 
 # --- accounts -------------------------------------------------------------------------------------------
 
+FormText = Annotated[str, Form(max_length=512)]  # longer than any valid value: the route says what is wrong
 
-def _valid_credentials(form: dict[str, str]) -> tuple[str, str] | None:
-    username, password = form.get("username", "").strip(), form.get("password", "")
+
+def _valid_credentials(username: str, password: str) -> tuple[str, str] | None:
+    username = username.strip()
     if not 1 <= len(username) <= 64 or not 8 <= len(password) <= 256:
         return None
     return username, password
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, db: SessionDep, now: NowDep) -> Response:
-    return render(Visitor(request, db, now), "account.html", {"mode": "login"})
+def login_page(visitor: VisitorDep) -> Response:
+    return render(visitor, "account.html", {"mode": "login"})
 
 
 @router.post("/login")
-async def login(request: Request, db: SessionDep, now: NowDep) -> Response:
-    return await _account_form(request, db, now, "login", "/", check=False,
-                               act=lambda visitor, name, password: accounts.authenticate(db, request, name, password))
+def login(request: Request, visitor: VisitorDep, db: SessionDep, now: NowDep, username: FormText = "",
+          password: FormText = "") -> Response:
+    def act(name: str, secret: str) -> User:
+        return accounts.authenticate(db, accounts.login_limiter(request), name, secret, accounts.client_key(request),
+                                     now)
+
+    return _account_form(visitor, db, now, "login", "/", username, password, authenticate=act)
 
 
 @router.get("/register", response_class=HTMLResponse)
-def register_page(request: Request, db: SessionDep, now: NowDep) -> Response:
-    return render(Visitor(request, db, now), "account.html", {"mode": "register"})
+def register_page(visitor: VisitorDep) -> Response:
+    return render(visitor, "account.html", {"mode": "register"})
 
 
 @router.post("/register")
-async def register(request: Request, db: SessionDep, now: NowDep) -> Response:
-    return await _account_form(request, db, now, "register", "/",
-                               act=lambda visitor, name, password: accounts.register(db, name, password))
+def register(visitor: VisitorDep, db: SessionDep, now: NowDep, username: FormText = "",
+             password: FormText = "") -> Response:
+    return _account_form(visitor, db, now, "register", "/", username, password,
+                         create=lambda name, password_hash: accounts.register(db, name, password_hash))
 
 
 @router.get("/account/keep", response_class=HTMLResponse)
-def keep_page(request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor = Visitor(request, db, now)
+def keep_page(visitor: VisitorDep) -> Response:
     if visitor.user is None or not visitor.user.is_guest:
         return redirect(visitor, "/")
     return render(visitor, "account.html", {"mode": "keep"})
 
 
 @router.post("/account/keep")
-async def keep(request: Request, db: SessionDep, now: NowDep) -> Response:
-    return await _account_form(request, db, now, "keep", "/history", guest_only=True,
-                               act=lambda visitor, name, password: accounts.keep_guest(db, visitor.user, name, password))
-
-
-async def _account_form(request: Request, db: Session, now: datetime, mode: str, next_url: str, *,
-                        act: Callable[[Visitor, str, str], User], check: bool = True,
-                        guest_only: bool = False) -> Response:
-    """The shared shape of the login, register and keep-account posts: CSRF, credentials, the account
-    action, the form again with the error, or a fresh session and a redirect."""
-    visitor, form = await posted(request, db, now)
-    if form is None:
-        return forbidden(visitor)
-    if guest_only and (visitor.user is None or not visitor.user.is_guest):
+def keep(visitor: VisitorDep, db: SessionDep, now: NowDep, username: FormText = "",
+         password: FormText = "") -> Response:
+    if visitor.user is None or not visitor.user.is_guest:
         return redirect(visitor, "/")
+    guest = visitor.user
+    return _account_form(visitor, db, now, "keep", "/history", username, password,
+                         create=lambda name, password_hash: accounts.keep_guest(db, guest, name, password_hash))
+
+
+def _account_form(visitor: Visitor, db: Session, now: datetime, mode: str, next_url: str, username: str,
+                  password: str, *, authenticate: Callable[[str, str], User] | None = None,
+                  create: Callable[[str, str], User] | None = None) -> Response:
+    """The shared shape of the login, register and keep-account posts: credentials, the account action,
+    the form again with the error, or a fresh session and a redirect. argon2 runs outside the write."""
 
     def again(message: str, status_code: int) -> Response:
-        return render(visitor, "account.html", {"mode": mode, "error": message,
-                                                "username": form.get("username", "")}, status_code=status_code)
+        return render(visitor, "account.html", {"mode": mode, "error": message, "username": username},
+                      status_code=status_code)
 
-    creds = _valid_credentials(form) if check else (form.get("username", "").strip(), form.get("password", ""))
+    creds = (username.strip(), password) if authenticate else _valid_credentials(username, password)
     if creds is None:
         return again(translator(visitor.lang)("err_bad_input"), 422)
     try:
-        user = act(visitor, *creds)
+        user = authenticate(*creds) if authenticate else None
+        password_hash = hash_password(creds[1]) if create else ""
+        with write_transaction(db):
+            if create:
+                user = create(creds[0], password_hash)
+            assert user is not None
+            response = redirect(visitor, next_url)
+            login_as(visitor, db, user, now, response)
     except AppError as exc:
-        db.rollback()
         return again(exc.message, exc.status_code)
-    response = redirect(visitor, next_url)
-    login_as(visitor, db, user, now, response)
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor, form = await posted(request, db, now)
-    if form is None:
-        return forbidden(visitor)
+def logout(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
     if visitor.cookie_token:
-        revoke_token(db, visitor.cookie_token)
+        with write_transaction(db):
+            revoke_token(db, visitor.cookie_token)
     response = redirect(visitor, "/")
     clear_session_cookie(request, response)
     return response
@@ -427,12 +413,17 @@ def _answer_text(value: Any) -> str:
 # --- admin ----------------------------------------------------------------------------------------------
 
 
+def _admin(visitor: Visitor) -> User:
+    user = visitor.signed_in()
+    if not user.is_admin:
+        raise NotFound("not an admin")
+    return user
+
+
 @router.get("/admin", response_class=HTMLResponse)
-def admin_page(request: Request, db: SessionDep, now: NowDep) -> Response:
+def admin_page(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
     """Content version, counts, reload history and a reload button, for users marked admin."""
-    visitor = Visitor(request, db, now)
-    if visitor.user is None or not visitor.user.is_admin:
-        return not_found(visitor)
+    _admin(visitor)
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
                                           "history": admin_api.reload_history(db, 20),
@@ -440,13 +431,9 @@ def admin_page(request: Request, db: SessionDep, now: NowDep) -> Response:
 
 
 @router.post("/admin/reload")
-async def admin_reload(request: Request, db: SessionDep, now: NowDep) -> Response:
-    visitor, form = await posted(request, db, now)
-    if form is None:
-        return forbidden(visitor)
-    if visitor.user is None or not visitor.user.is_admin:
-        return not_found(visitor)
-    ok, body = admin_api.reload_content(request.app, db, f"user:{visitor.user.username}")
+def admin_reload(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
+    user = _admin(visitor)
+    ok, body = admin_api.reload_content(request.app, db, f"user:{user.username}")
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
                                           "history": admin_api.reload_history(db, 20), "reload": body,
