@@ -14,9 +14,9 @@ from sqlmodel import select
 from app.api.deps import SessionDep, bearer_token
 from app.api.schemas import ErrorResponse, ValidationErrorResponse
 from app.content.loader import Content, ContentInvalid
-from app.content.sync import publish_version
 from app.errors import AppError
 from app.models import ReloadLog
+from app.runtime.sync import publish_version
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
     401: {"model": ErrorResponse, "description": "admin token missing or wrong"},
