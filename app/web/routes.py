@@ -19,7 +19,6 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
-from app.api import admin as admin_api
 from app.api.deps import ContentDep, NowDep, SessionDep
 from app.auth import accounts
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
@@ -30,6 +29,7 @@ from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
 from app.practice import service as practice_service
+from app.runtime.reload import reload_content, reload_history
 from app.views import question_view, round_view
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
@@ -435,7 +435,7 @@ def admin_page(request: Request, db: SessionDep, now: NowDep) -> Response:
         return not_found(visitor)
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
-                                          "history": admin_api.reload_history(db, 20),
+                                          "history": reload_history(db, 20),
                                           "result": request.query_params.get("result")})
 
 
@@ -446,8 +446,8 @@ async def admin_reload(request: Request, db: SessionDep, now: NowDep) -> Respons
         return forbidden(visitor)
     if visitor.user is None or not visitor.user.is_admin:
         return not_found(visitor)
-    ok, body = admin_api.reload_content(request.app, db, f"user:{visitor.user.username}")
+    ok, body = reload_content(request.app, db, f"user:{visitor.user.username}")
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
-                                          "history": admin_api.reload_history(db, 20), "reload": body,
+                                          "history": reload_history(db, 20), "reload": body,
                                           "ok": ok}, status_code=200 if ok else 422)
