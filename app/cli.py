@@ -40,7 +40,7 @@ def content_check(directory: Annotated[Path | None, typer.Argument(help="content
 @content_cli.command("calculators")
 def content_calculators() -> None:
     """List the calculators for generated items, with their parameters and defaults."""
-    from app.scoring.calculators import CALCULATORS
+    from app.calculators import CALCULATORS
 
     for calc in CALCULATORS.values():
         typer.echo(calc.describe())

@@ -15,11 +15,11 @@ from app.api import admin, auth, health, interviews, me, practice, questions, ro
 from app.api.deps import csrf_guard
 from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
-from app.content.store import ContentStore
-from app.content.sync import follow_forever, publish_version
 from app.db import db_session, make_engine
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
+from app.runtime.store import ContentStore
+from app.runtime.sync import follow_forever, publish_version
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("mianjing")

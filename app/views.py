@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from app.calculators import Instance
 from app.content.banks import fill_template
 from app.content.model import Question, Round
 from app.content.render import render_markdown
-from app.scoring.calculators import Instance
 from app.scoring.check import instance_for
 
 if TYPE_CHECKING:

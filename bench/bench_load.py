@@ -81,9 +81,9 @@ def breakdown(content_dir: Path) -> None:
     """Wall time of the main stages of one (warm) load, by wrapping them in timers in this process."""
     import time
 
+    import app.content.banks as banks
     import app.content.loader as loader
     import app.content.markdown_doc as markdown_doc
-    import app.scoring.calculators as calculators
 
     spent: dict[str, float] = {}
 
@@ -97,9 +97,9 @@ def breakdown(content_dir: Path) -> None:
         return wrapper
 
     loader.load_content(content_dir)  # warm: imports, first-use caches
-    originals = (markdown_doc.load_yaml, calculators.validate_ranges, loader.SearchIndex, loader._cross_check)
+    originals = (markdown_doc.load_yaml, banks.validate_ranges, loader.SearchIndex, loader._cross_check)
     markdown_doc.load_yaml = timed("yaml blocks (libyaml CSafeLoader)", markdown_doc.load_yaml)
-    calculators.validate_ranges = timed("generated: validate_ranges (50 draws each)", calculators.validate_ranges)
+    banks.validate_ranges = timed("generated: validate_ranges (50 draws each)", banks.validate_ranges)
     loader.SearchIndex = timed("SearchIndex build", loader.SearchIndex)
     loader._cross_check = timed("cross-check (ids, follow-ups, rounds)", loader._cross_check)
     try:
@@ -107,7 +107,7 @@ def breakdown(content_dir: Path) -> None:
         content = loader.load_content(content_dir)
         total = time.perf_counter() - t
     finally:
-        (markdown_doc.load_yaml, calculators.validate_ranges, loader.SearchIndex, loader._cross_check) = originals
+        (markdown_doc.load_yaml, banks.validate_ranges, loader.SearchIndex, loader._cross_check) = originals
     n_gen = sum(q.type == "generated" for q in content.questions)
     print(f"stage breakdown of one warm load ({total:.3f} s; {n_gen} generated items):")
     for label, sec in sorted(spent.items(), key=lambda kv: -kv[1]):

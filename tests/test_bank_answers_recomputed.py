@@ -1,7 +1,7 @@
 """Fixed numeric/shape answers in the bundled banks, recomputed by the scoring engine's calculators.
 
 Every fixed `numeric` / `shape` question whose answer one of the pure calculators in
-`app.scoring.calculators` can produce is listed in `RECOMPUTE` with the numbers read off its prompt;
+`app.calculators` can produce is listed in `RECOMPUTE` with the numbers read off its prompt;
 the recomputed value must agree with the answer the bank states (shapes exactly, numbers within the
 question's own tolerance / rel_tolerance, otherwise exactly). Items no calculator covers are listed in
 `NOT_COVERED`, so a newly added numeric/shape question has to be classified before the suite passes.
@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.content.loader import load_content
-from app.scoring.calculators import (
+from app.calculators import (
     box_iou,
     conv2d_macs,
     conv2d_output_shape,
@@ -30,6 +29,7 @@ from app.scoring.calculators import (
     receptive_field,
     softmax_cross_entropy,
 )
+from app.content.loader import load_content
 from app.scoring.check import check_answer, expected_answer
 from tests.conftest import REPO
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from app.scoring.calculators import (
+from app.calculators import (
     CALCULATORS,
     Instance,
     InvalidConfig,
@@ -582,7 +582,7 @@ def _snapshot() -> str:
 
 def test_draw_is_deterministic_across_processes():
     # Same draws as _snapshot(), without importing this module (and torch) in the child process.
-    code = (f"import json; from app.scoring.calculators import CALCULATORS, draw; WIDE = json.loads({json.dumps(WIDE)!r}); "
+    code = (f"import json; from app.calculators import CALCULATORS, draw; WIDE = json.loads({json.dumps(WIDE)!r}); "
             "print(json.dumps([[i.params, list(i.answer) if isinstance(i.answer, tuple) else i.answer, i.worked] "
             "for name in CALCULATORS for i in (draw(name, WIDE[name], s) for s in range(5))], ensure_ascii=False))")
     outputs = set()

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app import calculators
 from app.content.model import KeyPoint, Option, Question
-from app.scoring import calculators
 from app.scoring.answers import AnswerFormatError
 from app.scoring.check import (
     OPEN_CORRECT_THRESHOLD,

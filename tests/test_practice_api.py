@@ -5,10 +5,9 @@ Time only moves through the injected clock (app.state.clock); nothing sleeps.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
-
-import csv
 import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo

@@ -28,6 +28,11 @@ class SettingsRequest(BaseModel):
                                      description="FSRS target probability of recall, 0.7 to 0.99")
 
 
+def question_link(question_id: str) -> str:
+    """Where the public API serves a question; the service returns ids, the API adds the links."""
+    return f"/api/v1/questions/{question_id}"
+
+
 def _zone(tz: str | None) -> Any:
     if not tz:
         return ZoneInfo("UTC")
@@ -41,7 +46,9 @@ def _zone(tz: str | None) -> Any:
 def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     """Questions whose review is due now, most overdue first, with a link to each public view."""
-    return service.due_reviews(db, content, caller.user(db), now, limit)
+    due = service.due_reviews(db, content, caller.user(db), now, limit)
+    due["items"] = [{**item, "url": question_link(item["question_id"])} for item in due["items"]]
+    return due
 
 
 @router.post("/reviews/{question_id}", responses=ERRORS)

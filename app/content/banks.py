@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from app.calculators import CALCULATORS, draw, validate_ranges
 from app.content.markdown_doc import Block, DocError, parse_document
 from app.content.model import QUESTION_TYPES, BankInfo, ContentError, KeyPoint, Option, Question
 
@@ -297,8 +298,6 @@ def _open(meta, sections, section_lines, block, fields, err) -> bool:
 
 
 def _generated(meta, sections, section_lines, block, fields, err) -> bool:
-    from app.scoring.calculators import CALCULATORS
-
     name = meta.get("calculator")
     if name not in CALCULATORS:
         err(block.key_line("calculator"), f"未知计算器「{name}」，可选: {', '.join(sorted(CALCULATORS))}")
@@ -320,8 +319,6 @@ def _validated(name: str, params_json: str) -> tuple[list[str], frozenset[str]]:
 
     validate_ranges draws 50 instances; banks repeat the same ranges, and reloads repeat whole banks.
     """
-    from app.scoring.calculators import draw, validate_ranges
-
     params = json.loads(params_json)
     problems = validate_ranges(name, params)
     return problems, frozenset() if problems else frozenset(draw(name, params, 0).params)

@@ -160,10 +160,6 @@ def set_retention(db: Session, user: User, value: float) -> User:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _question_link(qid: str) -> str:
-    return f"/api/v1/questions/{qid}"
-
-
 def due_reviews(db: Session, content: Content, user: User, now: datetime, limit: int) -> dict[str, Any]:
     """Cards due at `now`, most overdue first; cards of questions gone from the content are left out."""
     rows = db.exec(select(ReviewCard.question_id, ReviewCard.due, ReviewCard.last_rating)
@@ -178,8 +174,7 @@ def due_reviews(db: Session, content: Content, user: User, now: datetime, limit:
         total += 1
         if len(items) < limit:
             items.append({"question_id": qid, "title": q.title, "bank": q.bank, "type": q.type,
-                          "topics": list(q.topics), "due": due.isoformat(), "last_rating": last_rating,
-                          "url": _question_link(qid)})
+                          "topics": list(q.topics), "due": due.isoformat(), "last_rating": last_rating})
     return {"now": utc(now).isoformat(), "total": total, "items": items}
 
 

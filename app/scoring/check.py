@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.calculators import Instance, draw
 from app.content.model import Question
 from app.scoring.answers import (
     AnswerFormatError,
@@ -19,7 +20,6 @@ from app.scoring.answers import (
     parse_number,
     parse_shape,
 )
-from app.scoring.calculators import Instance, draw
 from app.scoring.keypoints import score_keypoints
 
 # Open answers are scored by key-point coverage; 60% of the (weighted) points counts as answered.

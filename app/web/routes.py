@@ -19,7 +19,6 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
-from app.api import admin as admin_api
 from app.api.deps import ANON_COOKIE, ContentDep, NowDep, SessionDep, anon_value
 from app.auth import accounts
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
@@ -32,6 +31,7 @@ from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
 from app.practice import service as practice_service
+from app.runtime.reload import reload_content, reload_history
 from app.views import round_view
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
@@ -426,15 +426,15 @@ def admin_page(request: Request, visitor: VisitorDep, db: SessionDep) -> Respons
     _admin(visitor)
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
-                                          "history": admin_api.reload_history(db, 20),
+                                          "history": reload_history(db, 20),
                                           "result": request.query_params.get("result")})
 
 
 @router.post("/admin/reload")
 def admin_reload(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
     user = _admin(visitor)
-    ok, body = admin_api.reload_content(request.app, db, f"user:{user.username}")
+    ok, body = reload_content(request.app, db, f"user:{user.username}")
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
-                                          "history": admin_api.reload_history(db, 20), "reload": body,
+                                          "history": reload_history(db, 20), "reload": body,
                                           "ok": ok}, status_code=200 if ok else 422)

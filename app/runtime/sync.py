@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.content.loader import Content, ContentInvalid
-from app.content.store import ContentStore
 from app.db import request_session
 from app.models import ContentState
+from app.runtime.store import ContentStore
 
 log = logging.getLogger("mianjing.sync")
 POLL_SECONDS = 0.25

@@ -7,6 +7,7 @@ import logging
 import threading
 
 from app.content.loader import Content, load_content
+from app.scoring.keypoints import get_tokenizer
 
 log = logging.getLogger("mianjing.content")
 
@@ -17,8 +18,6 @@ def warm_up(content: Content) -> None:
     questions in memory a full collection otherwise stalls every request for 100-200 ms."""
     try:
         content.search_index.build()
-        from app.scoring.keypoints import get_tokenizer
-
         get_tokenizer()
     except Exception:  # a warm-up failure only costs speed; the request path builds these on demand
         log.exception("content warm-up failed")
