@@ -60,10 +60,8 @@ def _check_or_exit(directory: Path) -> None:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every database migration (SQLite file or PostgreSQL from MIANJING_DATABASE_URL)."""
-    from app.db import upgrade
-
     settings = get_settings()
-    upgrade(settings.database_url)
+    _migrate_or_exit(settings.database_url)
     typer.echo(f"database at head: {_redact(settings.database_url)}")
 
 
@@ -77,11 +75,10 @@ def serve(
     """Check the content, apply migrations, and serve with uvicorn."""
     import uvicorn
 
-    from app.db import upgrade
-
     settings = get_settings()
     _check_or_exit(settings.content_dir)
-    upgrade(settings.database_url)
+    if settings.migrate_on_start:  # here once with a plain message; each worker's startup then finds it at head
+        _migrate_or_exit(settings.database_url)
     extra = {}
     if watch:
         extra = {"reload": True, "reload_dirs": [str(settings.content_dir), "app"], "reload_includes": ["*.md", "*.py"]}
@@ -132,14 +129,14 @@ def user_create(
 
     from app.auth.passwords import hash_password
     from app.auth.sessions import find_user
-    from app.db import make_engine, upgrade
+    from app.db import make_engine
     from app.models import User
 
     if len(password) < 8:
         typer.echo("password must have at least 8 characters", err=True)
         raise typer.Exit(2)
     settings = get_settings()
-    upgrade(settings.database_url)
+    _migrate_or_exit(settings.database_url)
     with Session(make_engine(settings.database_url)) as db:
         user = find_user(db, username)
         if user is None:
@@ -148,6 +145,16 @@ def user_create(
         db.add(user)
         db.commit()
     typer.echo(f"user {username} saved{' (admin)' if admin else ''}")
+
+
+def _migrate_or_exit(url: str) -> None:
+    from app.db import MigrationFailed, migrate_under_lock
+
+    try:
+        migrate_under_lock(url)
+    except MigrationFailed as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
 
 
 def _redact(url: str) -> str:

@@ -12,6 +12,7 @@ A request reads and writes in separate transactions (../shared/DESIGN.md, "Datab
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Iterator
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import event, pool, text
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.sql import Select
 from sqlmodel import Session, create_engine
 
@@ -30,6 +31,12 @@ import app
 SelectT = TypeVar("SelectT", bound=Select)
 MODE = "mianjing_mode"  # execution option on SQLite connections: "read" or "write" (unset: a plain writer)
 MIGRATIONS_DIR_CANDIDATES = (Path.cwd() / "migrations", Path(app.__file__).resolve().parent.parent / "migrations")
+# The pg_advisory_lock key every process agrees on: "mianjing" in ASCII, a positive signed 64-bit integer.
+MIGRATION_LOCK_KEY = 0x6D69616E6A696E67
+# Alembic's `context` is a process-wide proxy, so two threads must not run env.py at once; re-entrant
+# because migrate_under_lock holds it around upgrade().
+_alembic_lock = threading.RLock()
+log = logging.getLogger("mianjing")
 
 
 @dataclass(frozen=True)
@@ -142,13 +149,122 @@ def migrations_dir() -> Path:
     raise FileNotFoundError("migrations/ not found next to the app package or in the current directory")
 
 
-def upgrade(url: str) -> None:
-    """Apply every Alembic migration to the database at `url`."""
-    from alembic import command
+class MigrationFailed(RuntimeError):
+    """The database could not be brought to the code's schema; the message names it (password masked)."""
+
+
+def masked_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _alembic_config(url: str, connection: Connection | None = None):
     from alembic.config import Config
 
-    _make_sqlite_dir(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    if connection is not None:
+        cfg.attributes["connection"] = connection  # migrations/env.py runs on it (Alembic cookbook)
+    return cfg
+
+
+def upgrade(url: str, *, connection: Connection | None = None) -> None:
+    """Apply every Alembic migration to the database at `url` (on `connection` when given), without a
+    cross-process lock: see migrate_under_lock for what a starting service calls."""
+    from alembic import command
+
+    _make_sqlite_dir(url)
+    with _alembic_lock:
+        command.upgrade(_alembic_config(url, connection), "head")
+
+
+def migrate_under_lock(url: str) -> None:
+    """Bring the database at `url` to head once, however many workers or replicas start together: on
+    PostgreSQL under pg_advisory_lock(MIGRATION_LOCK_KEY) on the connection the migrations run on, on
+    an SQLite file under an exclusive flock of `<file>.migrate.lock`; the others wait, then find the
+    schema at head and do nothing. Any failure (unreachable database, a migration that raises, a
+    revision this code does not know, i.e. a database newer than the code) raises MigrationFailed."""
+    try:
+        with _alembic_lock:
+            if url.startswith("sqlite"):
+                with _sqlite_migration_lock(url):
+                    upgrade(url)
+            else:
+                _upgrade_postgres_locked(url)
+    except Exception as exc:
+        raise MigrationFailed(f"cannot migrate the database {masked_url(url)}: {_cause(url, exc)}") from exc
+
+
+def require_head(url: str) -> None:
+    """Raise MigrationFailed unless the database at `url` is at the code's head (startup without migrating)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(_alembic_config(url)).get_heads())
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except Exception as exc:
+        raise MigrationFailed(f"cannot read the schema version of {masked_url(url)}: {_cause(url, exc)}") from exc
+    finally:
+        engine.dispose()
+    if current != heads:
+        raise MigrationFailed(
+            f"the database {masked_url(url)} is at revision {', '.join(sorted(current)) or '(none)'} but the code "
+            f"needs {', '.join(sorted(heads))}: run `mianjing db upgrade` (MIANJING_MIGRATE_ON_START is off)")
+
+
+def _cause(url: str, exc: BaseException) -> str:
+    cause = f"{type(exc).__name__}: {exc}".strip()
+    password = make_url(url).password
+    return cause.replace(str(password), "***") if password else cause
+
+
+@contextmanager
+def _sqlite_migration_lock(url: str) -> Iterator[None]:
+    import fcntl
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or "mode=memory" in url:
+        yield  # an in-memory database belongs to one connection: nobody to race with
+        return
+    _make_sqlite_dir(url)
+    with open(f"{path}.migrate.lock", "a") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process to finish migrating %s", path)
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _upgrade_postgres_locked(url: str) -> None:
+    # A dedicated, unpooled connection: the session-level advisory lock lives exactly as long as it.
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            key = {"key": MIGRATION_LOCK_KEY}
+            if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+                log.info("waiting for another process to finish migrating %s", masked_url(url))
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            conn.commit()  # Alembic then begins and commits its own transaction on this connection
+            try:
+                upgrade(url, connection=conn)
+                conn.commit()
+            finally:
+                _unlock(conn, key)
+    finally:
+        engine.dispose()
+
+
+def _unlock(conn: Connection, key: dict[str, int]) -> None:
+    try:
+        conn.rollback()  # a migration that failed may leave the transaction aborted
+        conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+        conn.commit()
+    except Exception:  # noqa: BLE001 - closing the connection ends the session, which releases the lock too
+        log.warning("could not release the migration lock explicitly; it goes with the connection", exc_info=True)

@@ -15,7 +15,7 @@ from app.api import admin, auth, health, interviews, me, practice, questions, ro
 from app.api.deps import csrf_guard
 from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
-from app.db import db_session, make_engine
+from app.db import db_session, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.runtime.store import ContentStore
@@ -35,6 +35,11 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
         # A reload or a warm-up runs beside the requests; hand the GIL over every 0.5 ms instead of 5 ms so
         # that requests wait behind it for less (measured in bench/bench_reload.py).
         sys.setswitchinterval(0.0005)
+        # Every way of starting (uvicorn app.main:app, mianjing serve, a TestClient) brings the schema to
+        # head first, under a lock so that workers starting together migrate once; MigrationFailed stops
+        # the process (uvicorn exits non-zero) instead of serving 500s from missing tables.
+        migrate = migrate_under_lock if settings.migrate_on_start else require_head
+        await asyncio.to_thread(migrate, settings.database_url)
         # The files on disk are the truth at start: publish their version, then follow later reloads.
         await asyncio.to_thread(_publish_initial, app)
         task = asyncio.create_task(follow_forever(app.state.engine, app.state.store, settings.content_dir))
@@ -80,11 +85,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
 
 
 def _publish_initial(app: FastAPI) -> None:
-    try:
-        with db_session(app.state.engine) as db:
-            publish_version(db, app.state.store.current.version)
-    except Exception:  # noqa: BLE001 - an unmigrated database must not stop the app from serving content
-        log.warning("could not publish the content version (database not migrated?)")
+    with db_session(app.state.engine) as db:
+        publish_version(db, app.state.store.current.version)
 
 
 def _static_dir() -> str:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     workers: int = 1
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
+    migrate_on_start: bool = Field(
+        default=True, description="apply the migrations at startup under a lock; off = refuse to start unless at head")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -1,4 +1,6 @@
-"""Alembic environment: the URL comes from the caller's config or from MIANJING_DATABASE_URL."""
+"""Alembic environment: the URL comes from the caller's config or from MIANJING_DATABASE_URL; a caller
+that holds a connection (app.db.migrate_under_lock, with the advisory lock taken on it) passes it in
+config.attributes["connection"] and the migrations run on that connection."""
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
@@ -19,12 +21,20 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run_on(connection)
+        return
     engine = engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
-                          render_as_batch=url.startswith("sqlite"))
-        with context.begin_transaction():
-            context.run_migrations()
+        run_on(connection)
+
+
+def run_on(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 if context.is_offline_mode():

@@ -34,32 +34,43 @@ def postgres_admin_url() -> str:
 
 
 @contextmanager
-def migrated_database(kind: str, folder: Path) -> Iterator[str]:
-    """A fresh database of `kind` ("sqlite" in `folder`, or "postgres" on the test server) at head."""
+def empty_database(kind: str, folder: Path) -> Iterator[str]:
+    """A new, unmigrated database of `kind` ("sqlite" in `folder`, or "postgres" on the test server)."""
     if kind == "sqlite":
-        url = f"sqlite:///{folder / 'test.db'}"
-        upgrade(url)
-        yield url
+        yield f"sqlite:///{folder / 'test.db'}"
         return
     admin_url = postgres_admin_url()
     name = "t_" + uuid.uuid4().hex[:12]
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
     try:
-        upgrade(url)
-        yield url
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
+@contextmanager
+def migrated_database(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh database of `kind` ("sqlite" in `folder`, or "postgres" on the test server) at head."""
+    with empty_database(kind, folder) as url:
+        upgrade(url)
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path) -> Iterator[str]:
     """A migrated, empty database of each kind."""
     with migrated_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db_url(request, tmp_path) -> Iterator[str]:
+    """A new database of each kind that nothing has migrated."""
+    with empty_database(request.param, tmp_path) as url:
         yield url
 
 
