@@ -134,104 +134,64 @@ def test_oversized_body_is_413(client):
     assert r.status_code == 413
 
 
-# --- the hot path (app/api/hot_path.py) must answer exactly as the documented route does -----------------
+# --- HTTP caching of question views (../shared/DESIGN.md, "HTTP caching") ------------------------------
 
 
-@pytest.fixture
-def routed_client(tmp_path):
+def test_fixed_view_carries_a_strong_etag_and_answers_304(client):
+    r = client.get("/api/v1/questions/s-single")
+    tag = r.headers["etag"]
+    assert r.status_code == 200 and tag.startswith('"') and tag.endswith('"')
+    assert r.headers["cache-control"] == "public, no-cache"  # a publish can change it: always revalidate
+    for sent in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+        again = client.get("/api/v1/questions/s-single", headers={"If-None-Match": sent})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag, sent
+    stale = client.get("/api/v1/questions/s-single", headers={"If-None-Match": '"stale"'})
+    assert stale.status_code == 200 and stale.json() == r.json()
+    assert client.get("/api/v1/questions/s-single?seed=5").headers["etag"] == tag  # a seed means nothing here
+    assert client.get("/api/v1/questions/s-open").headers["etag"] != tag
+
+
+def test_seeded_instance_has_its_own_etag(client):
+    one = client.get("/api/v1/questions/s-generated?seed=1")
+    two = client.get("/api/v1/questions/s-generated?seed=2")
+    assert one.headers["etag"] != two.headers["etag"]
+    assert client.get("/api/v1/questions/s-generated?seed=1").headers["etag"] == one.headers["etag"]
+    assert client.get("/api/v1/questions/s-generated?seed=1",
+                      headers={"If-None-Match": one.headers["etag"]}).status_code == 304
+
+
+def test_unseeded_generated_view_is_never_stored(client):
+    r = client.get("/api/v1/questions/s-generated")
+    assert r.headers["cache-control"] == "no-store" and "etag" not in r.headers
+    again = client.get(f"/api/v1/questions/s-generated?seed={r.json()['seed']}").json()
+    assert r.json() == again  # the fresh instance is the seeded one
+    assert len({client.get("/api/v1/questions/s-generated").json()["seed"] for _ in range(5)}) > 1
+
+
+def test_a_reload_changes_the_etag(tmp_path):
+    import shutil
+
     from fastapi.testclient import TestClient
 
     from app.db import upgrade
     from app.main import create_app
-    from tests.conftest import make_settings
+    from tests.conftest import VALID, make_settings
 
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    upgrade(url)  # checks that carry credentials look their caller up
-    with TestClient(create_app(make_settings(database_url=url, question_hot_path=False))) as c:
-        yield c
-
-
-HOT_QUERIES = ["", "?seed=0", "?seed=7", "?seed=2147483647"]
-PASSED_ON = ["?seed=-1", "?seed=01", "?seed=2147483648", "?seed=abc", "?seed=", "?seed=1&seed=2", "?seed=3&x=1",
-             "?x=1", "?seed=99999999999"]
+    content = tmp_path / "content"
+    shutil.copytree(VALID, content)
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    upgrade(url)
+    with TestClient(create_app(make_settings(database_url=url, content_dir=content, admin_token="t"))) as c:
+        old = c.get("/api/v1/questions/s-single").headers["etag"]
+        bank = next((content / "banks").glob("*.md"))
+        bank.write_text(bank.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # any edit is a new version
+        assert c.post("/api/v1/admin/reload", headers={"Authorization": "Bearer t"}).status_code == 200
+        r = c.get("/api/v1/questions/s-single", headers={"If-None-Match": old})
+        assert r.status_code == 200 and r.headers["etag"] != old
 
 
 def _response(r):
     return r.status_code, r.content, {k: v for k, v in r.headers.items() if k != "date"}
-
-
-def test_hot_path_and_route_give_identical_responses(client, routed_client):
-    ids = [i["id"] for i in client.get("/api/v1/questions").json()["items"]]
-    for qid in ids:
-        for query in HOT_QUERIES + PASSED_ON:
-            if qid == "s-generated" and query in ("", "?x=1"):
-                continue  # a random seed each time: compared below without the seed
-            url = f"/api/v1/questions/{qid}{query}"
-            assert _response(client.get(url)) == _response(routed_client.get(url)), url
-    for url in ["/api/v1/questions/nope", "/api/v1/questions/s-single/x", "/api/v1/questions/%2e%2e"]:
-        assert _response(client.get(url)) == _response(routed_client.get(url)), url
-
-
-def test_hot_path_random_instance_matches_its_seeded_view(client):
-    body = client.get("/api/v1/questions/s-generated").json()
-    again = client.get(f"/api/v1/questions/s-generated?seed={body['seed']}").json()
-    assert body == again
-    seeds = {client.get("/api/v1/questions/s-generated").json()["seed"] for _ in range(5)}
-    assert len(seeds) > 1
-
-
-def _call(app, method: str, path: str, query: bytes = b"", body: bytes = b"",
-          headers: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[int, dict]:
-    """One request straight into the ASGI app; returns the status and the scope the app saw."""
-    import asyncio
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query,
-             "root_path": "", "headers": [(b"host", b"testserver"), *headers], "client": ("127.0.0.1", 1),
-             "server": ("testserver", 80)}
-    sent: list[dict] = []
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent[0]["status"], scope
-
-
-def test_hot_path_answers_before_the_router(client):
-    """The router records the endpoint it chose in the scope; a hot-path answer has none."""
-    status, scope = _call(client.app, "GET", "/api/v1/questions/s-single")
-    assert status == 200 and "endpoint" not in scope
-    status, scope = _call(client.app, "GET", "/api/v1/questions/s-single", b"seed=01")
-    assert status == 200 and scope["endpoint"].__name__ == "get_question"
-    status, scope = _call(client.app, "GET", "/api/v1/questions/nope")
-    assert status == 404 and scope["endpoint"].__name__ == "get_question"
-
-
-JSON_BODY = ((b"content-type", b"application/json"),)
-
-
-@pytest.mark.parametrize(("path", "body", "headers", "hot"), [
-    ("/api/v1/questions/s-single/check", b'{"answer":"B"}', JSON_BODY, True),
-    ("/api/v1/questions/s-open/check", '{"answer":"均值和方差"}'.encode(), JSON_BODY, True),
-    ("/api/v1/questions/s-generated/check", b'{"answer":"1","seed":3}', JSON_BODY, True),
-    ("/api/v1/questions/s-single/check", b'{"answer":"B"}', (), False),  # no content type
-    ("/api/v1/questions/s-single/check", b'{"answer":"B"}', (*JSON_BODY, (b"cookie", b"x=1")), False),
-    ("/api/v1/questions/s-single/check", b'{"answer":"B"}', (*JSON_BODY, (b"authorization", b"Bearer x")), False),
-    ("/api/v1/questions/s-generated/check", b'{"answer":"1"}', JSON_BODY, False),  # no seed: the route's 422
-    ("/api/v1/questions/s-single/check", b'{"answer":NaN}', JSON_BODY, False),  # json.loads reads it, orjson not
-    ("/api/v1/questions/s-single/check", b'{"seed":-1}', JSON_BODY, False),
-    ("/api/v1/questions/nope/check", b'{"answer":"B"}', JSON_BODY, False),
-])
-def test_check_hot_path_takes_only_plain_anonymous_checks(client, path, body, headers, hot):
-    status, scope = _call(client.app, "POST", path, body=body, headers=headers)
-    if hot:
-        assert status == 200 and "endpoint" not in scope
-    else:
-        assert scope["endpoint"].__name__ == "check"
 
 
 CHECK_IDS = ["s-single", "s-multiple", "s-numeric", "s-shape", "s-open", "s-generated", "nope"]
@@ -256,18 +216,20 @@ def _post(c, qid: str, body: bytes, content_type: bytes | None, extra: dict | No
     return _response(c.post(f"/api/v1/questions/{qid}/check", content=body, headers={**headers, **(extra or {})}))
 
 
-def test_check_hot_path_and_route_give_identical_responses(client, routed_client):
-    hot = 0
+def test_check_answers_every_body_without_a_500(client):
+    answered = 0
     for qid in CHECK_IDS:
         for body in CHECK_BODIES:
             for content_type in CONTENT_TYPES:
-                got = _post(client, qid, body, content_type)
-                assert got == _post(routed_client, qid, body, content_type), (qid, body[:60], content_type)
-                hot += got[0] == 200
-    assert hot > 150  # most of these are answered, by both
+                status, content, _ = _post(client, qid, body, content_type)
+                assert status in (200, 404, 422), (qid, body[:60], content_type, status)
+                assert b"detail" in content or status == 200
+                answered += status == 200
+    assert answered > 150
     for extra in [{"authorization": "Bearer nope"}, {"cookie": "mj_session=nope"}]:
-        got = _post(client, "s-single", b'{"answer":"B"}', b"application/json", extra)
-        assert got == _post(routed_client, "s-single", b'{"answer":"B"}', b"application/json", extra)
+        # An unknown token is anonymous, as before the caller could be known: scored, not recorded.
+        status, content, _ = _post(client, "s-single", b'{"answer":"B"}', b"application/json", extra)
+        assert status == 200 and b'"review"' not in content
 
 
 JSON_LEAVES = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
@@ -284,6 +246,8 @@ CHECK_REQUESTS = st.one_of(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(qid=st.sampled_from(CHECK_IDS), request=CHECK_REQUESTS)
-def test_check_hot_path_matches_the_route_on_any_json(client, routed_client, qid, request):
-    body = json.dumps(request).encode()
-    assert _post(client, qid, body, b"application/json") == _post(routed_client, qid, body, b"application/json")
+def test_check_refuses_any_json_cleanly(client, qid, request):
+    status, content, _ = _post(client, qid, json.dumps(request).encode(), b"application/json")
+    assert status in (200, 404, 422)
+    if status == 200:
+        assert 0.0 <= json.loads(content)["score"] <= 1.0
