@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import select
 
 from app.api.deps import SessionDep, bearer_token
-from app.api.schemas import ErrorResponse, ValidationErrorResponse
+from app.api.schemas import ErrorResponse, ReloadLogEntry, ReloadResult, ValidationErrorResponse, errors
 from app.content.loader import Content, ContentInvalid
 from app.content.sync import publish_version
 from app.errors import AppError
@@ -21,6 +21,7 @@ from app.models import ReloadLog
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
     401: {"model": ErrorResponse, "description": "admin token missing or wrong"},
     403: {"model": ErrorResponse, "description": "the admin API is off"},
+    **errors(422),
 })
 
 
@@ -42,8 +43,8 @@ def diff(old: Content, new: Content) -> dict[str, list[str]]:
     return {"added": sorted(new_ids - old_ids), "removed": sorted(old_ids - new_ids), "changed": changed}
 
 
-@router.post("/reload", responses={422: {"model": ValidationErrorResponse,
-                                          "description": "the content on disk is invalid; nothing changed"}})
+@router.post("/reload", response_model=ReloadResult, operation_id="reload_content", responses={
+    **errors(413), 422: {"model": ValidationErrorResponse, "description": "the content on disk is invalid; nothing changed"}})
 def reload(request: Request, db: SessionDep) -> JSONResponse:
     actor = require_admin(request)
     ok, body = reload_content(request.app, db, actor)
@@ -79,7 +80,7 @@ def reload_history(db, limit: int = 50) -> list[dict[str, Any]]:
              "version_after": r.version_after, "ok": r.ok, "detail": r.detail} for r in rows]
 
 
-@router.get("/reloads")
+@router.get("/reloads", response_model=list[ReloadLogEntry], operation_id="list_reloads")
 def reloads(request: Request, db: SessionDep) -> list[dict[str, Any]]:
     require_admin(request)
     return reload_history(db)

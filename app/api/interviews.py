@@ -9,14 +9,26 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep, request_token, require_user
-from app.api.schemas import JSON_INT, REQUEST_ERRORS, Answer, ErrorResponse
+from app.api.interview_schemas import (
+    AnswerRated,
+    AnswerSaved,
+    InterviewFinished,
+    InterviewReport,
+    InterviewState,
+    InterviewSummary,
+    PositionMoved,
+    ShareLink,
+)
+from app.api.schemas import AUTH_WRITE_ERRORS, JSON_INT, REQUEST_ERRORS, Answer, errors
 from app.db import run_db
 from app.interviews import service
 from app.models import Interview
 from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=REQUEST_ERRORS)
-ERRORS = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 401: {"model": ErrorResponse}}
+NO_INTERVIEW = errors(e404="no such interview (or not yours), or no question at that position")
+READ = {**errors(401), **NO_INTERVIEW}
+WRITE = {**AUTH_WRITE_ERRORS, **NO_INTERVIEW}
 
 
 class StartRequest(BaseModel):
@@ -39,13 +51,14 @@ def _state(db, interview: Interview, now) -> dict[str, Any]:
     return service.interview_state(interview, service.answers_by_position(db, interview), now)
 
 
-@router.post("", status_code=201, responses=ERRORS)
+@router.post("", status_code=201, response_model=InterviewState, operation_id="start_interview",
+             responses={**AUTH_WRITE_ERRORS, **errors(e404="no such round")})
 def start(body: StartRequest, user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep) -> dict[str, Any]:
     interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now)
     return _state(db, interview, now)
 
 
-@router.get("", responses=ERRORS)
+@router.get("", response_model=list[InterviewSummary], operation_id="list_interviews", responses=errors(401))
 def history(user: CurrentUser, db: SessionDep, now: NowDep) -> list[dict[str, Any]]:
     rows = db.exec(select(Interview).where(Interview.user_id == user.id)
                    .order_by(Interview.started_at.desc())).all()  # type: ignore[union-attr]
@@ -59,14 +72,15 @@ def history(user: CurrentUser, db: SessionDep, now: NowDep) -> list[dict[str, An
     return out
 
 
-@router.get("/{interview_id}", responses=ERRORS)
+@router.get("/{interview_id}", response_model=InterviewState, operation_id="get_interview", responses=READ)
 def get(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
     interview = service.get_owned(db, user, interview_id)
     service.close_if_expired(db, interview, now)
     return _state(db, interview, now)
 
 
-@router.put("/{interview_id}/answers/{position}", responses=ERRORS)
+@router.put("/{interview_id}/answers/{position}", response_model=AnswerSaved, operation_id="save_answer",
+            responses={**WRITE, **errors(e409="the interview is over: the answer was not saved")})
 async def save_answer(interview_id: str, position: int, body: AnswerRequest, request: Request,
                       now: NowDep) -> dict[str, Any]:
     # The autosave hot path: all its database work in one hop to the database executor.
@@ -81,39 +95,44 @@ async def save_answer(interview_id: str, position: int, body: AnswerRequest, req
     return await run_db(request.app.state.engine, request.app.state.db_executor, work)
 
 
-@router.post("/{interview_id}/position", responses=ERRORS)
+@router.post("/{interview_id}/position", response_model=PositionMoved, operation_id="move_to_question",
+             responses=WRITE)
 def move(interview_id: str, body: MoveRequest, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
     interview = service.move_to(db=db, user=user, interview_id=interview_id, position=body.position, now=now)
     return {"current_position": interview.current_position, "state": interview.state}
 
 
-@router.post("/{interview_id}/finish", responses=ERRORS)
+@router.post("/{interview_id}/finish", response_model=InterviewFinished, operation_id="finish_interview",
+             responses=WRITE)
 def finish(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
     interview = service.finish_owned(db=db, user=user, interview_id=interview_id, now=now)
     return {"id": interview.id, "state": interview.state, "score": interview.score}
 
 
-@router.get("/{interview_id}/report", responses=ERRORS)
+@router.get("/{interview_id}/report", response_model=InterviewReport, operation_id="get_report",
+            responses={**READ, **errors(e409="the interview is not finished yet")})
 def report(interview_id: str, user: CurrentUser, db: SessionDep, now: NowDep) -> dict[str, Any]:
     interview = service.get_owned(db, user, interview_id)
     service.close_if_expired(db, interview, now)
     return service.report(interview, service.answers_by_position(db, interview))
 
 
-@router.put("/{interview_id}/ratings/{position}", responses=ERRORS)
+@router.put("/{interview_id}/ratings/{position}", response_model=AnswerRated, operation_id="rate_answer",
+            responses=WRITE)
 def rate(interview_id: str, position: int, body: RateRequest, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
     row = service.rate(db=db, user=user, interview_id=interview_id, position=position, rating=body.rating)
     return {"position": row.position, "rating": row.self_rating}
 
 
-@router.post("/{interview_id}/share", responses=ERRORS)
+@router.post("/{interview_id}/share", response_model=ShareLink, operation_id="share_report",
+             responses={**WRITE, **errors(e409="the interview is not finished yet")})
 def share(interview_id: str, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
     """Create (or return) the read-only share link of a finished interview's report."""
     token = service.share(db=db, user=user, interview_id=interview_id)
     return {"token": token, "url": f"/shared/{token}"}
 
 
-@router.delete("/{interview_id}/share", status_code=204, responses=ERRORS)
+@router.delete("/{interview_id}/share", status_code=204, operation_id="unshare_report", responses=WRITE)
 def unshare(interview_id: str, user: CurrentUser, db: SessionDep) -> None:
     """Revoke the share link: the old URL answers 404 from now on."""
     service.unshare(db=db, user=user, interview_id=interview_id)

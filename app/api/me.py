@@ -9,13 +9,22 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import ContentDep, CurrentUser, NowDep, SessionDep
-from app.api.schemas import REQUEST_ERRORS, ErrorResponse
+from app.api.schemas import (
+    AUTH_WRITE_ERRORS,
+    REQUEST_ERRORS,
+    Dashboard,
+    RetentionSettings,
+    ReviewRated,
+    ReviewsDue,
+    errors,
+)
 from app.errors import AppError
 from app.practice import scheduling, service
 from app.practice.scheduling import RatingName, utc
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
-ERRORS = {**REQUEST_ERRORS, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
+READ = {**REQUEST_ERRORS, **errors(401)}
+WRITE = {**REQUEST_ERRORS, **AUTH_WRITE_ERRORS}
 
 
 class RatingRequest(BaseModel):
@@ -36,14 +45,15 @@ def _zone(tz: str | None) -> Any:
         raise AppError(f"unknown time zone {tz!r}; use an IANA name such as Asia/Shanghai", status_code=422) from None
 
 
-@router.get("/reviews/due", responses=ERRORS)
+@router.get("/reviews/due", response_model=ReviewsDue, operation_id="get_reviews_due", responses=READ)
 def reviews_due(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     """Questions whose review is due now, most overdue first, with a link to each public view."""
     return service.due_reviews(db, content, user, now, limit)
 
 
-@router.post("/reviews/{question_id}", responses=ERRORS)
+@router.post("/reviews/{question_id}", response_model=ReviewRated, operation_id="rate_review",
+             responses={**WRITE, **errors(e404="no such question, or not answered yet")})
 def rate_review(question_id: str, body: RatingRequest, user: CurrentUser, db: SessionDep,
                 content: ContentDep) -> dict[str, Any]:
     """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
@@ -51,7 +61,7 @@ def rate_review(question_id: str, body: RatingRequest, user: CurrentUser, db: Se
     return {"question_id": question_id, "rating": row.last_rating, "due": row.due.isoformat()}
 
 
-@router.get("/stats", responses=ERRORS)
+@router.get("/stats", response_model=Dashboard, operation_id="get_stats", responses=READ)
 def my_stats(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
              tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries")] = None,
              ) -> dict[str, Any]:
@@ -60,18 +70,18 @@ def my_stats(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep
     return service.dashboard(db, content, user, now, _zone(tz))
 
 
-@router.get("/settings", responses=ERRORS)
+@router.get("/settings", response_model=RetentionSettings, operation_id="get_settings", responses=READ)
 def get_settings(user: CurrentUser) -> dict[str, Any]:
     return {"desired_retention": user.desired_retention}
 
 
-@router.put("/settings", responses=ERRORS)
+@router.put("/settings", response_model=RetentionSettings, operation_id="update_settings", responses=WRITE)
 def put_settings(body: SettingsRequest, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
     user = service.set_retention(db, user, body.desired_retention)
     return {"desired_retention": user.desired_retention}
 
 
-@router.get("/export", responses={**ERRORS, 200: {"description": "a download", "content": {
+@router.get("/export", operation_id="export_data", responses={**READ, 200: {"description": "a download", "content": {
     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
     "text/csv": {"schema": {"type": "string"}}}}})
 def export(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,

@@ -19,6 +19,7 @@ from app.api.schemas import (
     QuestionPage,
     QuestionPublic,
     TopicCount,
+    errors,
 )
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
@@ -36,7 +37,7 @@ def _json(data: object) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
-@router.get("/banks", response_model=list[BankPublic])
+@router.get("/banks", response_model=list[BankPublic], operation_id="list_banks")
 async def list_banks(content: ContentDep) -> Response:
     counts = content.indexes["bank"]
     return _json([
@@ -45,13 +46,13 @@ async def list_banks(content: ContentDep) -> Response:
     ])
 
 
-@router.get("/topics", response_model=list[TopicCount])
+@router.get("/topics", response_model=list[TopicCount], operation_id="list_topics")
 async def list_topics(content: ContentDep) -> Response:
     topics = sorted(content.indexes["topic"].items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return _json([{"topic": t, "count": len(ids)} for t, ids in topics])
 
 
-@router.get("/questions", response_model=QuestionPage)
+@router.get("/questions", response_model=QuestionPage, operation_id="list_questions")
 async def list_questions(
     content: ContentDep,
     bank: str | None = None,
@@ -72,7 +73,8 @@ async def list_questions(
     return Response(body, media_type="application/json")
 
 
-@router.get("/questions/{question_id}", response_model=QuestionPublic, responses=NOT_FOUND)
+@router.get("/questions/{question_id}", response_model=QuestionPublic, operation_id="get_question",
+            responses=NOT_FOUND)
 async def get_question(
     question_id: str,
     request: Request,  # the live content is read straight off the app: no dependency on the hottest route
@@ -87,7 +89,8 @@ async def get_question(
     return Response(question_json(content, q, seed), media_type="application/json")
 
 
-@router.post("/questions/{question_id}/check", response_model=CheckResponse, responses=NOT_FOUND)
+@router.post("/questions/{question_id}/check", response_model=CheckResponse, operation_id="check_answer",
+             responses={**NOT_FOUND, **errors(413)})
 async def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, user: OptionalUser,
                 request: Request) -> Response:
     # Anonymous checks that score inline are mostly answered by app/api/hot_path.py with the same bytes.
