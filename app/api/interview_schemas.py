@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from app.api.schemas import OptionPublic, QuestionPublic, Timestamp
 from app.practice.scheduling import RatingName
 
-InterviewStateName = Literal["active", "finished"]
+
+class InterviewStateName(StrEnum):
+    """One enum in the schema for every `state` (a generated client gets one type, not one per model)."""
+
+    active = "active"
+    finished = "finished"
 
 
 class SectionPlan(BaseModel):
