@@ -13,6 +13,7 @@ from app.api.schemas import (
     AUTH_WRITE_ERRORS,
     REQUEST_ERRORS,
     Dashboard,
+    ExportRecord,
     RetentionSettings,
     ReviewRated,
     ReviewsDue,
@@ -81,9 +82,8 @@ def put_settings(body: SettingsRequest, user: CurrentUser, db: SessionDep) -> di
     return {"desired_retention": user.desired_retention}
 
 
-@router.get("/export", operation_id="export_data", responses={**READ, 200: {"description": "a download", "content": {
-    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-    "text/csv": {"schema": {"type": "string"}}}}})
+@router.get("/export", response_model=list[ExportRecord], operation_id="export_data", responses={
+    **READ, 200: {"description": "a download", "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def export(user: CurrentUser, db: SessionDep, content: ContentDep, now: NowDep,
            format: Annotated[Literal["csv", "json"], Query()] = "json") -> Response:
     """My attempts and interviews as a download: CSV with a header row, or a JSON list."""

@@ -230,6 +230,27 @@ class RetentionSettings(BaseModel):
     desired_retention: float
 
 
+class ExportRecord(BaseModel):
+    """One row of the export (app.practice.service.EXPORT_FIELDS): an attempt or an interview."""
+
+    kind: Literal["attempt", "interview"]
+    id: int | str
+    created_at: Timestamp
+    question_id: str | None
+    question_title: str | None
+    seed: int | None
+    answer: Any
+    score: float | None
+    correct: bool | None
+    rating: str | None
+    source: str | None
+    interview_id: str | None
+    round_id: str | None
+    round_title: str | None
+    state: str | None
+    finished_at: Timestamp | None
+
+
 # --- practice ---------------------------------------------------------------------------------------------
 
 
