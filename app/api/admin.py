@@ -44,7 +44,9 @@ def diff(old: Content, new: Content) -> dict[str, list[str]]:
 
 
 @router.post("/reload", response_model=ReloadResult, operation_id="reload_content", responses={
-    **errors(413), 422: {"model": ValidationErrorResponse, "description": "the content on disk is invalid; nothing changed"}})
+    **errors(413),
+    422: {"model": ValidationErrorResponse, "description": "the content on disk is invalid; nothing changed"},
+})
 def reload(request: Request, db: SessionDep) -> JSONResponse:
     actor = require_admin(request)
     ok, body = reload_content(request.app, db, actor)
