@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.api import admin, auth, health, interviews, me, practice, questions, rounds
@@ -51,9 +52,15 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app = FastAPI(
         lifespan=lifespan,
         dependencies=[Depends(csrf_guard)],
-        title="Mianjing 面经 API",
+        # The title names the package a client generator makes of /openapi.json (openapi-python-client:
+        # mianjing-api-client, package mianjing_api_client), so it stays ASCII.
+        title="Mianjing API",
         version="1",
-        description="Question banks, answer checking and timed mock interviews for DL/CV algorithm interviews.",
+        description="面经 (Mianjing): question banks, answer checking and timed mock interviews for DL/CV "
+                    "algorithm interviews.",
+        # An operation's id is its route's name (the endpoint function's, unless the route gives one), so
+        # generated clients get get_question and start_interview, not get_question_api_v1_questions__...
+        generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
     app.state.store = ContentStore(content)
@@ -82,6 +89,10 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
 
 
 def _publish_initial(app: FastAPI) -> None:

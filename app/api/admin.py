@@ -9,13 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import SessionDep, bearer_token
-from app.api.schemas import ErrorResponse, ValidationErrorResponse
+from app.api.schemas import ErrorResponse, ReloadLogEntry, ReloadResult, ValidationErrorResponse, errors
 from app.errors import AppError
 from app.runtime.reload import reload_content, reload_history
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
     401: {"model": ErrorResponse, "description": "admin token missing or wrong"},
     403: {"model": ErrorResponse, "description": "the admin API is off"},
+    **errors(422),
 })
 
 
@@ -29,15 +30,17 @@ def require_admin(request: Request) -> str:
     return "admin-token"
 
 
-@router.post("/reload", responses={422: {"model": ValidationErrorResponse,
-                                          "description": "the content on disk is invalid; nothing changed"}})
+@router.post("/reload", response_model=ReloadResult, operation_id="reload_content", responses={
+    **errors(413),
+    422: {"model": ValidationErrorResponse, "description": "the content on disk is invalid; nothing changed"},
+})
 def reload(request: Request, db: SessionDep) -> JSONResponse:
     actor = require_admin(request)
     ok, body = reload_content(request.app, db, actor)  # a plain def: parsing the banks runs in the thread pool
     return JSONResponse(body, status_code=200 if ok else 422)
 
 
-@router.get("/reloads")
+@router.get("/reloads", response_model=list[ReloadLogEntry], operation_id="list_reloads")
 def reloads(request: Request, db: SessionDep) -> list[dict[str, Any]]:
     require_admin(request)
     return reload_history(db)

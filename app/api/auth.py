@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.api.deps import CallerDep, NowDep, SessionDep, bearer_token
-from app.api.schemas import REQUEST_ERRORS, ErrorResponse
+from app.api.schemas import AUTH_WRITE_ERRORS, REQUEST_ERRORS, WRITE_ERRORS, ErrorResponse, errors
 from app.auth import accounts
 from app.auth.accounts import client_key, login_limiter
 from app.auth.passwords import hash_password
@@ -16,8 +16,8 @@ from app.auth.sessions import issue_token, revoke_token
 from app.db import write_transaction
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=REQUEST_ERRORS)
-UNAUTHORIZED = {401: {"model": ErrorResponse, "description": "not logged in"}}
-TAKEN = {409: {"model": ErrorResponse, "description": "username taken, or not a guest"}}
+UNAUTHORIZED = errors(e401="not logged in")
+TAKEN = errors(e409="username taken, or not a guest")
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32,
                                             pattern=r"^[A-Za-z0-9_.\-\u4e00-\u9fff]+$")]
@@ -46,7 +46,8 @@ def _token(user, token: str) -> TokenResponse:
     return TokenResponse(access_token=token, user_id=user.id, username=user.username, is_guest=user.is_guest)
 
 
-@router.post("/register", status_code=201, response_model=TokenResponse, responses=TAKEN)
+@router.post("/register", status_code=201, response_model=TokenResponse, operation_id="register",
+             responses={**WRITE_ERRORS, **TAKEN})
 def register(body: Credentials, db: SessionDep, now: NowDep) -> TokenResponse:
     password_hash = hash_password(body.password)  # ~20 ms of argon2 before the write lock, not under it
     with write_transaction(db):
@@ -54,7 +55,8 @@ def register(body: Credentials, db: SessionDep, now: NowDep) -> TokenResponse:
         return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
-@router.post("/token", response_model=TokenResponse, responses={
+@router.post("/token", response_model=TokenResponse, operation_id="login", responses={
+    **WRITE_ERRORS,
     401: {"model": ErrorResponse, "description": "wrong username or password"},
     429: {"model": ErrorResponse, "description": "too many failed logins; see Retry-After"},
 })
@@ -64,14 +66,16 @@ def token(body: LoginRequest, request: Request, db: SessionDep, now: NowDep) -> 
         return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
-@router.post("/guest", status_code=201, response_model=TokenResponse)
+@router.post("/guest", status_code=201, response_model=TokenResponse, operation_id="create_guest",
+             responses=WRITE_ERRORS)
 def guest(db: SessionDep, now: NowDep) -> TokenResponse:
     with write_transaction(db):
         user = accounts.create_guest(db)
         return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
-@router.post("/keep", response_model=TokenResponse, responses={**UNAUTHORIZED, **TAKEN})
+@router.post("/keep", response_model=TokenResponse, operation_id="keep_guest",
+             responses={**AUTH_WRITE_ERRORS, **UNAUTHORIZED, **TAKEN})
 def keep_guest(body: Credentials, caller: CallerDep, request: Request, db: SessionDep,
                now: NowDep) -> TokenResponse:
     """Turn the current guest account into a named one, keeping its interviews."""
@@ -85,7 +89,7 @@ def keep_guest(body: Credentials, caller: CallerDep, request: Request, db: Sessi
         return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
-@router.post("/logout", status_code=204, responses=UNAUTHORIZED)
+@router.post("/logout", status_code=204, operation_id="logout", responses={**AUTH_WRITE_ERRORS, **UNAUTHORIZED})
 def logout(request: Request, caller: CallerDep, db: SessionDep) -> None:
     caller.user(db)
     token_value = bearer_token(request)

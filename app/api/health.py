@@ -6,15 +6,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app.api.schemas import Health, Readiness
+
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, operation_id="get_health")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "database unreachable or no content"}})
+@router.get("/readyz", response_model=Readiness, operation_id="get_readiness",
+            responses={503: {"model": Readiness, "description": "database unreachable or no content"}})
 def readyz(request: Request) -> JSONResponse:
     content = request.app.state.store.current
     try:

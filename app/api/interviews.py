@@ -9,14 +9,26 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from app.api.deps import CallerDep, ContentDep, NowDep, SessionDep
-from app.api.schemas import JSON_INT, REQUEST_ERRORS, Answer, ErrorResponse
+from app.api.interview_schemas import (
+    AnswerRated,
+    AnswerSaved,
+    InterviewFinished,
+    InterviewReport,
+    InterviewState,
+    InterviewSummary,
+    PositionMoved,
+    ShareLink,
+)
+from app.api.schemas import AUTH_WRITE_ERRORS, JSON_INT, REQUEST_ERRORS, Answer, errors
 from app.db import write_transaction
 from app.interviews import service
 from app.models import Interview
 from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=REQUEST_ERRORS)
-ERRORS = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 401: {"model": ErrorResponse}}
+NO_INTERVIEW = errors(e404="no such interview (or not yours), or no question at that position")
+READ = {**errors(401), **NO_INTERVIEW}
+WRITE = {**AUTH_WRITE_ERRORS, **NO_INTERVIEW}
 
 
 class StartRequest(BaseModel):
@@ -39,11 +51,8 @@ def _state(db, interview: Interview, now) -> dict[str, Any]:
     return service.interview_state(interview, service.answers_by_position(db, interview), now)
 
 
-# Every route is a plain `def`: FastAPI runs it in the thread pool once, with all its database work (the
-# caller's user included); its writes commit inside write_transaction, before the response goes out.
-
-
-@router.post("", status_code=201, responses=ERRORS)
+@router.post("", status_code=201, response_model=InterviewState, operation_id="start_interview",
+             responses={**AUTH_WRITE_ERRORS, **errors(e404="no such round")})
 def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):
@@ -51,7 +60,7 @@ def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: Conten
     return _state(db, interview, now)
 
 
-@router.get("", responses=ERRORS)
+@router.get("", response_model=list[InterviewSummary], operation_id="list_interviews", responses=errors(401))
 def history(caller: CallerDep, db: SessionDep, now: NowDep) -> list[dict[str, Any]]:
     user = caller.user(db)
     rows = db.exec(select(Interview).where(Interview.user_id == user.id)
@@ -66,14 +75,15 @@ def history(caller: CallerDep, db: SessionDep, now: NowDep) -> list[dict[str, An
     return out
 
 
-@router.get("/{interview_id}", responses=ERRORS)
+@router.get("/{interview_id}", response_model=InterviewState, operation_id="get_interview", responses=READ)
 def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
     interview = service.get_owned(db, caller.user(db), interview_id)
     service.close_if_expired(db, interview, now)
     return _state(db, interview, now)
 
 
-@router.put("/{interview_id}/answers/{position}", responses=ERRORS)
+@router.put("/{interview_id}/answers/{position}", response_model=AnswerSaved, operation_id="save_answer",
+            responses={**WRITE, **errors(e409="the interview is over: the answer was not saved")})
 def save_answer(interview_id: str, position: int, body: AnswerRequest, caller: CallerDep, db: SessionDep,
                 now: NowDep) -> dict[str, Any]:
     user = caller.user(db)
@@ -83,7 +93,8 @@ def save_answer(interview_id: str, position: int, body: AnswerRequest, caller: C
     return {"position": position, "saved_at": saved_at.isoformat(), "answer": body.answer}
 
 
-@router.post("/{interview_id}/position", responses=ERRORS)
+@router.post("/{interview_id}/position", response_model=PositionMoved, operation_id="move_to_question",
+             responses=WRITE)
 def move(interview_id: str, body: MoveRequest, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):
@@ -91,7 +102,8 @@ def move(interview_id: str, body: MoveRequest, caller: CallerDep, db: SessionDep
     return {"current_position": interview.current_position, "state": interview.state}
 
 
-@router.post("/{interview_id}/finish", responses=ERRORS)
+@router.post("/{interview_id}/finish", response_model=InterviewFinished, operation_id="finish_interview",
+             responses=WRITE)
 def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):
@@ -99,14 +111,16 @@ def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) ->
     return {"id": interview.id, "state": interview.state, "score": interview.score}
 
 
-@router.get("/{interview_id}/report", responses=ERRORS)
+@router.get("/{interview_id}/report", response_model=InterviewReport, operation_id="get_report",
+            responses={**READ, **errors(e409="the interview is not finished yet")})
 def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
     interview = service.get_owned(db, caller.user(db), interview_id)
     service.close_if_expired(db, interview, now)
     return service.report(interview, service.answers_by_position(db, interview))
 
 
-@router.put("/{interview_id}/ratings/{position}", responses=ERRORS)
+@router.put("/{interview_id}/ratings/{position}", response_model=AnswerRated, operation_id="rate_answer",
+            responses=WRITE)
 def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):
@@ -114,7 +128,8 @@ def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep,
     return {"position": row.position, "rating": row.self_rating}
 
 
-@router.post("/{interview_id}/share", responses=ERRORS)
+@router.post("/{interview_id}/share", response_model=ShareLink, operation_id="share_report",
+             responses={**WRITE, **errors(e409="the interview is not finished yet")})
 def share(interview_id: str, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
     """Create (or return) the read-only share link of a finished interview's report."""
     user = caller.user(db)
@@ -123,7 +138,7 @@ def share(interview_id: str, caller: CallerDep, db: SessionDep) -> dict[str, Any
     return {"token": token, "url": f"/shared/{token}"}
 
 
-@router.delete("/{interview_id}/share", status_code=204, responses=ERRORS)
+@router.delete("/{interview_id}/share", status_code=204, operation_id="unshare_report", responses=WRITE)
 def unshare(interview_id: str, caller: CallerDep, db: SessionDep) -> None:
     """Revoke the share link: the old URL answers 404 from now on."""
     user = caller.user(db)

@@ -9,14 +9,24 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import CallerDep, ContentDep, NowDep, SessionDep
-from app.api.schemas import REQUEST_ERRORS, ErrorResponse
+from app.api.schemas import (
+    AUTH_WRITE_ERRORS,
+    REQUEST_ERRORS,
+    Dashboard,
+    ExportRecord,
+    RetentionSettings,
+    ReviewRated,
+    ReviewsDue,
+    errors,
+)
 from app.db import write_transaction
 from app.errors import AppError
 from app.practice import scheduling, service
 from app.practice.scheduling import RatingName, utc
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
-ERRORS = {**REQUEST_ERRORS, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
+READ = {**REQUEST_ERRORS, **errors(401)}
+WRITE = {**REQUEST_ERRORS, **AUTH_WRITE_ERRORS}
 
 
 class RatingRequest(BaseModel):
@@ -42,7 +52,7 @@ def _zone(tz: str | None) -> Any:
         raise AppError(f"unknown time zone {tz!r}; use an IANA name such as Asia/Shanghai", status_code=422) from None
 
 
-@router.get("/reviews/due", responses=ERRORS)
+@router.get("/reviews/due", response_model=ReviewsDue, operation_id="get_reviews_due", responses=READ)
 def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     """Questions whose review is due now, most overdue first, with a link to each public view."""
@@ -51,7 +61,8 @@ def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: Now
     return due
 
 
-@router.post("/reviews/{question_id}", responses=ERRORS)
+@router.post("/reviews/{question_id}", response_model=ReviewRated, operation_id="rate_review",
+             responses={**WRITE, **errors(e404="no such question, or not answered yet")})
 def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: SessionDep,
                 content: ContentDep) -> dict[str, Any]:
     """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
@@ -61,7 +72,7 @@ def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: Se
     return {"question_id": question_id, "rating": row.last_rating, "due": row.due.isoformat()}
 
 
-@router.get("/stats", responses=ERRORS)
+@router.get("/stats", response_model=Dashboard, operation_id="get_stats", responses=READ)
 def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
              tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries")] = None,
              ) -> dict[str, Any]:
@@ -71,12 +82,12 @@ def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep
     return service.dashboard(db, content, user, now, _zone(tz))
 
 
-@router.get("/settings", responses=ERRORS)
+@router.get("/settings", response_model=RetentionSettings, operation_id="get_settings", responses=READ)
 def get_settings(caller: CallerDep, db: SessionDep) -> dict[str, Any]:
     return {"desired_retention": caller.user(db).desired_retention}
 
 
-@router.put("/settings", responses=ERRORS)
+@router.put("/settings", response_model=RetentionSettings, operation_id="update_settings", responses=WRITE)
 def put_settings(body: SettingsRequest, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):
@@ -84,9 +95,8 @@ def put_settings(body: SettingsRequest, caller: CallerDep, db: SessionDep) -> di
     return {"desired_retention": user.desired_retention}
 
 
-@router.get("/export", responses={**ERRORS, 200: {"description": "a download", "content": {
-    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-    "text/csv": {"schema": {"type": "string"}}}}})
+@router.get("/export", response_model=list[ExportRecord], operation_id="export_data", responses={
+    **READ, 200: {"description": "a download", "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def export(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
            format: Annotated[Literal["csv", "json"], Query()] = "json") -> Response:
     """My attempts and interviews as a download: CSV with a header row, or a JSON list."""

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from app.api.deps import ContentDep, NowDep, OptionalCallerDep, SessionDep
-from app.api.schemas import REQUEST_ERRORS, CheckRequest, ErrorResponse
+from app.api.schemas import REQUEST_ERRORS, CheckRequest, PracticeQuestion, errors
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, QuestionType
 from app.practice import service
 from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
-ERRORS = {**REQUEST_ERRORS, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
+ERRORS = {**REQUEST_ERRORS, **errors(e401="weak=true without a user", e404="no question matches these filters")}
 
 
 class PracticeCheckRequest(CheckRequest):
@@ -23,7 +23,7 @@ class PracticeCheckRequest(CheckRequest):
         default=None, description="open questions: how well you think you answered (recorded for logged-in callers)")
 
 
-@router.get("/next", responses=ERRORS)
+@router.get("/next", response_model=PracticeQuestion, operation_id="get_next_question", responses=ERRORS)
 def next_question(
     content: ContentDep,
     caller: OptionalCallerDep,

@@ -21,6 +21,7 @@ from app.api.schemas import (
     QuestionPage,
     QuestionPublic,
     TopicCount,
+    errors,
 )
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
@@ -39,7 +40,7 @@ def _json(data: object) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
-@router.get("/banks", response_model=list[BankPublic])
+@router.get("/banks", response_model=list[BankPublic], operation_id="list_banks")
 async def list_banks(content: ContentDep) -> Response:
     counts = content.indexes["bank"]
     return _json([
@@ -48,13 +49,13 @@ async def list_banks(content: ContentDep) -> Response:
     ])
 
 
-@router.get("/topics", response_model=list[TopicCount])
+@router.get("/topics", response_model=list[TopicCount], operation_id="list_topics")
 async def list_topics(content: ContentDep) -> Response:
     topics = sorted(content.indexes["topic"].items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return _json([{"topic": t, "count": len(ids)} for t, ids in topics])
 
 
-@router.get("/questions", response_model=QuestionPage)
+@router.get("/questions", response_model=QuestionPage, operation_id="list_questions")
 async def list_questions(
     content: ContentDep,
     bank: str | None = None,
@@ -75,8 +76,8 @@ async def list_questions(
     return Response(body, media_type="application/json")
 
 
-@router.get("/questions/{question_id}", response_model=QuestionPublic, responses={**NOT_FOUND, 304: {
-    "description": "not modified: the view named by If-None-Match is still current"}})
+@router.get("/questions/{question_id}", response_model=QuestionPublic, operation_id="get_question",
+            responses={**NOT_FOUND, 304: {"description": "not modified: the view named by If-None-Match is current"}})
 async def get_question(
     question_id: str,
     content: ContentDep,
@@ -101,8 +102,9 @@ async def get_question(
     return Response(question_json(content, q, seed), media_type="application/json", headers=headers)
 
 
-@router.post("/questions/{question_id}/check", response_model=CheckResponse, responses={
-    **NOT_FOUND, 403: {"model": ErrorResponse, "description": "cookie without the page's X-CSRF-Token"}})
+@router.post("/questions/{question_id}/check", response_model=CheckResponse, operation_id="check_answer",
+             responses={**NOT_FOUND, **errors(413), 403: {
+                 "model": ErrorResponse, "description": "a session cookie without the page's X-CSRF-Token"}})
 async def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, caller: OptionalCallerDep,
                 db: SessionDep) -> Response:
     """Score an answer. A signed-in caller's attempt is recorded and their review card updated."""

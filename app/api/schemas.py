@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from app.scoring.answers import has_lone_surrogate
 
@@ -41,6 +41,11 @@ def _real_text(value: Any) -> Any:
 Answer = Annotated[Any, AfterValidator(_real_text)]
 
 
+# Times go out as the ISO 8601 strings the routes make (datetime.isoformat(), with the +00:00 offset);
+# the schema says so, and a generated client reads them as datetimes.
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
 class OptionPublic(BaseModel):
     key: str
     text: str
@@ -48,25 +53,27 @@ class OptionPublic(BaseModel):
 
 
 class QuestionPublic(BaseModel):
+    """A question's public view (app.views.question_view), fields in the order it sends them."""
+
     id: str
     bank: str
     type: str
     title: str
-    prompt: str
-    prompt_html: str
-    options: list[OptionPublic] = []
+    options: list[OptionPublic]
     topics: list[str]
     tags: list[str]
     difficulty: int
     source: str
     followups: list[str]
-    unit: str | None = None
-    order: str | None = None
-    batch_optional: bool = False
-    accepts_suffixes: bool = False
-    seed: int | None = None
-    generator: str | None = None
-    params: dict[str, Any] | None = None
+    unit: str | None
+    order: str | None
+    batch_optional: bool
+    accepts_suffixes: bool
+    seed: int | None = Field(description="the instance seed of a generated item; send it back with the answer")
+    generator: str | None
+    params: dict[str, Any] | None
+    prompt: str
+    prompt_html: str
 
 
 class QuestionPage(BaseModel):
@@ -130,9 +137,165 @@ class ValidationErrorResponse(BaseModel):
     errors: list[dict[str, Any]] = []
 
 
-# Declared on every router with parameters: FastAPI's default 422 schema (HTTPValidationError) does not
-# describe what app.errors sends, and an unparseable JSON body gets a 400.
-REQUEST_ERRORS = {
+ERROR_RESPONSES: dict[int, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "the request body is not parseable"},
+    401: {"model": ErrorResponse, "description": "authentication required: no valid token or session"},
+    403: {"model": ErrorResponse, "description": "a cookie session without the page's X-CSRF-Token header"},
+    404: {"model": ErrorResponse, "description": "not found"},
+    409: {"model": ErrorResponse, "description": "not possible in the current state"},
+    413: {"model": ErrorResponse, "description": "request body too large"},
     422: {"model": ValidationErrorResponse, "description": "invalid parameters"},
+    429: {"model": ErrorResponse, "description": "too many attempts; see Retry-After"},
 }
+
+
+def errors(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` for these error statuses, each with its model; `described` ("e404": "no
+    such interview") gives a status a description of its own."""
+    out: dict[int | str, dict[str, Any]] = {code: ERROR_RESPONSES[code] for code in codes}
+    for key, description in described.items():
+        code = int(key.removeprefix("e"))
+        out[code] = {**ERROR_RESPONSES[code], "description": description}
+    return out
+
+
+# Declared on every router with parameters: FastAPI's default 422 schema (HTTPValidationError) does not
+# describe what app.errors sends, and an unparseable JSON body gets a 400. Any /api route answers 422 to a
+# repeated query parameter (app.limits).
+REQUEST_ERRORS = errors(400, 422)
+# Every request that may carry a body (POST, PUT, DELETE) may be refused for its size (app.limits).
+WRITE_ERRORS = errors(413)
+# A state-changing request as a logged-in user: no valid credentials (401), or a session cookie without
+# the CSRF header (403).
+AUTH_WRITE_ERRORS = errors(401, 403, 413)
+
+
+# --- the caller's own data (/me) ------------------------------------------------------------------------
+
+
+class DueReview(BaseModel):
+    question_id: str
+    title: str
+    bank: str
+    type: str
+    topics: list[str]
+    due: Timestamp
+    last_rating: str | None
+    url: str = Field(description="the question's public view")
+
+
+class ReviewsDue(BaseModel):
+    now: Timestamp
+    total: int = Field(description="how many reviews are due (items holds at most `limit` of them)")
+    items: list[DueReview]
+
+
+class ReviewRated(BaseModel):
+    question_id: str
+    rating: str | None
+    due: Timestamp
+
+
+class TopicMastery(BaseModel):
+    topic: str
+    mastery: float = Field(description="mean of the latest score of each attempted question, 0 to 1")
+    questions: int
+    attempts: int
+
+
+class RecentInterview(BaseModel):
+    id: str
+    round: str
+    title: str
+    state: str
+    score: float | None
+    started_at: Timestamp
+    finished_at: Timestamp | None
+
+
+class Dashboard(BaseModel):
+    generated_at: Timestamp
+    attempts: int
+    questions_attempted: int
+    mastery: list[TopicMastery]
+    weakest_topics: list[TopicMastery]
+    activity: dict[str, int] = Field(description="ISO date -> attempts that day, the last 365 days")
+    forecast: dict[str, int] = Field(description="ISO date -> reviews falling due that day, the next 14 days")
+    recent_interviews: list[RecentInterview]
+    desired_retention: float
+    due_now: int
+
+
+class RetentionSettings(BaseModel):
+    desired_retention: float
+
+
+class ExportRecord(BaseModel):
+    """One row of the export (app.practice.service.EXPORT_FIELDS): an attempt or an interview."""
+
+    kind: Literal["attempt", "interview"]
+    id: int | str
+    created_at: Timestamp
+    question_id: str | None
+    question_title: str | None
+    seed: int | None
+    answer: Any
+    score: float | None
+    correct: bool | None
+    rating: str | None
+    source: str | None
+    interview_id: str | None
+    round_id: str | None
+    round_title: str | None
+    state: str | None
+    finished_at: Timestamp | None
+
+
+# --- practice ---------------------------------------------------------------------------------------------
+
+
+class PracticeReason(BaseModel):
+    reason: Literal["due", "new", "ahead", "random"]
+    due: Timestamp | None
+    weak_topics: list[str]
+
+
+class PracticeQuestion(QuestionPublic):
+    practice: PracticeReason = Field(description="why this question was chosen")
+
+
+# --- admin and health -------------------------------------------------------------------------------------
+
+
+class ReloadResult(BaseModel):
+    version: str
+    previous_version: str
+    questions: int
+    banks: int
+    rounds: int
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    seconds: float
+
+
+class ReloadLogEntry(BaseModel):
+    at: Timestamp
+    actor: str
+    version_before: str | None
+    version_after: str | None
+    ok: bool
+    detail: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: bool
+    content_version: str
+    questions: int
+    banks: int
+    rounds: int

@@ -1,0 +1,141 @@
+"""Response models of the interview routes: the shapes app.interviews.service and the routes build."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.api.schemas import OptionPublic, QuestionPublic, Timestamp
+from app.practice.scheduling import RatingName
+
+
+class InterviewStateName(StrEnum):
+    """One enum in the schema for every `state` (a generated client gets one type, not one per model)."""
+
+    active = "active"
+    finished = "finished"
+
+
+class SectionPlan(BaseModel):
+    title: str
+    minutes: float
+    start: int = Field(description="position of the section's first question")
+    count: int
+
+
+class InterviewItem(BaseModel):
+    position: int
+    section: int
+    followup_of: str | None = Field(description="the id of the question this one follows up (追问)")
+    question: QuestionPublic
+    answer: Any = Field(description="the saved answer (null: none yet)")
+    saved_at: Timestamp | None
+
+
+class InterviewState(BaseModel):
+    id: str
+    round: str
+    title: str
+    state: InterviewStateName
+    content_version: str
+    started_at: Timestamp
+    deadline: Timestamp
+    server_now: Timestamp
+    remaining_seconds: float
+    current_position: int
+    score: float | None
+    sections: list[SectionPlan]
+    questions: list[InterviewItem]
+
+
+class InterviewSummary(BaseModel):
+    id: str
+    round: str
+    title: str
+    state: InterviewStateName
+    score: float | None
+    started_at: Timestamp
+    deadline: Timestamp
+
+
+class AnswerSaved(BaseModel):
+    position: int
+    saved_at: Timestamp
+    answer: Any
+
+
+class PositionMoved(BaseModel):
+    current_position: int
+    state: InterviewStateName
+
+
+class InterviewFinished(BaseModel):
+    id: str
+    state: InterviewStateName
+    score: float | None
+
+
+class ReportSection(BaseModel):
+    title: str
+    minutes: float
+    score: float | None
+
+
+class TopicScore(BaseModel):
+    topic: str
+    score: float
+    count: int
+
+
+class KeypointHit(BaseModel):
+    label: str
+    hit: bool
+    matched: str | None
+    how: str | None = Field(description="exact | substring | fuzzy")
+
+
+class ReportQuestion(BaseModel):
+    position: int
+    section: int
+    id: str
+    type: str
+    title: str
+    prompt_html: str
+    options: list[OptionPublic]
+    topics: list[str]
+    answer: Any
+    score: float
+    correct: bool
+    feedback: str
+    expected: Any
+    reference_html: str | None
+    explanation_html: str
+    keypoints: list[KeypointHit] | None
+    time_spent_seconds: float
+    self_rating: str | None
+    followup_of: str | None
+
+
+class InterviewReport(BaseModel):
+    id: str
+    round: str
+    title: str
+    score: float | None
+    started_at: Timestamp
+    finished_at: Timestamp | None
+    sections: list[ReportSection]
+    topics: list[TopicScore]
+    weak_topics: list[str]
+    questions: list[ReportQuestion]
+
+
+class AnswerRated(BaseModel):
+    position: int
+    rating: RatingName | None
+
+
+class ShareLink(BaseModel):
+    token: str
+    url: str
