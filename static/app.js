@@ -460,7 +460,19 @@
     }
   }
 
+  // htmx swaps no 4xx/5xx answer; an error fragment aimed at the page's error area (app/errors.py) is let in.
+  function showHtmxErrors() {
+    document.body.addEventListener("htmx:beforeSwap", function (e) {
+      var xhr = e.detail.xhr;
+      if (xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#htmx-error") {
+        e.detail.shouldSwap = true;
+        e.detail.isError = false;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    showHtmxErrors();
     renderMath(document);
     var iv = document.getElementById("interview");
     if (iv) initInterview(iv);

@@ -34,7 +34,7 @@ from app.web.practice_views import (
     recent_rows,
     weak_rows,
 )
-from app.web.routes import Visitor, forbidden, login_as, posted, redirect, render
+from app.web.routes import Visitor, csrf_refused, login_as, posted, redirect, render
 
 router = APIRouter(include_in_schema=False)
 GUEST_TARGETS = ("/practice", "/reviews", "/dashboard")  # where "start as a guest" may send the visitor back to
@@ -133,7 +133,7 @@ def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **
 async def retention(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     visitor, form = await posted(request, db, now)
     if form is None:
-        return forbidden(visitor)
+        raise csrf_refused()
     if visitor.user is None:
         return redirect(visitor, "/dashboard")
     raw = form.get("desired_retention", "").strip()
@@ -149,7 +149,7 @@ async def start_as_guest(request: Request, db: SessionDep, now: NowDep) -> Respo
     """A guest account for practising, so answers are recorded and reviews scheduled (no password yet)."""
     visitor, form = await posted(request, db, now)
     if form is None:
-        return forbidden(visitor)
+        raise csrf_refused()
     response = redirect(visitor, _guest_target(form.get("next", "")))
     if visitor.user is None:
         login_as(visitor, db, accounts.create_guest(db), now, response)

@@ -143,12 +143,10 @@ def redirect(visitor: Visitor, url: str) -> Response:
     return response
 
 
-def not_found(visitor: Visitor) -> Response:
-    return render(visitor, "error.html", {"title_key": "not_found", "body_key": "not_found_body"}, status_code=404)
-
-
-def forbidden(visitor: Visitor) -> Response:
-    return render(visitor, "error.html", {"title_key": "forbidden", "body_key": "err_csrf"}, status_code=403)
+def csrf_refused() -> AppError:
+    """What a form post without the right CSRF token raises: 403 and the "request expired" page
+    (app/errors.py draws every error page)."""
+    return AppError("CSRF token missing or wrong", status_code=403)
 
 
 def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response: Response) -> None:
@@ -157,6 +155,13 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
         revoke_token(db, visitor.cookie_token)
     token = issue_token(db, user, now, kind="cookie")
     set_session_cookie(visitor.request, response, token)
+
+
+def _signed_in(visitor: Visitor) -> User:
+    """The visitor's user; NotFound for nobody, since a page that is only someone's is no page to others."""
+    if visitor.user is None:
+        raise NotFound("no such page")
+    return visitor.user
 
 
 # --- pages ----------------------------------------------------------------------------------------------
@@ -173,10 +178,10 @@ def home(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> 
 async def start(request: Request, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     visitor, form = await posted(request, db, now)
     if form is None:
-        return forbidden(visitor)
+        raise csrf_refused()
     round_id = form.get("round", "")
     if round_id not in content.rounds_by_id:
-        return not_found(visitor)
+        raise NotFound("no such round")
     user = visitor.user
     new_guest = user is None
     if user is None:
@@ -189,14 +194,9 @@ async def start(request: Request, db: SessionDep, content: ContentDep, now: NowD
 
 
 def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere: str) -> Interview | Response:
-    """The visitor's own interview (closed first if its time is up) when it is in `state`; otherwise the
-    response instead: 404 for anyone else's or a missing one, a redirect to its `elsewhere` page."""
-    if visitor.user is None:
-        return not_found(visitor)
-    try:
-        interview = service.get_owned(visitor.db, visitor.user, interview_id)
-    except NotFound:
-        return not_found(visitor)
+    """The visitor's own interview (closed first if its time is up) when it is in `state`, or a redirect to
+    its `elsewhere` page; NotFound (404) for anyone else's or a missing one."""
+    interview = service.get_owned(visitor.db, _signed_in(visitor), interview_id)
     service.close_if_expired(visitor.db, interview, visitor.now)
     if interview.state != state:
         return redirect(visitor, f"/interviews/{interview.id}{elsewhere}")
@@ -246,13 +246,8 @@ def interview_page(interview_id: str, request: Request, db: SessionDep, now: Now
 async def finish(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor, form = await posted(request, db, now)
     if form is None:
-        return forbidden(visitor)
-    if visitor.user is None:
-        return not_found(visitor)
-    try:
-        service.finish_owned(db=db, user=visitor.user, interview_id=interview_id, now=now)
-    except NotFound:
-        return not_found(visitor)
+        raise csrf_refused()
+    service.finish_owned(db=db, user=_signed_in(visitor), interview_id=interview_id, now=now)
     return redirect(visitor, f"/interviews/{interview_id}/report")
 
 
@@ -282,10 +277,7 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
 def shared_report(token: str, request: Request, db: SessionDep, now: NowDep) -> Response:
     """The read-only report behind a share link; anyone with the link may read it, nobody may change it."""
     visitor = Visitor(request, db, now)
-    try:
-        interview = service.get_shared(db, token)
-    except NotFound:
-        return not_found(visitor)
+    interview = service.get_shared(db, token)
     return _render_report(visitor, db, interview, shared=True)
 
 
@@ -293,16 +285,15 @@ def shared_report(token: str, request: Request, db: SessionDep, now: NowDep) -> 
 async def share_report(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor, form = await posted(request, db, now)
     if form is None:
-        return forbidden(visitor)
-    if visitor.user is None:
-        return not_found(visitor)
+        raise csrf_refused()
+    user = _signed_in(visitor)
     try:
         if form.get("action") == "revoke":
-            service.unshare(db=db, user=visitor.user, interview_id=interview_id)
+            service.unshare(db=db, user=user, interview_id=interview_id)
         else:
-            service.share(db=db, user=visitor.user, interview_id=interview_id)
+            service.share(db=db, user=user, interview_id=interview_id)
     except NotFound:
-        return not_found(visitor)
+        raise
     except AppError:
         return redirect(visitor, f"/interviews/{interview_id}")
     return redirect(visitor, f"/interviews/{interview_id}/report#share")
@@ -381,7 +372,7 @@ async def _account_form(request: Request, db: Session, now: datetime, mode: str,
     action, the form again with the error, or a fresh session and a redirect."""
     visitor, form = await posted(request, db, now)
     if form is None:
-        return forbidden(visitor)
+        raise csrf_refused()
     if guest_only and (visitor.user is None or not visitor.user.is_guest):
         return redirect(visitor, "/")
 
@@ -406,7 +397,7 @@ async def _account_form(request: Request, db: Session, now: datetime, mode: str,
 async def logout(request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor, form = await posted(request, db, now)
     if form is None:
-        return forbidden(visitor)
+        raise csrf_refused()
     if visitor.cookie_token:
         revoke_token(db, visitor.cookie_token)
     response = redirect(visitor, "/")
@@ -432,7 +423,7 @@ def admin_page(request: Request, db: SessionDep, now: NowDep) -> Response:
     """Content version, counts, reload history and a reload button, for users marked admin."""
     visitor = Visitor(request, db, now)
     if visitor.user is None or not visitor.user.is_admin:
-        return not_found(visitor)
+        raise NotFound("no such page")
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
                                           "history": admin_api.reload_history(db, 20),
@@ -443,9 +434,9 @@ def admin_page(request: Request, db: SessionDep, now: NowDep) -> Response:
 async def admin_reload(request: Request, db: SessionDep, now: NowDep) -> Response:
     visitor, form = await posted(request, db, now)
     if form is None:
-        return forbidden(visitor)
+        raise csrf_refused()
     if visitor.user is None or not visitor.user.is_admin:
-        return not_found(visitor)
+        raise NotFound("no such page")
     ok, body = admin_api.reload_content(request.app, db, f"user:{visitor.user.username}")
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
