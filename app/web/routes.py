@@ -205,15 +205,35 @@ def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere:
 
 @router.get("/interviews/{interview_id}", response_class=HTMLResponse)
 def interview_page(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
+    """The current question; it never moves on a GET (POST .../position does)."""
     visitor = Visitor(request, db, now)
     interview = _owned_interview(visitor, interview_id, "active", elsewhere="/report")
     if isinstance(interview, Response):
         return interview
+    return render(visitor, "interview.html", _interview_context(visitor, interview))
+
+
+@router.post("/interviews/{interview_id}/position")
+async def move(interview_id: str, request: Request, db: SessionDep, now: NowDep) -> Response:
+    """Go to another question: 303 to the interview page, or for htmx the interview's part of it."""
+    visitor, form = await posted(request, db, now)
+    if form is None:
+        raise csrf_refused()
+    user = _signed_in(visitor)
+    raw = form.get("position", "")
+    if not raw.isdigit():
+        raise AppError("position must be a whole number", status_code=422)
+    interview = service.move_to(db=db, user=user, interview_id=interview_id, position=int(raw), now=now)
+    if request.headers.get("HX-Request") != "true":
+        return redirect(visitor, f"/interviews/{interview.id}")
+    if interview.state != "active":  # time ran out: the report, as the page would have redirected there
+        return Response(status_code=204, headers={"HX-Redirect": f"/interviews/{interview.id}/report"})
+    return render(visitor, "_interview.html", _interview_context(visitor, interview))
+
+
+def _interview_context(visitor: Visitor, interview: Interview) -> dict[str, Any]:
+    db = visitor.db
     items = interview.plan["items"]
-    q_param = request.query_params.get("q", "")
-    if q_param.isdigit() and 0 <= int(q_param) < len(items):
-        interview = service.move_to(db=db, user=visitor.user, interview_id=interview.id, position=int(q_param),
-                                    now=now)
     pos = interview.current_position
     item = items[pos]
     q = service.from_snapshot(item["question"])
@@ -231,15 +251,15 @@ def interview_page(interview_id: str, request: Request, db: SessionDep, now: Now
     unanswered_after = [p for p in range(pos + 1, len(items)) if p not in answered]
     unanswered_before = [p for p in range(0, pos) if p not in answered]
     skip_to = (unanswered_after or unanswered_before or [None])[0]
-    return render(visitor, "interview.html", {
+    return {
         "interview": interview, "pos": pos, "total": len(items), "q": view,
         "section": section, "section_index": item["section"], "guidance_html": render_markdown(section["guidance"]),
         "followup": item["followup_of"] is not None, "current": current,
         "current_list": current if isinstance(current, list) else ([current] if current else []),
         "current_text": "" if current is None or isinstance(current, list) else str(current),
         "nav": nav, "skip_to": skip_to,
-        "deadline": interview.deadline.isoformat(), "server_now": now.isoformat(),
-    })
+        "deadline": interview.deadline.isoformat(), "server_now": visitor.now.isoformat(),
+    }
 
 
 @router.post("/interviews/{interview_id}/finish")
