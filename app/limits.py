@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,7 +66,10 @@ def _repeated(query: bytes) -> list[str]:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    await _json(scope, receive, send, 413, f"request body larger than {limit} bytes")
+    from app.errors import error_response  # JSON for the API, the error page for a page
+
+    response = await error_response(Request(scope), 413, {"detail": f"request body larger than {limit} bytes"})
+    await response(scope, receive, send)
 
 
 async def _json(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:

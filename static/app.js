@@ -70,6 +70,8 @@
   }
 
   // ---- the interview page ----------------------------------------------------------------------------
+  // Moving between questions is a POST (form.move); htmx swaps #interview for the new question, and the
+  // page's script starts again on the new part, so initInterview answers a function that stops it.
   function initInterview(root) {
     var id = root.dataset.interview;
     var pos = parseInt(root.dataset.position, 10);
@@ -78,7 +80,7 @@
     var type = form ? form.dataset.type : null;
     var prefix = "mj:pending:" + id + ":";
     var timers = {}, inflight = {}, backoff = {};
-    var finished = false;
+    var finished = false, stopped = false;
 
     function setStatus(key) {
       if (status) status.textContent = root.dataset["msg" + key] || "";
@@ -110,7 +112,7 @@
 
     function send(p) {
       var raw = localStorage.getItem(prefix + p);
-      if (raw === null || finished) return Promise.resolve(true);
+      if (raw === null || finished || stopped) return Promise.resolve(true);
       if (inflight[p]) return inflight[p];
       if (p === pos) setStatus("Saving");
       var value = JSON.parse(raw);
@@ -149,7 +151,7 @@
     }
 
     function markAnswered(p, value) {
-      var link = document.querySelector('ol.positions a[href="?q=' + p + '"]');
+      var link = root.querySelector('ol.positions .pos[data-position="' + p + '"]');
       var empty = value === null || value === "" || (Array.isArray(value) && value.length === 0);
       if (link) { link.classList.toggle("answered", !empty); link.classList.toggle("open", empty); }
     }
@@ -190,19 +192,34 @@
       form.addEventListener("change", function () { saveNow(); });
     }
 
-    function go(url) {
+    // Every pending answer is sent before the move (htmx:confirm holds the request until then); never trap
+    // the candidate for longer than 3 s: the pending copy stays in localStorage and is sent from the next one.
+    function whenFlushed(then) {
       var done = false;
-      function leave() { if (!done) { done = true; window.location.href = url; } }
+      function leave() { if (!done) { done = true; then(); } }
       flushAll().then(leave, leave);
-      setTimeout(leave, 3000); // never trap the candidate; the pending copy stays in localStorage
+      setTimeout(leave, 3000);
     }
 
-    document.querySelectorAll(".qnav a, .positions a").forEach(function (a) {
-      a.addEventListener("click", function (e) {
-        if (e.ctrlKey || e.metaKey || e.shiftKey) return;
-        e.preventDefault();
-        go(a.getAttribute("href"));
-      });
+    function onConfirm(e) {
+      var moving = e.target.closest && e.target.closest("form.move");
+      if (!moving || !root.contains(moving)) return;
+      e.preventDefault();
+      whenFlushed(function () { e.detail.issueRequest(true); });
+    }
+    document.body.addEventListener("htmx:confirm", onConfirm);
+
+    // Without htmx the form posts itself (a 303 back to the page), after the same flush.
+    root.addEventListener("submit", function (e) {
+      var moving = e.target;
+      if (window.htmx || !moving.classList.contains("move")) return;
+      e.preventDefault();
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "position";
+      field.value = e.submitter ? e.submitter.value : "";
+      moving.appendChild(field);
+      whenFlushed(function () { moving.submit(); });
     });
 
     var finishForm = document.getElementById("finish-form");
@@ -244,6 +261,7 @@
     if (remaining() <= 5 * 60000) warned5 = true; // do not announce a warning that is already past at load
     if (remaining() <= 60000) warned1 = true;
     function tick() {
+      if (stopped) return;
       var ms = Math.max(0, remaining());
       var s = Math.ceil(ms / 1000);
       var m = Math.floor(s / 60);
@@ -261,10 +279,11 @@
 
     // Keyboard shortcuts.
     var dialog = document.getElementById("shortcuts");
-    document.addEventListener("keydown", function (e) {
+    function onKey(e) {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
-        if (root.dataset.nextUrl) go(root.dataset.nextUrl); else saveNow();
+        var next = root.querySelector('form.move button[data-move="next"]');
+        if (next) next.click(); else saveNow();
         return;
       }
       if (isTyping(document.activeElement) || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -278,9 +297,40 @@
         e.preventDefault();
         saveNow();
       }
-    });
+    }
+    document.addEventListener("keydown", onKey);
 
-    window.addEventListener("online", function () { pendingPositions().forEach(function (p) { backoff[p] = 0; send(p); }); });
+    function onOnline() { pendingPositions().forEach(function (p) { backoff[p] = 0; send(p); }); }
+    window.addEventListener("online", onOnline);
+
+    return function stop() {
+      stopped = true;
+      Object.keys(timers).forEach(function (p) { clearTimeout(timers[p]); });
+      document.removeEventListener("keydown", onKey);
+      window.removeEventListener("online", onOnline);
+      document.body.removeEventListener("htmx:confirm", onConfirm);
+    };
+  }
+
+  // The interview part of the page now showing, and what stops its script.
+  var interview = { root: null, stop: null };
+
+  function startInterview(root) {
+    if (interview.stop) interview.stop();
+    interview.root = root;
+    interview.stop = initInterview(root);
+  }
+
+  // After htmx swapped in another question: start again on it, typeset its math, move focus to it.
+  function followInterviewSwaps() {
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var root = document.getElementById("interview");
+      if (!root || root === interview.root) return;
+      startInterview(root);
+      renderMath(root);
+      var heading = document.getElementById("qhead");
+      if (heading) heading.focus({ preventScroll: true });
+    });
   }
 
   // ---- report: self-ratings and print -------------------------------------------------------------------
@@ -460,10 +510,26 @@
     }
   }
 
+  // htmx swaps no 4xx/5xx answer; an error fragment aimed at the page's error area (app/errors.py) is let in.
+  function showHtmxErrors() {
+    document.body.addEventListener("htmx:beforeRequest", function () {
+      var area = document.getElementById("htmx-error");
+      if (area) area.textContent = "";
+    });
+    document.body.addEventListener("htmx:beforeSwap", function (e) {
+      var xhr = e.detail.xhr;
+      if (xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#htmx-error") {
+        e.detail.shouldSwap = true;
+        e.detail.isError = false;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    showHtmxErrors();
     renderMath(document);
     var iv = document.getElementById("interview");
-    if (iv) initInterview(iv);
+    if (iv) { startInterview(iv); followInterviewSwaps(); }
     var rep = document.getElementById("report");
     if (rep) initReport(rep);
     initPractice();

@@ -26,6 +26,13 @@ def start_guest(client: TestClient) -> str:
     return r.headers["location"]
 
 
+def move(client: TestClient, loc: str, position: int, **kw):
+    """Go to another question the way the page's forms do: POST .../position, then the page."""
+    page = client.get(loc)
+    r = client.post(f"{loc}/position", data={"position": str(position), "csrf_token": csrf_of(page.text)}, **kw)
+    return r
+
+
 def test_home_lists_rounds_with_start_form(client):
     r = client.get("/")
     assert r.status_code == 200
@@ -66,7 +73,7 @@ def test_interview_page_shows_each_type_and_followup(client):
     loc = start_guest(client)
     types = []
     for n in range(5):
-        page = client.get(f"{loc}?q={n}")
+        page = move(client, loc, n)
         assert page.status_code == 200
         types.append(re.search(r'class="card question" data-type="(\w+)"', page.text).group(1))
         if types[-1] == "numeric":
@@ -85,12 +92,12 @@ def test_post_without_csrf_is_403(client):
 
 def test_answer_with_script_is_escaped_on_report(client):
     loc = start_guest(client)
-    page = client.get(loc + "?q=0")
+    page = move(client, loc, 0)
     assert 'data-type="open"' in page.text
     r = client.put(f"/api/v1{loc}/answers/0", json={"answer": "<script>alert(1)</script>"},
                    headers={"X-CSRF-Token": csrf_of(page.text)})
     assert r.status_code == 200
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get(loc + "?q=0").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get(loc).text
     r = client.post(f"{loc}/finish", data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 200 and r.url.path == f"{loc}/report"
     assert "<script>alert(1)</script>" not in r.text
@@ -193,7 +200,7 @@ def test_app_from_factory_serves_pages(tmp_path):
 def test_guest_flow_on_each_database(db_client):
     """Start, answer, finish and read the report over SQLite and PostgreSQL."""
     loc = start_guest(db_client)
-    page = db_client.get(loc + "?q=2")
+    page = move(db_client, loc, 2)
     assert page.status_code == 200 and 'data-type="numeric"' in page.text
     assert db_client.put(f"/api/v1{loc}/answers/2", json={"answer": "128"},
                          headers={"X-CSRF-Token": csrf_of(page.text)}).status_code == 200
@@ -266,3 +273,62 @@ def test_cookie_is_secure_and_host_prefixed_behind_https(tmp_path):
         cookie = [v for v in r.headers.get_list("set-cookie") if v.startswith("__Host-mj_session=")][0]
         assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
         assert c.get(r.headers["location"]).status_code == 200
+
+
+def _position(client: TestClient, loc: str) -> int:
+    return int(re.search(r'id="interview"[^>]*data-position="(\d+)"', client.get(loc).text).group(1))
+
+
+def test_get_with_q_does_not_move_the_interview(client):
+    loc = start_guest(client)
+    assert _position(client, loc) == 0
+    page = client.get(loc + "?q=3")
+    assert page.status_code == 200 and _position(client, loc) == 0
+    assert "?q=" not in page.text and f'action="{loc}/position"' in page.text
+
+
+def test_post_position_moves_and_redirects(client):
+    loc = start_guest(client)
+    r = move(client, loc, 3, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == loc
+    assert _position(client, loc) == 3
+    page = client.get(loc)
+    assert 'name="position" value="2" data-move="prev"' in page.text
+    assert 'name="position" value="4" data-move="next"' in page.text
+    assert 'aria-current="step"' in page.text
+
+
+def test_post_position_over_htmx_answers_the_interview_part(client):
+    loc = start_guest(client)
+    csrf = csrf_of(client.get(loc).text)
+    r = client.post(f"{loc}/position", data={"position": "1"}, headers={"HX-Request": "true", "X-CSRF-Token": csrf})
+    assert r.status_code == 200 and "<html" not in r.text and r.text.lstrip().startswith('<div id="interview"')
+    assert 'data-position="1"' in r.text and _position(client, loc) == 1
+
+
+def test_post_position_needs_the_csrf_token(client):
+    loc = start_guest(client)
+    assert client.post(f"{loc}/position", data={"position": "2"}).status_code == 403
+    assert client.post(f"{loc}/position", data={"position": "2", "csrf_token": "forged"}).status_code == 403
+    assert _position(client, loc) == 0
+
+
+def test_post_position_on_another_users_interview_is_404(client):
+    loc = start_guest(client)
+    other = TestClient(client.app)
+    start_guest(other)
+    page = other.get("/")
+    r = other.post(f"{loc}/position", data={"position": "2", "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 404 and "找不到" in r.text
+    assert _position(client, loc) == 0
+    nobody = TestClient(client.app)
+    page = nobody.get("/")
+    assert nobody.post(f"{loc}/position", data={"position": "2", "csrf_token": csrf_of(page.text)}).status_code == 404
+
+
+def test_post_position_out_of_range_is_refused(client):
+    loc = start_guest(client)
+    assert move(client, loc, 99).status_code == 404
+    page = client.get(loc)
+    assert client.post(f"{loc}/position", data={"position": "x", "csrf_token": csrf_of(page.text)}).status_code == 422
+    assert _position(client, loc) == 0

@@ -147,10 +147,6 @@ def redirect(visitor: Visitor, url: str) -> Response:
     return response
 
 
-def not_found(visitor: Visitor) -> Response:
-    return render(visitor, "error.html", {"title_key": "not_found", "body_key": "not_found_body"}, status_code=404)
-
-
 def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response: Response) -> None:
     """A new session id at every login: the old token is revoked, a new one issued (inside a write)."""
     if visitor.cookie_token:
@@ -198,22 +194,35 @@ def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere:
 
 
 @router.get("/interviews/{interview_id}", response_class=HTMLResponse)
-def interview_page(interview_id: str, request: Request, visitor: VisitorDep, db: SessionDep,
-                   now: NowDep) -> Response:
+def interview_page(interview_id: str, visitor: VisitorDep) -> Response:
+    """The current question; it never moves on a GET (POST .../position does)."""
     interview = _owned_interview(visitor, interview_id, "active", elsewhere="/report")
     if isinstance(interview, Response):
         return interview
+    return render(visitor, "interview.html", _interview_context(visitor, interview))
+
+
+@router.post("/interviews/{interview_id}/position")
+def move(interview_id: str, request: Request, visitor: VisitorDep, db: SessionDep, now: NowDep,
+         position: Annotated[int, Form(ge=0, le=10_000)]) -> Response:
+    """Go to another question: 303 to the interview page, or for htmx the interview's part of it."""
+    user = visitor.signed_in()
+    with write_transaction(db):
+        interview = service.move_to(db=db, user=user, interview_id=interview_id, position=position, now=now)
+    if request.headers.get("HX-Request") != "true":
+        return redirect(visitor, f"/interviews/{interview.id}")
+    if interview.state != "active":  # time ran out: the report, as the page would have redirected there
+        return Response(status_code=204, headers={"HX-Redirect": f"/interviews/{interview.id}/report"})
+    return render(visitor, "_interview.html", _interview_context(visitor, interview))
+
+
+def _interview_context(visitor: Visitor, interview: Interview) -> dict[str, Any]:
     items = interview.plan["items"]
-    q_param = request.query_params.get("q", "")
-    if q_param.isdigit() and 0 <= int(q_param) < len(items):
-        with write_transaction(db):
-            interview = service.move_to(db=db, user=visitor.signed_in(), interview_id=interview.id,
-                                        position=int(q_param), now=now)
     pos = interview.current_position
     item = items[pos]
     view = service.frozen_view(interview.content_version, item)
     section = interview.plan["sections"][item["section"]]
-    answers = service.answers_by_position(db, interview)
+    answers = service.answers_by_position(visitor.db, interview)
     row = answers.get(pos)
     answered = {p for p, r in answers.items() if r.answer not in (None, "", [])}
     current = row.answer if row else None
@@ -225,15 +234,15 @@ def interview_page(interview_id: str, request: Request, visitor: VisitorDep, db:
     unanswered_after = [p for p in range(pos + 1, len(items)) if p not in answered]
     unanswered_before = [p for p in range(0, pos) if p not in answered]
     skip_to = (unanswered_after or unanswered_before or [None])[0]
-    return render(visitor, "interview.html", {
+    return {
         "interview": interview, "pos": pos, "total": len(items), "q": view,
         "section": section, "section_index": item["section"], "guidance_html": render_markdown(section["guidance"]),
         "followup": item["followup_of"] is not None, "current": current,
         "current_list": current if isinstance(current, list) else ([current] if current else []),
         "current_text": "" if current is None or isinstance(current, list) else str(current),
         "nav": nav, "skip_to": skip_to,
-        "deadline": interview.deadline.isoformat(), "server_now": now.isoformat(),
-    })
+        "deadline": interview.deadline.isoformat(), "server_now": visitor.now.isoformat(),
+    }
 
 
 @router.post("/interviews/{interview_id}/finish")
@@ -282,8 +291,8 @@ def share_report(interview_id: str, visitor: VisitorDep, db: SessionDep,
             else:
                 service.share(db=db, user=user, interview_id=interview_id)
     except NotFound:
-        raise
-    except AppError:
+        raise  # the one 404 page
+    except AppError:  # not finished yet: back to the interview
         return redirect(visitor, f"/interviews/{interview_id}")
     return redirect(visitor, f"/interviews/{interview_id}/report#share")
 

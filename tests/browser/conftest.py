@@ -35,3 +35,13 @@ def page() -> Iterator[Page]:
         yield pg
         browser.close()
         assert not errors, errors
+
+
+@pytest.fixture
+def browser_context_no_js():
+    """A browser with JavaScript off: the pages' forms must work on their own."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN", java_script_enabled=False)
+        yield context
+        browser.close()

@@ -53,13 +53,10 @@ def server(tmp_path) -> Iterator[str]:
 
 
 def go_to_type(page: Page, qtype: str) -> None:
-    """Follow the position list's link to the question of this type and wait for it to load."""
+    """Press the position list's button for the question of this type (a POST) and wait for it to show."""
     if page.locator(f'section.question[data-type="{qtype}"]').count():
         return
-    link = page.locator(f'ol.positions a[data-type="{qtype}"]').first
-    href = link.get_attribute("href")
-    link.click()
-    page.wait_for_url(re.compile(re.escape(href) + "$"))
+    page.locator(f'ol.positions button[data-type="{qtype}"]').first.click()
     expect(page.locator(f'section.question[data-type="{qtype}"]')).to_have_count(1)
 
 
@@ -116,7 +113,7 @@ def test_guest_interview_flow(server, page):
     expect(page.locator("#answer-text")).to_have_value("128")
     go_to_type(page, "single")
     expect(page.locator("#opt-B")).to_be_checked()
-    expect(page.locator("ol.positions a.answered")).to_have_count(4)
+    expect(page.locator("ol.positions .pos.answered")).to_have_count(4)
 
     # The shortcuts dialog toggles with ? and not while typing.
     page.locator("body").click(position={"x": 5, "y": 5})
@@ -190,3 +187,58 @@ def test_offline_save_retries_and_keeps_answer(server, page):
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('mj:pending:')).length") == 0
     page.reload()
     expect(page.locator("#answer-text")).to_have_value("离线时写的答案")
+
+
+def test_keyboard_moves_on_after_the_answer_is_saved_and_never_on_a_get(server, page):
+    """Ctrl+Enter posts the move to the next question; the answer typed just before is sent first."""
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    interview_url = page.url
+    moves: list[str] = []  # requests and responses of saves and moves, in the order the page saw them
+    page.on("request", lambda r: moves.append(r.method + " " + r.url.split(server)[1])
+            if "/position" in r.url or "/answers/" in r.url else None)
+    page.on("response", lambda r: moves.append("done " + r.request.method + " " + r.url.split(server)[1])
+            if "/answers/" in r.url else None)
+    first = page.locator("section.question").get_attribute("data-type")
+    assert page.locator("#interview").get_attribute("data-position") == "0"
+    if first in ("single", "multiple"):
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("1")
+    else:
+        page.locator("#answer-text").press_sequentially("first answer")
+    page.keyboard.press("Control+Enter")  # at once, before the autosave's debounce
+    expect(page.locator("#interview")).to_have_attribute("data-position", "1")
+    assert page.url == interview_url  # htmx swapped the question; the address stays the interview's
+    saved = moves.index(f"done PUT /api/v1{interview_url.split(server)[1]}/answers/0")
+    posted = moves.index(f"POST {interview_url.split(server)[1]}/position")
+    assert saved < posted, moves  # the answer was stored before the move was even asked for
+    expect(page.locator('ol.positions .pos[data-position="0"]')).to_have_class(re.compile(r"\banswered\b"))
+    # Focus went to the new question, the countdown still runs and Ctrl+Enter keeps working.
+    expect(page.locator("#qhead")).to_be_focused()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#interview")).to_have_attribute("data-position", "2")
+    # A GET with ?q= shows the current question and moves nothing.
+    page.goto(interview_url + "?q=0")
+    expect(page.locator("#interview")).to_have_attribute("data-position", "2")
+    # The previous button goes back; the first answer came from the server, not from localStorage.
+    page.evaluate("localStorage.clear()")
+    page.locator('button[data-move="prev"]').click()
+    expect(page.locator("#interview")).to_have_attribute("data-position", "1")
+    page.locator('ol.positions .pos[data-position="0"]').click()
+    expect(page.locator("#interview")).to_have_attribute("data-position", "0")
+    if first in ("single", "multiple"):
+        expect(page.locator('input[name="choice"][data-index="1"]')).to_be_checked()
+    else:
+        expect(page.locator("#answer-text")).to_have_value("first answer")
+
+
+def test_moving_works_without_javascript(server, browser_context_no_js):
+    page = browser_context_no_js.new_page()
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    page.locator('button[data-move="next"]').click()
+    expect(page.locator("#interview")).to_have_attribute("data-position", "1")
+    page.locator('ol.positions .pos[data-position="3"]').click()
+    expect(page.locator("#interview")).to_have_attribute("data-position", "3")
