@@ -12,6 +12,7 @@ A request reads and writes in separate transactions (../shared/DESIGN.md, "Datab
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import weakref
@@ -19,8 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import event, pool, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.sql import Select
@@ -56,15 +58,25 @@ def for_update(stmt: SelectT) -> SelectT:
     return stmt.with_for_update().execution_options(populate_existing=True)
 
 
+def _json_loads(raw: str | bytes) -> Any:
+    """orjson reads JSON columns ~4x faster than json (an interview's plan is ~90 KB, read on every page);
+    what it refuses (NaN, which json.dumps writes) falls back to json."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_deserializer=_json_loads)
         _modes[engine] = _Modes(engine.execution_options(isolation_level="AUTOCOMMIT"), engine, None)
         return engine
     _make_sqlite_dir(url)
     # The driver's own transaction handling is off so that the BEGIN below is ours (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
     engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None},
+                           json_deserializer=_json_loads,
                            **({} if make_url(url).database in (None, "", ":memory:") else
                               {"pool_size": 8, "max_overflow": 56}))
 
