@@ -1,9 +1,11 @@
 """Engines and sessions for SQLite (default) and PostgreSQL, and schema upgrades through Alembic.
 
 A request reads and writes in separate transactions (../shared/DESIGN.md, "Database"):
-- reads run in the session the request starts with: a deferred `BEGIN` on SQLite under WAL (readers never
-  wait for each other or for a writer), autocommit on PostgreSQL (READ COMMITTED gives every statement its
-  own snapshot anyway, and autocommit saves the BEGIN/ROLLBACK round trips);
+- reads run in the session the request starts with, in autocommit: each statement reads the latest
+  committed snapshot, as under PostgreSQL's READ COMMITTED, and nothing holds a read transaction open, so
+  closing the session at the end of a request (on the event loop) ends nothing: no ROLLBACK round trip on
+  PostgreSQL, no ROLLBACK call into SQLite (which took a fifth of the event loop's time when reads were
+  deferred transactions). Under WAL no reader waits for another reader or a writer;
 - writes run inside `write_transaction(db)`: on SQLite behind one in-process lock and `BEGIN IMMEDIATE`,
   so SQLite's busy handler never sleeps and no transaction upgrades from read to write; a transaction on
   PostgreSQL. The block commits at its end, in the thread that wrote, so no lock is held across an
@@ -31,7 +33,6 @@ from sqlmodel import Session, create_engine
 import app
 
 SelectT = TypeVar("SelectT", bound=Select)
-MODE = "mianjing_mode"  # execution option on SQLite connections: "read" or "write" (unset: a plain writer)
 MIGRATIONS_DIR_CANDIDATES = (Path.cwd() / "migrations", Path(app.__file__).resolve().parent.parent / "migrations")
 # The pg_advisory_lock key every process agrees on: "mianjing" in ASCII, a positive signed 64-bit integer.
 MIGRATION_LOCK_KEY = 0x6D69616E6A696E67
@@ -69,16 +70,33 @@ def _json_loads(raw: str | bytes) -> Any:
 
 def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_deserializer=_json_loads)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=32, max_overflow=8, json_deserializer=_json_loads)
         _modes[engine] = _Modes(engine.execution_options(isolation_level="AUTOCOMMIT"), engine, None)
         return engine
     _make_sqlite_dir(url)
+    if make_url(url).database in (None, "", ":memory:"):  # one private database per engine: one engine
+        engine = _sqlite_engine(url, reader=False)
+        _modes[engine] = _Modes(engine, engine, threading.Lock())
+        return engine
+    # Readers and writers get engines (and pools) of their own, so that a connection never switches
+    # between the two modes: a reader is PRAGMA query_only from its first statement, and a write that
+    # slipped outside write_transaction fails loudly instead of upgrading a read transaction (which can
+    # fail with SQLITE_BUSY_SNAPSHOT under load).
+    writer, reader = _sqlite_engine(url, reader=False), _sqlite_engine(url, reader=True)
+    event.listen(writer, "engine_disposed", lambda _engine: reader.dispose())
+    _modes[writer] = _Modes(reader, writer, threading.Lock())
+    return writer
+
+
+def _sqlite_engine(url: str, *, reader: bool) -> Engine:
     # The driver's own transaction handling is off so that the BEGIN below is ours (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
+    # pool_size above the thread pool's 40 threads: a connection returned beyond pool_size is closed, and
+    # opening one (with its PRAGMAs) costs more than the request it serves.
     engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None},
                            json_deserializer=_json_loads,
                            **({} if make_url(url).database in (None, "", ":memory:") else
-                              {"pool_size": 8, "max_overflow": 56}))
+                              {"pool_size": 48, "max_overflow": 16, "pool_use_lifo": True}))
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:
@@ -87,21 +105,17 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=5000")  # other processes' writers (a second worker, the CLI)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across application crashes
+        if reader:
+            cur.execute("PRAGMA query_only=1")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn) -> None:
-        mode = conn.get_execution_options().get(MODE)
-        # A reader is query_only, so a write that slipped outside write_transaction fails loudly in tests
-        # instead of upgrading a read transaction (which can fail with SQLITE_BUSY_SNAPSHOT under load).
-        query_only = mode == "read"
-        if conn.info.get("query_only", False) != query_only:
-            conn.exec_driver_sql(f"PRAGMA query_only={int(query_only)}")
-            conn.info["query_only"] = query_only
-        conn.exec_driver_sql("BEGIN" if query_only else "BEGIN IMMEDIATE")
+    if not reader:
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:
+            # A writer takes the write lock up front, behind write_transaction's in-process lock, so SQLite's
+            # busy handler (which sleeps in steps of up to 100 ms) never waits inside this process.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    _modes[engine] = _Modes(engine.execution_options(**{MODE: "read"}), engine.execution_options(**{MODE: "write"}),
-                            threading.Lock())
     return engine
 
 

@@ -201,12 +201,13 @@ def dribble(base: str, clients: int, seconds: float, stop: threading.Event) -> N
 
 
 def measure(label: str, tree: Path, kind: str, workers: int, args, tmp: Path) -> dict[str, dict]:
-    url = prepare_db(kind, tree, args.postgres, tmp)
-    proc, base = start_server(tree, url, workers)
+    """Each scenario on a fresh database and server, so that no run inherits another's rows or stalls."""
     results: dict[str, dict] = {}
-    try:
-        table = lua_table(sign_up(base, args.candidates))
-        for mode in (*MODES, "slow") if not args.only else args.only.split(","):
+    for mode in (args.only.split(",") if args.only else (*MODES, "slow")):
+        url = prepare_db(kind, tree, args.postgres, tmp)
+        proc, base = start_server(tree, url, workers)
+        try:
+            table = lua_table(sign_up(base, args.candidates))
             script = tmp / f"{label}-{mode}.lua"
             script.write_text(LUA % {"table": table, "mode": "mixed" if mode == "slow" else mode,
                                      "answer": OPEN_ANSWER, "salt": len(results)}, encoding="utf-8")
@@ -223,15 +224,15 @@ def measure(label: str, tree: Path, kind: str, workers: int, args, tmp: Path) ->
                 stop.set()
                 if slow:
                     slow.join()
-            r = results[mode]
-            print(f"{label:28} {mode:13} {r['rps']:8.0f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
-                  f"non-2xx {r['non2xx']}  {r['socket_errors']}", flush=True)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        r = results[mode]
+        print(f"{label:28} {mode:13} {r['rps']:8.0f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
+              f"non-2xx {r['non2xx']}  {r['socket_errors']}", flush=True)
     return results
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
@@ -47,17 +47,20 @@ class RateRequest(BaseModel):
     rating: RatingName = Field(description="again | hard | good | easy")
 
 
-def _state(db, interview: Interview, now) -> dict[str, Any]:
-    return service.interview_state(interview, service.answers_by_position(db, interview), now)
+def _state(db, interview: Interview, now, status_code: int = 200) -> Response:
+    # The body is written once by orjson around each question's cached view bytes; InterviewState documents
+    # it, and tests/test_fuzz_api.py and tests/test_generated_client.py hold it to that schema.
+    body = service.interview_state_json(interview, service.answers_by_position(db, interview), now)
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 @router.post("", status_code=201, response_model=InterviewState, operation_id="start_interview",
              responses={**AUTH_WRITE_ERRORS, **errors(e404="no such round")})
-def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> dict[str, Any]:
+def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     user = caller.user(db)
     with write_transaction(db):
         interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now)
-    return _state(db, interview, now)
+    return _state(db, interview, now, status_code=201)
 
 
 @router.get("", response_model=list[InterviewSummary], operation_id="list_interviews", responses=errors(401))
@@ -76,8 +79,8 @@ def history(caller: CallerDep, db: SessionDep, now: NowDep) -> list[dict[str, An
 
 
 @router.get("/{interview_id}", response_model=InterviewState, operation_id="get_interview", responses=READ)
-def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
-    interview = service.get_owned(db, caller.user(db), interview_id)
+def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> Response:
+    interview = service.get_owned(db, caller.user(db), interview_id, plan=False)
     service.close_if_expired(db, interview, now)
     return _state(db, interview, now)
 
@@ -86,9 +89,8 @@ def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> di
             responses={**WRITE, **errors(e409="the interview is over: the answer was not saved")})
 def save_answer(interview_id: str, position: int, body: AnswerRequest, caller: CallerDep, db: SessionDep,
                 now: NowDep) -> dict[str, Any]:
-    user = caller.user(db)
-    with write_transaction(db):
-        saved_at = service.save_answer(db=db, user=user, interview_id=interview_id, position=position,
+    with write_transaction(db):  # the hottest write: its token lookup in the same transaction
+        saved_at = service.save_answer(db=db, user=caller.user(db), interview_id=interview_id, position=position,
                                        answer=body.answer, now=now)
     return {"position": position, "saved_at": saved_at.isoformat(), "answer": body.answer}
 

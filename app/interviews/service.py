@@ -12,9 +12,11 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from app.content.loader import Content, pick_round_questions
@@ -96,11 +98,14 @@ def start_interview(*, db: Session, content: Content, user: User, round_id: str,
     return interview
 
 
-def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False) -> Interview:
-    """The interview if it is this user's; 404 alike for missing and for someone else's."""
+def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False, plan: bool = True) -> Interview:
+    """The interview if it is this user's; 404 alike for missing and for someone else's. plan=False leaves
+    the plan unread until it is used (see outline())."""
     if "\x00" in interview_id:  # PostgreSQL refuses NUL in text (a 500); no id has one
         raise NotFound("no such interview")
     stmt = select(Interview).where(Interview.id == interview_id, Interview.user_id == user.id)
+    if not plan:
+        stmt = stmt.options(defer(Interview.plan))  # type: ignore[arg-type]
     if lock:
         stmt = for_update(stmt)
     interview = db.exec(stmt).first()
@@ -262,7 +267,19 @@ def rate(*, db: Session, user: User, interview_id: str, position: int, rating: s
 
 
 _VIEWS: dict[tuple[str, str, int | None], dict[str, Any]] = {}
+_VIEW_BYTES: dict[tuple[str, str, int | None], bytes] = {}
 MAX_CACHED_VIEWS = 20_000
+# (position, section, followup_of, question id, seed) per planned item, and the sections' summary
+Outline = tuple[tuple[tuple[int, int, str | None, str, int | None], ...], tuple[dict[str, Any], ...]]
+_OUTLINES: dict[str, Outline] = {}
+MAX_CACHED_OUTLINES = 20_000
+
+
+def _bounded_put(cache: dict, key: Any, value: Any, bound: int) -> Any:
+    if len(cache) >= bound:
+        cache.clear()  # a bound, not an LRU: a refill costs one render (or one plan read) per entry
+    cache[key] = value
+    return value
 
 
 def frozen_view(version: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -271,33 +288,57 @@ def frozen_view(version: str, item: dict[str, Any]) -> dict[str, Any]:
     key = (version, item["question"]["id"], item["seed"])
     view = _VIEWS.get(key)
     if view is None:
-        if len(_VIEWS) >= MAX_CACHED_VIEWS:
-            _VIEWS.clear()  # a bound, not an LRU: a refill costs one render per item
-        view = _VIEWS[key] = question_view(from_snapshot(item["question"]), item["seed"])
+        view = _bounded_put(_VIEWS, key, question_view(from_snapshot(item["question"]), item["seed"]),
+                            MAX_CACHED_VIEWS)
     return view
 
 
-def interview_state(interview: Interview, answers: dict[int, InterviewAnswer], now: datetime) -> dict[str, Any]:
-    """The candidate's view: questions as public views, saved answers, the server's clock."""
-    items = []
-    for item in interview.plan["items"]:
-        row = answers.get(item["position"])
-        items.append({
-            "position": item["position"], "section": item["section"], "followup_of": item["followup_of"],
-            "question": frozen_view(interview.content_version, item),
+def _frozen_view_json(interview: Interview, position: int, question_id: str, seed: int | None) -> orjson.Fragment:
+    key = (interview.content_version, question_id, seed)
+    raw = _VIEW_BYTES.get(key)
+    if raw is None:
+        item = interview.plan["items"][position]
+        raw = _bounded_put(_VIEW_BYTES, key, orjson.dumps(frozen_view(interview.content_version, item)),
+                           MAX_CACHED_VIEWS)
+    return orjson.Fragment(raw)
+
+
+def outline(interview: Interview) -> Outline:
+    """What a read of the interview needs of its plan. The plan never changes after the start, and it is
+    large (every frozen question, ~90 KB for a TP-Link round): reads load it (a deferred column) only
+    when this process has not seen the interview before."""
+    cached = _OUTLINES.get(interview.id)
+    if cached is None:
+        plan = interview.plan
+        items = tuple((it["position"], it["section"], it["followup_of"], it["question"]["id"], it["seed"])
+                      for it in plan["items"])
+        sections = tuple({k: s[k] for k in ("title", "minutes", "start", "count")} for s in plan["sections"])
+        cached = _bounded_put(_OUTLINES, interview.id, (items, sections), MAX_CACHED_OUTLINES)
+    return cached
+
+
+def interview_state_json(interview: Interview, answers: dict[int, InterviewAnswer], now: datetime) -> bytes:
+    """The candidate's view as JSON: questions as public views (serialised once per content version and
+    seed), saved answers, the server's clock."""
+    items, sections = outline(interview)
+    questions = []
+    for position, section, followup_of, question_id, seed in items:
+        row = answers.get(position)
+        questions.append({
+            "position": position, "section": section, "followup_of": followup_of,
+            "question": _frozen_view_json(interview, position, question_id, seed),
             "answer": row.answer if row else None,
             "saved_at": row.saved_at.isoformat() if row and row.answer is not None else None,
         })
     deadline = interview.deadline
-    return {
+    return orjson.dumps({
         "id": interview.id, "round": interview.round_id, "title": interview.round_title,
         "state": interview.state, "content_version": interview.content_version,
         "started_at": interview.started_at.isoformat(), "deadline": deadline.isoformat(),
         "server_now": now.isoformat(), "remaining_seconds": max(0.0, (deadline - now).total_seconds()),
         "current_position": interview.current_position, "score": interview.score,
-        "sections": [{k: s[k] for k in ("title", "minutes", "start", "count")} for s in interview.plan["sections"]],
-        "questions": items,
-    }
+        "sections": list(sections), "questions": questions,
+    })
 
 
 def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[str, Any]:
