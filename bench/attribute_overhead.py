@@ -11,9 +11,8 @@ framework + endpoint CPU cost only. Variants:
   bare + async dep      the same with an `async def` dependency
   app, cached views     app.main:app over non-generated ids (view bytes cached after the first read)
   app, generated ids    app.main:app over generated ids (a fresh instance and markdown render per request)
-  routed, cached views  the same with MIANJING_QUESTION_HOT_PATH=false: through FastAPI's router
-  app / routed, check   anonymous POST .../check of single and open questions (the open answer as in
-                        bench_http.py), through the hot path and through the router
+  app, check            anonymous POST .../check of single and open questions (the open answer as in
+                        bench_http.py)
 
 It also times one full garbage collection (gen 2) with the app and the content in memory, the pause a
 request hits whenever CPython decides to collect the oldest generation.
@@ -117,10 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         from app.views import question_view
 
         real = create_app()
-        from app.settings import get_settings
-
-        routed = create_app(get_settings().model_copy(update={"question_hot_path": False}),
-                            content=real.state.store.current)
         content = real.state.store.current
         ids = [q.id for q in content.questions]
         static = [f"/api/v1/questions/{i}" for i in ids[::5] if content.by_id[i].type != "generated"][:1500]
@@ -143,10 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             out.append(("bare + async dep", await _per_request_us(_bare_with_dep(body, True), static, n, r)))
             out.append(("app, cached views", await _per_request_us(real, static, n, r)))
             out.append(("app, generated ids", await _per_request_us(real, generated, n // 5, r)))
-            out.append(("routed, cached views", await _per_request_us(routed, static, n, r)))
             for kind, reqs in checks.items():
                 out.append((f"app, check {kind}", await _per_request_us(real, reqs, n // 5, r)))
-                out.append((f"routed, check {kind}", await _per_request_us(routed, reqs, n // 5, r)))
             return out
 
         async def profile() -> str:

@@ -8,11 +8,10 @@ Two servers run side by side on 127.0.0.1, each `uvicorn --workers 1 --log-level
   (a) bench/bare_app.py: one `async def` endpoint returning a constant body the size of a typical view
   (b) app.main:app on GET /api/v1/questions/{id}, rotating over many ids (every type, as in the bank)
   (b') the same over the non-generated ids only (generated items draw and render per request); info only
-  (b-routed) (b) on a third server with MIANJING_QUESTION_HOT_PATH=false: every GET through FastAPI's
-      router, as every other route goes; info
+  (b-304) the ids of (b') again, each GET with If-None-Match: the strong ETag a first GET of that id
+      returned, so every answer is a bodiless 304 (a client revalidating its cached view); info
   (c) GET /api/v1/questions?topic=...&q=... rotating over topic + search pairs
   (d) POST /api/v1/questions/{id}/check for single, numeric and open questions (rotating ids), anonymous
-  (d-routed) the same checks on the third server: through the router, like for like with (b-routed); info
 
 Every scenario is run `--rounds` times (the a/b order alternates between rounds) with
 `wrk -t2 -c20 -dNs --latency` and a Lua script; the best run of each is reported.
@@ -59,6 +58,7 @@ class WrkResult:
     requests: int
     non2xx: int
     socket_errors: str
+    bytes_per_response: float  # headers included: a 304 is a few hundred bytes, a view a few KB
 
 
 def free_port() -> int:
@@ -67,14 +67,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(url: str, data: bytes | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
-    headers = {"Content-Type": "application/json"} if data is not None else {}
+def http(url: str, data: bytes | None = None, timeout: float = 10.0,
+         headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    return http_full(url, data, timeout, headers)[:2]
+
+
+def http_full(url: str, data: bytes | None = None, timeout: float = 10.0,
+              headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    """Status, body and headers (a 304, like any non-2xx, comes back here rather than as an exception)."""
+    headers = {**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})}
     req = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # 127.0.0.1 only
-            return resp.status, resp.read()
+            return resp.status, resp.read(), dict(resp.headers)
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        return exc.code, exc.read(), dict(exc.headers)
 
 
 def wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 90.0) -> None:
@@ -118,10 +125,18 @@ def lua_string(s: str) -> str:
     return f"[{level}[{s}]{level}]"
 
 
-def write_lua(path: Path, requests: list[tuple[str, str, str | None]]) -> Path:
-    """A wrk script cycling through (method, path, json body or None)."""
+def write_lua(path: Path, requests: list[tuple[str, str, str | None]],
+              if_none_match: dict[str, str] | None = None) -> Path:
+    """A wrk script cycling through (method, path, json body or None); with `if_none_match` (path -> ETag)
+    each request sends its path's ETag in If-None-Match (and no Content-Type)."""
+    def headers(p: str) -> str:
+        if if_none_match is None:
+            return "nil"
+        return '{["If-None-Match"] = ' + lua_string(if_none_match[p]) + "}"
+
     rows = ",\n".join(
-        "  {" + f"{lua_string(m)}, {lua_string(p)}, " + (lua_string(b) if b is not None else "nil") + "}"
+        "  {" + f"{lua_string(m)}, {lua_string(p)}, " + (lua_string(b) if b is not None else "nil")
+        + f", {headers(p)}" + "}"
         for m, p, b in requests
     )
     path.write_text(
@@ -135,7 +150,7 @@ def write_lua(path: Path, requests: list[tuple[str, str, str | None]]) -> Path:
         "function request()\n"
         "  i = i % n + 1\n"
         "  local r = reqs[i]\n"
-        "  return wrk.format(r[1], r[2], nil, r[3])\n"
+        "  return wrk.format(r[1], r[2], r[4], r[3])  -- r[4] nil: wrk.headers\n"
         "end\n",
         encoding="utf-8",
     )
@@ -161,10 +176,13 @@ def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, conne
     total = re.search(r"(\d+) requests in", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:(.*)", out)
-    if not (rps and total and "50" in pcts and "99" in pcts):
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", out)
+    if not (rps and total and transfer and "50" in pcts and "99" in pcts):
         raise RuntimeError(f"unexpected wrk output:\n{out}")
+    per_second = float(transfer.group(1)) * {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[transfer.group(2)]
     return WrkResult(float(rps.group(1)), _ms(pcts["50"]), _ms(pcts["99"]), int(total.group(1)),
-                     int(non2xx.group(1)) if non2xx else 0, errors.group(1).strip() if errors else "")
+                     int(non2xx.group(1)) if non2xx else 0, errors.group(1).strip() if errors else "",
+                     per_second / max(float(rps.group(1)), 1e-9))
 
 
 def wait_for_quiet(max_load: float, max_wait: float) -> None:
@@ -229,14 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-wait", type=float, default=180,
                         help="longest wait for that, seconds; 0 = do not wait (default 180)")
     parser.add_argument("--only", help="comma-separated subset of scenarios: "
-                                       "a,b,b-static,b-routed,c,d-single,d-numeric,d-open,"
-                                       "d-single-routed,d-numeric-routed,d-open-routed")
+                                       "a,b,b-static,b-304,c,d-single,d-numeric,d-open")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="what-if: serve bench/app_gc_frozen.py (the app + gc.freeze() after startup)")
     args = parser.parse_args(argv)
     kinds = ["single", "numeric", "open"]
-    scenarios = ["a", "b", "b-static", "b-routed", "c", *(f"d-{k}" for k in kinds),
-                 *(f"d-{k}-routed" for k in kinds)]
+    scenarios = ["a", "b", "b-static", "b-304", "c", *(f"d-{k}" for k in kinds)]
     wanted = args.only.split(",") if args.only else scenarios
     if not {"a", "b"} <= set(wanted) or not set(wanted) <= set(scenarios):
         parser.error(f"--only takes names from {','.join(scenarios)} and must include a and b")
@@ -268,9 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [str(cli)] if cli.exists() else [sys.executable, "-m", "app.cli"]
             subprocess.run([*cmd, "db", "upgrade"], cwd=ROOT, env=env, check=True, timeout=120)
 
-            port_app, port_bare, port_routed = free_port(), free_port(), free_port()
+            port_app, port_bare = free_port(), free_port()
             app_url, bare_url = f"http://127.0.0.1:{port_app}", f"http://127.0.0.1:{port_bare}"
-            routed_url = f"http://127.0.0.1:{port_routed}"
             if args.gc_freeze:
                 procs.append(start_server("app_gc_frozen:app", port_app, env, tmp / "app.log", app_dir=BENCH))
             else:
@@ -294,10 +309,16 @@ def main(argv: list[str] | None = None) -> int:
             bare_env = {**env, "BENCH_BARE_BODY_FILE": str(tmp / "view.json")}
             procs.append(start_server("bare_app:app", port_bare, bare_env, tmp / "bare.log", app_dir=BENCH))
             wait_ready(procs[-1], bare_url + "/api/v1/questions/x", tmp / "bare.log")
-            if any(n.endswith("-routed") for n in wanted):
-                routed_env = {**env, "MIANJING_QUESTION_HOT_PATH": "false"}
-                procs.append(start_server("app.main:app", port_routed, routed_env, tmp / "routed.log"))
-                wait_ready(procs[-1], routed_url + "/healthz", tmp / "routed.log")
+            # (b-304): each fixed item's ETag from a first GET; sent back, it must come back as a 304.
+            etags: dict[str, str] = {}
+            if "b-304" in wanted:
+                for _, path, _ in static:
+                    status, _, headers = http_full(app_url + path)
+                    assert status == 200 and headers.get("etag"), (path, status, headers)
+                    etags[path] = headers["etag"]
+                for _, path, _ in static[:20]:
+                    status, data = http(app_url + path, headers={"If-None-Match": etags[path]})
+                    assert status == 304 and not data, (path, status, data[:300])
 
             # Sanity: every kind of request succeeds before anything is timed.
             for kind, reqs in [("list", [r[:3] for r in lists[:5]]), *[(k, v[:5]) for k, v in checks.items()]]:
@@ -310,13 +331,12 @@ def main(argv: list[str] | None = None) -> int:
                 "a": (bare_url, write_lua(tmp / "get.lua", get)),
                 "b": (app_url, write_lua(tmp / "get_app.lua", get)),
                 "b-static": (app_url, write_lua(tmp / "get_static.lua", static)),
-                "b-routed": (routed_url, write_lua(tmp / "get_routed.lua", get)),
+                "b-304": (app_url, write_lua(tmp / "get_304.lua", static, if_none_match=etags)),
                 "c": (app_url, write_lua(tmp / "list.lua", [r[:3] for r in lists])),
             }
             for k in kinds:
                 script = write_lua(tmp / f"check_{k}.lua", checks[k])
                 scripts[f"d-{k}"] = (app_url, script)
-                scripts[f"d-{k}-routed"] = (routed_url, script)
             print(f"rotating over {len(get)} ids ({', '.join(f'{t} {len(v)}' for t, v in sorted(by_type.items()))}), "
                   f"{len(lists)} list queries, check ids: "
                   + ", ".join(f"{k} {len(v)}" for k, v in checks.items()))
@@ -340,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
                     res = wrk_run(name, args.duration)
                     results[name].append(res)
                     print(f"  round {r + 1} {name:9s} {res.rps:9.1f} req/s  p50 {res.p50_ms:7.2f} ms  "
-                          f"p99 {res.p99_ms:7.2f} ms  non-2xx {res.non2xx}" + (f"  errors{res.socket_errors}"
-                                                                                if res.socket_errors else ""))
+                          f"p99 {res.p99_ms:7.2f} ms  non-2xx {res.non2xx}  {res.bytes_per_response:6.0f} B/resp"
+                          + (f"  errors{res.socket_errors}" if res.socket_errors else ""))
         finally:
             for proc in reversed(procs):
                 stop_server(proc)
@@ -352,14 +372,11 @@ def main(argv: list[str] | None = None) -> int:
         "a": "(a) bare FastAPI, GET constant view",
         "b": "(b) app GET /api/v1/questions/{id}",
         "b-static": "(b') same, non-generated ids only (info)",
-        "b-routed": "(b-routed) same as (b), hot path off: through FastAPI's router (info)",
+        "b-304": "(b-304) same ids as (b'), If-None-Match: 304 (info)",
         "c": "(c) app GET /api/v1/questions?topic=&q=",
         "d-single": "(d) app POST .../check, single",
         "d-numeric": "(d) app POST .../check, numeric",
         "d-open": "(d) app POST .../check, open (~300 chars)",
-        "d-single-routed": "(d-routed) same as (d) single, hot path off (info)",
-        "d-numeric-routed": "(d-routed) same as (d) numeric, hot path off (info)",
-        "d-open-routed": "(d-routed) same as (d) open, hot path off (info)",
     }
 
     def verdict(ok: bool) -> str:
@@ -371,8 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if "b-static" in best:
         notes["b-static"] = f"(b')/(a) = {best['b-static'].rps / a.rps:.2f} (not a target)"
-    if "b-routed" in best:
-        notes["b-routed"] = f"(b-routed)/(a) = {best['b-routed'].rps / a.rps:.2f} (not a target)"
+    if "b-304" in best:
+        notes["b-304"] = f"(b-304)/(a) = {best['b-304'].rps / a.rps:.2f}" + (
+            f", (b-304)/(b') = {best['b-304'].rps / best['b-static'].rps:.2f}" if "b-static" in best else "") + (
+            " (not a target)")
     if "c" in best:
         c = best["c"]
         notes["c"] = f"p99 {c.p99_ms:.1f} ms (target < {TARGET_C_P99_MS:g} ms) {verdict(c.p99_ms < TARGET_C_P99_MS)}"
@@ -381,11 +400,6 @@ def main(argv: list[str] | None = None) -> int:
             ratio = best[f"d-{k}"].rps / b.rps
             notes[f"d-{k}"] = (f"(d)/(b) = {ratio:.2f} (target >= {TARGET_D_OVER_B:.2f}) "
                                f"{verdict(ratio >= TARGET_D_OVER_B)}")
-        if f"d-{k}-routed" in best and "b-routed" in best:
-            notes[f"d-{k}-routed"] = (f"(d-routed)/(b-routed) = "
-                                      f"{best[f'd-{k}-routed'].rps / best['b-routed'].rps:.2f} (not a target)")
-        elif f"d-{k}-routed" in best:
-            notes[f"d-{k}-routed"] = "(run b-routed too for the ratio)"
     print()
     if args.gc_freeze:
         print("WHAT-IF RUN: (b)-(d) served by bench/app_gc_frozen.py (app + gc.freeze()), not app.main:app")
