@@ -91,7 +91,7 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(url: str, *, reader: bool) -> Engine:
     # The driver's own transaction handling is off so that the BEGIN below is ours (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
-    # pool_size above the thread pool's 40 threads: a connection returned beyond pool_size is closed, and
+    # pool_size above any thread pool we run (settings.thread_pool_size): a connection returned beyond it is closed, and
     # opening one (with its PRAGMAs) costs more than the request it serves.
     engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None},
                            json_deserializer=_json_loads,

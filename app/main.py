@@ -8,6 +8,7 @@ import sys
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
         # A reload or a warm-up runs beside the requests; hand the GIL over every 0.5 ms instead of 5 ms so
         # that requests wait behind it for less (measured in bench/bench_reload.py).
         sys.setswitchinterval(0.0005)
+        # Plain-def routes run in anyio's thread pool; its default of 40 threads makes them queue for the GIL.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
         # Every way of starting (uvicorn app.main:app, mianjing serve, a TestClient) brings the schema to
         # head first, under a lock so that workers starting together migrate once; MigrationFailed stops
         # the process (uvicorn exits non-zero) instead of serving 500s from missing tables.

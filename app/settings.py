@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = 1
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    thread_pool_size: int = Field(
+        default=40, ge=1, le=256, description="threads that run plain-def routes with their database work (anyio's "
+        "default); see docs/benchmarks.md for what fewer threads did")
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
     migrate_on_start: bool = Field(
         default=True, description="apply the migrations at startup under a lock; off = refuse to start unless at head")

@@ -181,8 +181,9 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
 
 def move_to(*, db: Session, user: User, interview_id: str, position: int, now: datetime) -> Interview:
     """Record the time spent on the current question and move to another (skip and come back)."""
-    interview = get_owned(db, user, interview_id, lock=True)
-    _item(interview, position)
+    interview = get_owned(db, user, interview_id, lock=True, plan=False)  # a move never needs the plan
+    if not 0 <= position < interview.question_count:
+        raise NotFound(f"no question at position {position}")
     close_if_expired(db, interview, now)
     if interview.state == "active" and position != interview.current_position:
         _account_time(db, interview, now)
