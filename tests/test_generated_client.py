@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 
 from app.db import upgrade
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, migrated_database
 
 PACKAGE = "mianjing_api_client"
 MAX_CLASS_NAME = 40
@@ -40,12 +40,14 @@ OPERATIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory) -> Iterator[str]:
-    """The app under real uvicorn in a thread, on a free port; yields its base URL."""
-    folder = tmp_path_factory.mktemp("live")
-    url = f"sqlite:///{folder / 'live.db'}"
-    upgrade(url)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def live_server(request, tmp_path_factory) -> Iterator[str]:
+    """The app under real uvicorn in a thread, on a free port, over each database kind; yields its base URL."""
+    with migrated_database(request.param, tmp_path_factory.mktemp("live")) as url:
+        yield from _serve(url)
+
+
+def _serve(url: str) -> Iterator[str]:
     app = create_app(make_settings(database_url=url))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
