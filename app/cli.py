@@ -1,7 +1,8 @@
-"""The `mianjing` command: serve, db upgrade, content check."""
+"""The `mianjing` command: serve, db upgrade and prune, content check and publish."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from app.settings import get_settings
 
 cli = typer.Typer(help="面经 Mianjing: interview practice service.", no_args_is_help=True, pretty_exceptions_enable=False)
 content_cli = typer.Typer(help="Question banks and rounds.", no_args_is_help=True)
-db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema and storage.", no_args_is_help=True)
 cli.add_typer(content_cli, name="content")
 cli.add_typer(db_cli, name="db")
 
@@ -81,12 +82,40 @@ def serve(
         _migrate_or_exit(settings.database_url)
     extra = {}
     if watch:
+        # Every restart follows an edit of the folder: in development the folder is the source of truth.
+        os.environ["MIANJING_PUBLISH_ON_START"] = "true"
         extra = {"reload": True, "reload_dirs": [str(settings.content_dir), "app"], "reload_includes": ["*.md", "*.py"]}
     uvicorn.run(
         "app.main:app", host=host or settings.host, port=port or settings.port,
         workers=None if watch else (workers or settings.workers), log_level=settings.log_level,
         proxy_headers=True, **extra,
     )
+
+
+@content_cli.command("publish")
+def content_publish() -> None:
+    """Validate MIANJING_CONTENT_DIR and record its version as the published one: every running worker whose
+    folder holds that version serves it within a second; one whose folder holds another keeps its own and
+    says so on /readyz."""
+    from app.db import make_engine, request_session
+    from app.runtime.publishing import publish
+
+    settings = get_settings()
+    _migrate_or_exit(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with request_session(engine) as db:
+            done = publish(db, settings.content_dir, "cli")
+    except ContentInvalid as exc:
+        for error in exc.errors:
+            typer.echo(str(error), err=True)
+        typer.echo(f"not published: {len(exc.errors)} error(s) in {settings.content_dir}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    c = done.content.counts()
+    typer.echo(f"published version {done.content.version} (was {done.previous_version or 'none'}): "
+               f"{c['questions']} questions, {c['banks']} banks, {c['rounds']} rounds")
 
 
 @content_cli.command("reload")

@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
     migrate_on_start: bool = Field(
         default=True, description="apply the migrations at startup under a lock; off = refuse to start unless at head")
+    publish_on_start: bool = Field(
+        default=False, description="the content folder is the source of truth: a start publishes it even when the "
+        "database has another version recorded (otherwise only a first start publishes, and a start whose folder "
+        "differs from the recorded version refuses)")
+    content_poll_s: float = Field(
+        default=0.25, gt=0, description="how often a worker reads the published content version")
+    content_poll_backoff_max_s: float = Field(
+        default=30.0, gt=0, description="a failing poll is logged once and retried with exponential backoff up to this")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
