@@ -66,6 +66,42 @@ def db_upgrade() -> None:
     typer.echo(f"database at head: {_redact(settings.database_url)}")
 
 
+@db_cli.command("prune")
+def db_prune(
+    days: Annotated[int | None, typer.Option(min=1, help="default MIANJING_GUEST_TTL_DAYS")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="accounts per write transaction")] = 50,
+    pause: Annotated[float, typer.Option(min=0, help="seconds between batches, for the service's own writers")] = 0.1,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only count what would be removed")] = False,
+) -> None:
+    """Remove guest accounts nobody kept that made no request for MIANJING_GUEST_TTL_DAYS days, with their
+    sessions, interviews, answers, attempts and review cards; safe while the service runs (small batches,
+    each its own short write)."""
+    from datetime import UTC, datetime
+
+    from app.db import MigrationFailed, make_engine, require_head
+    from app.retention import count_expired, cutoff_for, prune_guests
+
+    settings = get_settings()
+    try:
+        require_head(settings.database_url)  # a cron job never migrates; it waits for the service to
+    except MigrationFailed as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    days = days or settings.guest_ttl_days
+    cutoff = cutoff_for(datetime.now(UTC), days)
+    engine = make_engine(settings.database_url)
+    try:
+        if dry_run:
+            typer.echo(f"would remove {count_expired(engine, cutoff)} guest account(s) not seen since "
+                       f"{cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+            return
+        done = prune_guests(engine, cutoff, batch_size=batch_size, pause_s=pause)
+    finally:
+        engine.dispose()
+    typer.echo(f"removed {done.summary()} in {done.batches} batch(es); guests not seen since "
+               f"{cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default MIANJING_HOST")] = None,

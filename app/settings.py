@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         default=False, description="the content folder is the source of truth: a start publishes it even when the "
         "database has another version recorded (otherwise only a first start publishes, and a start whose folder "
         "differs from the recorded version refuses)")
+    guest_ttl_days: int = Field(
+        default=30, ge=1, description="`mianjing db prune` removes guest accounts (and their data) that nobody kept "
+        "and that made no request for this many days")
     content_poll_s: float = Field(
         default=0.25, gt=0, description="how often a worker reads the published content version")
     content_poll_backoff_max_s: float = Field(
