@@ -124,8 +124,16 @@ def serve(
     uvicorn.run(
         "app.main:app", host=host or settings.host, port=port or settings.port,
         workers=None if watch else (workers or settings.workers), log_level=settings.log_level,
-        proxy_headers=True, **extra,
+        proxy_headers=True, **uvicorn_limits(settings), **extra,
     )
+
+
+def uvicorn_limits(settings) -> dict:
+    """The limits on a request's head and on idle connections, which only uvicorn can enforce (the app sees
+    a request once its head has arrived; docs/security.md)."""
+    return {"http": settings.http_parser, "timeout_keep_alive": settings.keep_alive_timeout_s,
+            "limit_concurrency": settings.limit_concurrency,
+            "h11_max_incomplete_event_size": settings.max_header_bytes}
 
 
 @content_cli.command("publish")

@@ -28,6 +28,20 @@ class Settings(BaseSettings):
         default=40, ge=1, le=256, description="threads that run plain-def routes with their database work (anyio's "
         "default); see docs/benchmarks.md for what fewer threads did")
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
+    request_read_timeout_s: float = Field(
+        default=10.0, gt=0, description="a request body that has not fully arrived this long after its headers is "
+        "answered 408 and its connection closed")
+    keep_alive_timeout_s: int = Field(
+        default=5, ge=1, description="uvicorn's timeout_keep_alive: an idle connection is closed after this long")
+    limit_concurrency: int | None = Field(
+        default=1000, ge=1, description="uvicorn's limit_concurrency, per worker: beyond this many connections and "
+        "tasks at once new requests get 503 at once; unset = no limit")
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="the largest request head (request line and headers) uvicorn's h11 "
+        "parser accepts; larger heads get 400")
+    http_parser: Literal["h11", "httptools"] = Field(
+        default="h11", description="uvicorn's HTTP/1.1 parser: h11 enforces max_header_bytes; httptools is faster "
+        "but has no limit on the size of a request head")
     migrate_on_start: bool = Field(
         default=True, description="apply the migrations at startup under a lock; off = refuse to start unless at head")
     publish_on_start: bool = Field(

@@ -57,7 +57,7 @@ def test_readyz_is_503_while_the_schema_is_behind_the_code(db_url):
         assert body["status"] == "unavailable" and body["database"] is True
         assert body["schema_revision"] == previous and body["schema_head"] == head
         assert any(f"revision {previous}" in r and head in r and "mianjing db upgrade" in r for r in body["reasons"])
-        # ... which is the truth: a write that needs the newest table fails (a login failure is recorded).
+        # ... which is the truth: requests that need the newest schema fail.
         assert client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x" * 8}).status_code == 500
         command.upgrade(alembic_config(db_url), "head")
         assert client.get("/readyz").status_code == 200
