@@ -132,7 +132,7 @@ def uvicorn_limits(settings) -> dict:
     """The limits on a request's head and on idle connections, which only uvicorn can enforce (the app sees
     a request once its head has arrived; docs/security.md)."""
     return {"http": settings.http_parser, "timeout_keep_alive": settings.keep_alive_timeout_s,
-            "limit_concurrency": settings.limit_concurrency,
+            "limit_concurrency": settings.limit_concurrency or None,
             "h11_max_incomplete_event_size": settings.max_header_bytes}
 
 

@@ -33,9 +33,9 @@ class Settings(BaseSettings):
         "answered 408 and its connection closed")
     keep_alive_timeout_s: int = Field(
         default=5, ge=1, description="uvicorn's timeout_keep_alive: an idle connection is closed after this long")
-    limit_concurrency: int | None = Field(
-        default=1000, ge=1, description="uvicorn's limit_concurrency, per worker: beyond this many connections and "
-        "tasks at once new requests get 503 at once; unset = no limit")
+    limit_concurrency: int = Field(
+        default=1000, ge=0, description="uvicorn's limit_concurrency, per worker: beyond this many connections and "
+        "tasks at once new requests get 503 at once; 0 = no limit")
     max_header_bytes: int = Field(
         default=16 * 1024, ge=1024, description="the largest request head (request line and headers) uvicorn's h11 "
         "parser accepts; larger heads get 400")
