@@ -1,9 +1,11 @@
-# Mianjing: slim Python, non-root, migrations applied at start, health-checked.
+# Mianjing: slim Python, non-root, migrations applied at start, health-checked. The image ships its content, so
+# the folder is the source of truth: a start publishes it (MIANJING_PUBLISH_ON_START).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     MIANJING_ENV=production MIANJING_HOST=0.0.0.0 MIANJING_PORT=8000 \
-    MIANJING_DATABASE_URL=sqlite:////data/mianjing.db MIANJING_CONTENT_DIR=/srv/mianjing/content
+    MIANJING_DATABASE_URL=sqlite:////data/mianjing.db MIANJING_CONTENT_DIR=/srv/mianjing/content \
+    MIANJING_PUBLISH_ON_START=true
 
 WORKDIR /srv/mianjing
 COPY pyproject.toml README.md alembic.ini ./

@@ -1,7 +1,8 @@
-"""The `mianjing` command: serve, db upgrade, content check."""
+"""The `mianjing` command: serve, db upgrade and prune, content check and publish."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from app.settings import get_settings
 
 cli = typer.Typer(help="面经 Mianjing: interview practice service.", no_args_is_help=True, pretty_exceptions_enable=False)
 content_cli = typer.Typer(help="Question banks and rounds.", no_args_is_help=True)
-db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema and storage.", no_args_is_help=True)
 cli.add_typer(content_cli, name="content")
 cli.add_typer(db_cli, name="db")
 
@@ -65,6 +66,42 @@ def db_upgrade() -> None:
     typer.echo(f"database at head: {_redact(settings.database_url)}")
 
 
+@db_cli.command("prune")
+def db_prune(
+    days: Annotated[int | None, typer.Option(min=1, help="default MIANJING_GUEST_TTL_DAYS")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="accounts per write transaction")] = 50,
+    pause: Annotated[float, typer.Option(min=0, help="seconds between batches, for the service's own writers")] = 0.1,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only count what would be removed")] = False,
+) -> None:
+    """Remove guest accounts nobody kept that made no request for MIANJING_GUEST_TTL_DAYS days, with their
+    sessions, interviews, answers, attempts and review cards; safe while the service runs (small batches,
+    each its own short write)."""
+    from datetime import UTC, datetime
+
+    from app.db import MigrationFailed, make_engine, require_head
+    from app.retention import count_expired, cutoff_for, prune_guests
+
+    settings = get_settings()
+    try:
+        require_head(settings.database_url)  # a cron job never migrates; it waits for the service to
+    except MigrationFailed as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    days = days or settings.guest_ttl_days
+    cutoff = cutoff_for(datetime.now(UTC), days)
+    engine = make_engine(settings.database_url)
+    try:
+        if dry_run:
+            typer.echo(f"would remove {count_expired(engine, cutoff)} guest account(s) not seen since "
+                       f"{cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+            return
+        done = prune_guests(engine, cutoff, batch_size=batch_size, pause_s=pause)
+    finally:
+        engine.dispose()
+    typer.echo(f"removed {done.summary()} in {done.batches} batch(es); guests not seen since "
+               f"{cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default MIANJING_HOST")] = None,
@@ -81,12 +118,48 @@ def serve(
         _migrate_or_exit(settings.database_url)
     extra = {}
     if watch:
+        # Every restart follows an edit of the folder: in development the folder is the source of truth.
+        os.environ["MIANJING_PUBLISH_ON_START"] = "true"
         extra = {"reload": True, "reload_dirs": [str(settings.content_dir), "app"], "reload_includes": ["*.md", "*.py"]}
     uvicorn.run(
         "app.main:app", host=host or settings.host, port=port or settings.port,
         workers=None if watch else (workers or settings.workers), log_level=settings.log_level,
-        proxy_headers=True, **extra,
+        proxy_headers=True, **uvicorn_limits(settings), **extra,
     )
+
+
+def uvicorn_limits(settings) -> dict:
+    """The limits on a request's head and on idle connections, which only uvicorn can enforce (the app sees
+    a request once its head has arrived; docs/security.md)."""
+    return {"http": settings.http_parser, "timeout_keep_alive": settings.keep_alive_timeout_s,
+            "limit_concurrency": settings.limit_concurrency or None,
+            "h11_max_incomplete_event_size": settings.max_header_bytes}
+
+
+@content_cli.command("publish")
+def content_publish() -> None:
+    """Validate MIANJING_CONTENT_DIR and record its version as the published one: every running worker whose
+    folder holds that version serves it within a second; one whose folder holds another keeps its own and
+    says so on /readyz."""
+    from app.db import make_engine, request_session
+    from app.runtime.publishing import publish
+
+    settings = get_settings()
+    _migrate_or_exit(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with request_session(engine) as db:
+            done = publish(db, settings.content_dir, "cli")
+    except ContentInvalid as exc:
+        for error in exc.errors:
+            typer.echo(str(error), err=True)
+        typer.echo(f"not published: {len(exc.errors)} error(s) in {settings.content_dir}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    c = done.content.counts()
+    typer.echo(f"published version {done.content.version} (was {done.previous_version or 'none'}): "
+               f"{c['questions']} questions, {c['banks']} banks, {c['rounds']} rounds")
 
 
 @content_cli.command("reload")

@@ -221,12 +221,26 @@ def migrate_under_lock(url: str) -> None:
         raise MigrationFailed(f"cannot migrate the database {masked_url(url)}: {_cause(url, exc)}") from exc
 
 
+def code_heads() -> frozenset[str]:
+    """The revisions the code's migrations end in (one, unless two branches wait for a merge). Reading the
+    migration scripts takes milliseconds: a process computes this once at startup, not per /readyz."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(_alembic_config("")).get_heads())
+
+
+def schema_revisions(engine: Engine) -> frozenset[str]:
+    """The revisions the database is stamped at, read as a plain read (the reader pool, no write lock).
+    Raises when the database is unreachable or has no alembic_version table."""
+    with _modes[engine].reader.connect() as conn:
+        return frozenset(row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version")))
+
+
 def require_head(url: str) -> None:
     """Raise MigrationFailed unless the database at `url` is at the code's head (startup without migrating)."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    heads = set(ScriptDirectory.from_config(_alembic_config(url)).get_heads())
+    heads = set(code_heads())
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:

@@ -17,11 +17,12 @@ from app.api import admin, auth, health, interviews, me, practice, questions, ro
 from app.api.deps import csrf_guard
 from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
-from app.db import db_session, make_engine, migrate_under_lock, require_head
+from app.db import code_heads, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
-from app.limits import BodySizeLimit
+from app.limits import BodyLimits
+from app.runtime.publishing import publish_at_start
 from app.runtime.store import ContentStore
-from app.runtime.sync import follow_forever, publish_version
+from app.runtime.sync import follow_forever
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("mianjing")
@@ -44,9 +45,13 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
         # the process (uvicorn exits non-zero) instead of serving 500s from missing tables.
         migrate = migrate_under_lock if settings.migrate_on_start else require_head
         await asyncio.to_thread(migrate, settings.database_url)
-        # The files on disk are the truth at start: publish their version, then follow later reloads.
-        await asyncio.to_thread(_publish_initial, app)
-        task = asyncio.create_task(follow_forever(app.state.engine, app.state.store, settings.content_dir))
+        # A first start publishes the folder; a later one serves it only if it is the published version (or
+        # the folder is declared the truth); ContentNotPublished stops the process. Then follow publications.
+        await asyncio.to_thread(publish_at_start, app.state.engine, app.state.store,
+                                folder_is_truth=settings.publish_on_start)
+        task = asyncio.create_task(follow_forever(
+            app.state.engine, app.state.store, settings.content_dir,
+            poll_s=settings.content_poll_s, backoff_max_s=settings.content_poll_backoff_max_s))
         try:
             yield
         finally:
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.settings = settings
     app.state.store = ContentStore(content)
     app.state.engine = make_engine(settings.database_url)
+    app.state.schema_heads = code_heads()  # what /readyz compares the database's revision with
     app.state.clock = lambda: datetime.now(UTC)
     app.state.login_limiter = LoginRateLimiter(attempts=5, window=60.0)
     install_error_handlers(app)
@@ -80,7 +86,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(me.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, read_timeout_s=settings.request_read_timeout_s)
     # --- web pages and security headers (app/web) ---
     from app.web import practice as practice_pages
     from app.web import routes as web_routes
@@ -96,11 +102,6 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
 
 def _operation_id(route: APIRoute) -> str:
     return route.name
-
-
-def _publish_initial(app: FastAPI) -> None:
-    with db_session(app.state.engine) as db:
-        publish_version(db, app.state.store.current.version)
 
 
 def _static_dir() -> str:

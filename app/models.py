@@ -41,6 +41,8 @@ def _ts(**kw: Any) -> Any:
 
 
 class User(SQLModel, table=True):
+    __table_args__ = (Index("ix_user_is_guest_last_seen_at", "is_guest", "last_seen_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     username: str | None = Field(default=None, unique=True, index=True, max_length=64)
     password_hash: str | None = None
@@ -48,6 +50,9 @@ class User(SQLModel, table=True):
     is_admin: bool = False
     desired_retention: float = 0.9
     created_at: datetime = _ts(nullable=False, default=utcnow)
+    # The last request, to the hour (app.auth.sessions.note_activity): a guest unseen for
+    # MIANJING_GUEST_TTL_DAYS is removed by `mianjing db prune`. NULL is never pruned.
+    last_seen_at: datetime | None = _ts(nullable=True, default=utcnow)
 
 
 class AuthSession(SQLModel, table=True):

@@ -28,8 +28,33 @@ class Settings(BaseSettings):
         default=40, ge=1, le=256, description="threads that run plain-def routes with their database work (anyio's "
         "default); see docs/benchmarks.md for what fewer threads did")
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
+    request_read_timeout_s: float = Field(
+        default=10.0, gt=0, description="a request body that has not fully arrived this long after its headers is "
+        "answered 408 and its connection closed")
+    keep_alive_timeout_s: int = Field(
+        default=5, ge=1, description="uvicorn's timeout_keep_alive: an idle connection is closed after this long")
+    limit_concurrency: int = Field(
+        default=1000, ge=0, description="uvicorn's limit_concurrency, per worker: beyond this many connections and "
+        "tasks at once new requests get 503 at once; 0 = no limit")
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="the largest request head (request line and headers) uvicorn's h11 "
+        "parser accepts; larger heads get 400")
+    http_parser: Literal["h11", "httptools"] = Field(
+        default="h11", description="uvicorn's HTTP/1.1 parser: h11 enforces max_header_bytes; httptools is faster "
+        "but has no limit on the size of a request head")
     migrate_on_start: bool = Field(
         default=True, description="apply the migrations at startup under a lock; off = refuse to start unless at head")
+    publish_on_start: bool = Field(
+        default=False, description="the content folder is the source of truth: a start publishes it even when the "
+        "database has another version recorded (otherwise only a first start publishes, and a start whose folder "
+        "differs from the recorded version refuses)")
+    guest_ttl_days: int = Field(
+        default=30, ge=1, description="`mianjing db prune` removes guest accounts (and their data) that nobody kept "
+        "and that made no request for this many days")
+    content_poll_s: float = Field(
+        default=0.25, gt=0, description="how often a worker reads the published content version")
+    content_poll_backoff_max_s: float = Field(
+        default=30.0, gt=0, description="a failing poll is logged once and retried with exponential backoff up to this")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

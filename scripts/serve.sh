@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# This checkout's content/ is the source of truth: a restart after editing a bank publishes it.
+export MIANJING_PUBLISH_ON_START="${MIANJING_PUBLISH_ON_START:-true}"
 exec .venv/bin/mianjing serve "$@"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from app.api.schemas import Health, Readiness
+from app.runtime.readiness import readiness
 
 router = APIRouter(tags=["health"])
 
@@ -16,16 +16,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=Readiness, operation_id="get_readiness",
-            responses={503: {"model": Readiness, "description": "database unreachable or no content"}})
+@router.get("/readyz", response_model=Readiness, operation_id="get_readiness", responses={
+    503: {"model": Readiness, "description": "not ready: database unreachable, its schema behind or ahead of the "
+                                             "code, no content, or another content version published; see reasons"}})
 def readyz(request: Request) -> JSONResponse:
-    content = request.app.state.store.current
-    try:
-        with request.app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        db_ok = True
-    except Exception:  # noqa: BLE001 - any failure means not ready
-        db_ok = False
-    body = {"status": "ok" if db_ok and content.questions else "unavailable", "database": db_ok,
-            "content_version": content.version, **content.counts()}
+    state = request.app.state
+    body = readiness(state.engine, state.store, state.schema_heads)
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)

@@ -295,7 +295,11 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     database: bool
-    content_version: str
+    schema_revision: str | None = Field(description="the database's Alembic revision; null when unreadable")
+    schema_head: str = Field(description="the revision this code needs")
+    content_version: str = Field(description="the content this worker serves")
+    published_version: str | None = Field(description="the content version every worker should serve")
     questions: int
     banks: int
     rounds: int
+    reasons: list[str] = Field(description="why the worker is not ready; empty when status is ok")

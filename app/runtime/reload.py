@@ -1,5 +1,5 @@
-"""Reload the content live: validate the directory off to the side, swap it in, publish the version for
-the other workers and log the attempt. Shared by the admin API and the admin page."""
+"""The admin reload: publish the content folder (app/runtime/publishing.py) and answer with what changed.
+Shared by the admin API and the admin page."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from typing import Any
 from sqlmodel import select
 
 from app.content.loader import Content, ContentInvalid
-from app.db import write_transaction
 from app.models import ReloadLog
-from app.runtime.sync import publish_version
+from app.runtime.publishing import publish
 
 
 def diff(old: Content, new: Content) -> dict[str, list[str]]:
@@ -24,29 +23,23 @@ def diff(old: Content, new: Content) -> dict[str, list[str]]:
 
 
 def reload_content(app, db, actor: str) -> tuple[bool, dict[str, Any]]:
-    """Validate the content directory off to the side, swap it in, publish and log; shared by API and page."""
-    with write_transaction(db):  # a plain def's thread: parsing the banks never runs on the event loop
-        return _reload(app, db, actor, time.perf_counter())
+    """Publish the content folder; (True, what changed) or (False, every error). Runs in a plain def's
+    thread: parsing the banks never runs on the event loop (nor inside a write transaction)."""
+    started = time.perf_counter()
+    body: dict[str, Any] = {}
 
+    def describe(previous: Content | None, new: Content) -> dict[str, Any]:
+        before = previous or new
+        body.update({"version": new.version, "previous_version": before.version, **new.counts(),
+                     **diff(before, new), "seconds": round(time.perf_counter() - started, 4)})
+        return {k: v[:200] if isinstance(v, list) else v for k, v in body.items()}
 
-def _reload(app, db, actor: str, started: float) -> tuple[bool, dict[str, Any]]:
-    store = app.state.store
-    before = store.current
     try:
-        previous, new = store.reload_from(app.state.settings.content_dir)
+        publish(db, app.state.settings.content_dir, actor, store=app.state.store, describe=describe)
     except ContentInvalid as exc:
         errors = [{"file": e.file, "line": e.line, "message": e.message} for e in exc.errors]
-        db.add(ReloadLog(actor=actor, version_before=before.version, version_after=None, ok=False,
-                         detail={"errors": errors[:200], "error_count": len(errors)}))
         return False, {"detail": f"content has {len(errors)} error(s); the live banks are unchanged",
                        "errors": errors}
-    publish_version(db, new.version)
-    body: dict[str, Any] = {
-        "version": new.version, "previous_version": previous.version, **new.counts(), **diff(previous, new),
-        "seconds": round(time.perf_counter() - started, 4),
-    }
-    db.add(ReloadLog(actor=actor, version_before=previous.version, version_after=new.version, ok=True,
-                     detail={k: body[k] if not isinstance(body[k], list) else body[k][:200] for k in body}))
     return True, body
 
 

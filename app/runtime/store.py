@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 
 from app.content.loader import Content, load_content
 from app.scoring.keypoints import get_tokenizer
@@ -25,12 +27,23 @@ def warm_up(content: Content) -> None:
     gc.freeze()
 
 
+@dataclass(frozen=True)
+class HeldBack:
+    """A publication this worker did not follow: its folder holds another version (or does not load)."""
+
+    published: str
+    at: datetime
+    on_disk: str | None  # the folder's version; None when it does not load
+    reason: str
+
+
 class ContentStore:
     def __init__(self, content: Content) -> None:
         self._content = content
         self.warm(content)
-        self._reload_lock = threading.Lock()  # one reload at a time; readers never wait on it
-        self.unfollowable: str | None = None  # a published version this worker could not load from disk
+        self.publish_lock = threading.Lock()  # one load of the folder at a time; readers never wait on it
+        # Set by app.runtime.publishing when the published version is not what the folder holds; /readyz says so.
+        self.held_back: HeldBack | None = None
 
     @property
     def current(self) -> Content:
@@ -50,7 +63,8 @@ class ContentStore:
         return thread
 
     def reload_from(self, directory) -> tuple[Content, Content]:
-        """Parse off to the side, then swap; raises ContentInvalid and leaves the live content alone."""
-        with self._reload_lock:
+        """Parse off to the side, then swap, without publishing (tests); raises ContentInvalid and leaves the
+        live content alone. A server publishes through app.runtime.publishing instead."""
+        with self.publish_lock:
             new = load_content(directory)
             return self.swap(new), new

@@ -1,64 +1,44 @@
-"""Keep every worker on the same content version: a reload writes the version row, the others poll it.
+"""Keep every worker on the published content version: a publication writes the version row, the workers
+poll it (app/runtime/publishing.py decides what a worker then loads).
 
 Polling one small row four times a second is cheap on SQLite and PostgreSQL alike and needs no extra
-infrastructure; it keeps every worker within a quarter of a second of a reload. The poll is a plain read
-(app.db.request_session), so autosaves never wait behind it.
+infrastructure; it keeps every worker within a quarter of a second of a publication. The poll is a plain
+read (app.db.request_session), so autosaves never wait behind it.
+
+A poll that fails (the database down, a table missing) is logged once, then retried with exponential
+backoff up to a cap, and its recovery is logged: a broken database must not fill the log with a
+traceback every quarter second, nor stop this worker following later publications.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+import os
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
-from app.content.loader import Content, ContentInvalid
-from app.db import request_session
-from app.models import ContentState
+from app.runtime.publishing import follow_published
 from app.runtime.store import ContentStore
 
 log = logging.getLogger("mianjing.sync")
-POLL_SECONDS = 0.25
 
 
-def published_version(engine: Engine) -> str | None:
-    with request_session(engine) as db:
-        return db.exec(select(ContentState.version).where(ContentState.id == 1)).first()
-
-
-def publish_version(db: Session, version: str) -> None:
-    row = db.get(ContentState, 1)
-    if row is None:
-        db.add(ContentState(id=1, version=version, updated_at=datetime.now(UTC)))
-    else:
-        row.version, row.updated_at = version, datetime.now(UTC)
-        db.add(row)
-
-
-def follow_once(engine: Engine, store: ContentStore, directory) -> Content | None:
-    """If another worker published a version we do not serve, load it from disk. Returns the new content."""
-    wanted = published_version(engine)
-    if wanted is None or wanted == store.current.version or wanted == store.unfollowable:
-        return None
-    try:
-        _previous, new = store.reload_from(directory)
-    except ContentInvalid as exc:
-        log.error("published content %s does not load here: %s", wanted, exc.errors[:3])
-        store.unfollowable = wanted  # do not re-parse a broken directory on every poll
-        return None
-    if new.version != wanted:
-        # The files changed again after that reload was published; the next reload will publish them.
-        log.warning("published version %s but disk has %s", wanted, new.version)
-        store.unfollowable = wanted
-    return new
-
-
-async def follow_forever(engine: Engine, store: ContentStore, directory) -> None:
+async def follow_forever(engine: Engine, store: ContentStore, directory: str | os.PathLike[str], *,
+                         poll_s: float, backoff_max_s: float) -> None:
+    delay, failing_since = poll_s, 0
     while True:
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(delay)
         try:
-            await asyncio.to_thread(follow_once, engine, store, directory)
-        except Exception:  # keep following: a database hiccup must not stop this worker's updates
-            log.exception("content version poll failed")
+            await asyncio.to_thread(follow_published, engine, store, directory)
+        except Exception:  # noqa: BLE001 - any failure: keep following, quietly
+            failing_since += 1
+            if failing_since == 1:
+                log.exception("content version poll failed; retrying with backoff up to %s s, logged again "
+                              "once it recovers", backoff_max_s)
+            delay = min(max(delay, poll_s) * 2, backoff_max_s)
+            continue
+        if failing_since:
+            log.warning("content version poll recovered after %d failed attempt(s)", failing_since)
+            failing_since = 0
+        delay = poll_s

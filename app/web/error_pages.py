@@ -25,6 +25,7 @@ TEXTS = {
     403: ("forbidden", "err_csrf"),
     404: ("not_found", "not_found_body"),
     405: ("err_405", "err_405_body"),
+    408: ("err_408", "err_408_body"),
     409: ("err_409", "err_409_body"),
     413: ("err_413", "err_413_body"),
     422: ("err_422", "err_422_body"),
