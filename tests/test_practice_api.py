@@ -204,7 +204,8 @@ def test_open_self_rating_in_check_and_after_the_fact(env):
     assert rated["rating"] == "easy" and at(rated["due"]) >= clock.now + timedelta(days=1)
     # Objective questions are rated from their score; unanswered ones cannot be rated.
     check(client, h, "s-single", "B")
-    assert client.post("/api/v1/me/reviews/s-single/rating", json={"rating": "easy"}, headers=h).status_code == 422
+    r = client.post("/api/v1/me/reviews/s-single/rating", json={"rating": "easy"}, headers=h)
+    assert r.status_code == 404 and r.json()["detail"].startswith("only open questions take a self-rating")
     h2 = guest(client)
     assert client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "easy"}, headers=h2).status_code == 404
     assert client.post("/api/v1/me/reviews/nope/rating", json={"rating": "easy"}, headers=h).status_code == 404
@@ -336,6 +337,7 @@ def test_stats_for_a_known_history(env):
     assert new_york["2026-11-27"] == 2 and list(new_york)[-1] == "2026-11-27"
     assert new_york["2026-11-23"] == 2 and new_york["2026-11-24"] == 3
     assert client.get("/api/v1/me/stats", headers=h, params={"tz": "Mars/Olympus"}).status_code == 422
+    assert client.get("/api/v1/me/stats", headers=h, params={"tz": ""}).status_code == 422  # not in the enum
 
 
 def test_practice_next_prefers_due_then_new_and_seeds_generated(env):

@@ -38,6 +38,13 @@ router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=R
 NO_INTERVIEW = errors(e404="no such interview (or not yours), or no question at that position")
 READ = {**errors(401), **NO_INTERVIEW}
 WRITE = {**AUTH_WRITE_ERRORS, **NO_INTERVIEW}
+_ID = {"interview_id": "$response.body#/id"}
+_AT = {**_ID, "position": "$response.body#/current_position"}
+# Where a client goes from a started interview (and schemathesis' stateful tests with it).
+STARTED_LINKS = links(201, read=("get_interview", _ID), save=("save_answer", _AT),
+                      move=("move_to_question", _ID, {"position": "$response.body#/current_position"}),
+                      finish=("finish_interview", _ID), report=("get_report", _ID), rate=("rate_answer", _AT),
+                      share=("share_report", _ID), unshare=("unshare_report", _ID))
 
 
 class StartRequest(BaseModel):
@@ -64,7 +71,7 @@ def _state(db, interview: Interview, now, status_code: int = 200) -> Response:
 
 
 @router.post("", status_code=201, response_model=InterviewState, operation_id="start_interview",
-             responses={**AUTH_WRITE_ERRORS, **errors(e404="no such round")})
+             responses={**AUTH_WRITE_ERRORS, **errors(e404="no such round"), **STARTED_LINKS})
 def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     user = caller.user(db)
     with write_transaction(db):

@@ -68,7 +68,7 @@ def question_link(question_id: str) -> str:
 
 
 def _zone(tz: str | None) -> Any:
-    if not tz:
+    if tz is None:
         return ZoneInfo("UTC")
     try:
         return ZoneInfo(tz)
@@ -90,9 +90,8 @@ def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: Now
 
 # Its own path: as POST /me/reviews/{question_id} it also matched /me/reviews/due (a question id "due").
 @router.post("/reviews/{question_id}/rating", response_model=ReviewRated, operation_id="rate_review",
-             responses={**WRITE, **errors(e404="no such question, or not answered yet",
-                                          e422="invalid body, or not an open question (only those take a "
-                                               "self-rating)")})
+             responses={**WRITE, **errors(e404="no such question, not an open question (only those take a "
+                                               "self-rating), or not answered yet")})
 def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: SessionDep,
                 content: ContentDep) -> dict[str, Any]:
     """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""

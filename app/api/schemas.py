@@ -178,12 +178,15 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
 }
 
 
-def links(status: int, **targets: tuple[str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI links of this operation's `status` response, name=(operationId, parameters): where a client
-    (and schemathesis' stateful tests) may go next with what the response holds, e.g. {"interview_id":
-    "$response.body#/id"}."""
-    return {status: {"links": {name: {"operationId": op, "parameters": params}
-                               for name, (op, params) in targets.items()}}}
+def links(status: int, **targets: tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], Any],
+          ) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI links of this operation's `status` response, name=(operationId, parameters[, requestBody]):
+    where a client (and schemathesis' stateful tests) may go next with what the response holds, e.g.
+    {"interview_id": "$response.body#/id"}."""
+    out: dict[str, Any] = {}
+    for name, (op, params, *body) in targets.items():
+        out[name] = {"operationId": op, "parameters": params, **({"requestBody": body[0]} if body else {})}
+    return {status: {"links": out}}
 
 
 def errors(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:

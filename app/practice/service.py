@@ -108,8 +108,9 @@ def rerate(db: Session, content: Content, user: User, question_id: str, rating: 
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
     if q.type != "open":
-        raise AppError("only open questions take a self-rating; other answers are rated from their score",
-                       status_code=422)
+        # No such rating to set, as for an unanswered question: only open questions have one (a 404, not a
+        # 422: the request is well formed, which questions are open is the content's business).
+        raise NotFound("only open questions take a self-rating; other answers are rated from their score")
     row = _card_row(db, user.id, question_id)
     if row is None or row.last_review is None:
         raise NotFound("you have not answered this question yet")
