@@ -75,6 +75,8 @@ class LoginFailure(SQLModel, table=True):
 
 
 class Interview(SQLModel, table=True):
+    # The history, newest first, is read by keyset pages (app.pagination) along this index.
+    __table_args__ = (Index("ix_interview_user_id_started_at", "user_id", "started_at", "id"),)
     id: str = Field(primary_key=True, max_length=32)
     user_id: int = Field(foreign_key="user.id", index=True)
     round_id: str = Field(max_length=64)

@@ -125,7 +125,7 @@ def main() -> None:
                     fn(db, content, db.get(User, user_id))
             return call
 
-        due_now = client.get("/api/v1/me/reviews/due", headers=headers).json()["total"]
+        due_now = client.get("/api/v1/me/stats", headers=headers).json()["due_now"]
         results = [
             ("GET /api/v1/me/reviews/due (TestClient)", timed(api("/api/v1/me/reviews/due?limit=20"), args.calls)),
             ("GET /api/v1/me/stats (TestClient)", timed(api("/api/v1/me/stats"), args.calls)),

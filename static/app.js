@@ -404,7 +404,7 @@
     group.addEventListener("click", function (e) {
       var btn = e.target.closest("button[data-rate]");
       if (!btn) return;
-      api("POST", "/api/v1/me/reviews/" + encodeURIComponent(qid), { rating: btn.dataset.rate }).then(function (res) {
+      api("POST", "/api/v1/me/reviews/" + encodeURIComponent(qid) + "/rating", { rating: btn.dataset.rate }).then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
       }).then(function (body) {

@@ -35,7 +35,7 @@ OPERATIONS = {
     "register", "login", "create_guest", "keep_guest", "logout",
     "start_interview", "list_interviews", "get_interview", "save_answer", "move_to_question", "finish_interview",
     "get_report", "rate_answer", "share_report", "unshare_report",
-    "get_reviews_due", "rate_review", "get_stats", "get_settings", "update_settings", "export_data",
+    "get_reviews_due", "rate_review", "list_attempts", "get_stats", "get_settings", "update_settings", "export_data",
     "get_next_question", "reload_content", "list_reloads",
 }
 
@@ -157,7 +157,8 @@ def test_a_guest_takes_an_interview_through_the_generated_client(live_server, ge
     assert isinstance(again, models.InterviewState) and again.questions[0].answer == answer
     assert isinstance(again.questions[0].saved_at, datetime)
     listed = api("interviews.list_interviews").sync(client=client)
-    assert [i.id for i in listed] == [state.id] and isinstance(listed[0], models.InterviewSummary)
+    assert isinstance(listed, models.InterviewPage) and listed.next_ is None
+    assert [i.id for i in listed.items] == [state.id] and isinstance(listed.items[0], models.InterviewSummary)
 
     not_yet = api("interviews.get_report").sync(interview_id=state.id, client=client)
     assert isinstance(not_yet, models.ErrorResponse) and "结束" in not_yet.detail  # a typed 409
@@ -190,7 +191,13 @@ def test_a_guest_takes_an_interview_through_the_generated_client(live_server, ge
     assert [i.id for i in stats.recent_interviews] == [state.id]
     assert len(stats.activity.additional_properties) == 365
     due = api("me.get_reviews_due").sync(client=client)
-    assert isinstance(due, models.ReviewsDue) and due.total == len(due.items)
+    assert isinstance(due, models.DueReviewPage) and due.next_ is None
+    newest = api("me.list_attempts").sync(client=client, limit=1)
+    assert isinstance(newest, models.AttemptPage) and len(newest.items) == 1 and isinstance(newest.next_, str)
+    older = api("me.list_attempts").sync(client=client, limit=1, cursor=newest.next_)
+    assert isinstance(older, models.AttemptPage) and older.next_ is None
+    assert {a.question_id for a in newest.items + older.items} == {"s-open", single.question.id}
+    assert isinstance(older.items[0].created_at, datetime)
 
     missing = api("interviews.get_interview").sync(interview_id="0" * 32, client=client)
     assert isinstance(missing, models.ErrorResponse) and missing.detail == "no such interview"

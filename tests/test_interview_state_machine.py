@@ -199,9 +199,9 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
             ]
             for r in attempts:
                 assert r.status_code == 404, (r.request.method, r.request.url, r.status_code, r.text)
-            listed = client.get("/api/v1/interviews", headers=h)
+            listed = client.get("/api/v1/interviews", params={"limit": 100}, headers=h)
             assert listed.status_code == 200
-            assert m.id not in {i["id"] for i in listed.json()}
+            assert m.id not in {i["id"] for i in listed.json()["items"]}
 
         @rule(m=consumes(interviews))
         def forget(self, m: Model) -> None:
@@ -227,10 +227,10 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
             for m in self.models.values():
                 self._check(m)
             for user in USERS:
-                listed = client.get("/api/v1/interviews", headers=self.headers[user])
-                assert listed.status_code == 200
+                listed = client.get("/api/v1/interviews", params={"limit": 100}, headers=self.headers[user])
+                assert listed.status_code == 200 and listed.json()["next"] is None
                 mine = {m.id for m in self.models.values() if m.owner == user}
-                assert {i["id"] for i in listed.json()} == mine
+                assert {i["id"] for i in listed.json()["items"]} == mine
 
     return InterviewMachine
 

@@ -86,7 +86,7 @@ def test_unfinished_interview_closes_on_read_after_deadline(env):
     h = guest(client)
     start(client, h)
     clock.advance(hours=2)
-    history = client.get("/api/v1/interviews", headers=h).json()
+    history = client.get("/api/v1/interviews", headers=h).json()["items"]
     assert history[0]["state"] == "finished" and history[0]["score"] == 0.0
 
 
@@ -129,7 +129,7 @@ def test_another_users_interview_is_404(env):
     ]:
         r = client.request(method, url, json=body, headers=bob)
         assert r.status_code == 404, (method, url, r.status_code)
-    assert client.get("/api/v1/interviews", headers=bob).json() == []
+    assert client.get("/api/v1/interviews", headers=bob).json() == {"items": [], "next": None}
     assert client.get(f"/api/v1/interviews/{iid}").status_code == 401
 
 

@@ -164,7 +164,7 @@ def test_due_list_changes_as_time_passes(env):
     h = guest(client)
     check(client, h, "s-numeric", "1")  # again: due in a minute
     check(client, h, "s-single", "B")  # good: due in ten minutes (first learning step)
-    assert due(client, h) == {"now": T0.isoformat(), "total": 0, "items": []}
+    assert due(client, h) == {"items": [], "next": None}
     clock.advance(minutes=2)
     got = due(client, h)
     assert [i["question_id"] for i in got["items"]] == ["s-numeric"]
@@ -175,8 +175,11 @@ def test_due_list_changes_as_time_passes(env):
     assert client.get(item["url"]).json()["id"] == "s-numeric"
     clock.advance(minutes=10)
     got = due(client, h)
-    assert [i["question_id"] for i in got["items"]] == ["s-numeric", "s-single"] and got["total"] == 2
-    assert due(client, h, limit=1)["items"][0]["question_id"] == "s-numeric" and due(client, h, limit=1)["total"] == 2
+    assert [i["question_id"] for i in got["items"]] == ["s-numeric", "s-single"] and got["next"] is None
+    first = due(client, h, limit=1)
+    assert [i["question_id"] for i in first["items"]] == ["s-numeric"] and first["next"]
+    second = due(client, h, limit=1, cursor=first["next"])
+    assert [i["question_id"] for i in second["items"]] == ["s-single"] and second["next"] is None
     check(client, h, "s-numeric", "128")
     assert [i["question_id"] for i in due(client, h)["items"]] == ["s-single"]
 
@@ -188,10 +191,10 @@ def test_open_self_rating_in_check_and_after_the_fact(env):
     assert auto["rating"] == "good" and at(auto["due"]) == T0 + timedelta(minutes=10)
     # Rating afterwards replaces that review (same time, same number of attempts), it does not add one.
     clock.advance(minutes=3)
-    r = client.post("/api/v1/me/reviews/s-open", json={"rating": "easy"}, headers=h)
+    r = client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "easy"}, headers=h)
     assert r.status_code == 200 and r.json()["rating"] == "easy"
     assert at(r.json()["due"]) >= T0 + timedelta(days=5)
-    r = client.post("/api/v1/me/reviews/s-open", json={"rating": "again"}, headers=h)
+    r = client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "again"}, headers=h)
     assert at(r.json()["due"]) == T0 + timedelta(minutes=1)
     assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]
     exported = client.get("/api/v1/me/export", headers=h).json()
@@ -201,10 +204,15 @@ def test_open_self_rating_in_check_and_after_the_fact(env):
     assert rated["rating"] == "easy" and at(rated["due"]) >= clock.now + timedelta(days=1)
     # Objective questions are rated from their score; unanswered ones cannot be rated.
     check(client, h, "s-single", "B")
-    assert client.post("/api/v1/me/reviews/s-single", json={"rating": "easy"}, headers=h).status_code == 422
+    r = client.post("/api/v1/me/reviews/s-single/rating", json={"rating": "easy"}, headers=h)
+    assert r.status_code == 404 and r.json()["detail"].startswith("only open questions take a self-rating")
     h2 = guest(client)
-    assert client.post("/api/v1/me/reviews/s-open", json={"rating": "easy"}, headers=h2).status_code == 404
-    assert client.post("/api/v1/me/reviews/nope", json={"rating": "easy"}, headers=h).status_code == 404
+    assert client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "easy"}, headers=h2).status_code == 404
+    assert client.post("/api/v1/me/reviews/nope/rating", json={"rating": "easy"}, headers=h).status_code == 404
+    # The rating has a path of its own: /me/reviews/due is only the list (a question id "due" is no clash).
+    r = client.post("/api/v1/me/reviews/due", json={"rating": "easy"}, headers=h)
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert client.post("/api/v1/me/reviews/s-open", json={"rating": "easy"}, headers=h).status_code == 404
 
 
 def test_retention_setting_changes_intervals(env):
@@ -329,6 +337,7 @@ def test_stats_for_a_known_history(env):
     assert new_york["2026-11-27"] == 2 and list(new_york)[-1] == "2026-11-27"
     assert new_york["2026-11-23"] == 2 and new_york["2026-11-24"] == 3
     assert client.get("/api/v1/me/stats", headers=h, params={"tz": "Mars/Olympus"}).status_code == 422
+    assert client.get("/api/v1/me/stats", headers=h, params={"tz": ""}).status_code == 422  # not in the enum
 
 
 def test_practice_next_prefers_due_then_new_and_seeds_generated(env):
@@ -398,15 +407,15 @@ def test_another_user_never_sees_my_data(env):
     check(client, me, "s-open", GOOD_OPEN)
     client.post("/api/v1/interviews", json={"round": "mini"}, headers=me)
     clock.advance(hours=1)
-    assert due(client, me)["total"] == 2
-    assert due(client, other) == {"now": clock.now.isoformat(), "total": 0, "items": []}
+    assert len(due(client, me)["items"]) == 2
+    assert due(client, other) == {"items": [], "next": None}
     s = client.get("/api/v1/me/stats", headers=other).json()
     assert s["attempts"] == 0 and s["mastery"] == [] and s["recent_interviews"] == [] and s["due_now"] == 0
     assert sum(s["forecast"].values()) == 0 and sum(s["activity"].values()) == 0
     assert client.get("/api/v1/me/export", headers=other).json() == []
     rows = client.get("/api/v1/me/export", params={"format": "csv"}, headers=other).content.decode("utf-8-sig")
     assert rows.strip().count("\n") == 0  # the header row only
-    assert client.post("/api/v1/me/reviews/s-open", json={"rating": "again"}, headers=other).status_code == 404
+    assert client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "again"}, headers=other).status_code == 404
     assert client.get("/api/v1/practice/next", params={"topic": "参数量"}, headers=other).json()["practice"][
         "reason"] == "new"
     client.put("/api/v1/me/settings", json={"desired_retention": 0.8}, headers=other)
@@ -418,14 +427,17 @@ def test_bad_input_is_refused(env):
     h = guest(client)
     bad = [
         client.post("/api/v1/questions/s-open/check", json={"answer": "x", "rating": "meh"}, headers=h),
-        client.post("/api/v1/me/reviews/s-open", json={"rating": "great"}, headers=h),
-        client.post("/api/v1/me/reviews/s-open", json={}, headers=h),
+        client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "great"}, headers=h),
+        client.post("/api/v1/me/reviews/s-open/rating", json={}, headers=h),
         client.put("/api/v1/me/settings", json={"desired_retention": 0.5}, headers=h),
         client.put("/api/v1/me/settings", json={"desired_retention": 0.995}, headers=h),
         client.put("/api/v1/me/settings", json={"desired_retention": "high"}, headers=h),
         client.get("/api/v1/me/export", params={"format": "xml"}, headers=h),
         client.get("/api/v1/me/reviews/due", params={"limit": 0}, headers=h),
         client.get("/api/v1/me/reviews/due", params={"limit": 101}, headers=h),
+        client.get("/api/v1/me/reviews/due", params={"cursor": "not-a-cursor"}, headers=h),
+        client.get("/api/v1/me/attempts", params={"cursor": "A" * 17}, headers=h),
+        client.get("/api/v1/me/attempts", params={"limit": 101}, headers=h),
         client.get("/api/v1/practice/next", params={"type": "essay"}, headers=h),
         client.get("/api/v1/practice/next", params={"difficulty": 9}, headers=h),
     ]
@@ -433,7 +445,7 @@ def test_bad_input_is_refused(env):
     assert all("detail" in r.json() for r in bad)
     for method, path in [("get", "/api/v1/me/reviews/due"), ("get", "/api/v1/me/stats"),
                          ("get", "/api/v1/me/export"), ("put", "/api/v1/me/settings"),
-                         ("post", "/api/v1/me/reviews/s-open")]:
+                         ("post", "/api/v1/me/reviews/s-open/rating"), ("get", "/api/v1/me/attempts")]:
         assert getattr(client, method)(path).status_code == 401
     assert client.get("/api/v1/practice/next", params={"weak": "true"}).status_code == 401
     assert client.get("/api/v1/practice/next", params={"bank": "nope"}, headers=h).status_code == 404

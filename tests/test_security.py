@@ -217,7 +217,7 @@ def test_another_users_interview_is_404_on_every_route(env):
             tried += 1
     assert tried >= 6
     assert row_counts(app) == before
-    assert iid not in {i["id"] for i in client.get("/api/v1/interviews", headers=intruder).json()}
+    assert iid not in {i["id"] for i in client.get("/api/v1/interviews", headers=intruder).json()["items"]}
     mine = client.get(f"/api/v1/interviews/{iid}", headers=owner).json()
     assert mine["state"] == "active" and mine["questions"][0]["answer"] == "mine"
     missing = client.get("/api/v1/interviews/" + "0" * 32, headers=owner)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas import OptionPublic, QuestionPublic, Timestamp
+from app.api.schemas import NEXT_HELP, HexNext, OptionPublic, QuestionPublic, Timestamp
 from app.practice.scheduling import RatingName
 
 
@@ -58,6 +58,13 @@ class InterviewSummary(BaseModel):
     score: float | None
     started_at: Timestamp
     deadline: Timestamp
+
+
+class InterviewPage(BaseModel):
+    """A page of my interviews, newest first."""
+
+    items: list[InterviewSummary]
+    next: HexNext = Field(description=NEXT_HELP)
 
 
 class AnswerSaved(BaseModel):

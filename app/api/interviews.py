@@ -6,29 +6,45 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlmodel import select
 
 from app.api.deps import CallerDep, ContentDep, NowDep, SessionDep
 from app.api.interview_schemas import (
     AnswerRated,
     AnswerSaved,
     InterviewFinished,
+    InterviewPage,
     InterviewReport,
     InterviewState,
-    InterviewSummary,
     PositionMoved,
     ShareLink,
 )
-from app.api.schemas import AUTH_WRITE_ERRORS, JSON_INT, REQUEST_ERRORS, Answer, errors
+from app.api.schemas import (
+    AUTH_WRITE_ERRORS,
+    JSON_INT,
+    REQUEST_ERRORS,
+    Answer,
+    HexCursor,
+    PageLimit,
+    errors,
+    links,
+)
 from app.db import write_transaction
 from app.interviews import service
 from app.models import Interview
+from app.pagination import DEFAULT_LIMIT
 from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=REQUEST_ERRORS)
 NO_INTERVIEW = errors(e404="no such interview (or not yours), or no question at that position")
 READ = {**errors(401), **NO_INTERVIEW}
 WRITE = {**AUTH_WRITE_ERRORS, **NO_INTERVIEW}
+_ID = {"interview_id": "$response.body#/id"}
+_AT = {**_ID, "position": "$response.body#/current_position"}
+# Where a client goes from a started interview (and schemathesis' stateful tests with it).
+STARTED_LINKS = links(201, read=("get_interview", _ID), save=("save_answer", _AT),
+                      move=("move_to_question", _ID, {"position": "$response.body#/current_position"}),
+                      finish=("finish_interview", _ID), report=("get_report", _ID), rate=("rate_answer", _AT),
+                      share=("share_report", _ID), unshare=("unshare_report", _ID))
 
 
 class StartRequest(BaseModel):
@@ -55,7 +71,7 @@ def _state(db, interview: Interview, now, status_code: int = 200) -> Response:
 
 
 @router.post("", status_code=201, response_model=InterviewState, operation_id="start_interview",
-             responses={**AUTH_WRITE_ERRORS, **errors(e404="no such round")})
+             responses={**AUTH_WRITE_ERRORS, **errors(e404="no such round"), **STARTED_LINKS})
 def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     user = caller.user(db)
     with write_transaction(db):
@@ -63,19 +79,17 @@ def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: Conten
     return _state(db, interview, now, status_code=201)
 
 
-@router.get("", response_model=list[InterviewSummary], operation_id="list_interviews", responses=errors(401))
-def history(caller: CallerDep, db: SessionDep, now: NowDep) -> list[dict[str, Any]]:
-    user = caller.user(db)
-    rows = db.exec(select(Interview).where(Interview.user_id == user.id)
-                   .order_by(Interview.started_at.desc())).all()  # type: ignore[union-attr]
-    out = []
-    for interview in rows:
-        service.close_if_expired(db, interview, now)
-        out.append({"id": interview.id, "round": interview.round_id, "title": interview.round_title,
-                    "state": interview.state, "score": interview.score,
-                    "started_at": interview.started_at.isoformat(),
-                    "deadline": interview.deadline.isoformat()})
-    return out
+@router.get("", response_model=InterviewPage, operation_id="list_interviews", responses={
+    **errors(401), **links(200, next_page=("list_interviews", {"cursor": "$response.body#/next"}),
+                           first=("get_interview", {"interview_id": "$response.body#/items/0/id"}))})
+def history(caller: CallerDep, db: SessionDep, now: NowDep, limit: PageLimit = DEFAULT_LIMIT,
+            cursor: HexCursor = None) -> dict[str, Any]:
+    """My interviews, newest first, `limit` at a time: pass a page's `next` as `cursor` for the one after."""
+    page = service.history(db, caller.user(db), now, limit, cursor)
+    return {"items": [{"id": i.id, "round": i.round_id, "title": i.round_title, "state": i.state, "score": i.score,
+                       "started_at": i.started_at.isoformat(), "deadline": i.deadline.isoformat()}
+                      for i in page.items],
+            "next": page.next}
 
 
 @router.get("/{interview_id}", response_model=InterviewState, operation_id="get_interview", responses=READ)

@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from app.api.deps import CallerDep, ContentDep, NowDep, SessionDep
 from app.api.schemas import (
     AUTH_WRITE_ERRORS,
     REQUEST_ERRORS,
+    AttemptPage,
     Dashboard,
+    DueReviewPage,
     ExportRecord,
+    IntCursor,
+    PageLimit,
     RetentionSettings,
     ReviewRated,
-    ReviewsDue,
     errors,
+    links,
 )
-from app.db import write_transaction
+from app.db import request_session, write_transaction
 from app.errors import AppError
-from app.practice import scheduling, service
+from app.pagination import DEFAULT_LIMIT
+from app.practice import listing, scheduling, service
+from app.practice.export import export_batches, export_chunks
 from app.practice.scheduling import RatingName, utc
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
+# The zones this server knows, as the schema's enum of `tz`: a client (and a fuzzer) can tell a valid name
+# from the schema instead of from a 422.
+ZONES = sorted(available_timezones())
+
+
+def _member_names(values: list[str]) -> list[str]:
+    """Names for a generated client's enum members (x-enum-varnames, read by openapi-generator and
+    openapi-python-client), one per value: + and - must differ, or Etc/GMT+8 and Etc/GMT-8 collide."""
+    names: list[str] = []
+    for value in values:
+        name = re.sub(r"[^A-Za-z0-9]+", "_", value.replace("+", "_PLUS_")).strip("_").upper()
+        names.append(name if name not in names else f"{name}_{len(names)}")
+    return names
+
+
+TZ_SCHEMA = {"type": "string", "enum": ZONES, "x-enum-varnames": _member_names(ZONES)}
 READ = {**REQUEST_ERRORS, **errors(401)}
 WRITE = {**REQUEST_ERRORS, **AUTH_WRITE_ERRORS}
 
@@ -44,7 +68,7 @@ def question_link(question_id: str) -> str:
 
 
 def _zone(tz: str | None) -> Any:
-    if not tz:
+    if tz is None:
         return ZoneInfo("UTC")
     try:
         return ZoneInfo(tz)
@@ -52,17 +76,22 @@ def _zone(tz: str | None) -> Any:
         raise AppError(f"unknown time zone {tz!r}; use an IANA name such as Asia/Shanghai", status_code=422) from None
 
 
-@router.get("/reviews/due", response_model=ReviewsDue, operation_id="get_reviews_due", responses=READ)
+@router.get("/reviews/due", response_model=DueReviewPage, operation_id="get_reviews_due", responses={
+    **READ, **links(200, next_page=("get_reviews_due", {"cursor": "$response.body#/next"}),
+                    first=("rate_review", {"question_id": "$response.body#/items/0/question_id"}))})
 def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
-                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
-    """Questions whose review is due now, most overdue first, with a link to each public view."""
-    due = service.due_reviews(db, content, caller.user(db), now, limit)
-    due["items"] = [{**item, "url": question_link(item["question_id"])} for item in due["items"]]
-    return due
+                limit: PageLimit = DEFAULT_LIMIT, cursor: IntCursor = None) -> dict[str, Any]:
+    """Questions whose review is due now, most overdue first, with a link to each public view; `limit` at a
+    time (pass a page's `next` as `cursor`)."""
+    page = listing.due_page(db, content, caller.user(db), now, limit, cursor)
+    return {"items": [{**item, "url": question_link(item["question_id"])} for item in page.items],
+            "next": page.next}
 
 
-@router.post("/reviews/{question_id}", response_model=ReviewRated, operation_id="rate_review",
-             responses={**WRITE, **errors(e404="no such question, or not answered yet")})
+# Its own path: as POST /me/reviews/{question_id} it also matched /me/reviews/due (a question id "due").
+@router.post("/reviews/{question_id}/rating", response_model=ReviewRated, operation_id="rate_review",
+             responses={**WRITE, **errors(e404="no such question, not an open question (only those take a "
+                                               "self-rating), or not answered yet")})
 def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: SessionDep,
                 content: ContentDep) -> dict[str, Any]:
     """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
@@ -72,9 +101,20 @@ def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: Se
     return {"question_id": question_id, "rating": row.last_rating, "due": row.due.isoformat()}
 
 
+@router.get("/attempts", response_model=AttemptPage, operation_id="list_attempts", responses={
+    **READ, **links(200, next_page=("list_attempts", {"cursor": "$response.body#/next"}),
+                    first=("get_question", {"question_id": "$response.body#/items/0/question_id"}))})
+def attempts(caller: CallerDep, db: SessionDep, content: ContentDep, limit: PageLimit = DEFAULT_LIMIT,
+             cursor: IntCursor = None) -> dict[str, Any]:
+    """My answered questions, newest first, `limit` at a time (pass a page's `next` as `cursor`)."""
+    page = listing.attempts_page(db, content, caller.user(db), limit, cursor)
+    return {"items": page.items, "next": page.next}
+
+
 @router.get("/stats", response_model=Dashboard, operation_id="get_stats", responses=READ)
 def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
-             tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries")] = None,
+             tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries"),
+                           WithJsonSchema(TZ_SCHEMA)] = None,
              ) -> dict[str, Any]:
     """Mastery per topic, daily activity (365 days), the 14-day review forecast, recent interviews,
     weakest topics."""
@@ -97,18 +137,14 @@ def put_settings(body: SettingsRequest, caller: CallerDep, db: SessionDep) -> di
 
 @router.get("/export", response_model=list[ExportRecord], operation_id="export_data", responses={
     **READ, 200: {"description": "a download", "content": {"text/csv": {"schema": {"type": "string"}}}}})
-def export(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
+def export(request: Request, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
            format: Annotated[Literal["csv", "json"], Query()] = "json") -> Response:
-    """My attempts and interviews as a download: CSV with a header row, or a JSON list."""
-    records = service.export_records(db, content, caller.user(db))
-    stamp = utc(now).strftime("%Y%m%d")
-    if format == "csv":
-        body = service.export_csv(records).encode()
-        media = "text/csv; charset=utf-8"
-    else:
-        import orjson
-
-        body = orjson.dumps(records)
-        media = "application/json"
-    filename = f"mianjing-export-{stamp}.{format}"
-    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    """All my attempts and interviews as a download: CSV with a header row, or a JSON list. It is streamed,
+    a batch at a time (app.practice.export), so its size is the account's but the server's memory is not."""
+    user = caller.user(db)  # 401 before the 200 starts
+    engine = request.app.state.engine
+    chunks = export_chunks(export_batches(lambda: request_session(engine), content, user.id), format)
+    filename = f"mianjing-export-{utc(now).strftime('%Y%m%d')}.{format}"
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    return StreamingResponse(chunks, media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from app.api.deps import ContentDep, NowDep, OptionalCallerDep, SessionDep
-from app.api.schemas import REQUEST_ERRORS, CheckRequest, PracticeQuestion, errors
+from app.api.schemas import REQUEST_ERRORS, CheckRequest, PracticeQuestion, errors, links
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, QuestionType
 from app.practice import service
@@ -23,7 +23,9 @@ class PracticeCheckRequest(CheckRequest):
         default=None, description="open questions: how well you think you answered (recorded for logged-in callers)")
 
 
-@router.get("/next", response_model=PracticeQuestion, operation_id="get_next_question", responses=ERRORS)
+@router.get("/next", response_model=PracticeQuestion, operation_id="get_next_question", responses={
+    **ERRORS, **links(200, check=("check_answer", {"question_id": "$response.body#/id"}),
+                      view=("get_question", {"question_id": "$response.body#/id"}))})
 def next_question(
     content: ContentDep,
     caller: OptionalCallerDep,

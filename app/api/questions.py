@@ -22,6 +22,7 @@ from app.api.schemas import (
     QuestionPublic,
     TopicCount,
     errors,
+    links,
 )
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
@@ -55,7 +56,9 @@ async def list_topics(content: ContentDep) -> Response:
     return _json([{"topic": t, "count": len(ids)} for t, ids in topics])
 
 
-@router.get("/questions", response_model=QuestionPage, operation_id="list_questions")
+@router.get("/questions", response_model=QuestionPage, operation_id="list_questions", responses=links(
+    200, first=("get_question", {"question_id": "$response.body#/items/0/id"}),
+    check=("check_answer", {"question_id": "$response.body#/items/0/id"})))
 async def list_questions(
     content: ContentDep,
     bank: str | None = None,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
+from app.pagination import CURSOR_HELP, HEX_ID, INT_ID, INVALID_CURSOR, MAX_LIMIT, CursorKind
 from app.scoring.answers import has_lone_surrogate
 
 
@@ -44,6 +47,32 @@ Answer = Annotated[Any, AfterValidator(_real_text)]
 # Times go out as the ISO 8601 strings the routes make (datetime.isoformat(), with the +00:00 offset);
 # the schema says so, and a generated client reads them as datetimes.
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+# --- keyset pages (app.pagination) -------------------------------------------------------------------
+
+
+def cursor_param(kind: CursorKind) -> Any:
+    """The `cursor` query parameter of a list whose keys are `kind`: its pattern in the schema is exactly
+    the set of valid cursors; anything else is a 422 that says what to send."""
+
+    def check(value: Any) -> Any:
+        if value is not None and not (isinstance(value, str) and kind.matches(value)):
+            raise PydanticCustomError("invalid_cursor", INVALID_CURSOR)
+        return value
+
+    return Annotated[str | None, Query(pattern=kind.pattern, description=CURSOR_HELP), BeforeValidator(check)]
+
+
+def next_cursor(kind: CursorKind) -> Any:
+    """The type of a page's `next`: a cursor of `kind`, or null."""
+    return Annotated[str, Field(pattern=kind.pattern)] | None
+
+
+PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, at most {MAX_LIMIT}")]
+NEXT_HELP = "the cursor of the next page (send it as `cursor`); null on the last page"
+IntCursor, IntNext = cursor_param(INT_ID), next_cursor(INT_ID)
+HexCursor, HexNext = cursor_param(HEX_ID), next_cursor(HEX_ID)
 
 
 class OptionPublic(BaseModel):
@@ -149,6 +178,17 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
 }
 
 
+def links(status: int, **targets: tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], Any],
+          ) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI links of this operation's `status` response, name=(operationId, parameters[, requestBody]):
+    where a client (and schemathesis' stateful tests) may go next with what the response holds, e.g.
+    {"interview_id": "$response.body#/id"}."""
+    out: dict[str, Any] = {}
+    for name, (op, params, *body) in targets.items():
+        out[name] = {"operationId": op, "parameters": params, **({"requestBody": body[0]} if body else {})}
+    return {status: {"links": out}}
+
+
 def errors(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` for these error statuses, each with its model; `described` ("e404": "no
     such interview") gives a status a description of its own."""
@@ -184,10 +224,11 @@ class DueReview(BaseModel):
     url: str = Field(description="the question's public view")
 
 
-class ReviewsDue(BaseModel):
-    now: Timestamp
-    total: int = Field(description="how many reviews are due (items holds at most `limit` of them)")
+class DueReviewPage(BaseModel):
+    """A page of the reviews due now, most overdue first (how many are due: GET /me/stats, `due_now`)."""
+
     items: list[DueReview]
+    next: IntNext = Field(description=NEXT_HELP)
 
 
 class ReviewRated(BaseModel):
@@ -228,6 +269,29 @@ class Dashboard(BaseModel):
 
 class RetentionSettings(BaseModel):
     desired_retention: float
+
+
+class AttemptRecord(BaseModel):
+    """One answered question: from the check endpoint (source "practice") or a finished interview."""
+
+    id: int
+    created_at: Timestamp
+    question_id: str
+    question_title: str | None = Field(description="null when the question is gone from the content")
+    seed: int | None
+    answer: Any
+    score: float
+    correct: bool
+    rating: str | None = Field(description="the rating the review card got: again | hard | good | easy")
+    source: Literal["practice", "interview"]
+    interview_id: str | None
+
+
+class AttemptPage(BaseModel):
+    """A page of my attempts, newest first."""
+
+    items: list[AttemptRecord]
+    next: IntNext = Field(description=NEXT_HELP)
 
 
 class ExportRecord(BaseModel):

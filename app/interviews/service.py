@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer
@@ -25,6 +25,7 @@ from app.content.render import render_markdown
 from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
+from app.pagination import HEX_ID, Page, page_of
 from app.practice.scheduling import RATINGS
 from app.practice.service import record_interview_item, rerate_interview_item
 from app.scoring.check import check_answer, expected_answer, instance_for
@@ -112,6 +113,22 @@ def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False,
     if interview is None:
         raise NotFound("no such interview")
     return interview
+
+
+def history(db: Session, user: User, now: datetime, limit: int, cursor: str | None = None) -> Page[Interview]:
+    """My interviews newest first, by (started_at, id), `limit` at a time after `cursor`: an index range read
+    (ix_interview_user_id_started_at) of limit + 1 rows without their plans, however many I have. An
+    expired interview on the page is closed (and scored) as any read of it would."""
+    stmt = (select(Interview).where(Interview.user_id == user.id)
+            .options(defer(Interview.plan))  # type: ignore[arg-type]
+            .order_by(Interview.started_at.desc(), Interview.id.desc())  # type: ignore[attr-defined]
+            .limit(limit + 1))
+    if cursor is not None:
+        stmt = stmt.where(tuple_(Interview.started_at, Interview.id) < tuple_(*HEX_ID.decode(cursor)))
+    page = page_of(list(db.exec(stmt).all()), limit, lambda i: HEX_ID.encode(i.started_at, i.id))
+    for interview in page.items:
+        close_if_expired(db, interview, now)
+    return page
 
 
 def answers_by_position(db: Session, interview: Interview) -> dict[int, InterviewAnswer]:

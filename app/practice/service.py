@@ -1,15 +1,13 @@
-"""Attempts, review cards, the dashboard and the export. Services never commit (see app.db.session_scope)."""
+"""Attempts, review cards and the dashboard. Services never commit (see app.db.write_transaction); the keyset
+pages of my lists are in app.practice.listing, the export in app.practice.export."""
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Date, case, cast, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -110,8 +108,9 @@ def rerate(db: Session, content: Content, user: User, question_id: str, rating: 
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
     if q.type != "open":
-        raise AppError("only open questions take a self-rating; other answers are rated from their score",
-                       status_code=422)
+        # No such rating to set, as for an unanswered question: only open questions have one (a 404, not a
+        # 422: the request is well formed, which questions are open is the content's business).
+        raise NotFound("only open questions take a self-rating; other answers are rated from their score")
     row = _card_row(db, user.id, question_id)
     if row is None or row.last_review is None:
         raise NotFound("you have not answered this question yet")
@@ -298,69 +297,3 @@ def next_due_at(db: Session, user: User, now: datetime) -> datetime | None:
     due = db.exec(select(func.min(ReviewCard.due))
                   .where(ReviewCard.user_id == user.id, ReviewCard.due > utc(now))).first()
     return due
-
-
-# --- export -----------------------------------------------------------------------------------
-
-EXPORT_FIELDS = ("kind", "id", "created_at", "question_id", "question_title", "seed", "answer", "score",
-                 "correct", "rating", "source", "interview_id", "round_id", "round_title", "state",
-                 "finished_at")
-
-
-def export_records(db: Session, content: Content, user: User) -> list[dict[str, Any]]:
-    """My attempts (oldest first) then my interviews (oldest first), as flat records with EXPORT_FIELDS."""
-    blank = dict.fromkeys(EXPORT_FIELDS)
-    out: list[dict[str, Any]] = []
-    for a in db.exec(select(Attempt).where(Attempt.user_id == user.id)
-                     .order_by(col(Attempt.created_at), col(Attempt.id))).all():
-        q = content.by_id.get(a.question_id)
-        out.append(blank | {
-            "kind": "attempt", "id": a.id, "created_at": a.created_at.isoformat(),
-            "question_id": a.question_id, "question_title": q.title if q else None, "seed": a.seed,
-            "answer": a.answer, "score": a.score, "correct": a.correct, "rating": a.rating, "source": a.source,
-            "interview_id": a.interview_id,
-        })
-    for i in db.exec(select(Interview).where(Interview.user_id == user.id)
-                     .order_by(col(Interview.started_at), col(Interview.id))).all():
-        out.append(blank | {
-            "kind": "interview", "id": i.id, "created_at": i.started_at.isoformat(), "score": i.score,
-            "round_id": i.round_id, "round_title": i.round_title, "state": i.state,
-            "finished_at": i.finished_at.isoformat() if i.finished_at else None,
-        })
-    return out
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    # Spreadsheets run cells that start like a formula; the user's own text must stay text.
-    if text.startswith(_FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def export_csv(records: list[dict[str, Any]]) -> str:
-    """CSV with a header row; UTF-8 with a byte-order mark so spreadsheet programs read the Chinese right."""
-    buf = io.StringIO()
-    buf.write("\ufeff")
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(EXPORT_FIELDS)
-    for r in records:
-        writer.writerow([_csv_cell(r[f]) for f in EXPORT_FIELDS])
-    return buf.getvalue()

@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import defer
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.api.deps import ANON_COOKIE, ContentDep, NowDep, SessionDep, anon_value
 from app.auth import accounts
@@ -30,6 +29,7 @@ from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
+from app.pagination import DEFAULT_LIMIT, HEX_ID, Page, invalid_cursor
 from app.practice import service as practice_service
 from app.runtime.reload import reload_content, reload_history
 from app.views import round_view
@@ -37,6 +37,7 @@ from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 
 TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
+HISTORY_PAGE = DEFAULT_LIMIT  # interviews per /history page, as the API's default page
 
 
 def _templates_dir() -> str:
@@ -298,22 +299,24 @@ def share_report(interview_id: str, visitor: VisitorDep, db: SessionDep,
 
 
 @router.get("/history", response_class=HTMLResponse)
-def history(visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
-    rows: list[Interview] = []
+def history(request: Request, visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
+    """My interviews, a page at a time (newest first; "older" follows the page's cursor): a guest with a
+    thousand interviews gets a page as fast as one with ten."""
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None and not HEX_ID.matches(cursor):
+        raise invalid_cursor()
+    page: Page[Interview] = Page([], None)
     if visitor.user is not None:
-        # The plan (every frozen question) is not needed for the list; closing an expired one loads it.
-        rows = list(db.exec(select(Interview).where(Interview.user_id == visitor.user.id)
-                            .options(defer(Interview.plan))  # type: ignore[arg-type]
-                            .order_by(Interview.started_at)).all())  # type: ignore[arg-type]
-        for interview in rows:
-            service.close_if_expired(db, interview, now)
+        page = service.history(db, visitor.user, now, HISTORY_PAGE, cursor)
     t = translator(visitor.lang)
-    finished = [i for i in rows if i.state == "finished" and i.score is not None]
+    # The chart shows this page's scores, oldest to newest, as the table shows them newest first.
+    finished = [i for i in reversed(page.items) if i.state == "finished" and i.score is not None]
     chart = line_chart([(i.started_at.strftime("%m-%d %H:%M"), i.score or 0.0) for i in finished],
                        title=t("history_chart")) if finished else ""
     items = [{"id": i.id, "title": i.round_title, "state": i.state, "score": i.score,
-              "started": i.started_at.strftime("%Y-%m-%d %H:%M")} for i in reversed(rows)]
-    return render(visitor, "history.html", {"items": items, "chart": chart})
+              "started": i.started_at.strftime("%Y-%m-%d %H:%M")} for i in page.items]
+    return render(visitor, "history.html", {"items": items, "chart": chart, "first_page": cursor is None,
+                                            "older": f"/history?cursor={page.next}" if page.next else None})
 
 
 # --- accounts -------------------------------------------------------------------------------------------
