@@ -129,6 +129,7 @@ def abandon(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -
     user = caller.user(db)
     with write_transaction(db):
         interview = service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now)
+    service.refuse_unless_abandoned(interview)  # after the write: closing one whose time is up stays done
     return {"id": interview.id, "state": interview.state, "score": interview.score}
 
 

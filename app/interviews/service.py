@@ -296,20 +296,26 @@ def finish_owned(*, db: Session, user: User, interview_id: str, now: datetime) -
 
 def abandon_owned(*, db: Session, user: User, interview_id: str, now: datetime) -> Interview:
     """End a running interview without scoring it: no score, no attempts, no review cards; the answers
-    saved so far stay, and it stays in the history as `abandoned`. Abandoning it again changes nothing;
-    one that is over (its time up included, which closes and scores it first) is a 409."""
+    saved so far stay, and it stays in the history as `abandoned`. Abandoning it again changes nothing.
+
+    One whose time is up is closed and scored here instead, as any request that touches it would, and that
+    must stay done: the interview is returned `finished`, and the caller refuses it after its write
+    (refuse_unless_abandoned)."""
     interview = get_owned(db, user, interview_id, lock=True, plan=False)
     close_if_expired(db, interview, now)
-    if interview.state == "abandoned":
-        return interview
-    if interview.state != "active":
-        raise AppError("面试已经结束并评分，不能再放弃。", status_code=409, state=interview.state)
-    interview.state = "abandoned"
-    interview.finished_at = now
-    interview.position_since = None
-    db.add(interview)
-    db.flush()
+    if interview.state == "active":
+        interview.state = "abandoned"
+        interview.finished_at = now
+        interview.position_since = None
+        db.add(interview)
+        db.flush()
     return interview
+
+
+def refuse_unless_abandoned(interview: Interview) -> None:
+    """The 409 of an abandon that came too late: the interview is over (finished, or its time ran out)."""
+    if interview.state != "abandoned":
+        raise AppError("面试已经结束并评分，不能再放弃。", status_code=409, state=interview.state)
 
 
 def rate(*, db: Session, user: User, interview_id: str, position: int, rating: str) -> InterviewAnswer:

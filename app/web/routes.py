@@ -271,14 +271,10 @@ def finish(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) 
 
 @router.post("/interviews/{interview_id}/abandon")
 def abandon(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
+    """Abandon the interview, then the page that says what became of it (its report if it was over already)."""
     user = visitor.signed_in()
-    try:
-        with write_transaction(db):
-            service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now)
-    except NotFound:
-        raise
-    except AppError:  # over already (finished, or its time ran out): its report
-        pass
+    with write_transaction(db):
+        service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now)
     return redirect(visitor, f"/interviews/{interview_id}/report")
 
 
