@@ -124,7 +124,10 @@ def serve(
     uvicorn.run(
         "app.main:app", host=host or settings.host, port=port or settings.port,
         workers=None if watch else (workers or settings.workers), log_level=settings.log_level,
-        proxy_headers=True, **uvicorn_limits(settings), **extra,
+        # X-Forwarded-For and -Proto are believed only from MIANJING_TRUSTED_PROXIES. Uvicorn's own default
+        # trusts 127.0.0.1, which would let any local client name its own address and slip every limit; an
+        # empty string trusts nobody (uvicorn parses it into no address and no network).
+        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies, **uvicorn_limits(settings), **extra,
     )
 
 

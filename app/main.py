@@ -15,11 +15,11 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api import admin, auth, health, interviews, me, practice, questions, rounds
 from app.api.deps import csrf_guard
-from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
 from app.limits import BodyLimits
+from app.rate_limits import Limits
 from app.runtime.publishing import publish_at_start
 from app.runtime.store import ContentStore
 from app.runtime.sync import follow_forever
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.engine = make_engine(settings.database_url)
     app.state.schema_heads = code_heads()  # what /readyz compares the database's revision with
     app.state.clock = lambda: datetime.now(UTC)
-    app.state.login_limiter = LoginRateLimiter(attempts=5, window=60.0)
+    app.state.limits = Limits.from_settings(settings)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(questions.router)

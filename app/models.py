@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, MetaData, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -65,24 +65,30 @@ class AuthSession(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
 
 
-class LoginFailure(SQLModel, table=True):
-    """A failed login, kept for the rate-limit window in the database so that every worker counts it."""
+class RateLimitEvent(SQLModel, table=True):
+    """One counted event of a rate limit (app/rate_limits.py): a guest created, an account registered, an
+    interview started, a login attempted. Kept for the limit's window in the database, so that every worker
+    counts it."""
 
-    __table_args__ = (Index("ix_loginfailure_key_at", "key", "at"),)
+    __table_args__ = (Index("ix_ratelimitevent_key_at", "key", "at"), Index("ix_ratelimitevent_at", "at"))
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=128)  # "user:" or "ip:" and a SHA-256 of the name or address
+    key: str = Field(max_length=128)  # the limit's kind, ":", and a SHA-256 of the address, account or both
     at: datetime = _ts(nullable=False)
 
 
 class Interview(SQLModel, table=True):
-    # The history, newest first, is read by keyset pages (app.pagination) along this index.
-    __table_args__ = (Index("ix_interview_user_id_started_at", "user_id", "started_at", "id"),)
+    # The history, newest first, is read by keyset pages (app.pagination) along this index. At most one
+    # running interview per account and round, in the schema too: app.interviews.service checks it under a
+    # lock and answers 409; the partial unique index is the guarantee if anything ever slips past that check.
+    __table_args__ = (Index("ix_interview_user_id_started_at", "user_id", "started_at", "id"),
+                      Index("uq_interview_running_round", "user_id", "round_id", unique=True,
+                            sqlite_where=text("state = 'active'"), postgresql_where=text("state = 'active'")))
     id: str = Field(primary_key=True, max_length=32)
     user_id: int = Field(foreign_key="user.id", index=True)
     round_id: str = Field(max_length=64)
     round_title: str
     content_version: str = Field(max_length=32)
-    state: str = Field(default="active", max_length=16)  # active | finished
+    state: str = Field(default="active", max_length=16)  # active | finished | abandoned
     started_at: datetime = _ts(nullable=False)
     deadline: datetime = _ts(nullable=False)
     finished_at: datetime | None = _ts(nullable=True)

@@ -55,6 +55,24 @@ class Settings(BaseSettings):
         default=0.25, gt=0, description="how often a worker reads the published content version")
     content_poll_backoff_max_s: float = Field(
         default=30.0, gt=0, description="a failing poll is logged once and retried with exponential backoff up to this")
+    # --- limits for an open service (docs/security.md); the defaults fit a classroom behind one NAT address ---
+    trusted_proxies: str = Field(
+        default="", description="comma-separated addresses or networks (or *) of reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto uvicorn believes; empty: nobody's, every limit counts the peer address")
+    limit_guests_per_hour: int = Field(default=100, ge=1, description="guest accounts one client address may create "
+                                       "in any hour (API, /start, /guest together)")
+    limit_registrations_per_hour: int = Field(default=100, ge=1, description="accounts one client address may "
+                                              "register in any hour (API and page together)")
+    limit_interviews_per_day: int = Field(default=50, ge=1, description="interviews one account may start in any "
+                                          "24 hours (abandoned ones count)")
+    limit_login_free_failures: int = Field(default=5, ge=1, description="failed logins per account and client "
+                                           "address before the back-off starts")
+    limit_login_backoff_seconds: float = Field(default=1.0, gt=0, description="the wait after the first failure "
+                                               "past the free ones; it doubles with each further failure")
+    limit_login_backoff_max_seconds: float = Field(default=900.0, gt=0, description="the longest wait between two "
+                                                   "guesses of one account from one address")
+    limit_login_failures_per_address_per_hour: int = Field(
+        default=200, ge=1, description="failed logins one client address may make in any hour, whatever the account")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -222,6 +222,14 @@
       whenFlushed(function () { moving.submit(); });
     });
 
+    var abandonForm = document.getElementById("abandon-form");
+    if (abandonForm) {
+      abandonForm.addEventListener("submit", function (e) {
+        if (!window.confirm(abandonForm.dataset.confirm)) { e.preventDefault(); return; }
+        finished = true;  // the timer must not finish (score) it on the way out
+      });
+    }
+
     var finishForm = document.getElementById("finish-form");
     if (finishForm) {
       finishForm.addEventListener("submit", function (e) {

@@ -74,8 +74,17 @@ def empty_db_url(request, tmp_path) -> Iterator[str]:
         yield url
 
 
+# The limits every test runs under unless it sets its own (the limit tests set them low): far above what
+# any test does from its one address ("testclient"), except the login back-off, which keeps its defaults.
+TEST_LIMITS = {"limit_guests_per_hour": 100_000, "limit_registrations_per_hour": 100_000,
+               "limit_interviews_per_day": 100_000, "limit_login_free_failures": 5,
+               "limit_login_backoff_seconds": 1.0, "limit_login_backoff_max_seconds": 900.0,
+               "limit_login_failures_per_address_per_hour": 100_000, "trusted_proxies": ""}
+
+
 def make_settings(**overrides) -> Settings:
-    values = {"content_dir": VALID, "database_url": "sqlite://", "env": "test", "secret_key": "test-secret"}
+    values = {"content_dir": VALID, "database_url": "sqlite://", "env": "test", "secret_key": "test-secret",
+              **TEST_LIMITS}
     values.update(overrides)
     return Settings(**values)
 

@@ -34,7 +34,7 @@ OPERATIONS = {
     "list_banks", "list_topics", "list_questions", "get_question", "check_answer", "list_rounds",
     "register", "login", "create_guest", "keep_guest", "logout",
     "start_interview", "list_interviews", "get_interview", "save_answer", "move_to_question", "finish_interview",
-    "get_report", "rate_answer", "share_report", "unshare_report",
+    "abandon_interview", "get_report", "rate_answer", "share_report", "unshare_report",
     "get_reviews_due", "rate_review", "list_attempts", "get_stats", "get_settings", "update_settings", "export_data",
     "get_next_question", "reload_content", "list_reloads",
 }
@@ -137,6 +137,8 @@ def test_a_guest_takes_an_interview_through_the_generated_client(live_server, ge
     assert isinstance(state.deadline, datetime) and state.deadline.tzinfo is not None
     assert state.remaining_seconds == pytest.approx(600, abs=5)
     assert sum(s.count for s in state.sections) == len(state.questions) >= 4
+    running = api("interviews.start_interview").sync(client=client, body=models.StartRequest(round_=mini.id))
+    assert isinstance(running, models.InterviewRunningResponse) and running.active_interview_id == state.id  # a typed 409
     first = state.questions[0]
     assert isinstance(first, models.InterviewItem) and isinstance(first.question, models.QuestionPublic)
     assert first.question.id == "s-open" and first.answer is None and first.saved_at is None
@@ -202,6 +204,15 @@ def test_a_guest_takes_an_interview_through_the_generated_client(live_server, ge
     missing = api("interviews.get_interview").sync(interview_id="0" * 32, client=client)
     assert isinstance(missing, models.ErrorResponse) and missing.detail == "no such interview"
 
+    second = api("interviews.start_interview").sync(client=client, body=models.StartRequest(round_=mini.id))
+    abandoned = api("interviews.abandon_interview").sync(interview_id=second.id, client=client)
+    assert isinstance(abandoned, models.InterviewFinished) and abandoned.score is None
+    assert abandoned.state == models.InterviewStateName.ABANDONED
+    no_report = api("interviews.get_report").sync(interview_id=second.id, client=client)
+    assert isinstance(no_report, models.ErrorResponse)  # a typed 409: nothing was scored
+    too_late = api("interviews.abandon_interview").sync(interview_id=state.id, client=client)
+    assert isinstance(too_late, models.ErrorResponse)  # a finished one cannot be abandoned
+
 
 def test_generated_names_are_short_and_readable(generated, spec):
     package, source = generated
@@ -218,7 +229,8 @@ def test_generated_names_are_short_and_readable(generated, spec):
 
 
 USER_PATHS = ("/api/v1/interviews", "/api/v1/me/", "/api/v1/auth/keep", "/api/v1/auth/logout")
-ERROR_SCHEMAS = {"#/components/schemas/ErrorResponse", "#/components/schemas/ValidationErrorResponse"}
+ERROR_SCHEMAS = {"#/components/schemas/ErrorResponse", "#/components/schemas/ValidationErrorResponse",
+                 "#/components/schemas/InterviewRunningResponse"}  # the start's 409 names the running interview
 
 
 def test_every_operation_has_a_response_model_and_documents_its_errors(spec, tmp_path):

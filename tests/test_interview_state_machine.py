@@ -2,13 +2,19 @@
 the server must have stored.
 
 Hypothesis drives random sequences of: start an interview, save an answer (any JSON value, at a valid or
-an invalid position), repeat a save, move, rate, advance the clock, finish, read, and try the other
-user's interview. After every step the invariants are checked against the server:
+an invalid position), repeat a save, move, rate, advance the clock, finish, abandon, read, and try the
+other user's interview. After every step the invariants are checked against the server, on SQLite and on
+PostgreSQL:
 
 * every acknowledged (200) save is what GET returns for that position; the last acknowledged one wins;
 * a repeated save gives the same status and body;
 * past deadline + 30 s grace a save is refused with 409 and the interview reads as finished;
+* an account runs at most one interview of a round: a second start is a 409 naming the running one;
+* an abandoned interview stays abandoned: no save, rating, finish or report (409), no score, and nothing
+  recorded as practice (no attempts);
 * one user can never read or write the other's interview: 404 on every route, and nothing changes.
+
+States: active -> finished (finish, or the clock) | active -> abandoned (abandon).
 """
 
 from __future__ import annotations
@@ -27,14 +33,17 @@ from hypothesis.stateful import (
     consumes,
     initialize,
     invariant,
+    multiple,
     precondition,
     rule,
     run_state_machine_as_test,
 )
+from sqlalchemy import func, select
+from sqlmodel import Session
 
-from app.db import upgrade
 from app.interviews.service import GRACE
 from app.main import create_app
+from app.models import Attempt
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -64,15 +73,14 @@ class Model:
     owner: str
     deadline: datetime
     size: int
-    finished: bool = False
+    state: str = "active"  # active | finished | abandoned
     answers: dict[int, Any] = field(default_factory=dict)
 
 
 @pytest.fixture
-def app_client(tmp_path):
-    url = f"sqlite:///{tmp_path / 'sm.db'}"
-    upgrade(url)
-    app = create_app(make_settings(database_url=url))
+def app_client(db_url):
+    # The runs share one app and database, and every run starts two guests: explicit limits well above that.
+    app = create_app(make_settings(database_url=db_url, limit_guests_per_hour=10_000, limit_interviews_per_day=10_000))
     clock = Clock()
     app.state.clock = clock
     with TestClient(app) as client:
@@ -99,6 +107,11 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
         def expired(self, m: Model) -> bool:
             return clock.now > m.deadline + GRACE
 
+        def settle(self, m: Model) -> None:
+            """What the server does to an active interview whose time is up, on any request that touches it."""
+            if m.state == "active" and self.expired(m):
+                m.state = "finished"
+
         def other(self, user: str) -> str:
             return USERS[1 - USERS.index(user)]
 
@@ -109,7 +122,15 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
 
         @rule(target=interviews, user=st.sampled_from(USERS))
         def start(self, user: str):
+            mine = [m for m in self.models.values() if m.owner == user]
+            for m in mine:
+                self.settle(m)  # the start closes a running interview whose time is up
+            running = [m for m in mine if m.state == "active"]
             r = client.post("/api/v1/interviews", json={"round": "mini"}, headers=self.headers[user])
+            if running:  # one running interview per account and round
+                assert r.status_code == 409, r.text
+                assert r.json()["active_interview_id"] == running[0].id
+                return multiple()
             assert r.status_code == 201, r.text
             body = r.json()
             assert body["state"] == "active"
@@ -127,12 +148,12 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
 
         def _save(self, m: Model, position: int, answer: Any):
             r = client.put(self.url(m, f"/answers/{position}"), json={"answer": answer}, headers=self.headers[m.owner])
+            self.settle(m)
             if position >= m.size:
                 assert r.status_code == 404, r.text
-            elif m.finished or self.expired(m):
+            elif m.state != "active":
                 assert r.status_code == 409, r.text
-                assert r.json()["state"] == "finished"
-                m.finished = True
+                assert r.json()["state"] == m.state
             else:
                 assert r.status_code == 200, r.text
                 assert r.json()["position"] == position
@@ -154,15 +175,17 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
             position = data.draw(st.integers(min_value=0, max_value=m.size - 1), label="position")
             r = client.post(self.url(m, "/position"), json={"position": position}, headers=self.headers[m.owner])
             assert r.status_code == 200, r.text
-            if self.expired(m):
-                m.finished = True
-            assert r.json()["state"] == ("finished" if m.finished else "active")
+            self.settle(m)
+            assert r.json()["state"] == m.state
 
         @rule(m=interviews, data=st.data(), rating=st.sampled_from(["again", "hard", "good", "easy"]))
         def rate(self, m: Model, data, rating: str) -> None:
             position = data.draw(st.integers(min_value=0, max_value=m.size - 1), label="position")
             r = client.put(self.url(m, f"/ratings/{position}"), json={"rating": rating}, headers=self.headers[m.owner])
-            assert r.status_code == 200, r.text
+            if m.state == "abandoned":
+                assert r.status_code == 409 and r.json()["state"] == "abandoned", r.text
+            else:
+                assert r.status_code == 200, r.text
 
         @rule(seconds=st.one_of(st.integers(0, 60), st.integers(60, 900), st.sampled_from([29, 30, 31, 600, 630])))
         def advance(self, seconds: int) -> None:
@@ -171,14 +194,29 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
         @rule(m=interviews)
         def finish(self, m: Model) -> None:
             r = client.post(self.url(m, "/finish"), headers=self.headers[m.owner])
+            report = client.get(self.url(m, "/report"), headers=self.headers[m.owner])
+            if m.state == "abandoned":  # nothing to score, nothing to report
+                assert r.status_code == 409 and r.json()["state"] == "abandoned", r.text
+                assert report.status_code == 409 and report.json()["state"] == "abandoned", report.text
+                return
             assert r.status_code == 200, r.text
             assert r.json()["state"] == "finished"
             assert isinstance(r.json()["score"], float)
-            m.finished = True
-            report = client.get(self.url(m, "/report"), headers=self.headers[m.owner])
+            m.state = "finished"
             assert report.status_code == 200, report.text
             for q in report.json()["questions"]:
                 assert q["answer"] == m.answers.get(q["position"])
+
+        @rule(m=interviews)
+        def abandon(self, m: Model) -> None:
+            r = client.post(self.url(m, "/abandon"), headers=self.headers[m.owner])
+            self.settle(m)  # time up: closed (and scored) first, so it can no longer be abandoned
+            if m.state == "finished":
+                assert r.status_code == 409 and r.json()["state"] == "finished", r.text
+                return
+            assert r.status_code == 200, r.text  # abandoning an abandoned one again is harmless
+            assert r.json() == {"id": m.id, "state": "abandoned", "score": None}
+            m.state = "abandoned"
 
         @rule(m=interviews)
         def read(self, m: Model) -> None:
@@ -195,6 +233,7 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
                 client.post(self.url(m, "/position"), json={"position": position}, headers=h),
                 client.put(self.url(m, f"/ratings/{position}"), json={"rating": "good"}, headers=h),
                 client.post(self.url(m, "/finish"), headers=h),
+                client.post(self.url(m, "/abandon"), headers=h),
                 client.get(self.url(m, "/report"), headers=h),
             ]
             for r in attempts:
@@ -213,9 +252,10 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
             r = client.get(self.url(m), headers=self.headers[m.owner])
             assert r.status_code == 200, r.text
             body = r.json()
-            if self.expired(m):
-                m.finished = True  # reading past the grace period closes it
-            assert body["state"] == ("finished" if m.finished else "active")
+            self.settle(m)  # reading past the grace period closes it
+            assert body["state"] == m.state
+            if m.state == "abandoned":
+                assert body["score"] is None
             assert len(body["questions"]) == m.size
             for q in body["questions"]:
                 assert q["answer"] == m.answers.get(q["position"]), (q["position"], q["answer"])
@@ -231,6 +271,13 @@ def make_machine(client: TestClient, clock: Clock) -> type[RuleBasedStateMachine
                 assert listed.status_code == 200 and listed.json()["next"] is None
                 mine = {m.id for m in self.models.values() if m.owner == user}
                 assert {i["id"] for i in listed.json()["items"]} == mine
+                assert sum(i["state"] == "active" for i in listed.json()["items"]) <= 1  # one round: one running
+            abandoned = [m.id for m in self.models.values() if m.state == "abandoned"]
+            if abandoned:  # unscored and unscheduled: nothing of theirs reached practice
+                with Session(client.app.state.engine) as db:
+                    recorded = db.execute(select(func.count()).select_from(Attempt)
+                                          .where(Attempt.interview_id.in_(abandoned))).scalar_one()
+                assert recorded == 0
 
     return InterviewMachine
 

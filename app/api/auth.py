@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.api.deps import CallerDep, NowDep, SessionDep, bearer_token
+from app.api.deps import AddressDep, CallerDep, LimitsDep, NowDep, SessionDep, bearer_token, carried_tokens
 from app.api.schemas import AUTH_WRITE_ERRORS, REQUEST_ERRORS, WRITE_ERRORS, ErrorResponse, errors
 from app.auth import accounts
-from app.auth.accounts import client_key, login_limiter
+from app.auth.cookies import clear_session_cookie, read_session_cookie
 from app.auth.passwords import hash_password
 from app.auth.sessions import issue_token, revoke_token
 from app.db import write_transaction
@@ -18,6 +18,7 @@ from app.db import write_transaction
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=REQUEST_ERRORS)
 UNAUTHORIZED = errors(e401="not logged in")
 TAKEN = errors(e409="username taken, or not a guest")
+TOO_MANY = errors(e429="too many accounts from this client address in the last hour; see Retry-After")
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32,
                                             pattern=r"^[A-Za-z0-9_.\-\u4e00-\u9fff]+$")]
@@ -47,30 +48,32 @@ def _token(user, token: str) -> TokenResponse:
 
 
 @router.post("/register", status_code=201, response_model=TokenResponse, operation_id="register",
-             responses={**WRITE_ERRORS, **TAKEN})
-def register(body: Credentials, db: SessionDep, now: NowDep) -> TokenResponse:
+             responses={**WRITE_ERRORS, **TAKEN, **TOO_MANY})
+def register(body: Credentials, db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep) -> TokenResponse:
+    accounts.check_registration(db, limits, address, now)  # refused before argon2, not after
     password_hash = hash_password(body.password)  # ~20 ms of argon2 before the write lock, not under it
     with write_transaction(db):
-        user = accounts.register(db, body.username, password_hash)
+        user = accounts.register(db, limits, address, body.username, password_hash, now)
         return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
 @router.post("/token", response_model=TokenResponse, operation_id="login", responses={
     **WRITE_ERRORS,
     401: {"model": ErrorResponse, "description": "wrong username or password"},
-    429: {"model": ErrorResponse, "description": "too many failed logins; see Retry-After"},
+    429: {"model": ErrorResponse, "description": "too many failed logins of this account from this address (an "
+          "exponential back-off), or from this address altogether; see Retry-After"},
 })
-def token(body: LoginRequest, request: Request, db: SessionDep, now: NowDep) -> TokenResponse:
-    user = accounts.authenticate(db, login_limiter(request), body.username, body.password, client_key(request), now)
+def token(body: LoginRequest, db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep) -> TokenResponse:
+    user = accounts.authenticate(db, limits, body.username, body.password, address, now)
     with write_transaction(db):
         return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
 @router.post("/guest", status_code=201, response_model=TokenResponse, operation_id="create_guest",
-             responses=WRITE_ERRORS)
-def guest(db: SessionDep, now: NowDep) -> TokenResponse:
+             responses={**WRITE_ERRORS, **TOO_MANY})
+def guest(db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep) -> TokenResponse:
     with write_transaction(db):
-        user = accounts.create_guest(db)
+        user = accounts.create_guest(db, limits, address, now)
         return _token(user, issue_token(db, user, now, kind="bearer"))
 
 
@@ -90,9 +93,12 @@ def keep_guest(body: Credentials, caller: CallerDep, request: Request, db: Sessi
 
 
 @router.post("/logout", status_code=204, operation_id="logout", responses={**AUTH_WRITE_ERRORS, **UNAUTHORIZED})
-def logout(request: Request, caller: CallerDep, db: SessionDep) -> None:
+def logout(request: Request, response: Response, caller: CallerDep, db: SessionDep) -> None:
+    """End the session: the bearer token's or the session cookie's, whichever the request carries (both if
+    it carries both), on the server; a cookie is cleared too."""
     caller.user(db)
-    token_value = bearer_token(request)
-    if token_value:
-        with write_transaction(db):
+    with write_transaction(db):
+        for token_value in carried_tokens(request):
             revoke_token(db, token_value)
+    if read_session_cookie(request):
+        clear_session_cookie(request, response)

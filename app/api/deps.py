@@ -24,6 +24,7 @@ from app.content.loader import Content
 from app.db import request_session
 from app.errors import AppError
 from app.models import User
+from app.rate_limits import Limits, client_address
 
 ANON_COOKIE = "mj_anon"  # random value that anchors a page's CSRF token before there is a session
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -47,7 +48,18 @@ async def get_now(request: Request) -> datetime:
     return request.app.state.clock()
 
 
+async def get_limits(request: Request) -> Limits:
+    return request.app.state.limits
+
+
+async def get_address(request: Request) -> str:
+    """The client address every limit counts (app.rate_limits.client_address)."""
+    return client_address(request)
+
+
 ContentDep = Annotated[Content, Depends(get_content)]
+LimitsDep = Annotated[Limits, Depends(get_limits)]
+AddressDep = Annotated[str, Depends(get_address)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 
@@ -143,3 +155,9 @@ def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def carried_tokens(request: Request) -> list[str]:
+    """Every session token the request carries, the bearer token and the session cookie's: what a logout
+    ends, whichever of them authenticated it (API and pages alike)."""
+    return list(dict.fromkeys(t for t in (bearer_token(request), read_session_cookie(request)) if t))

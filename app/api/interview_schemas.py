@@ -16,6 +16,14 @@ class InterviewStateName(StrEnum):
 
     active = "active"
     finished = "finished"
+    abandoned = "abandoned"  # ended by the candidate: unscored, unscheduled, kept in the history
+
+
+class InterviewRunningResponse(BaseModel):
+    """The 409 of POST /api/v1/interviews: which interview of the round runs already."""
+
+    detail: str
+    active_interview_id: str
 
 
 class SectionPlan(BaseModel):

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CallerDep, ContentDep, NowDep, SessionDep
+from app.api.deps import CallerDep, ContentDep, LimitsDep, NowDep, SessionDep
 from app.api.interview_schemas import (
     AnswerRated,
     AnswerSaved,
     InterviewFinished,
     InterviewPage,
     InterviewReport,
+    InterviewRunningResponse,
     InterviewState,
     PositionMoved,
     ShareLink,
@@ -70,12 +71,18 @@ def _state(db, interview: Interview, now, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-@router.post("", status_code=201, response_model=InterviewState, operation_id="start_interview",
-             responses={**AUTH_WRITE_ERRORS, **errors(e404="no such round"), **STARTED_LINKS})
-def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
+@router.post("", status_code=201, response_model=InterviewState, operation_id="start_interview", responses={
+    **AUTH_WRITE_ERRORS, **errors(e404="no such round"),
+    409: {"model": InterviewRunningResponse, "description": "an interview of this round is running already: "
+          "continue it (active_interview_id) or abandon it first"},
+    **errors(e429="the account has started its interviews for the day; see Retry-After"), **STARTED_LINKS,
+})
+def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
+          limits: LimitsDep) -> Response:
     user = caller.user(db)
     with write_transaction(db):
-        interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now)
+        interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now,
+                                            limit=limits.interviews)
     return _state(db, interview, now, status_code=201)
 
 
@@ -119,7 +126,7 @@ def move(interview_id: str, body: MoveRequest, caller: CallerDep, db: SessionDep
 
 
 @router.post("/{interview_id}/finish", response_model=InterviewFinished, operation_id="finish_interview",
-             responses=WRITE)
+             responses={**WRITE, **errors(e409="the interview was abandoned")})
 def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):
@@ -127,8 +134,21 @@ def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) ->
     return {"id": interview.id, "state": interview.state, "score": interview.score}
 
 
+@router.post("/{interview_id}/abandon", response_model=InterviewFinished, operation_id="abandon_interview",
+             responses={**WRITE, **errors(e409="the interview is over already (finished, or its time is up)")})
+def abandon(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+    """End a running interview unscored: no score, nothing recorded for practice or reviews; it stays in the
+    history as `abandoned` (its report is a 409), and another of its round may start. Repeating it is
+    harmless."""
+    user = caller.user(db)
+    with write_transaction(db):
+        interview = service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now)
+    service.refuse_unless_abandoned(interview)  # after the write: closing one whose time is up stays done
+    return {"id": interview.id, "state": interview.state, "score": interview.score}
+
+
 @router.get("/{interview_id}/report", response_model=InterviewReport, operation_id="get_report",
-            responses={**READ, **errors(e409="the interview is not finished yet")})
+            responses={**READ, **errors(e409="the interview is not finished yet, or was abandoned (no report)")})
 def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
     interview = service.get_owned(db, caller.user(db), interview_id)
     service.close_if_expired(db, interview, now)
@@ -136,7 +156,7 @@ def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) ->
 
 
 @router.put("/{interview_id}/ratings/{position}", response_model=AnswerRated, operation_id="rate_answer",
-            responses=WRITE)
+            responses={**WRITE, **errors(e409="the interview was abandoned")})
 def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):

@@ -4,29 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import Request
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app import rate_limits
 from app.auth.passwords import verify_password
-from app.auth.sessions import LoginRateLimiter, find_user, limit_key
+from app.auth.sessions import find_user
 from app.db import write_transaction
 from app.errors import AppError
 from app.models import User
+from app.rate_limits import Limits
 
 # Passwords are hashed (argon2, ~20 ms of CPU) by the caller before its write transaction: never under the
 # write lock, never on the event loop (routes that hash are plain `def`s, run in the thread pool).
 
 
-def login_limiter(request: Request) -> LoginRateLimiter:
-    return request.app.state.login_limiter
+def check_registration(db: Session, limits: Limits, address: str, now: datetime) -> None:
+    """429 before the password is hashed when this address has registered too often."""
+    rate_limits.check(db, now, (limits.registrations, address))
 
 
-def client_key(request: Request) -> str:
-    return request.client.host if request.client else "?"
-
-
-def register(db: Session, username: str, password_hash: str) -> User:
+def register(db: Session, limits: Limits, address: str, username: str, password_hash: str, now: datetime) -> User:
+    """A new account (inside the caller's write); counted against the address only if it is created."""
+    rate_limits.admit(db, now, (limits.registrations, address))
     if find_user(db, username) is not None:
         raise AppError("这个用户名已被占用。", status_code=409)
     user = User(username=username, password_hash=password_hash)
@@ -38,25 +38,29 @@ def register(db: Session, username: str, password_hash: str) -> User:
     return user
 
 
-def authenticate(db: Session, limiter: LoginRateLimiter, username: str, password: str, client: str,
-                 now: datetime) -> User:
-    """The user with these credentials. Failures are stored (and outlive the 401) in their own write."""
-    keys = (limit_key("user", username.lower()), limit_key("ip", client))
-    wait = max(limiter.blocked_for(db, k, now) for k in keys)
-    if wait > 0:
-        raise AppError(f"登录失败次数过多，请 {int(wait) + 1} 秒后再试。", status_code=429,
-                       headers={"Retry-After": str(int(wait) + 1)})
+def authenticate(db: Session, limits: Limits, username: str, password: str, address: str, now: datetime) -> User:
+    """The user with these credentials, or 401; 429 while this account is backing off from this address, or
+    this address has failed too often whatever the account.
+
+    Every guess is recorded as a failure before its password is verified (in a write of its own), so
+    concurrent guesses on any number of workers cannot slip past the limit together; a correct password
+    takes its events back and ends this account's back-off from this address. The account is named by the
+    name sent, whether or not it exists: unknown names and wrong passwords look the same."""
+    checks = ((limits.login_account, f"{username.lower()}\n{address}"), (limits.login_address, address))
+    rate_limits.check(db, now, *checks)  # a read: a refused guess costs no write and no argon2
+    ids = rate_limits.admit(db, now, *checks)
     user = find_user(db, username)
     if user is None or not verify_password(password, user.password_hash):
-        with write_transaction(db):
-            limiter.failed(db, keys, now)
         raise AppError("用户名或密码不对。", status_code=401)
     with write_transaction(db):
-        limiter.succeeded(db, keys[0])
+        rate_limits.forget(db, *checks[0])
+        rate_limits.forget_events(db, ids[1:])  # this address's count keeps its real failures only
     return user
 
 
-def create_guest(db: Session) -> User:
+def create_guest(db: Session, limits: Limits, address: str, now: datetime) -> User:
+    """A guest account (inside the caller's write), counted against the client's address."""
+    rate_limits.admit(db, now, (limits.guests, address))
     user = User(username=None, is_guest=True)
     db.add(user)
     db.flush()

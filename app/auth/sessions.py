@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, update
@@ -12,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, delete, select
 
 from app.db import write_transaction
-from app.models import AuthSession, LoginFailure, User
+from app.models import AuthSession, User
 
 SESSION_LIFETIME = timedelta(days=30)
 # last_seen_at is kept to the hour: a user's requests write it at most once an hour, so the autosave path
@@ -74,34 +73,3 @@ def find_user(db: Session, username: str) -> User | None:
         return None
     return db.exec(select(User).where(User.username == username)).first()
 
-
-
-
-def limit_key(kind: str, value: str) -> str:
-    """A rate-limit key for any name the client sends: hashed, so NUL bytes, lone surrogates or odd lengths
-    reach the database as 64 hex digits."""
-    return f"{kind}:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
-
-
-class LoginRateLimiter:
-    """At most `attempts` failed logins per key in `window` seconds. The failures live in the database, so
-    the limit holds across worker processes and restarts; old rows are pruned as keys fail again."""
-
-    def __init__(self, attempts: int = 5, window: float = 60.0) -> None:
-        self.attempts, self.window = attempts, timedelta(seconds=window)
-
-    def blocked_for(self, db: Session, key: str, now: datetime) -> float:
-        """Seconds until `key` may try again (0: now)."""
-        recent = db.exec(select(LoginFailure.at).where(LoginFailure.key == key, LoginFailure.at > now - self.window)
-                         .order_by(col(LoginFailure.at).desc()).limit(self.attempts)).all()
-        if len(recent) < self.attempts:
-            return 0.0
-        return max(0.0, (recent[-1] + self.window - now).total_seconds())
-
-    def failed(self, db: Session, keys: Sequence[str], now: datetime) -> None:
-        db.exec(delete(LoginFailure).where(col(LoginFailure.key).in_(keys), LoginFailure.at <= now - self.window))
-        db.add_all(LoginFailure(key=k, at=now) for k in keys)
-        db.flush()
-
-    def succeeded(self, db: Session, key: str) -> None:
-        db.exec(delete(LoginFailure).where(LoginFailure.key == key))

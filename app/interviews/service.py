@@ -1,6 +1,9 @@
 """Mock interviews: freeze a round's questions, keep the server's clock, save answers, score, report.
 
-Services never commit: the request's session commits on success (app.db.session_scope).
+Services never commit: they run inside the route's write (app.db.write_transaction).
+
+States: active -> finished (by the candidate, or by the clock past deadline + grace: scored, recorded as
+attempts, scheduled) or active -> abandoned (by the candidate: unscored, unrecorded, kept in the history).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
+from app import rate_limits
 from app.content.loader import Content, pick_round_questions
 from app.content.model import KeyPoint, Option, Question
 from app.content.render import render_markdown
@@ -28,6 +32,7 @@ from app.models import Interview, InterviewAnswer, User
 from app.pagination import HEX_ID, Page, page_of
 from app.practice.scheduling import RATINGS
 from app.practice.service import record_interview_item, rerate_interview_item
+from app.rate_limits import Limit
 from app.scoring.check import check_answer, expected_answer, instance_for
 from app.views import explanation_html, new_seed, question_view
 
@@ -71,10 +76,41 @@ def _with_followups(content: Content, ids: list[str]) -> list[tuple[str, str | N
     return out
 
 
-def start_interview(*, db: Session, content: Content, user: User, round_id: str, now: datetime) -> Interview:
+class InterviewRunning(AppError):
+    """409: the account already has a running interview of this round (finish or abandon it first)."""
+
+    status_code = 409
+
+    def __init__(self, interview_id: str) -> None:
+        super().__init__("这一轮已有一场进行中的面试：继续它，或者先放弃它。", active_interview_id=interview_id)
+        self.interview_id = interview_id
+
+
+def running_interview(db: Session, user: User, round_id: str, now: datetime) -> Interview | None:
+    """The account's running interview of this round, if any; one whose time is up is closed (and scored)
+    on the way, as any read of it would close it."""
+    interview = db.exec(for_update(select(Interview).where(
+        Interview.user_id == user.id, Interview.round_id == round_id, Interview.state == "active"))).first()
+    if interview is None or close_if_expired(db, interview, now):
+        return None
+    return interview
+
+
+def start_interview(*, db: Session, content: Content, user: User, round_id: str, now: datetime,
+                    limit: Limit) -> Interview:
+    """Freeze a round's questions for this account (inside the caller's write). 409 (InterviewRunning) while
+    one of this round runs; 429 past `limit`, the interviews an account may start in a day."""
     rnd = content.rounds_by_id.get(round_id)
     if rnd is None:
         raise NotFound(f"no round with id {round_id!r}")
+    account = (limit, str(user.id))
+    # The account's starts one at a time (PostgreSQL; SQLite serialises writers): two starts at once would
+    # both find no running interview.
+    rate_limits.lock(db, account)
+    running = running_interview(db, user, rnd.id, now)
+    if running is not None:
+        raise InterviewRunning(running.id)
+    rate_limits.admit(db, now, account)
     seed = new_seed()
     sections: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
@@ -264,15 +300,46 @@ def _score(item: dict[str, Any], answer: Any) -> dict[str, Any]:
             "details": r.details, "answered": True}
 
 
+def _refuse_abandoned(interview: Interview) -> None:
+    if interview.state == "abandoned":
+        raise AppError("这场面试已经放弃：不评分，也不能再修改。", status_code=409, state="abandoned")
+
+
 def finish_owned(*, db: Session, user: User, interview_id: str, now: datetime) -> Interview:
     interview = get_owned(db, user, interview_id, lock=True)
+    _refuse_abandoned(interview)
     return finish(db=db, interview=interview, now=now)
+
+
+def abandon_owned(*, db: Session, user: User, interview_id: str, now: datetime) -> Interview:
+    """End a running interview without scoring it: no score, no attempts, no review cards; the answers
+    saved so far stay, and it stays in the history as `abandoned`. Abandoning it again changes nothing.
+
+    One whose time is up is closed and scored here instead, as any request that touches it would, and that
+    must stay done: the interview is returned `finished`, and the caller refuses it after its write
+    (refuse_unless_abandoned)."""
+    interview = get_owned(db, user, interview_id, lock=True, plan=False)
+    close_if_expired(db, interview, now)
+    if interview.state == "active":
+        interview.state = "abandoned"
+        interview.finished_at = now
+        interview.position_since = None
+        db.add(interview)
+        db.flush()
+    return interview
+
+
+def refuse_unless_abandoned(interview: Interview) -> None:
+    """The 409 of an abandon that came too late: the interview is over (finished, or its time ran out)."""
+    if interview.state != "abandoned":
+        raise AppError("面试已经结束并评分，不能再放弃。", status_code=409, state=interview.state)
 
 
 def rate(*, db: Session, user: User, interview_id: str, position: int, rating: str) -> InterviewAnswer:
     if rating not in RATINGS:
         raise AppError(f"rating must be one of {', '.join(RATINGS)}", status_code=422)
     interview = get_owned(db, user, interview_id, lock=True)
+    _refuse_abandoned(interview)
     item = _item(interview, position)
     row = _answer_row(db, interview.id, position, datetime.now(UTC))
     row.self_rating = rating
@@ -360,8 +427,11 @@ def interview_state_json(interview: Interview, answers: dict[int, InterviewAnswe
 
 
 def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[str, Any]:
+    """The scored report of a finished interview; 409 for a running one, and for an abandoned one, which
+    has nothing scored to report (its answers are kept, its state is in the history)."""
+    _refuse_abandoned(interview)
     if interview.state != "finished":
-        raise AppError("面试还没有结束，结束后才有报告。", status_code=409)
+        raise AppError("面试还没有结束，结束后才有报告。", status_code=409, state=interview.state)
     per_section: dict[int, list[float]] = defaultdict(list)
     per_topic: dict[str, list[float]] = defaultdict(list)
     questions = []

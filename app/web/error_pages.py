@@ -55,7 +55,9 @@ class _Unknown(Visitor):
 async def error_page(request: Request, status_code: int, headers: dict[str, str] | None) -> Response:
     title_key, body_key = texts(status_code)
     htmx = request.headers.get("HX-Request") == "true"
-    context = {"title_key": title_key, "body_key": body_key, "status_code": status_code}
+    retry_after = (headers or {}).get("Retry-After")  # a 429 says how long to wait
+    context = {"title_key": title_key, "body_key": body_key, "status_code": status_code,
+               "retry_after": retry_after if retry_after and retry_after.isdigit() else None}
     name = "_error.html" if htmx else "error.html"
     response: Response | None = None
     if not htmx and status_code < 500:

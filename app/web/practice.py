@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import ContentDep, NowDep, SessionDep
+from app.api.deps import AddressDep, ContentDep, LimitsDep, NowDep, SessionDep
 from app.auth import accounts
 from app.content.loader import Content
 from app.db import write_transaction
@@ -142,13 +142,14 @@ def retention(visitor: VisitorDep, db: SessionDep, content: ContentDep,
 
 
 @router.post("/guest")
-def start_as_guest(visitor: VisitorDep, db: SessionDep, now: NowDep,
+def start_as_guest(visitor: VisitorDep, db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep,
                    next: Annotated[str, Form(max_length=2048)] = "") -> Response:
-    """A guest account for practising, so answers are recorded and reviews scheduled (no password yet)."""
+    """A guest account for practising, so answers are recorded and reviews scheduled (no password yet); 429
+    (the error page) past the guest limit of the client's address."""
     response = redirect(visitor, _guest_target(next))
     if visitor.user is None:
         with write_transaction(db):
-            login_as(visitor, db, accounts.create_guest(db), now, response)
+            login_as(visitor, db, accounts.create_guest(db, limits, address, now), now, response)
     return response
 
 

@@ -18,7 +18,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from app.api.deps import ANON_COOKIE, ContentDep, NowDep, SessionDep, anon_value
+from app.api.deps import (
+    ANON_COOKIE,
+    AddressDep,
+    ContentDep,
+    LimitsDep,
+    NowDep,
+    SessionDep,
+    anon_value,
+    carried_tokens,
+)
 from app.auth import accounts
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
 from app.auth.csrf import anon_csrf_token, session_csrf_token
@@ -31,6 +40,7 @@ from app.interviews import service
 from app.models import Interview, User
 from app.pagination import DEFAULT_LIMIT, HEX_ID, Page, invalid_cursor
 from app.practice import service as practice_service
+from app.rate_limits import RateLimited
 from app.runtime.reload import reload_content, reload_history
 from app.views import round_view
 from app.web.charts import bar_chart, line_chart
@@ -168,19 +178,25 @@ def home(visitor: VisitorDep, content: ContentDep) -> Response:
 
 
 @router.post("/start")
-def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
-          round: Annotated[str, Form(max_length=64)] = "") -> Response:
+def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep, limits: LimitsDep,
+          address: AddressDep, round: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Start a round (as a new guest when nobody is signed in); the round's running interview, if there is
+    one, instead. 429 (the error page) past the guest or the daily interview limit."""
     if round not in content.rounds_by_id:
         raise NotFound(f"no round with id {round!r}")
     user = visitor.user
-    with write_transaction(db):
-        new_guest = user is None
-        if user is None:
-            user = accounts.create_guest(db)
-        interview = service.start_interview(db=db, content=content, user=user, round_id=round, now=now)
-        response = redirect(visitor, f"/interviews/{interview.id}")
-        if new_guest:
-            login_as(visitor, db, user, now, response)
+    try:
+        with write_transaction(db):
+            new_guest = user is None
+            if user is None:
+                user = accounts.create_guest(db, limits, address, now)
+            interview = service.start_interview(db=db, content=content, user=user, round_id=round, now=now,
+                                                limit=limits.interviews)
+            response = redirect(visitor, f"/interviews/{interview.id}")
+            if new_guest:
+                login_as(visitor, db, user, now, response)
+    except service.InterviewRunning as running:
+        return redirect(visitor, f"/interviews/{running.interview_id}")
     return response
 
 
@@ -254,11 +270,25 @@ def finish(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) 
     return redirect(visitor, f"/interviews/{interview_id}/report")
 
 
+@router.post("/interviews/{interview_id}/abandon")
+def abandon(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
+    """Abandon the interview, then the page that says what became of it (its report if it was over already)."""
+    user = visitor.signed_in()
+    with write_transaction(db):
+        service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now)
+    return redirect(visitor, f"/interviews/{interview_id}/report")
+
+
 @router.get("/interviews/{interview_id}/report", response_class=HTMLResponse)
 def report_page(interview_id: str, visitor: VisitorDep, db: SessionDep) -> Response:
-    interview = _owned_interview(visitor, interview_id, "finished", elsewhere="")
-    if isinstance(interview, Response):
-        return interview
+    """The report of a finished interview; for an abandoned one, a page saying so (nothing was scored)."""
+    interview = service.get_owned(visitor.db, visitor.signed_in(), interview_id)
+    service.close_if_expired(visitor.db, interview, visitor.now)
+    if interview.state == "abandoned":
+        return render(visitor, "abandoned.html", {"interview": interview, "round_id": interview.round_id,
+                                                  "started": interview.started_at.strftime("%Y-%m-%d %H:%M")})
+    if interview.state != "finished":
+        return redirect(visitor, f"/interviews/{interview.id}")
     return _render_report(visitor, db, interview, shared=False)
 
 
@@ -337,11 +367,10 @@ def login_page(visitor: VisitorDep) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, visitor: VisitorDep, db: SessionDep, now: NowDep, username: FormText = "",
-          password: FormText = "") -> Response:
+def login(visitor: VisitorDep, db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep,
+          username: FormText = "", password: FormText = "") -> Response:
     def act(name: str, secret: str) -> User:
-        return accounts.authenticate(db, accounts.login_limiter(request), name, secret, accounts.client_key(request),
-                                     now)
+        return accounts.authenticate(db, limits, name, secret, address, now)
 
     return _account_form(visitor, db, now, "login", "/", username, password, authenticate=act)
 
@@ -352,10 +381,12 @@ def register_page(visitor: VisitorDep) -> Response:
 
 
 @router.post("/register")
-def register(visitor: VisitorDep, db: SessionDep, now: NowDep, username: FormText = "",
-             password: FormText = "") -> Response:
+def register(visitor: VisitorDep, db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep,
+             username: FormText = "", password: FormText = "") -> Response:
+    accounts.check_registration(db, limits, address, now)  # the 429 page before argon2, not after
     return _account_form(visitor, db, now, "register", "/", username, password,
-                         create=lambda name, password_hash: accounts.register(db, name, password_hash))
+                         create=lambda name, password_hash: accounts.register(db, limits, address, name,
+                                                                              password_hash, now))
 
 
 @router.get("/account/keep", response_class=HTMLResponse)
@@ -397,6 +428,8 @@ def _account_form(visitor: Visitor, db: Session, now: datetime, mode: str, next_
             assert user is not None
             response = redirect(visitor, next_url)
             login_as(visitor, db, user, now, response)
+    except RateLimited:
+        raise  # the error page, with Retry-After
     except AppError as exc:
         return again(exc.message, exc.status_code)
     return response
@@ -404,9 +437,12 @@ def _account_form(visitor: Visitor, db: Session, now: datetime, mode: str, next_
 
 @router.post("/logout")
 def logout(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
-    if visitor.cookie_token:
+    """End the session on the server (the cookie's, and a bearer token's if one came along), then the cookie."""
+    tokens = carried_tokens(request)
+    if tokens:
         with write_transaction(db):
-            revoke_token(db, visitor.cookie_token)
+            for token in tokens:
+                revoke_token(db, token)
     response = redirect(visitor, "/")
     clear_session_cookie(request, response)
     return response

@@ -1,14 +1,14 @@
 """interview history index: keyset pages of (user_id, started_at, id)
 
 Revision ID: 8f41c2d7a9e3
-Revises: 3b1c9e7d2a40
+Revises: b3adcdef2d8b
 Create Date: 2026-12-02 10:00:00
 """
 from alembic import op
 
 
 revision = '8f41c2d7a9e3'
-down_revision = '3b1c9e7d2a40'
+down_revision = 'b3adcdef2d8b'
 branch_labels = None
 depends_on = None
 

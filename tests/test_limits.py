@@ -1,0 +1,466 @@
+"""Limits for an open service, on SQLite and PostgreSQL, each set low in its test's settings.
+
+Guests and registrations per client address (API and pages sharing one budget), one running interview per
+account and round, abandoning it, interviews per account per day, the login back-off per (account,
+address) and the per-address login limit, logout ending whatever session carried it. Client addresses are
+TestClient's `client`, the peer address uvicorn would hand over; tests/test_trusted_proxies.py checks what
+uvicorn makes of X-Forwarded-For. Concurrency is tested on the service functions with threads over two
+engines (two workers' worth of connection pools) on one database.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlmodel import Session, SQLModel
+
+from app.auth import accounts
+from app.auth.passwords import hash_password
+from app.content.loader import load_content
+from app.db import make_engine, request_session, write_transaction
+from app.errors import AppError
+from app.interviews import service
+from app.main import create_app
+from app.models import Attempt, AuthSession, Interview, InterviewAnswer, ReviewCard, User
+from app.rate_limits import Limits, RateLimited
+from tests.conftest import T0, VALID, Clock, make_settings
+
+PASSWORD = "correct horse battery"  # noqa: S105 - a test value
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF_RE.search(html)
+    assert m, "no csrf_token field on the page"
+    return m.group(1)
+
+
+@pytest.fixture
+def content_dir(tmp_path):
+    """The fixture content plus a second round, `mini2`, so that "per round" can be told from "per account"."""
+    folder = tmp_path / "content"
+    shutil.copytree(VALID, folder)
+    mini = (folder / "rounds" / "mini.md").read_text(encoding="utf-8")
+    (folder / "rounds" / "mini2.md").write_text(mini.replace("id: mini", "id: mini2"), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def make_app(db_url, content_dir) -> Iterator[Callable[..., tuple[FastAPI, Clock, TestClient]]]:
+    """make_app(**limits) -> (app, clock, a client at 10.0.0.1), the app running until the test ends."""
+    stack: list[tuple[FastAPI, TestClient]] = []
+
+    def build(**limits: Any) -> tuple[FastAPI, Clock, TestClient]:
+        app = create_app(make_settings(database_url=db_url, content_dir=content_dir, **limits))
+        clock = Clock()
+        app.state.clock = clock
+        client = TestClient(app, client=("10.0.0.1", 50000))
+        client.__enter__()
+        stack.append((app, client))
+        return app, clock, client
+
+    yield build
+    for app, client in stack:
+        client.__exit__(None, None, None)
+        app.state.engine.dispose()
+
+
+def at(app: FastAPI, address: str) -> TestClient:
+    """Another client, from `address`, of an app that is running already (no lifespan of its own)."""
+    return TestClient(app, client=(address, 50000))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def guest(client: TestClient) -> dict[str, str]:
+    r = client.post("/api/v1/auth/guest")
+    assert r.status_code == 201, r.text
+    return bearer(r.json()["access_token"])
+
+
+def start(client: TestClient, headers: dict[str, str], round_id: str = "mini"):
+    return client.post("/api/v1/interviews", json={"round": round_id}, headers=headers)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password})
+
+
+def count(app: FastAPI, table: type[SQLModel], *where: Any) -> int:
+    with Session(app.state.engine) as db:
+        return db.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def page_guest(client: TestClient):
+    """Start as a guest from the practice page's form (POST /guest)."""
+    home = client.get("/")
+    return client.post("/guest", data={"next": "/practice", "csrf_token": csrf_of(home.text)}, follow_redirects=False)
+
+
+def page_start(client: TestClient, round_id: str = "mini"):
+    home = client.get("/")
+    return client.post("/start", data={"round": round_id, "csrf_token": csrf_of(home.text)}, follow_redirects=False)
+
+
+def assert_limited_page(r, retry_after: int) -> None:
+    assert r.status_code == 429, r.text
+    assert r.headers["retry-after"] == str(retry_after)
+    assert r.headers["content-type"].startswith("text/html") and "<html" in r.text
+    assert str(retry_after) in r.text  # the page says how long to wait
+
+
+def assert_limited_json(r, retry_after: int) -> None:
+    assert r.status_code == 429, r.text
+    assert r.headers["retry-after"] == str(retry_after)
+    assert set(r.json()) == {"detail"} and str(retry_after) in r.json()["detail"]
+
+
+# --- guests and registrations per client address ----------------------------------------------------------
+
+
+def test_guest_creation_is_limited_per_address_across_the_api_start_and_guest(make_app):
+    app, clock, api = make_app(limit_guests_per_hour=3)
+    assert api.post("/api/v1/auth/guest").status_code == 201
+    clock.advance(minutes=10)
+    assert page_guest(at(app, "10.0.0.1")).status_code == 303
+    clock.advance(minutes=10)
+    assert page_start(at(app, "10.0.0.1")).status_code == 303
+    clock.advance(minutes=10)
+    users = count(app, User)
+    # The fourth in the hour, by each route: the first leaves the window 30 minutes from now.
+    assert_limited_json(api.post("/api/v1/auth/guest"), 1800)
+    assert_limited_page(page_guest(at(app, "10.0.0.1")), 1800)
+    assert_limited_page(page_start(at(app, "10.0.0.1")), 1800)
+    assert count(app, User) == users and count(app, Interview) == 1  # refused: nothing created
+    # Another address has its own hour.
+    assert at(app, "10.0.0.2").post("/api/v1/auth/guest").status_code == 201
+    # A sliding window: an hour after the first, one more; the next waits for the second to leave.
+    clock.advance(minutes=30, seconds=1)
+    assert api.post("/api/v1/auth/guest").status_code == 201
+    assert_limited_json(api.post("/api/v1/auth/guest"), 599)
+
+
+def test_registration_is_limited_per_address_on_the_api_and_the_page(make_app):
+    app, clock, api = make_app(limit_registrations_per_hour=2)
+    assert api.post("/api/v1/auth/register", json={"username": "alice", "password": PASSWORD}).status_code == 201
+    # A refused registration (the name is taken) is not counted.
+    assert api.post("/api/v1/auth/register", json={"username": "alice", "password": PASSWORD}).status_code == 409
+    web = at(app, "10.0.0.1")
+    form = web.get("/register")
+    r = web.post("/register", data={"username": "bob", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+                 follow_redirects=False)
+    assert r.status_code == 303
+    clock.advance(minutes=1)
+    assert_limited_json(api.post("/api/v1/auth/register", json={"username": "carol", "password": PASSWORD}), 3540)
+    again = at(app, "10.0.0.1")
+    form = again.get("/register")
+    assert_limited_page(again.post("/register", data={"username": "dave", "password": PASSWORD,
+                                                      "csrf_token": csrf_of(form.text)}), 3540)
+    assert count(app, User) == 2
+    assert at(app, "10.0.0.2").post("/api/v1/auth/register",
+                                    json={"username": "erin", "password": PASSWORD}).status_code == 201
+
+
+def _threads(n: int, work: Callable[[int], Any]) -> list[Any]:
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(work, range(n)))
+
+
+def test_concurrent_guests_on_two_workers_get_exactly_the_limit(db_url):
+    """16 requests at once from one address, on two engines (as two workers would be), with the check and
+    the commit held apart: exactly the limit gets through (PostgreSQL: the advisory lock on the key)."""
+    limits = Limits.from_settings(make_settings(limit_guests_per_hour=5))
+    engines = [make_engine(db_url) for _ in range(2)]
+    barrier = threading.Barrier(16)
+
+    def one(i: int) -> int:
+        with request_session(engines[i % 2]) as db:
+            barrier.wait()
+            try:
+                with write_transaction(db):
+                    accounts.create_guest(db, limits, "10.9.9.9", T0)
+                    time.sleep(0.02)  # a slow request between its check and its commit
+                return 201
+            except RateLimited:
+                return 429
+
+    try:
+        results = _threads(16, one)
+        with Session(engines[0]) as db:
+            created = db.execute(select(func.count()).select_from(User)).scalar_one()
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert results.count(201) == 5 and created == 5
+
+
+# --- interviews: one running per round, abandon, a daily cap -------------------------------------------------
+
+
+def test_one_running_interview_per_account_and_round(make_app):
+    app, clock, client = make_app()
+    h = guest(client)
+    first = start(client, h)
+    assert first.status_code == 201
+    r = start(client, h)
+    assert r.status_code == 409
+    assert r.json()["active_interview_id"] == first.json()["id"] and r.json()["detail"]
+    assert start(client, h, "mini2").status_code == 201  # another round
+    assert start(client, guest(client)).status_code == 201  # another account
+    assert client.post(f"/api/v1/interviews/{first.json()['id']}/finish", headers=h).status_code == 200
+    second = start(client, h)
+    assert second.status_code == 201
+    # Time up: the start closes (and scores) the one whose time ran out, then starts anew.
+    clock.advance(minutes=11)
+    third = start(client, h)
+    assert third.status_code == 201
+    old = client.get(f"/api/v1/interviews/{second.json()['id']}", headers=h).json()
+    assert old["state"] == "finished" and old["score"] == 0.0
+    assert count(app, Interview, Interview.state == "active") == 3  # mini (third), mini2, the other account's
+
+
+def test_abandoning_ends_an_interview_unscored_unscheduled_and_kept(make_app):
+    app, clock, client = make_app()
+    h = guest(client)
+    state = start(client, h).json()
+    iid, url = state["id"], f"/api/v1/interviews/{state['id']}"
+    assert client.put(f"{url}/answers/0", json={"answer": "每个通道求均值方差"}, headers=h).status_code == 200
+    assert client.put(f"{url}/ratings/0", json={"rating": "good"}, headers=h).status_code == 200
+    r = client.post(f"{url}/abandon", headers=h)
+    assert r.status_code == 200 and r.json() == {"id": iid, "state": "abandoned", "score": None}
+    # Nothing scored, nothing recorded for practice or reviews; the answers and the history stay.
+    assert count(app, Attempt) == 0 and count(app, ReviewCard) == 0
+    assert count(app, InterviewAnswer, InterviewAnswer.interview_id == iid) == 1
+    got = client.get(url, headers=h).json()
+    assert got["state"] == "abandoned" and got["score"] is None and got["questions"][0]["answer"] == "每个通道求均值方差"
+    assert [(i["id"], i["state"]) for i in client.get("/api/v1/interviews", headers=h).json()] == [(iid, "abandoned")]
+    # Frozen: no save, rating, finish, report or share link; abandoning again changes nothing.
+    for method, path, body in (("PUT", "/answers/0", {"answer": "later"}), ("PUT", "/ratings/0", {"rating": "easy"}),
+                               ("POST", "/finish", None), ("GET", "/report", None), ("POST", "/share", None)):
+        r = client.request(method, url + path, json=body, headers=h)
+        assert r.status_code == 409, (path, r.status_code, r.text)
+    assert client.get(f"{url}/report", headers=h).json()["state"] == "abandoned"
+    assert client.post(f"{url}/abandon", headers=h).json()["state"] == "abandoned"
+    assert count(app, Attempt) == 0 and count(app, ReviewCard) == 0
+    # The round is free again.
+    fresh = start(client, h).json()
+    assert client.put(f"/api/v1/interviews/{fresh['id']}/answers/0", json={"answer": "均值"}, headers=h).status_code == 200
+    # One whose time ran out cannot be abandoned: it is closed and scored on the way, and that stays done.
+    clock.advance(minutes=11)
+    r = client.post(f"/api/v1/interviews/{fresh['id']}/abandon", headers=h)
+    assert r.status_code == 409 and r.json()["state"] == "finished"
+    assert count(app, Interview, Interview.id == fresh["id"], Interview.state == "finished") == 1
+    assert count(app, Attempt, Attempt.interview_id == fresh["id"]) == 1
+    # Somebody else's: the usual 404.
+    assert client.post(f"/api/v1/interviews/{fresh['id']}/abandon", headers=guest(client)).status_code == 404
+
+
+def test_interviews_started_per_account_per_day_are_capped(make_app):
+    app, clock, client = make_app(limit_interviews_per_day=2)
+    h = guest(client)
+    first = start(client, h, "mini").json()["id"]
+    clock.advance(minutes=1)
+    assert start(client, h, "mini2").status_code == 201
+    clock.advance(minutes=1)
+    assert start(client, h, "mini").status_code == 409  # a running one is named first, and costs nothing
+    client.post(f"/api/v1/interviews/{first}/abandon", headers=h)  # abandoned interviews count too
+    assert_limited_json(start(client, h, "mini"), 24 * 3600 - 120)
+    assert start(client, guest(client), "mini").status_code == 201  # another account's day
+    assert count(app, Interview) == 3
+    # A day after the first start it leaves the window: one more; the next waits for the second start.
+    clock.advance(hours=24, seconds=-119)
+    assert start(client, h, "mini").status_code == 201
+    assert_limited_json(start(client, h, "mini2"), 59)
+    assert count(app, Interview) == 4
+
+
+def test_the_page_start_past_the_daily_cap_is_the_429_page(make_app):
+    app, clock, client = make_app(limit_interviews_per_day=1)
+    web = at(app, "10.0.0.1")
+    loc = page_start(web).headers["location"]
+    page = web.get(loc)
+    abandoned = web.post(f"{loc}/abandon", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert abandoned.status_code == 303
+    assert_limited_page(page_start(web), 86400)
+
+
+def test_the_page_start_goes_to_the_running_interview_and_the_page_abandons_it(make_app):
+    app, clock, client = make_app()
+    web = at(app, "10.0.0.1")
+    loc = page_start(web).headers["location"]
+    assert page_start(web).headers["location"] == loc  # the running one, not a second
+    assert count(app, Interview) == 1
+    page = web.get(loc)
+    assert f'action="{loc}/abandon"' in page.text  # a POST form with the CSRF token
+    assert web.post(f"{loc}/abandon").status_code == 403
+    assert web.post(f"{loc}/abandon", data={"csrf_token": "forged"}).status_code == 403
+    r = web.post(f"{loc}/abandon", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"{loc}/report"
+    report = web.get(f"{loc}/report")
+    assert report.status_code == 200 and 'id="abandoned"' in report.text
+    interview = web.get(loc, follow_redirects=False)  # no longer runs: to the page that says what became of it
+    assert interview.status_code == 303 and interview.headers["location"] == f"{loc}/report"
+    history = web.get("/history").text
+    assert "已放弃" in history and f"{loc}/report" in history
+    assert count(app, Attempt) == 0
+    new = page_start(web).headers["location"]
+    assert new != loc and count(app, Interview, Interview.state == "active") == 1
+
+
+def test_concurrent_starts_of_one_round_on_two_workers_create_one_interview(db_url):
+    content = load_content(VALID)
+    limits = Limits.from_settings(make_settings())
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        with request_session(engines[0]) as db, write_transaction(db):
+            user = accounts.create_guest(db, limits, "10.9.9.9", T0)
+        barrier = threading.Barrier(8)
+
+        def one(i: int) -> str:
+            with request_session(engines[i % 2]) as db:
+                barrier.wait()
+                try:
+                    with write_transaction(db):
+                        service.start_interview(db=db, content=content, user=user, round_id="mini", now=T0,
+                                                limit=limits.interviews)
+                        time.sleep(0.02)
+                    return "started"
+                except service.InterviewRunning:
+                    return "running"
+
+        results = _threads(8, one)
+        with Session(engines[0]) as db:
+            stored = db.execute(select(func.count()).select_from(Interview)).scalar_one()
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert sorted(results) == ["running"] * 7 + ["started"] and stored == 1
+
+
+# --- logins ---------------------------------------------------------------------------------------------------
+
+
+def test_wrong_passwords_back_off_exponentially_per_account_and_address(make_app):
+    app, clock, attacker = make_app(limit_login_free_failures=3, limit_login_backoff_seconds=1,
+                                    limit_login_backoff_max_seconds=8)
+    owner = at(app, "10.0.0.2")
+    assert owner.post("/api/v1/auth/register", json={"username": "victim", "password": PASSWORD}).status_code == 201
+    for _ in range(3):
+        assert login(attacker, "victim", "guess-guess").status_code == 401
+    waits = []
+    for _ in range(6):
+        r = login(attacker, "victim", "guess-guess")
+        assert r.status_code == 429
+        assert login(attacker, "victim").status_code == 429  # the right password too, from this address
+        waits.append(int(r.headers["retry-after"]))
+        clock.advance(seconds=waits[-1])
+        assert login(attacker, "victim", "guess-guess").status_code == 401
+    assert waits == [1, 2, 4, 8, 8, 8]  # doubling, up to the longest wait
+    # The owner, from their own address, is not locked out, and their own typos count on their own.
+    assert login(owner, "victim").status_code == 200
+    assert login(owner, "victim", "typo-typo").status_code == 401
+    assert login(owner, "victim").status_code == 200
+    # The web login form answers the same: the 429 page for the attacker, a session for the owner.
+    web = at(app, "10.0.0.1")
+    form = web.get("/login")
+    assert_limited_page(web.post("/login", data={"username": "victim", "password": PASSWORD,
+                                                 "csrf_token": csrf_of(form.text)}), 8)
+    # A correct password after the wait ends this address's back-off for the account.
+    clock.advance(seconds=8)
+    assert login(attacker, "victim").status_code == 200
+    assert [login(attacker, "victim", "guess-guess").status_code for _ in range(4)] == [401, 401, 401, 429]
+
+
+def test_failed_logins_per_address_are_limited_whatever_the_account(make_app):
+    app, clock, sprayer = make_app(limit_login_failures_per_address_per_hour=4, limit_login_free_failures=100)
+    for name in ("amy", "ben"):
+        assert at(app, "10.0.0.9").post("/api/v1/auth/register",
+                                        json={"username": name, "password": PASSWORD}).status_code == 201
+    for name in ("amy", "ben", "cid", "dot"):
+        assert login(sprayer, name, "Winter2026!").status_code == 401
+    r = login(sprayer, "eve", "Winter2026!")
+    assert r.status_code == 429 and r.headers["retry-after"] == "3600"
+    assert login(sprayer, "amy").status_code == 429  # nothing from this address is tried for an hour
+    # Another address is not affected, and correct logins use up nothing of an address's budget.
+    other = at(app, "10.0.0.3")
+    assert [login(other, "amy").status_code for _ in range(6)] == [200] * 6
+    assert [login(other, "ben", "nope-nope").status_code for _ in range(5)] == [401] * 4 + [429]
+    clock.advance(hours=1)
+    assert login(sprayer, "amy").status_code == 200
+
+
+def test_concurrent_guesses_on_two_workers_get_only_the_free_failures(db_url):
+    """12 guesses of one account from one address at once: each is recorded before its password is checked,
+    so exactly the free failures are tried (argon2) and the rest wait."""
+    limits = Limits.from_settings(make_settings(limit_login_free_failures=3))
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        with request_session(engines[0]) as db, write_transaction(db):
+            accounts.register(db, limits, "10.0.0.9", "target", hash_password(PASSWORD), T0)
+        barrier = threading.Barrier(12)
+
+        def one(i: int) -> int:
+            with request_session(engines[i % 2]) as db:
+                barrier.wait()
+                try:
+                    accounts.authenticate(db, limits, "target", f"guess-{i}", "10.6.6.6", T0)
+                except AppError as exc:
+                    return exc.status_code
+                return 200
+
+        results = _threads(12, one)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert sorted(results) == [401] * 3 + [429] * 9
+
+
+# --- logout ---------------------------------------------------------------------------------------------------
+
+
+def test_api_logout_with_the_session_cookie_ends_that_session(make_app):
+    app, clock, _ = make_app()
+    browser = at(app, "10.0.0.1")
+    assert page_guest(browser).status_code == 303
+    cookie = browser.cookies.get("mj_session")
+    csrf = csrf_of(browser.get("/").text)  # the session's token
+    assert browser.get("/api/v1/interviews").status_code == 200  # the cookie authenticates API calls
+    assert browser.post("/api/v1/auth/logout").status_code == 403  # a cookie call needs the page's token
+    r = browser.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 204
+    assert any(c.startswith("mj_session=") and "Max-Age=0" in c for c in r.headers.get_list("set-cookie"))
+    assert count(app, AuthSession) == 0
+    replay = at(app, "10.0.0.1")
+    replay.cookies.set("mj_session", cookie)
+    assert replay.get("/api/v1/interviews").status_code == 401
+    assert replay.get("/dashboard").status_code == 200 and "/logout" not in replay.get("/dashboard").text
+
+
+def test_logout_ends_every_session_the_request_carries(make_app):
+    app, clock, api = make_app()
+    browser = at(app, "10.0.0.1")
+    page_guest(browser)
+    token = api.post("/api/v1/auth/guest").json()["access_token"]
+    assert count(app, AuthSession) == 2
+    # A bearer call needs no CSRF token; the cookie that came along is ended with it.
+    assert browser.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 204
+    assert count(app, AuthSession) == 0
+    # The page's logout with a bearer token and a cookie alike.
+    browser = at(app, "10.0.0.1")
+    page_guest(browser)
+    csrf = csrf_of(browser.get("/").text)
+    token = api.post("/api/v1/auth/guest").json()["access_token"]
+    r = browser.post("/logout", data={"csrf_token": csrf}, headers=bearer(token), follow_redirects=False)
+    assert r.status_code == 303 and count(app, AuthSession) == 0
