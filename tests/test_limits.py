@@ -245,7 +245,7 @@ def test_abandoning_ends_an_interview_unscored_unscheduled_and_kept(make_app):
     assert count(app, InterviewAnswer, InterviewAnswer.interview_id == iid) == 1
     got = client.get(url, headers=h).json()
     assert got["state"] == "abandoned" and got["score"] is None and got["questions"][0]["answer"] == "每个通道求均值方差"
-    assert [(i["id"], i["state"]) for i in client.get("/api/v1/interviews", headers=h).json()] == [(iid, "abandoned")]
+    assert [(i["id"], i["state"]) for i in client.get("/api/v1/interviews", headers=h).json()["items"]] == [(iid, "abandoned")]
     # Frozen: no save, rating, finish, report or share link; abandoning again changes nothing.
     for method, path, body in (("PUT", "/answers/0", {"answer": "later"}), ("PUT", "/ratings/0", {"rating": "easy"}),
                                ("POST", "/finish", None), ("GET", "/report", None), ("POST", "/share", None)):
