@@ -155,7 +155,8 @@ def run(db: list[str], clients: int, seconds: float) -> int:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MIANJING_DATABASE_URL": url, "MIANJING_CONTENT_DIR": str(FIXTURE_CONTENT),
            "MIANJING_ENV": "test", "MIANJING_SECRET_KEY": "crash-safety", "MIANJING_LOG_LEVEL": "warning",
-           "MIANJING_WORKERS": "1"}
+           "MIANJING_WORKERS": "1", "MIANJING_LIMIT_GUESTS_PER_HOUR": "100000",  # every client is 127.0.0.1
+           "MIANJING_LIMIT_INTERVIEWS_PER_DAY": "100000"}
     env.pop("MIANJING_ADMIN_TOKEN", None)
     server_log = work / "server.log"
     print(f"database {db[0]}, {clients} clients, kill after {seconds:.1f} s, server log {server_log}")

@@ -139,7 +139,7 @@ def activity_summary(per_day: Mapping[str, int], today: date, weeks: int = HEATM
 
 def recent_rows(interviews: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[dict[str, Any]]:
     return [{**i, "started": local_time(i["started_at"], tz),
-             "url": f"/interviews/{i['id']}/report" if i["state"] == "finished" else f"/interviews/{i['id']}"}
+             "url": f"/interviews/{i['id']}/report" if i["state"] != "active" else f"/interviews/{i['id']}"}
             for i in interviews]
 
 

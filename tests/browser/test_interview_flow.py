@@ -242,3 +242,28 @@ def test_moving_works_without_javascript(server, browser_context_no_js):
     expect(page.locator("#interview")).to_have_attribute("data-position", "1")
     page.locator('ol.positions .pos[data-position="3"]').click()
     expect(page.locator("#interview")).to_have_attribute("data-position", "3")
+
+
+def test_abandoning_asks_first_then_ends_the_interview_unscored(server, page):
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    interview_url = page.url
+    # Said no to: nothing happens.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="放弃面试").click()
+    page.goto(interview_url)  # still running: an abandoned one would send this to its report page
+    expect(page.locator("#abandon-form")).to_be_visible()
+    assert page.url == interview_url
+    # Said yes to: the page that says it was abandoned, and the history says so too.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="放弃面试").click()
+    page.wait_for_url(interview_url + "/report")
+    expect(page.locator("#abandoned")).to_contain_text("面试已放弃")
+    page.goto(server + "/history")
+    expect(page.locator("table")).to_contain_text("已放弃")
+    # The round can be started again from there.
+    page.goto(interview_url + "/report")
+    page.get_by_role("button", name="重新开始这一轮").click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    assert page.url != interview_url
