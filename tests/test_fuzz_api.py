@@ -8,6 +8,12 @@ types, headers and bodies as declared, invalid input rejected, valid input accep
 Generated path parameters are random strings, which would only ever reach the 404 branch; a flatmap
 hook swaps in real ids (a question id, the user's interview, a real position) part of the time so the
 scoring and interview code is fuzzed with arbitrary answers too.
+
+The stateful test at the end follows the OpenAPI links between operations. The same checks against a live
+server, by hand (logout and keep revoke the token, so they stay out; the admin routes want the admin token):
+
+    schemathesis run http://127.0.0.1:8000/openapi.json --checks all -H "Authorization: Bearer $GUEST_TOKEN" \
+        --exclude-path /api/v1/auth/logout --exclude-path /api/v1/auth/keep --exclude-path-regex '/api/v1/admin/.*'
 """
 
 from __future__ import annotations
