@@ -19,7 +19,7 @@ from app.auth.sessions import LoginRateLimiter
 from app.content.loader import Content, load_content
 from app.db import db_session, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
-from app.limits import BodySizeLimit
+from app.limits import RequestLimits, RequestShapeLimits
 from app.runtime.store import ContentStore
 from app.runtime.sync import follow_forever, publish_version
 from app.settings import Settings, get_settings
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(me.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestShapeLimits, limits=RequestLimits.of(settings))
     # --- web pages and security headers (app/web) ---
     from app.web import practice as practice_pages
     from app.web import routes as web_routes

@@ -88,6 +88,10 @@ SEMANTIC_422 = (
     "only open questions take a self-rating",
     "unknown time zone",
 )
+# The hooks above put a NUL into path parameters and free-text fields, where the schema allows any text;
+# the service refuses it with a 422 that says so (no text it keeps may hold one: app/limits.py, Text and
+# Answer), which is the refusal this fuzzing looks for, not a valid request rejected.
+NUL_422 = "contains a NUL character"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -134,7 +138,8 @@ def test_api_conforms_to_its_schema(case, fuzz_env):
     dropped = secured and "Authorization" not in (case.headers or {})
     response = case.call(app=fuzz_env["app"], headers={} if dropped else {"Authorization": f"Bearer {token}"})
     excluded = []
-    if response.status_code == 422 and str(response.json().get("detail", "")).startswith(SEMANTIC_422):
+    detail = str(response.json().get("detail", "")) if response.status_code == 422 else ""
+    if detail.startswith(SEMANTIC_422) or NUL_422 in detail:
         excluded = [positive_data_acceptance]
     if response.status_code == 405 and case.path == "/api/v1/me/reviews/due":
         # Known overlap: /me/reviews/due also matches POST /me/reviews/{question_id} (a question id "due"),

@@ -20,6 +20,7 @@ from app.api.interview_schemas import (
     ShareLink,
 )
 from app.api.schemas import AUTH_WRITE_ERRORS, JSON_INT, REQUEST_ERRORS, Answer, errors
+from app.auth.rules import Text
 from app.db import write_transaction
 from app.interviews import service
 from app.models import Interview
@@ -32,7 +33,7 @@ WRITE = {**AUTH_WRITE_ERRORS, **NO_INTERVIEW}
 
 
 class StartRequest(BaseModel):
-    round: str = Field(max_length=64)
+    round: Text = Field(max_length=64)
 
 
 class AnswerRequest(BaseModel):

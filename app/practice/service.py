@@ -21,6 +21,7 @@ from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import scheduling, stats
 from app.practice.scheduling import utc
+from app.scoring.answers import readable_answer
 from app.scoring.check import CheckResult
 from app.views import question_view
 
@@ -304,7 +305,7 @@ def next_due_at(db: Session, user: User, now: datetime) -> datetime | None:
 
 EXPORT_FIELDS = ("kind", "id", "created_at", "question_id", "question_title", "seed", "answer", "score",
                  "correct", "rating", "source", "interview_id", "round_id", "round_title", "state",
-                 "finished_at")
+                 "finished_at", "answer_unreadable")
 
 
 def export_records(db: Session, content: Content, user: User) -> list[dict[str, Any]]:
@@ -314,11 +315,12 @@ def export_records(db: Session, content: Content, user: User) -> list[dict[str, 
     for a in db.exec(select(Attempt).where(Attempt.user_id == user.id)
                      .order_by(col(Attempt.created_at), col(Attempt.id))).all():
         q = content.by_id.get(a.question_id)
+        readable = readable_answer(a.answer)  # older versions stored answers of any nesting
         out.append(blank | {
             "kind": "attempt", "id": a.id, "created_at": a.created_at.isoformat(),
             "question_id": a.question_id, "question_title": q.title if q else None, "seed": a.seed,
-            "answer": a.answer, "score": a.score, "correct": a.correct, "rating": a.rating, "source": a.source,
-            "interview_id": a.interview_id,
+            "answer": a.answer if readable else None, "answer_unreadable": not readable, "score": a.score,
+            "correct": a.correct, "rating": a.rating, "source": a.source, "interview_id": a.interview_id,
         })
     for i in db.exec(select(Interview).where(Interview.user_id == user.id)
                      .order_by(col(Interview.started_at), col(Interview.id))).all():
