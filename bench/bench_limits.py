@@ -130,6 +130,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="requests per scenario")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run beside the flood")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
     from app.content.loader import load_content
 
@@ -210,7 +211,8 @@ def main() -> None:
     refused = rows[2][1]
     verdict = "met" if refused < TARGET_MS else "MISSED"
     print(f"\nrefusing a 64 KB query string: p50 {refused:.2f} ms (target < {TARGET_MS} ms): {verdict}; "
-          f"{flooded[0]} refusals sent during the flood run")
+          f"{flooded[0]} refusals sent during the flood run; 1-minute load average {load_before:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after")
 
 
 if __name__ == "__main__":

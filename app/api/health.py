@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app.api.schemas import Health, Readiness
+from app.api.schemas import Health, Readiness, errors
 
-router = APIRouter(tags=["health"])
+# No parameters, but any URL may carry a query string the edge refuses (app/limits.py).
+router = APIRouter(tags=["health"], responses=errors(414, 422))
 
 
 @router.get("/healthz", response_model=Health, operation_id="get_health")
