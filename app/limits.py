@@ -52,7 +52,8 @@ class RequestLimits:
 
 # The limits of the app serving the current request (a context variable, so each request, and the threads
 # its route runs in, see its own app's).
-current_limits: ContextVar[RequestLimits] = ContextVar("current_limits", default=RequestLimits())  # noqa: B039 - frozen
+_DEFAULT_LIMITS = RequestLimits()
+current_limits: ContextVar[RequestLimits] = ContextVar("current_limits", default=_DEFAULT_LIMITS)
 
 
 class RequestShapeLimits:
