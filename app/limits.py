@@ -152,6 +152,8 @@ def _repeated(query: bytes) -> list[str]:
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
     from app.errors import error_response  # JSON for the API, the error page for a page
 
-    # The refused query string is not parsed again (the error page reads ?lang= of a request).
-    response = await error_response(Request({**scope, "query_string": b""}), status, {"detail": detail})
+    # The refused query string is not parsed again (the error page reads ?lang= of a request), and a refused
+    # NUL does not reach the page's links.
+    shown = {**scope, "query_string": b"", "path": scope.get("path", "").replace("\x00", "")}
+    response = await error_response(Request(shown), status, {"detail": detail})
     await response(scope, receive, send)

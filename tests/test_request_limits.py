@@ -157,6 +157,7 @@ def test_nul_anywhere_in_the_url_is_422_never_a_500(db_client):
                 "/reviews?skip=%00", "/?lang=%00"):
         r = db_client.get(url)
         assert r.status_code == 422 and r.headers["content-type"].startswith("text/html"), (url, r.status_code)
+        assert "\x00" not in r.text
     # Invalid UTF-8 in a URL is decoded to U+FFFD, which is text: an ordinary miss.
     assert db_client.get("/shared/%ED%A0%80").status_code == 404
     assert db_client.get("/api/v1/questions/%ED%A0%80").status_code == 404
