@@ -198,25 +198,34 @@ def user_create(
     username: str,
     admin: Annotated[bool, typer.Option("--admin", help="may reload content from the /admin page")] = False,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                          help="at least 8 characters (prompted when not given)")] = "",
+                                          help="8 to 256 characters (prompted when not given)")] = "",
 ) -> None:
     """Create an account (or make an existing one admin with --admin)."""
     from sqlmodel import Session
 
     from app.auth.passwords import hash_password
+    from app.auth.rules import BadCredentials, login_problem, new_credentials, new_password
     from app.auth.sessions import find_user
     from app.db import make_engine
     from app.models import User
 
-    if len(password) < 8:
-        typer.echo("password must have at least 8 characters", err=True)
+    username = username.strip()
+    if problem := login_problem(username, password):
+        typer.echo(problem, err=True)
         raise typer.Exit(2)
     settings = get_settings()
     _migrate_or_exit(settings.database_url)
     with Session(make_engine(settings.database_url)) as db:
         user = find_user(db, username)
-        if user is None:
-            user = User(username=username)
+        try:  # the rules of the API and the register page; an existing name stays as it is
+            if user is None:
+                username, password = new_credentials(username, password)
+                user = User(username=username)
+            else:
+                password = new_password(password)
+        except BadCredentials as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
         user.password_hash, user.is_admin = hash_password(password), admin or user.is_admin
         db.add(user)
         db.commit()

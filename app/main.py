@@ -18,7 +18,7 @@ from app.api.deps import csrf_guard
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
-from app.limits import BodyLimits
+from app.limits import RequestLimits, RequestShapeLimits
 from app.rate_limits import Limits
 from app.runtime.publishing import publish_at_start
 from app.runtime.store import ContentStore
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(me.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
-    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, read_timeout_s=settings.request_read_timeout_s)
+    app.add_middleware(RequestShapeLimits, limits=RequestLimits.of(settings))
     # --- web pages and security headers (app/web) ---
     from app.web import practice as practice_pages
     from app.web import routes as web_routes

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.scoring.answers import MAX_OPEN_TEXT_LEN, MAX_READABLE_DEPTH
+
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside development
 
 
@@ -42,6 +44,15 @@ class Settings(BaseSettings):
     http_parser: Literal["h11", "httptools"] = Field(
         default="h11", description="uvicorn's HTTP/1.1 parser: h11 enforces max_header_bytes; httptools is faster "
         "but has no limit on the size of a request head")
+    max_query_bytes: int = Field(default=8192, ge=256, description="a longer query string gets 414")
+    max_query_params: int = Field(
+        default=128, ge=8, description="a query string with more parameters gets 414 (the practice form sends one "
+        "per ticked bank, topic and type)")
+    max_json_depth: int = Field(
+        default=32, ge=2, le=MAX_READABLE_DEPTH, description="an answer nested deeper (lists and objects) gets 422")
+    max_answer_chars: int = Field(
+        default=20_000, ge=100, le=MAX_OPEN_TEXT_LEN,
+        description="an answer with more characters (all its strings together) gets 422")
     migrate_on_start: bool = Field(
         default=True, description="apply the migrations at startup under a lock; off = refuse to start unless at head")
     publish_on_start: bool = Field(

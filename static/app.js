@@ -42,6 +42,18 @@
     return t ? t.value : null;
   }
 
+  // The words for a 413 or 422 to an answer (the server refuses it as it stands, too long say): the
+  // page's own sentence when the text is over the limit it knows, else the server's reason.
+  function refusalText(res, value, labels) {
+    return res.json().catch(function () { return {}; }).then(function (body) {
+      var max = parseInt(labels.maxChars, 10);
+      if (max && typeof value === "string" && Array.from(value).length > max) return labels.tooLong;
+      return labels.refused + (body && typeof body.detail === "string" ? " " + body.detail : "");
+    });
+  }
+
+  function isRefusal(res) { return res.status === 413 || res.status === 422; }
+
   function isEmpty(value) {
     return value === null || value === undefined || (typeof value === "string" && value.trim() === "") ||
       (Array.isArray(value) && value.length === 0);
@@ -82,8 +94,10 @@
     var timers = {}, inflight = {}, backoff = {};
     var finished = false, stopped = false;
 
-    function setStatus(key) {
-      if (status) status.textContent = root.dataset["msg" + key] || "";
+    function setStatus(key, text) {
+      if (!status) return;
+      status.textContent = text || root.dataset["msg" + key] || "";
+      status.classList.toggle("refused", key === "Refused");
     }
 
     function currentAnswer() {
@@ -131,6 +145,16 @@
             localStorage.removeItem(prefix + p);
             if (res.status === 409) goToReport();
             return true;
+          }
+          if (isRefusal(res)) {
+            // Refused as it stands (longer than the limit, say): no retry, and nothing is dropped; the text
+            // stays in the form and in localStorage (a reload shows it again), and the next edit is sent.
+            backoff[p] = 0;
+            return refusalText(res, value, { maxChars: root.dataset.maxChars, tooLong: root.dataset.msgTooLong,
+                                             refused: root.dataset.msgRefused }).then(function (text) {
+              if (p === pos) setStatus("Refused", text);
+              return "refused";
+            });
           }
           throw new Error("HTTP " + res.status);
         })
@@ -464,8 +488,13 @@
     status.textContent = "";
     api("POST", "/api/v1/questions/" + encodeURIComponent(form.dataset.qid) + "/check", body)
       .then(function (res) {
-        if (!res.ok) throw new Error("HTTP " + res.status);
-        return res.json();
+        if (res.ok) return res.json();
+        if (!isRefusal(res)) throw new Error("HTTP " + res.status);
+        return refusalText(res, answer, labels).then(function (text) {
+          var refused = new Error(text);
+          refused.shown = text;
+          throw refused;
+        });
       })
       .then(function (data) {
         // Checked once: the answer is recorded, so the form is done; "next" brings the next question.
@@ -476,7 +505,7 @@
         var next = document.querySelector("#question-slot .next-question");
         if (next) next.classList.add("primary");
       })
-      .catch(function () { button.disabled = false; status.textContent = labels.failed; });
+      .catch(function (e) { button.disabled = false; status.textContent = e.shown || labels.failed; });
   }
 
   function initPractice() {

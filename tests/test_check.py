@@ -284,7 +284,7 @@ def test_open_below_threshold_is_not_correct() -> None:
 
 
 @pytest.mark.parametrize(
-    ("answer", "part"), [("", "为空"), ("  \n", "为空"), (42, "文字"), ("字" * 10_001, "太长")]
+    ("answer", "part"), [("", "为空"), ("  \n", "为空"), (42, "文字"), ("字" * 100_001, "太长")]
 )
 def test_open_unreadable(answer: Any, part: str) -> None:
     assert_zero(check_answer(make_question(type="open"), answer), part)

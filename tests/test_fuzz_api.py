@@ -111,6 +111,10 @@ def flatmap_case(context, case):
 SEMANTIC_422 = (
     "this is a generated question: send the instance's seed",
 )
+# The hooks above put a NUL into path parameters and free-text fields, where the schema allows any text;
+# the service refuses it with a 422 that says so (no text it keeps may hold one: app/limits.py, Text and
+# Answer), which is the refusal this fuzzing looks for, not a valid request rejected.
+NUL_422 = "contains a NUL character"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -157,7 +161,8 @@ def call_as_the_user(case, env):
 
 
 def excluded_checks(response) -> list:
-    if response.status_code == 422 and str(response.json().get("detail", "")).startswith(SEMANTIC_422):
+    detail = str(response.json().get("detail", "")) if response.status_code == 422 else ""
+    if detail.startswith(SEMANTIC_422) or NUL_422 in detail:
         return [positive_data_acceptance]
     return []
 

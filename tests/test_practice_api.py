@@ -382,7 +382,7 @@ def test_export_csv_and_json(env):
         "kind": "attempt", "id": 0, "created_at": T0.isoformat(), "question_id": "s-single",
         "question_title": "单选", "seed": None, "answer": "B", "score": 1.0, "correct": True, "rating": "good",
         "source": "practice", "interview_id": None, "round_id": None, "round_title": None, "state": None,
-        "finished_at": None}
+        "finished_at": None, "answer_unreadable": False}
     assert data[2]["answer"] == ["A", "B"] and data[2]["rating"] == "hard"
     assert data[3]["id"] == state["id"] and data[3]["state"] == "active" and data[3]["round_title"] == "迷你轮"
 

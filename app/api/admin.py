@@ -16,7 +16,7 @@ from app.runtime.reload import reload_content, reload_history
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
     401: {"model": ErrorResponse, "description": "admin token missing or wrong"},
     403: {"model": ErrorResponse, "description": "the admin API is off"},
-    **errors(422),
+    **errors(414, 422),
 })
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from app.api.deps import AddressDep, CallerDep, LimitsDep, NowDep, SessionDep, bearer_token, carried_tokens
 from app.api.schemas import AUTH_WRITE_ERRORS, REQUEST_ERRORS, WRITE_ERRORS, ErrorResponse, errors
 from app.auth import accounts
 from app.auth.cookies import clear_session_cookie, read_session_cookie
 from app.auth.passwords import hash_password
+from app.auth.rules import LOGIN_NAME_MAX_CHARS, PASSWORD_MAX_CHARS, Credentials, Text
 from app.auth.sessions import issue_token, revoke_token
 from app.db import write_transaction
 
@@ -20,19 +19,11 @@ UNAUTHORIZED = errors(e401="not logged in")
 TAKEN = errors(e409="username taken, or not a guest")
 TOO_MANY = errors(e429="too many accounts from this client address in the last hour; see Retry-After")
 
-Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32,
-                                            pattern=r"^[A-Za-z0-9_.\-\u4e00-\u9fff]+$")]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-
-
-class Credentials(BaseModel):
-    username: Username
-    password: Password
-
 
 class LoginRequest(BaseModel):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
+    # Any stored account's name, so not the rules of a new one (app.auth.rules); text all the same.
+    username: Text = Field(max_length=LOGIN_NAME_MAX_CHARS)
+    password: Text = Field(max_length=PASSWORD_MAX_CHARS)
 
 
 class TokenResponse(BaseModel):

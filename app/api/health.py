@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.api.schemas import Health, Readiness
+from app.api.schemas import Health, Readiness, errors
 from app.runtime.readiness import readiness
 
-router = APIRouter(tags=["health"])
+# No parameters, but any URL may carry a query string the edge refuses (app/limits.py).
+router = APIRouter(tags=["health"], responses=errors(414, 422))
 
 
 @router.get("/healthz", response_model=Health, operation_id="get_health")

@@ -38,7 +38,10 @@ class InterviewItem(BaseModel):
     section: int
     followup_of: str | None = Field(description="the id of the question this one follows up (追问)")
     question: QuestionPublic
-    answer: Any = Field(description="the saved answer (null: none yet)")
+    answer: Any = Field(description="the saved answer (null: none yet, or answer_unreadable)")
+    answer_unreadable: bool = Field(
+        default=False, description="an answer is saved but nested too deeply to be sent (stored by an older "
+        "version, which took any nesting): `answer` is null; saving a new one replaces it")
     saved_at: Timestamp | None
 
 
@@ -121,6 +124,8 @@ class ReportQuestion(BaseModel):
     options: list[OptionPublic]
     topics: list[str]
     answer: Any
+    answer_unreadable: bool = Field(
+        default=False, description="the answer was saved nested too deeply to be sent: `answer` is null")
     score: float
     correct: bool
     feedback: str

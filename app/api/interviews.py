@@ -29,6 +29,7 @@ from app.api.schemas import (
     errors,
     links,
 )
+from app.auth.rules import Text
 from app.db import write_transaction
 from app.interviews import service
 from app.models import Interview
@@ -49,7 +50,7 @@ STARTED_LINKS = links(201, read=("get_interview", _ID), save=("save_answer", _AT
 
 
 class StartRequest(BaseModel):
-    round: str = Field(max_length=64)
+    round: Text = Field(max_length=64)
 
 
 class AnswerRequest(BaseModel):

@@ -8,8 +8,9 @@ from fastapi import Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from app.limits import current_limits
 from app.pagination import CURSOR_HELP, HEX_ID, INT_ID, INVALID_CURSOR, MAX_LIMIT, CursorKind
-from app.scoring.answers import has_lone_surrogate
+from app.scoring.answers import answer_problem
 
 
 def _json_number(value: Any) -> Any:
@@ -24,24 +25,19 @@ def _json_number(value: Any) -> Any:
 JSON_INT = BeforeValidator(_json_number)
 
 
-def _real_text(value: Any) -> Any:
-    todo = [value]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, str):
-            if has_lone_surrogate(v):
-                raise ValueError("contains a lone surrogate (a \\ud800-\\udfff escape), which is not text")
-        elif isinstance(v, list):
-            todo.extend(v)
-        elif isinstance(v, dict):
-            todo.extend(v)
-            todo.extend(v.values())
+def _answer(value: Any) -> Any:
+    limits = current_limits.get()
+    problem = answer_problem(value, max_depth=limits.max_json_depth, max_chars=limits.max_answer_chars)
+    if problem:
+        raise ValueError(f"the answer {problem}")
     return value
 
 
-# Answers carrying a lone surrogate anywhere would be neither stored (PostgreSQL) nor echoed back in UTF-8
-# feedback: they are refused as the bad input they are.
-Answer = Annotated[Any, AfterValidator(_real_text)]
+# The one free-form value a client sends, and the service stores and sends back: refused when a string in
+# it is no text (a NUL or a lone surrogate: neither PostgreSQL nor a UTF-8 response takes it), when it is
+# nested deeper than MIANJING_MAX_JSON_DEPTH (a stored answer nested past orjson's 255 levels made every
+# later read of it a 500), or longer than MIANJING_MAX_ANSWER_CHARS.
+Answer = Annotated[Any, AfterValidator(_answer)]
 
 
 # Times go out as the ISO 8601 strings the routes make (datetime.isoformat(), with the +00:00 offset);
@@ -173,6 +169,7 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "not found"},
     409: {"model": ErrorResponse, "description": "not possible in the current state"},
     413: {"model": ErrorResponse, "description": "request body too large"},
+    414: {"model": ErrorResponse, "description": "query string too long, or too many query parameters"},
     422: {"model": ValidationErrorResponse, "description": "invalid parameters"},
     429: {"model": ErrorResponse, "description": "too many attempts; see Retry-After"},
 }
@@ -201,8 +198,8 @@ def errors(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
 
 # Declared on every router with parameters: FastAPI's default 422 schema (HTTPValidationError) does not
 # describe what app.errors sends, and an unparseable JSON body gets a 400. Any /api route answers 422 to a
-# repeated query parameter (app.limits).
-REQUEST_ERRORS = errors(400, 422)
+# repeated query parameter or a NUL in its URL, and 414 to a query string over the limits (app.limits).
+REQUEST_ERRORS = errors(400, 414, 422)
 # Every request that may carry a body (POST, PUT, DELETE) may be refused for its size (app.limits).
 WRITE_ERRORS = errors(413)
 # A state-changing request as a logged-in user: no valid credentials (401), or a session cookie without
@@ -313,6 +310,9 @@ class ExportRecord(BaseModel):
     round_title: str | None
     state: str | None
     finished_at: Timestamp | None
+    answer_unreadable: bool | None = Field(
+        default=None, description="attempts: the answer was stored nested too deeply to be sent, and `answer` is "
+        "null (older versions took any nesting)")
 
 
 # --- practice ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from app.pagination import HEX_ID, Page, page_of
 from app.practice.scheduling import RATINGS
 from app.practice.service import record_interview_item, rerate_interview_item
 from app.rate_limits import Limit
+from app.scoring.answers import readable_answer
 from app.scoring.check import check_answer, expected_answer, instance_for
 from app.views import explanation_html, new_seed, question_view
 
@@ -138,8 +139,6 @@ def start_interview(*, db: Session, content: Content, user: User, round_id: str,
 def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False, plan: bool = True) -> Interview:
     """The interview if it is this user's; 404 alike for missing and for someone else's. plan=False leaves
     the plan unread until it is used (see outline())."""
-    if "\x00" in interview_id:  # PostgreSQL refuses NUL in text (a 500); no id has one
-        raise NotFound("no such interview")
     stmt = select(Interview).where(Interview.id == interview_id, Interview.user_id == user.id)
     if not plan:
         stmt = stmt.options(defer(Interview.plan))  # type: ignore[arg-type]
@@ -215,8 +214,8 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
     Returns the time the answer was saved.
     """
     conn = db.connection()
-    head = None if "\x00" in interview_id else conn.execute(_HEAD, {"iid": interview_id, "uid": user.id}).first()
-    if head is None:  # (PostgreSQL refuses NUL in text: a 500; no id has one)
+    head = conn.execute(_HEAD, {"iid": interview_id, "uid": user.id}).first()
+    if head is None:
         raise NotFound("no such interview")
     state, deadline, count = head
     if not 0 <= position < count:
@@ -402,6 +401,14 @@ def outline(interview: Interview) -> Outline:
     return cached
 
 
+def shown_answer(row: InterviewAnswer | None) -> tuple[Any, bool]:
+    """A saved answer as the candidate's views show it, and whether it was left out: older versions stored
+    answers of any nesting, and one nested too deeply for any response to carry reads as None."""
+    if row is None or readable_answer(row.answer):
+        return (row.answer if row else None), False
+    return None, True
+
+
 def interview_state_json(interview: Interview, answers: dict[int, InterviewAnswer], now: datetime) -> bytes:
     """The candidate's view as JSON: questions as public views (serialised once per content version and
     seed), saved answers, the server's clock."""
@@ -409,10 +416,11 @@ def interview_state_json(interview: Interview, answers: dict[int, InterviewAnswe
     questions = []
     for position, section, followup_of, question_id, seed in items:
         row = answers.get(position)
+        answer, unreadable = shown_answer(row)
         questions.append({
             "position": position, "section": section, "followup_of": followup_of,
             "question": _frozen_view_json(interview, position, question_id, seed),
-            "answer": row.answer if row else None,
+            "answer": answer, "answer_unreadable": unreadable,
             "saved_at": row.saved_at.isoformat() if row and row.answer is not None else None,
         })
     deadline = interview.deadline
@@ -444,10 +452,12 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             per_topic[t].append(result["score"])
         inst = instance_for(q, item["seed"]) if q.type == "generated" else None  # drawn once for both views
         view = question_view(q, item["seed"], inst)
+        answer, unreadable = shown_answer(row)
         questions.append({
             "position": item["position"], "section": item["section"], "id": q.id, "type": q.type,
             "title": q.title, "prompt_html": view["prompt_html"], "options": view["options"], "topics": list(q.topics),
-            "answer": row.answer if row else None, "score": result["score"], "correct": result["correct"],
+            "answer": answer, "answer_unreadable": unreadable,
+            "score": result["score"], "correct": result["correct"],
             "feedback": result["feedback"], "expected": result.get("expected"),
             "reference_html": render_markdown(q.reference) if q.type == "open" else None,
             "explanation_html": explanation_html(q, item["seed"], inst),

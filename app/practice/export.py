@@ -23,7 +23,7 @@ from app.practice.listing import attempt_record
 
 EXPORT_FIELDS = ("kind", "id", "created_at", "question_id", "question_title", "seed", "answer", "score",
                  "correct", "rating", "source", "interview_id", "round_id", "round_title", "state",
-                 "finished_at")
+                 "finished_at", "answer_unreadable")
 EXPORT_BATCH = 500  # records per read and per chunk sent: one thread hop and one short session each
 _BLANK = dict.fromkeys(EXPORT_FIELDS)
 OpenSession = Callable[[], AbstractContextManager[Session]]

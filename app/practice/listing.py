@@ -13,6 +13,7 @@ from app.content.loader import Content
 from app.models import Attempt, ReviewCard, User
 from app.pagination import INT_ID, Page, page_of
 from app.practice.scheduling import utc
+from app.scoring.answers import readable_answer
 
 
 def due_page(db: Session, content: Content, user: User, now: datetime, limit: int,
@@ -55,6 +56,8 @@ def attempts_page(db: Session, content: Content, user: User, limit: int,
 
 def attempt_record(content: Content, a: Attempt) -> dict[str, Any]:
     q = content.by_id.get(a.question_id)
+    readable = readable_answer(a.answer)  # older versions stored answers of any nesting
     return {"id": a.id, "created_at": a.created_at.isoformat(), "question_id": a.question_id,
-            "question_title": q.title if q else None, "seed": a.seed, "answer": a.answer, "score": a.score,
+            "question_title": q.title if q else None, "seed": a.seed, "answer": a.answer if readable else None,
+            "answer_unreadable": not readable, "score": a.score,
             "correct": a.correct, "rating": a.rating, "source": a.source, "interview_id": a.interview_id}

@@ -11,7 +11,8 @@ import re
 import unicodedata
 from typing import Any
 
-MAX_TEXT_LEN = 10_000
+MAX_TEXT_LEN = 10_000  # a number, a shape or option keys
+MAX_OPEN_TEXT_LEN = 100_000  # an open answer (~35 ms of key-point scoring); MIANJING_MAX_ANSWER_CHARS is lower
 MAX_DIMS = 8
 MAX_DIM = 10**12  # far above any real tensor; stops absurd ints from reaching formatting code
 
@@ -54,10 +55,65 @@ def has_lone_surrogate(text: str) -> bool:
     return False
 
 
-def check_text(text: str) -> None:
+def text_problem(text: str) -> str | None:
+    """Why `text` is not text the service can store or send, or None. A NUL (JSON's \\u0000, a URL's %00) is
+    refused by PostgreSQL in text columns; a lone surrogate by every encoding."""
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000), which is not text"
+    if has_lone_surrogate(text):
+        return "contains a lone surrogate (a \\ud800-\\udfff escape), which is not text"
+    return None
+
+
+# orjson and pydantic write at most 255 levels of lists and objects, and a stored answer sits a few levels
+# down in every response that carries it; MIANJING_MAX_JSON_DEPTH stays below this.
+MAX_READABLE_DEPTH = 128
+
+
+def answer_problem(value: Any, *, max_depth: int, max_chars: int) -> str | None:
+    """Why a free-form answer (any JSON value) cannot be taken, or None: a string in it (an object key too)
+    that is no text, lists and objects nested more than `max_depth` levels, or more than `max_chars`
+    characters in all its strings together. One walk, without recursion, over what json.loads made."""
+    if isinstance(value, str):  # the common case: one typed answer
+        return (f"is {len(value)} characters long; at most {max_chars} are accepted" if len(value) > max_chars
+                else text_problem(value))
+    chars = 0
+    todo: list[tuple[Any, int]] = [(value, 0)]
+    while todo:
+        v, depth = todo.pop()
+        if isinstance(v, str):
+            chars += len(v)
+            if chars > max_chars:
+                return f"has more than {max_chars} characters in its text; at most {max_chars} are accepted"
+            if problem := text_problem(v):
+                return problem
+        elif isinstance(v, list | dict):
+            if depth >= max_depth:
+                return f"is nested more than {max_depth} levels deep (lists and objects)"
+            todo.extend((item, depth + 1) for item in v)  # a dict's keys: strings, checked as text
+            if isinstance(v, dict):
+                todo.extend((item, depth + 1) for item in v.values())
+    return None
+
+
+def readable_answer(value: Any) -> bool:
+    """Whether a stored answer can be sent back: an older version stored answers of any nesting."""
+    if not isinstance(value, list | dict):
+        return True
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        v, depth = todo.pop()
+        if depth > MAX_READABLE_DEPTH:
+            return False
+        items = v.values() if isinstance(v, dict) else v
+        todo.extend((item, depth + 1) for item in items if isinstance(item, list | dict))
+    return True
+
+
+def check_text(text: str, max_len: int = MAX_TEXT_LEN) -> None:
     """Refuse text that is too long, or that is no text at all."""
-    if len(text) > MAX_TEXT_LEN:
-        raise AnswerFormatError(f"答案太长了（超过 {MAX_TEXT_LEN} 个字符）。")
+    if len(text) > max_len:
+        raise AnswerFormatError(f"答案太长了（超过 {max_len} 个字符）。")
     if has_lone_surrogate(text):
         raise AnswerFormatError("答案里有无效的字符（不成对的代理码位），请重新输入。")
 

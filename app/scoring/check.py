@@ -14,6 +14,7 @@ from typing import Any
 from app.calculators import Instance, draw
 from app.content.model import Question
 from app.scoring.answers import (
+    MAX_OPEN_TEXT_LEN,
     AnswerFormatError,
     check_text,
     parse_choice,
@@ -276,7 +277,7 @@ def _check_shape(
 def _check_open(question: Question, answer: Any) -> CheckResult:
     if not isinstance(answer, str):
         raise AnswerFormatError("请用文字作答。")
-    check_text(answer)
+    check_text(answer, MAX_OPEN_TEXT_LEN)
     if not answer.strip():
         raise AnswerFormatError("答案为空。")
     result = score_keypoints(answer, question.keypoints)

@@ -28,6 +28,7 @@ TEXTS = {
     408: ("err_408", "err_408_body"),
     409: ("err_409", "err_409_body"),
     413: ("err_413", "err_413_body"),
+    414: ("err_414", "err_414_body"),
     422: ("err_422", "err_422_body"),
     429: ("err_429", "err_429_body"),
     500: ("err_500", "err_500_body"),

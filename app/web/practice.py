@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import AddressDep, ContentDep, LimitsDep, NowDep, SessionDep
 from app.auth import accounts
+from app.auth.rules import Text
 from app.content.loader import Content
 from app.db import write_transaction
 from app.errors import AppError, NotFound
@@ -129,7 +130,7 @@ def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **
 
 @router.post("/dashboard/retention")
 def retention(visitor: VisitorDep, db: SessionDep, content: ContentDep,
-              desired_retention: Annotated[str, Form(max_length=64)] = "") -> Response:
+              desired_retention: Annotated[Text, Form(max_length=64)] = "") -> Response:
     if visitor.user is None:
         return redirect(visitor, "/dashboard")
     raw = desired_retention.strip()
@@ -143,7 +144,7 @@ def retention(visitor: VisitorDep, db: SessionDep, content: ContentDep,
 
 @router.post("/guest")
 def start_as_guest(visitor: VisitorDep, db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep,
-                   next: Annotated[str, Form(max_length=2048)] = "") -> Response:
+                   next: Annotated[Text, Form(max_length=2048)] = "") -> Response:
     """A guest account for practising, so answers are recorded and reviews scheduled (no password yet); 429
     (the error page) past the guest limit of the client's address."""
     response = redirect(visitor, _guest_target(next))

@@ -28,10 +28,11 @@ from app.api.deps import (
     anon_value,
     carried_tokens,
 )
-from app.auth import accounts
+from app.auth import accounts, rules
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
 from app.auth.csrf import anon_csrf_token, session_csrf_token
 from app.auth.passwords import hash_password
+from app.auth.rules import Text
 from app.auth.sessions import issue_token, revoke_token, user_for_token
 from app.content.render import render_markdown
 from app.db import write_transaction
@@ -135,7 +136,8 @@ def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *
     context = context or {}
     due_count = context["due_count"] if "due_count" in context else visitor.due_count()  # a page may know it
     ctx = {"t": t, "lang": visitor.lang, "user": visitor.user, "csrf": visitor.csrf_token(),
-           "path": request.url.path, "due_count": due_count, **context}
+           "path": request.url.path, "due_count": due_count,
+           "max_answer_chars": request.app.state.settings.max_answer_chars, **context}
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     _finish_cookies(visitor, response)
@@ -179,7 +181,7 @@ def home(visitor: VisitorDep, content: ContentDep) -> Response:
 
 @router.post("/start")
 def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep, limits: LimitsDep,
-          address: AddressDep, round: Annotated[str, Form(max_length=64)] = "") -> Response:
+          address: AddressDep, round: Annotated[Text, Form(max_length=64)] = "") -> Response:
     """Start a round (as a new guest when nobody is signed in); the round's running interview, if there is
     one, instead. 429 (the error page) past the guest or the daily interview limit."""
     if round not in content.rounds_by_id:
@@ -240,9 +242,8 @@ def _interview_context(visitor: Visitor, interview: Interview) -> dict[str, Any]
     view = service.frozen_view(interview.content_version, item)
     section = interview.plan["sections"][item["section"]]
     answers = service.answers_by_position(visitor.db, interview)
-    row = answers.get(pos)
     answered = {p for p, r in answers.items() if r.answer not in (None, "", [])}
-    current = row.answer if row else None
+    current, _ = service.shown_answer(answers.get(pos))
     nav = []
     for it in items:
         nav.append({"position": it["position"], "answered": it["position"] in answered,
@@ -313,7 +314,7 @@ def shared_report(token: str, visitor: VisitorDep, db: SessionDep) -> Response:
 
 @router.post("/interviews/{interview_id}/share")
 def share_report(interview_id: str, visitor: VisitorDep, db: SessionDep,
-                 action: Annotated[str, Form(max_length=16)] = "") -> Response:
+                 action: Annotated[Text, Form(max_length=16)] = "") -> Response:
     user = visitor.signed_in()
     try:
         with write_transaction(db):
@@ -351,14 +352,8 @@ def history(request: Request, visitor: VisitorDep, db: SessionDep, now: NowDep) 
 
 # --- accounts -------------------------------------------------------------------------------------------
 
-FormText = Annotated[str, Form(max_length=512)]  # longer than any valid value: the route says what is wrong
-
-
-def _valid_credentials(username: str, password: str) -> tuple[str, str] | None:
-    username = username.strip()
-    if not 1 <= len(username) <= 64 or not 8 <= len(password) <= 256:
-        return None
-    return username, password
+# Longer than any valid value (the route says what is wrong); text, as every form field (a 422 page).
+FormText = Annotated[Text, Form(max_length=512)]
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -416,9 +411,10 @@ def _account_form(visitor: Visitor, db: Session, now: datetime, mode: str, next_
         return render(visitor, "account.html", {"mode": mode, "error": message, "username": username},
                       status_code=status_code)
 
-    creds = (username.strip(), password) if authenticate else _valid_credentials(username, password)
-    if creds is None:
-        return again(translator(visitor.lang)("err_bad_input"), 422)
+    try:  # a new account's credentials follow the API's rules (app.auth.rules)
+        creds = (username.strip(), password) if authenticate else rules.new_credentials(username, password)
+    except rules.BadCredentials as exc:
+        return again(translator(visitor.lang)(f"err_{exc.field}_rules"), 422)
     try:
         user = authenticate(*creds) if authenticate else None
         password_hash = hash_password(creds[1]) if create else ""

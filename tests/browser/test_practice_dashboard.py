@@ -7,19 +7,16 @@ The server is a real uvicorn running the app in a thread, so the test can move t
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
 from app.db import upgrade
 from app.main import create_app
-from tests.browser.conftest import SCREENSHOTS, free_port
+from tests.browser.conftest import SCREENSHOTS, serve_in_thread
 from tests.conftest import T0, Clock, make_settings
 
 PARTIAL_OPEN = "按通道求均值和方差，再做归一化。"  # two of the three key points of s-open: 75 % coverage
@@ -32,20 +29,8 @@ def clocked_server(tmp_path) -> Iterator[tuple[str, Clock]]:
     app = create_app(make_settings(database_url=url))
     clock = Clock()
     app.state.clock = clock
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    else:
-        raise RuntimeError("uvicorn did not start")
-    try:
-        yield f"http://127.0.0.1:{server.config.port}", clock
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(app) as base:
+        yield base, clock
 
 
 def result(page: Page):

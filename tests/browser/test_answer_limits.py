@@ -1,0 +1,77 @@
+"""An answer over MIANJING_MAX_ANSWER_CHARS in a real browser: the server refuses it (422), the page says why
+and keeps every character (in the textarea and in localStorage), does not retry in a loop, and saves the
+text once it is short enough. The limit is set low (100) so the test types little."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.db import upgrade
+from app.main import create_app
+from tests.browser.conftest import serve_in_thread
+from tests.conftest import make_settings
+
+LIMIT = 100
+LONG = "批归一化在训练时用小批量的均值和方差。" * 8  # 152 characters
+SHORT = LONG[:60]
+
+pytestmark = pytest.mark.console_allows("status of 422")
+
+
+@pytest.fixture
+def limited_server(tmp_path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'limits.db'}"
+    upgrade(url)
+    with serve_in_thread(create_app(make_settings(database_url=url, max_answer_chars=LIMIT))) as base:
+        yield base
+
+
+def pending(page: Page) -> list[str]:
+    return page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('mj:pending:'))"
+                         ".map(k => JSON.parse(localStorage.getItem(k)))")
+
+
+def test_a_refused_autosave_says_why_and_keeps_the_text(limited_server, page):
+    page.goto(limited_server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    page.locator('ol.positions button[data-type="open"]').first.click()
+    expect(page.locator('section.question[data-type="open"]')).to_have_count(1)
+    saves: list[int] = []
+    page.on("response", lambda r: saves.append(r.status) if "/answers/" in r.url else None)
+
+    page.fill("#answer-text", LONG)
+    status = page.locator("#save-status")
+    expect(status).to_have_text(f"答案超过 {LIMIT} 个字符，没有保存。文字还留在这里，删短后会自动保存。")
+    expect(status).to_have_class(re.compile(r"\brefused\b"))
+    expect(page.locator("#answer-text")).to_have_value(LONG)
+    assert pending(page) == [LONG]
+    page.wait_for_timeout(2500)
+    assert saves == [422]  # refused once: no retry loop until the text changes
+
+    page.reload()  # the unsaved text survives a reload, and the reason shows again
+    expect(page.locator("#answer-text")).to_have_value(LONG)
+    expect(status).to_contain_text("没有保存")
+
+    page.fill("#answer-text", SHORT)
+    expect(status).to_have_text("已保存", timeout=10_000)
+    expect(status).not_to_have_class(re.compile(r"\brefused\b"))
+    assert pending(page) == []
+    page.reload()
+    expect(page.locator("#answer-text")).to_have_value(SHORT)
+
+
+def test_a_refused_practice_check_says_why_and_keeps_the_text(limited_server, page):
+    page.goto(limited_server + "/practice?type=open")
+    page.fill("#answer-text", LONG)
+    page.locator("#question-slot button[type=submit]").click()
+    expect(page.locator("#question-slot .form-status")).to_have_text(f"答案超过 {LIMIT} 个字符，没有判分。请删短后再试。")
+    expect(page.locator("#answer-text")).to_have_value(LONG)
+    expect(page.locator("#question-slot button[type=submit]")).to_be_enabled()
+    page.fill("#answer-text", SHORT)
+    page.locator("#question-slot button[type=submit]").click()
+    expect(page.locator("#question-slot .check-result")).to_be_visible()
