@@ -5,19 +5,17 @@ uvicorn options are the ones it passes) over SQLite and PostgreSQL, with low lim
 
 from __future__ import annotations
 
-import os
 import select
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import REPO, VALID, migrated_database
-from tests.test_slow_clients import Server, _free_port, _read_all, _status, raw_request
+from tests.conftest import migrated_database
+from tests.live import live_server
+from tests.test_slow_clients import Server, _read_all, _status, raw_request
 
 READ_TIMEOUT = 1.0
 KEEP_ALIVE = 1
@@ -27,36 +25,10 @@ MAX_HEADER_BYTES = 4096
 @pytest.fixture(params=["sqlite", "postgres"])
 def server(request, tmp_path) -> Iterator[Server]:
     with migrated_database(request.param, tmp_path) as url:
-        port = _free_port()
-        env = {**os.environ, "MIANJING_DATABASE_URL": url, "MIANJING_CONTENT_DIR": str(VALID),
-               "MIANJING_ENV": "test", "MIANJING_SECRET_KEY": "test-secret", "MIANJING_LOG_LEVEL": "warning",
-               "MIANJING_REQUEST_READ_TIMEOUT_S": str(READ_TIMEOUT), "MIANJING_KEEP_ALIVE_TIMEOUT_S": str(KEEP_ALIVE),
-               "MIANJING_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-        log = tmp_path / "server.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=REPO,
-                                       env=env, stdout=out, stderr=subprocess.STDOUT)
-        srv = Server(f"http://127.0.0.1:{port}", port, process, log)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, f"the server exited at startup:\n{srv.tail()}"
-                try:
-                    if httpx.get(f"{srv.base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"/readyz never answered 200:\n{srv.tail()}"
-                time.sleep(0.05)
+        settings = {"MIANJING_REQUEST_READ_TIMEOUT_S": str(READ_TIMEOUT), "MIANJING_KEEP_ALIVE_TIMEOUT_S": str(KEEP_ALIVE),
+                    "MIANJING_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES)}
+        with live_server(["app.cli", "serve"], url, tmp_path / "server.log", **settings) as srv:
             yield srv
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def connect(server: Server) -> socket.socket:

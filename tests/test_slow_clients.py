@@ -10,21 +10,18 @@ there the others' requests waited the whole dribble (a GET of an interview took 
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import REPO, VALID, migrated_database
+from tests.conftest import migrated_database
+from tests.live import LiveServer, live_server
 
 N_SLOW = 10
 BODY_BYTES = 150
@@ -35,55 +32,16 @@ FAST_USERS = 3
 PASSWORD = "long password"
 
 
-@dataclass
-class Server:
-    base: str
-    port: int
-    process: subprocess.Popen
-    log: Path
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+Server = LiveServer
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def server(request, tmp_path) -> Iterator[Server]:
-    with migrated_database(request.param, tmp_path) as url:
-        port = _free_port()
-        env = {**os.environ, "MIANJING_DATABASE_URL": url, "MIANJING_CONTENT_DIR": str(VALID),
-               "MIANJING_ENV": "test", "MIANJING_SECRET_KEY": "test-secret",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-        log = tmp_path / "server.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-                 "--log-level", "warning"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        srv = Server(f"http://127.0.0.1:{port}", port, process, log)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, f"the server exited at startup:\n{srv.tail()}"
-                try:
-                    if httpx.get(f"{srv.base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"/readyz never answered 200:\n{srv.tail()}"
-                time.sleep(0.05)
-            yield srv
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with migrated_database(request.param, tmp_path) as url, live_server(
+            ["uvicorn", "app.main:app", "--host", "127.0.0.1"], url, tmp_path / "server.log",
+            # the other users create a guest in a loop: this test is about slow bodies, not the guest limit
+            MIANJING_LIMIT_GUESTS_PER_HOUR="1000000") as srv:
+        yield srv
 
 
 # --- the clients ----------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ migration function in several processes at once, and real uvicorn processes."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from sqlalchemy import create_engine, text
 from app.db import MIGRATION_LOCK_KEY, MigrationFailed, migrations_dir, upgrade
 from app.main import create_app
 from tests.conftest import REPO, VALID, make_settings
+from tests.live import free_port, live_server
 
 PASSWORD = "s3cret-pw"
 
@@ -46,12 +46,6 @@ def execute(url: str, sql: str) -> None:
             conn.execute(text(sql))
     finally:
         engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unreachable_postgres_url() -> str:
@@ -114,35 +108,15 @@ def test_three_processes_migrating_a_new_database_at_once_apply_each_migration_o
     assert versions(empty_db_url) == [script().get_current_head()]
 
 
-def test_uvicorn_with_three_workers_over_a_new_database_serves_writes(empty_db_url):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--workers", "3",
-         "--log-level", "warning"],
-        cwd=REPO, env=child_env(empty_db_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "uvicorn did not become ready"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        with httpx.Client(base_url=base, timeout=10) as client:
-            for _ in range(6):  # fresh connections, spread over the workers
-                r = client.post("/api/v1/auth/guest", headers={"Connection": "close"})
-                assert r.status_code == 201, r.text
-                r = client.post("/api/v1/interviews", json={"round": "mini"}, headers={
-                    "Authorization": f"Bearer {r.json()['access_token']}", "Connection": "close"})
-                assert r.status_code == 201, r.text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stderr.close()
+def test_uvicorn_with_three_workers_over_a_new_database_serves_writes(empty_db_url, tmp_path):
+    with live_server(["uvicorn", "app.main:app", "--workers", "3"], empty_db_url, tmp_path / "log",
+                     ready_within=90) as srv, httpx.Client(base_url=srv.base, timeout=10) as client:
+        for _ in range(6):  # fresh connections, spread over the workers
+            r = client.post("/api/v1/auth/guest", headers={"Connection": "close"})
+            assert r.status_code == 201, r.text
+            r = client.post("/api/v1/interviews", json={"round": "mini"}, headers={
+                "Authorization": f"Bearer {r.json()['access_token']}", "Connection": "close"})
+            assert r.status_code == 201, r.text
     assert versions(empty_db_url) == [script().get_current_head()]
 
 

@@ -8,54 +8,24 @@ forwarded_allow_ips.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
-from tests.conftest import REPO, VALID
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live import live_server
 
 
 @contextmanager
 def serve(db_url: str, **settings: str) -> Iterator[httpx.Client]:
     """`mianjing serve` on a free port with these MIANJING_* settings (and nothing of ours from the caller's
     environment); yields a client of it."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIANJING_")}
-    env.update({"PYTHONPATH": str(REPO), "MIANJING_DATABASE_URL": db_url, "MIANJING_CONTENT_DIR": str(VALID),
-                "MIANJING_ENV": "test", "MIANJING_SECRET_KEY": "test-secret", "MIANJING_LOG_LEVEL": "warning",
-                **settings})
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "mianjing serve did not become ready"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        with httpx.Client(base_url=base, timeout=10) as client:
-            yield client
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stderr.close()
+    with tempfile.TemporaryDirectory() as folder, live_server(["app.cli", "serve"], db_url, Path(folder) / "log",
+                                                              ready_within=90, **settings) as srv, \
+            httpx.Client(base_url=srv.base, timeout=10) as client:
+        yield client
 
 
 def new_guest(client: httpx.Client, forwarded_for: str | None = None) -> int:
