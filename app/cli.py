@@ -69,7 +69,7 @@ def db_upgrade() -> None:
 @db_cli.command("prune")
 def db_prune(
     days: Annotated[int | None, typer.Option(min=1, help="default MIANJING_GUEST_TTL_DAYS")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="accounts per write transaction")] = 50,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="accounts per write transaction")] = 10,
     pause: Annotated[float, typer.Option(min=0, help="seconds between batches, for the service's own writers")] = 0.1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="only count what would be removed")] = False,
 ) -> None:

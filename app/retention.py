@@ -57,7 +57,7 @@ def count_expired(engine: Engine, cutoff: datetime) -> int:
         return db.exec(select(func.count()).select_from(User).where(_expired(cutoff))).one()[0]  # type: ignore[call-overload]
 
 
-def prune_guests(engine: Engine, cutoff: datetime, *, batch_size: int = 50, pause_s: float = 0.1,
+def prune_guests(engine: Engine, cutoff: datetime, *, batch_size: int = 10, pause_s: float = 0.1,
                  on_batch: Callable[[Pruned], None] | None = None) -> Pruned:
     """Remove every guest last seen before `cutoff`, `batch_size` accounts per write transaction."""
     total = Pruned()

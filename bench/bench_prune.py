@@ -129,7 +129,7 @@ def describe(name: str, values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--guests", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--pause", type=float, default=0.1)
     parser.add_argument("--baseline", type=float, default=5.0)
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (a fresh database is made on it)")

@@ -162,7 +162,8 @@ def test_login_limit_holds_across_workers_and_lifts_after_the_window(env, db_url
     or the service after a restart) sees them too."""
     client, app = env
     register(client, "frank")
-    other_app = create_app(make_settings(database_url=db_url))
+    # Another worker of the same service: the same database and the same (published) content folder.
+    other_app = create_app(make_settings(database_url=db_url, content_dir=app.state.settings.content_dir))
     other_app.state.clock = app.state.clock
     with TestClient(other_app) as other:
         for c in (client, other, client, other, client):
