@@ -20,7 +20,7 @@ from app.auth.sessions import user_for_token
 from app.db import db_session, request_session
 from app.interviews import service
 from app.main import create_app
-from app.models import User
+from app.models import Interview, User
 from app.pagination import HEX_ID, INT_ID
 from app.practice.export import export_batches
 from tests.conftest import T0, make_settings
@@ -159,7 +159,8 @@ def test_due_reviews_skip_questions_gone_from_the_content(db_url, tmp_path):
     bank = content_dir / "banks" / "sample.md"
     text = bank.read_text(encoding="utf-8")
     bank.write_text(text[:text.index("## s-multiple ")] + text[text.index("## s-numeric "):], encoding="utf-8")
-    app = create_app(make_settings(database_url=db_url, content_dir=content_dir))
+    # The folder is the source of truth here: the new start publishes what it holds (app.runtime.publishing).
+    app = create_app(make_settings(database_url=db_url, content_dir=content_dir, publish_on_start=True))
     app.state.clock = lambda: T0 + timedelta(days=2)  # every card is due
     with TestClient(app) as client:
         for limit in (1, 2, 3, 4):
@@ -218,12 +219,17 @@ def test_history_page_is_paginated(clocked_env):
     app = client.app
     with db_session(app.state.engine) as db:
         user = db.get(User, _newest_user_id(db))
+        running = db.exec(select(Interview).where(Interview.user_id == user.id)).one()
+        # One running interview per round: each is over (finished or abandoned) before the next starts.
+        service.abandon_owned(db=db, user=user, interview_id=running.id, now=clock.now)
         for n in range(24):  # 25 in all, with the one started from the page
             clock.advance(minutes=1)
             interview = service.start_interview(db=db, content=app.state.store.current, user=user,
-                                                round_id="mini", now=clock.now)
+                                                round_id="mini", now=clock.now, limit=app.state.limits.interviews)
             if n % 2:
                 service.finish(db=db, interview=interview, now=clock.now)
+            else:
+                service.abandon_owned(db=db, user=user, interview_id=interview.id, now=clock.now)
     first = client.get("/history")
     assert first.status_code == 200
     assert first.text.count('href="/interviews/') == 20
