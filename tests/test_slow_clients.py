@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, VALID, migrated_database
+from tests.conftest import REPO, TEST_LIMITS, VALID, migrated_database
 
 N_SLOW = 10
 BODY_BYTES = 150
@@ -58,6 +58,8 @@ def server(request, tmp_path) -> Iterator[Server]:
         port = _free_port()
         env = {**os.environ, "MIANJING_DATABASE_URL": url, "MIANJING_CONTENT_DIR": str(VALID),
                "MIANJING_ENV": "test", "MIANJING_SECRET_KEY": "test-secret",
+               # Every client is 127.0.0.1 and the fast users create guests in a loop: limits above that.
+               **{f"MIANJING_{k.upper()}": str(v) for k, v in TEST_LIMITS.items()},
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
         log = tmp_path / "server.log"
         with open(log, "wb") as out:
