@@ -173,7 +173,7 @@ class Limits:
             registrations=Limit("register", s.limit_registrations_per_hour, hour,
                                 "这个地址注册账号太频繁，请 {seconds} 秒后再试。"),
             interviews=Limit("interview", s.limit_interviews_per_day, day,
-                             "今天开始的面试已达上限，请 {seconds} 秒后再试。"),
+                             "24 小时内开始的面试已达上限，请 {seconds} 秒后再试。"),
             # Remembered for a day: a quiet day forgets an account's failures from an address.
             login_account=Limit("login", s.limit_login_free_failures, day, login,
                                 backoff=timedelta(seconds=s.limit_login_backoff_seconds),
