@@ -49,7 +49,7 @@ class BodyLimits:
         # One deadline for the whole body, counted from the moment the head has arrived: a client that sends
         # a byte every few seconds gets no more time than one that sends nothing.
         deadline = loop.time() + self.read_timeout_s
-        seen, complete = 0, False
+        seen, complete, answered = 0, False, False
 
         async def limited() -> Message:
             nonlocal seen, complete
@@ -69,13 +69,23 @@ class BodyLimits:
             complete = not message.get("more_body", False)
             return message
 
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            answered = True
+            await send(message)
+
         # The routes' error handler answers both (FastAPI passes an HTTPException raised while it reads the
-        # body on); these catch what is raised outside it.
+        # body on); these catch what is raised outside it. A response that has begun (a streaming one that
+        # listens for a disconnect while the body is unread) cannot be replaced: uvicorn closes it.
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, sending)
         except _BodyTooLarge:
+            if answered:
+                raise
             await _too_large(scope, receive, send, self.max_bytes)
         except _BodyTimedOut as exc:
+            if answered:
+                raise
             await _answer(scope, receive, send, exc)
 
 

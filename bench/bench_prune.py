@@ -83,7 +83,7 @@ def clone(url: str, template_user: int, n: int) -> None:
         attempts = conn.execute(select(Attempt.__table__).where(Attempt.user_id == template_user)).mappings().all()
         cards = conn.execute(select(ReviewCard.__table__).where(ReviewCard.user_id == template_user)).mappings().all()
         for start in range(0, n, 200):
-            users, sessions, new_ivs, new_answers, new_attempts, new_cards = [], [], [], [], [], []
+            sessions, new_ivs, new_answers, new_attempts, new_cards = [], [], [], [], []
             ids = conn.execute(insert(User.__table__).returning(User.__table__.c.id), [
                 {**{k: v for k, v in user.items() if k != "id"}, "last_seen_at": old}
                 for _ in range(min(200, n - start))]).scalars().all()
