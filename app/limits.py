@@ -121,7 +121,7 @@ class RequestShapeLimits:
         # a byte every few seconds gets no more time than one that sends nothing.
         read_timeout_s = self.limits.read_timeout_s
         deadline = asyncio.get_running_loop().time() + read_timeout_s
-        seen, complete = 0, False
+        seen, complete, answered = 0, False, False
 
         async def limited() -> Message:
             nonlocal seen, complete
@@ -141,13 +141,23 @@ class RequestShapeLimits:
             complete = not message.get("more_body", False)
             return message
 
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            answered = True
+            await send(message)
+
         # The routes' error handler answers both (FastAPI passes an HTTPException raised while it reads the
-        # body on); these catch what is raised outside it.
+        # body on); these catch what is raised outside it. A response that has begun (a streaming one that
+        # listens for a disconnect while the body is unread) cannot be replaced: uvicorn closes it.
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, sending)
         except _BodyTooLarge:
+            if answered:
+                raise
             await _refuse(scope, receive, send, 413, _too_large(max_bytes))
         except _BodyTimedOut as exc:
+            if answered:
+                raise
             await _refuse(scope, receive, send, 408, exc.detail, exc.headers)
 
 
