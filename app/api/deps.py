@@ -74,7 +74,6 @@ class Caller:
     """Who sent the request: a bearer token or the (verified) session cookie, if any."""
 
     token: str | None
-    via_cookie: bool
     now: datetime
 
     def optional_user(self, db: Session) -> User | None:
@@ -133,9 +132,9 @@ async def csrf_guard(request: Request) -> None:
 async def get_optional_caller(request: Request, now: NowDep) -> Caller:
     """The bearer token, else the session cookie (csrf_guard has checked the request already), else nobody."""
     if bearer := bearer_token(request):
-        return Caller(bearer, via_cookie=False, now=now)
+        return Caller(bearer, now=now)
     cookie = read_session_cookie(request)
-    return Caller(cookie, via_cookie=cookie is not None, now=now)
+    return Caller(cookie, now=now)
 
 
 async def get_caller(caller: Annotated[Caller, Depends(get_optional_caller)],
