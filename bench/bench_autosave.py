@@ -16,15 +16,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import httpx
+from harness import start_serve  # bench/harness.py, beside this script
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,28 +80,10 @@ end
 BENCH_LIMITS = {"MIANJING_LIMIT_GUESTS_PER_HOUR": "100000", "MIANJING_LIMIT_INTERVIEWS_PER_DAY": "100000"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(db_url: str, workers: int, content: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
     env = {**os.environ, "MIANJING_DATABASE_URL": db_url, "MIANJING_CONTENT_DIR": str(content),
            "MIANJING_LOG_LEVEL": "warning", **BENCH_LIMITS}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers",
-                             str(workers)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
+    return start_serve(REPO, env, workers, ready_within=30)
 
 
 def run(label: str, db_url: str, workers: int, duration: int, connections: int) -> dict:

@@ -34,6 +34,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from harness import start_serve  # bench/harness.py, beside this script
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,12 +85,6 @@ end
 MODES = ("mixed", "view_anon", "read", "save", "move", "check_signed", "check_anon")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def lua_str(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid Lua string literal for our ASCII/UTF-8 data
 
@@ -111,24 +106,12 @@ def prepare_db(kind: str, tree: Path, admin_url: str | None, tmp: Path) -> str:
 
 
 def start_server(tree: Path, db_url: str, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(tree), "MIANJING_DATABASE_URL": db_url,
            "MIANJING_CONTENT_DIR": str(tree / "content"), "MIANJING_LOG_LEVEL": "warning",
            "MIANJING_ENV": "development",
            # every candidate signs up from 127.0.0.1: limits above what the run creates
            "MIANJING_LIMIT_GUESTS_PER_HOUR": "100000", "MIANJING_LIMIT_INTERVIEWS_PER_DAY": "100000"}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
-                            cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"server in {tree} did not start")
+    return start_serve(tree, env, workers)
 
 
 def sign_up(base: str, count: int) -> list[dict]:

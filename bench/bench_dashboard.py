@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
+from harness import timed  # noqa: E402 - bench/harness.py, beside this script
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
@@ -68,18 +67,6 @@ def seed_history(engine, content, user_id: int, n: int, rng: random.Random) -> N
         db.execute(insert(ReviewCard), rows)
         db.execute(insert(Interview), interviews)
         db.commit()
-
-
-def timed(fn, calls: int) -> tuple[float, float]:
-    for _ in range(min(10, calls)):
-        fn()  # warm-up
-    samples = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import random
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
+from harness import timed  # noqa: E402 - bench/harness.py, beside this script
 from itsdangerous import URLSafeSerializer  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
@@ -76,18 +76,6 @@ def middle_cursor(engine, user_id: int, n: int) -> str:
                                   .order_by(col(Interview.started_at).desc(), col(Interview.id).desc())
                                   .offset(n // 2 - 1).limit(1)).one()
     return HEX_ID.encode(started_at, iid)
-
-
-def timed(fn, calls: int) -> tuple[float, float]:
-    for _ in range(min(10, calls)):
-        fn()  # warm-up
-    samples = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
 def query_plan(engine, user_id: int, cursor: str) -> str:
