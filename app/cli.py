@@ -1,4 +1,4 @@
-"""The `mianjing` command: serve, db upgrade and prune, content check and publish."""
+"""The `mianjing` command: serve, db upgrade and prune, content check and publish, grade-open."""
 
 from __future__ import annotations
 
@@ -46,6 +46,35 @@ def content_calculators() -> None:
     for calc in CALCULATORS.values():
         typer.echo(calc.describe())
         typer.echo("")
+
+
+@cli.command("grade-open")
+def grade_open_file(
+    file: Annotated[Path, typer.Argument(help="JSON lines: {\"id\": question id, \"answer\": text}; - for stdin")],
+    directory: Annotated[Path | None, typer.Option("--content", help="content folder")] = None,
+) -> None:
+    """Grade open answers in bulk: each line comes back on stdout with its score, per-point verdicts and
+    misconceptions (the grader practice and interviews use). Exit status 1 if any line had an error."""
+    import json
+    import sys
+
+    from app.scoring.batch import grade_lines
+
+    directory = directory or get_settings().content_dir
+    try:
+        content = load_content(directory)
+    except ContentInvalid as exc:
+        for error in exc.errors:
+            typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    failed = 0
+    with (sys.stdin if str(file) == "-" else file.open(encoding="utf-8", errors="surrogateescape")) as lines:
+        for out in grade_lines(content, lines):
+            failed += "error" in out
+            typer.echo(json.dumps(out, ensure_ascii=False))
+    if failed:
+        typer.echo(f"{failed} line(s) could not be graded", err=True)
+        raise typer.Exit(1)
 
 
 def _check_or_exit(directory: Path) -> None:

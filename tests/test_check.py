@@ -14,7 +14,6 @@ from app.content.model import KeyPoint, Option, Question
 from app.scoring.answers import AnswerFormatError
 from app.scoring.check import (
     OPEN_CORRECT_THRESHOLD,
-    OPEN_NOTE,
     CheckResult,
     check_answer,
     expected_answer,
@@ -257,18 +256,21 @@ def test_shape_without_order_has_unnamed_dims() -> None:
 def test_open_full_coverage_in_chinese() -> None:
     result = check_answer(make_question(type="open"), "对每个通道求均值和方差，标准化后再做缩放和平移。")
     assert result.score == 1.0 and result.correct
-    assert result.feedback == "覆盖了全部 3 个要点。"
+    assert result.feedback == "覆盖了 3/3 个要点。"
     assert result.expected.startswith("BN 对每个通道")
-    assert result.details["coverage"] == 1.0 and result.details["note"] == OPEN_NOTE
+    assert result.details["coverage"] == 1.0 and result.details["grader"] == "builtin"
+    assert result.codes == ({"code": "open_coverage", "covered": 3, "named": 0, "total": 3},)
 
 
 def test_open_partial_coverage_lists_missing_points() -> None:
     result = check_answer(make_question(type="open"), "Compute the mean per channel.")
     assert result.score == pytest.approx(2 / 3) and result.correct  # 0.67 >= 0.6
-    assert result.feedback == "覆盖了 2/3 个要点，还可以谈谈：可学习的缩放平移。"
+    assert result.feedback == "覆盖了 2/3 个要点；还可以谈谈：可学习的缩放平移。"
     hits = result.details["keypoints"]
-    assert [h["hit"] for h in hits] == [True, True, False]
-    assert hits[0] == {"label": "按通道统计", "hit": True, "matched": "channel", "how": "exact"}
+    assert [h["verdict"] for h in hits] == ["covered", "covered", "missing"]
+    assert hits[0] == {"label": "按通道统计", "statement": "", "weight": 1.0, "verdict": "covered", "hit": True,
+                       "evidence": "compute the mean per channel", "matched": "channel", "how": "exact"}
+    assert {"code": "open_missing", "points": ["可学习的缩放平移"]} in result.codes
 
 
 def test_open_fuzzy_english_typo() -> None:

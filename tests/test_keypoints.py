@@ -1,4 +1,4 @@
-"""Key-point coverage for open answers: tokenisation, the three ways a synonym hits, and speed."""
+"""The words of open answers: tokenisation, how a pattern matches (exactly or fuzzily), and speed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from app.content.model import KeyPoint
 from app.scoring import keypoints
-from app.scoring.keypoints import TERMS_FILE, get_tokenizer, normalize, score_keypoints, tokenize
+from app.scoring.keypoints import TERMS_FILE, get_tokenizer, normalize, tokenize
+from app.scoring.open_grader import grade_answer
 
 BN_POINTS = (
     KeyPoint("按通道统计", ("通道", "channel", "每个通道")),
@@ -22,13 +23,17 @@ BN_POINTS = (
 )
 
 
+def score_keypoints(answer: str, points):
+    return grade_answer("", points, (), answer)
+
+
 def _terms() -> list[str]:
     return [line.split()[0] for line in TERMS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _hit(answer: str, *synonyms: str) -> tuple[bool, str | None, str | None]:
-    h = score_keypoints(answer, [KeyPoint("k", synonyms)]).hits[0]
-    return h.hit, h.matched, h.how
+    p = score_keypoints(answer, [KeyPoint("k", synonyms)]).points[0]
+    return p.verdict in ("covered", "named"), p.matched, p.how
 
 
 # --- terms and tokens --------------------------------------------------------------------------
@@ -166,17 +171,17 @@ def test_rjieba_cuts_exactly_as_the_jieba_reference(bundled_content) -> None:
         ("用 γ 和 β 做仿射", ("γ",), "exact", "γ"),
         ("感受野变大了", ("感受野",), "exact", "感受野"),
         # substring: multi-character Chinese inside a longer word, English as whole words
-        ("通道数翻倍", ("通道",), "substring", "通道"),
-        ("用了批归一化", ("归一化",), "substring", "归一化"),
-        ("uses a moving average", ("moving average",), "substring", "moving average"),
-        ("uses a moving-average", ("moving average",), "substring", "moving-average"),
-        ("BatchNorm layers", ("batch norm",), "substring", "batchnorm"),
-        ("batch_norm layers", ("batch norm",), "substring", "batch_norm"),
-        ("加了l2正则项", ("l2正则",), "substring", "l2正则"),
+        ("通道数翻倍", ("通道",), "exact", "通道"),
+        ("用了批归一化", ("归一化",), "exact", "归一化"),
+        ("uses a moving average", ("moving average",), "exact", "moving average"),
+        ("uses a moving-average", ("moving average",), "exact", "moving-average"),
+        ("BatchNorm layers", ("batch norm",), "exact", "batchnorm"),
+        ("batch_norm layers", ("batch norm",), "exact", "batch_norm"),
+        ("加了l2正则项", ("l2正则",), "exact", "l2正则"),
         # fuzzy: typos and small variations of longer synonyms
         ("加了 dropuot 层", ("dropout",), "fuzzy", "dropuot"),
         ("用 batchnrom 归一化", ("batchnorm",), "fuzzy", "batchnrom"),
-        ("used a residaul connection", ("residual connection",), "fuzzy", "residaulconnection"),
+        ("used a residaul connection", ("residual connection",), "fuzzy", "residaul connection"),
         ("可以用深度可分卷积", ("深度可分离卷积",), "fuzzy", "深度可分卷积"),
         ("主要是为了缓解梯度消逝问题", ("缓解梯度消失问题",), "fuzzy", "缓解梯度消逝问题"),
     ],
@@ -216,7 +221,7 @@ def test_single_char_synonym_hits_as_its_own_token() -> None:
 
 
 def test_full_width_synonyms_are_normalised_too() -> None:
-    assert _hit("uses batch norm", "ＢＡＴＣＨ　ＮＯＲＭ") == (True, "batch norm", "substring")
+    assert _hit("uses batch norm", "ＢＡＴＣＨ　ＮＯＲＭ") == (True, "batch norm", "exact")
 
 
 # --- scores ------------------------------------------------------------------------------------
@@ -226,8 +231,7 @@ def test_chinese_answer_covers_every_point() -> None:
     answer = "BN 对每个通道计算 mini-batch 的均值和方差做标准化，再用可学习的缩放和平移；推理时使用滑动平均。"
     result = score_keypoints(answer, BN_POINTS)
     assert result.score == 1.0
-    assert [h.hit for h in result.hits] == [True] * 4
-    assert result.missed == ()
+    assert [p.verdict for p in result.points] == ["covered"] * 4
 
 
 def test_english_answer_with_typos() -> None:
@@ -237,15 +241,16 @@ def test_english_answer_with_typos() -> None:
     )
     result = score_keypoints(answer, BN_POINTS)
     assert result.score == 1.0
-    assert result.hits[3].how == "fuzzy"
+    assert result.points[3].how == "fuzzy"
 
 
 def test_weighted_share_of_points() -> None:
     # 按通道统计 (1) + 减均值除标准差 (2) out of 1 + 2 + 1 + 1
     result = score_keypoints("对每个通道求均值", BN_POINTS)
     assert result.score == pytest.approx(3 / 5)
-    assert result.missed == ("可学习的缩放平移", "推理用滑动平均")
-    assert result.as_dicts()[0] == {"label": "按通道统计", "hit": True, "matched": "通道", "how": "exact"}
+    assert [p.label for p in result.points if p.verdict == "missing"] == ["可学习的缩放平移", "推理用滑动平均"]
+    assert result.points[0].as_dict() == {"label": "按通道统计", "statement": "", "weight": 1.0, "verdict": "covered",
+                                          "hit": True, "evidence": "对每个通道求均值", "matched": "通道", "how": "exact"}
 
 
 def test_no_points_hit_and_no_points_at_all() -> None:
@@ -272,40 +277,23 @@ def test_median_time_per_300_char_answer_is_small() -> None:
     assert statistics.median(times) < 0.01
 
 
-# --- the fuzzy candidate pruning is exact ------------------------------------------------------------
-
-
-def _best_fuzzy_exhaustive(answer: str, synonym: str) -> float | None:
-    """Reference: every run of whole tokens whose length is in the window, scored by rapidfuzz."""
-    from rapidfuzz import fuzz, process
-
-    syn = keypoints._compile(synonym)
-    if syn is None or not keypoints.FUZZY_MIN_LEN <= len(syn.squashed) <= keypoints.FUZZY_MAX_LEN:
-        return None
-    tokens = keypoints._Answer(answer).tokens
-    lo, hi = keypoints._len_window(len(syn.squashed))
-    runs = {"".join(tokens[i:j]) for i in range(len(tokens)) for j in range(i + 1, len(tokens) + 1)}
-    runs = [r for r in runs if lo <= len(r) <= hi]
-    best = process.extractOne(syn.squashed, runs, scorer=fuzz.ratio, score_cutoff=keypoints.FUZZY_THRESHOLD)
-    return None if best is None else best[1]
-
-
-def _best_fuzzy_pruned(answer: str, synonym: str) -> float | None:
-    from rapidfuzz import fuzz
-
-    syn = keypoints._compile(synonym)
-    prepared = keypoints._Answer(answer)
-    m = prepared.match_fuzzy(syn) if syn is not None else None
-    return None if m is None else fuzz.ratio(syn.squashed, m[0])
+# --- the fuzzy prefilter is exact ----------------------------------------------------------------
 
 
 _PIECES = ["批归一化", "归一化", "感受野", "卷积", "通道", "的", "是", "均值", "方差", "标准", "差", "滑动", "平均",
-           "batch", "norm", "normalization", "mean", "drop", "out", "dropout", " ", "，", "话", "野", "也", "受"]
+           "batch", "norm", "normalization", "mean", "drop", "out", "dropout", " ", "，", "话", "野", "也", "受",
+           "aa", "a"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(answer=st.lists(st.sampled_from(_PIECES), max_size=30).map("".join),
-       synonym=st.sampled_from(["批归一化", "感受野大小", "滑动平均值", "batch norm", "normalization", "dropout",
-                                "均值方差标准化", "通道数", "标准差"]))
-def test_pruned_fuzzy_candidates_find_the_same_best_score(answer: str, synonym: str) -> None:
-    assert _best_fuzzy_pruned(answer, synonym) == _best_fuzzy_exhaustive(answer, synonym)
+       synonym=st.sampled_from(["批归一化层", "感受野大小", "滑动平均值", "batch norm", "normalization", "dropout",
+                                "均值方差标准化", "通道数目", "标准差", "aaaaaab", "aaaaaaaaaa"]))
+def test_fuzzy_prefilter_never_skips_text_that_matches(answer: str, synonym: str) -> None:
+    """The set test in front of rapidfuzz only saves time: whatever fuzzy_span finds, it lets through."""
+    from app.scoring.open_grader import could_match_fuzzy, fuzzy_span
+
+    syn = keypoints.compile_synonym(synonym)
+    text = normalize(answer)
+    if fuzzy_span(syn, text) is not None:
+        assert could_match_fuzzy(syn, text)

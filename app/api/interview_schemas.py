@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -108,10 +108,23 @@ class TopicScore(BaseModel):
 
 
 class KeypointHit(BaseModel):
+    """The grader's verdict on one key point (results stored before claims carry only label, hit, matched, how)."""
+
     label: str
-    hit: bool
+    hit: bool = Field(description="covered or named")
     matched: str | None
-    how: str | None = Field(description="exact | substring | fuzzy")
+    how: str | None = Field(description="exact | fuzzy | statement (older results: substring)")
+    verdict: Literal["covered", "named", "contradicted", "missing"] | None = Field(
+        default=None, description="named: only listed, half credit; contradicted: the answer states the opposite")
+    statement: str | None = Field(default=None, description="the claim the key point checks")
+    evidence: str | None = Field(default=None, description="the clause of the answer that decided")
+    weight: float | None = None
+
+
+class MisconceptionFound(BaseModel):
+    label: str
+    statement: str
+    evidence: str = Field(description="the clause that asserts it")
 
 
 class ReportQuestion(BaseModel):
@@ -133,6 +146,8 @@ class ReportQuestion(BaseModel):
     reference_html: str | None
     explanation_html: str
     keypoints: list[KeypointHit] | None
+    misconceptions: list[MisconceptionFound] | None = None
+    codes: list[dict[str, Any]] = Field(default_factory=list, description="feedback codes with arguments")
     time_spent_seconds: float
     self_rating: str | None
     followup_of: str | None

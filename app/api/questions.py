@@ -145,7 +145,7 @@ def check_payload(q: Question, body: CheckRequest) -> tuple[CheckResult, dict[st
     return result, {
         "score": result.score, "correct": result.correct, "expected": result.expected,
         "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed, inst),
-        "details": result.details,
+        "details": result.details, "codes": list(result.codes),
     }
 
 

@@ -130,9 +130,12 @@ class CheckResponse(BaseModel):
     score: float
     correct: bool
     expected: Any
-    feedback: str
+    feedback: str = Field(description="one plain sentence in Chinese; `codes` is the same feedback as data")
     explanation_html: str
-    details: dict[str, Any]
+    details: dict[str, Any] = Field(description="open items: `keypoints` (per-point verdicts), `misconceptions`, "
+                                    "`coverage`, `grader`")
+    codes: list[dict[str, Any]] = Field(default_factory=list, description='feedback codes with arguments, e.g. '
+                                        '{"code": "open_contradicted", "points": ["…"]}; open items so far')
 
 
 class SectionPublic(BaseModel):

@@ -11,12 +11,22 @@ from typing import Any
 
 from app.calculators import CALCULATORS, draw, validate_ranges
 from app.content.markdown_doc import Block, DocError, parse_document
-from app.content.model import QUESTION_TYPES, BankInfo, ContentError, KeyPoint, Option, Question
+from app.content.model import (
+    QUESTION_TYPES,
+    BankInfo,
+    ContentError,
+    Groups,
+    KeyPoint,
+    Misconception,
+    Option,
+    Question,
+)
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 OPTION_RE = re.compile(r"^\s*[-*+]\s+\[( |x|X)\]\s+(.*)$")
 OPTION_KEY_RE = re.compile(r"^([A-Za-z])\s*[.、)）．]\s*(.*)$")
 KEYPOINT_RE = re.compile(r"^\s*[-*+]\s+(.*)$")
+STATEMENT_RE = re.compile(r"^\s+>\s?(.*)$")  # the claim, on the line under its item: "  > 同一神经元…"
 WEIGHT_RE = re.compile(r"\s*[(（]\s*(?:权重|weight)\s*[:：]?\s*([0-9.]+)\s*[)）]\s*$", re.IGNORECASE)
 PLACEHOLDER_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -24,6 +34,7 @@ SECTION_NAMES = {
     "选项": "options", "options": "options",
     "参考答案": "reference", "answer": "reference",
     "要点": "keypoints", "key points": "keypoints", "keypoints": "keypoints",
+    "常见误区": "misconceptions", "misconceptions": "misconceptions",
     "解析": "explanation", "explanation": "explanation",
 }
 COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups"}
@@ -112,14 +123,15 @@ def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None
     for section in block.sections:
         name = SECTION_NAMES.get(section.title.strip().lower())
         if name is None:
-            err(section.line, f"未知小节「{section.title}」，可用: 选项、参考答案、要点、解析")
+            err(section.line, f"未知小节「{section.title}」，可用: 选项、参考答案、要点、常见误区、解析")
             ok = False
             continue
         if name in sections:
             err(section.line, f"小节「{section.title}」重复")
             ok = False
         sections[name] = section.text
-        section_lines[name] = section.line
+        section_lines[name] = section.line  # the heading: where a problem with the whole section is reported
+        section_lines[name + ".text"] = section.text_line  # line i of the section's text is text_line + 1 + i
     prompt = block.intro_text
     if not prompt:
         err(block.line, "题干为空")
@@ -170,13 +182,14 @@ def _choice(meta, sections, section_lines, block, fields, err) -> bool:
     first = section_lines["options"]
     ok = True
     for offset, raw in enumerate(text.split("\n")):
+        lineno = section_lines["options.text"] + 1 + offset
         m = OPTION_RE.match(raw)
         if m:
             body = m.group(2).strip()
             km = OPTION_KEY_RE.match(body)
             key, body = (km.group(1).upper(), km.group(2).strip()) if km else (chr(ord("A") + len(options)), body)
             if any(o.key == key for o in options):
-                err(first + 1 + offset, f"选项 {key} 重复")
+                err(lineno, f"选项 {key} 重复")
                 ok = False
             options.append(Option(key, body, m.group(1).lower() == "x"))
         elif raw.strip() and options and raw.startswith((" ", "\t")):
@@ -264,7 +277,50 @@ def _open(meta, sections, section_lines, block, fields, err) -> bool:
         return False
     first = section_lines["keypoints"]
     points: list[KeyPoint] = []
-    for offset, raw in enumerate(text.split("\n")):
+    for item in _claim_items(text, section_lines["keypoints.text"], err):
+        if item is None:
+            ok = False
+            continue
+        lineno, label, groups, weight, statement = item
+        if not 0 < weight < math.inf:
+            err(lineno, "要点权重必须是正数")
+            ok = False
+            continue
+        if not statement:
+            err(lineno, f"要点「{label}」缺少陈述：在下一行缩进写 `> 这个要点断言的内容`")
+            ok = False
+        flat = tuple(dict.fromkeys(s for g in groups for s in g))
+        points.append(KeyPoint(label, flat, weight, statement, groups if len(groups) > 1 else ()))
+    if not 3 <= len(points) <= 6 and ok:
+        err(first, f"问答题需要 3-6 个要点，这里有 {len(points)} 个")
+        ok = False
+    wrong: list[Misconception] = []
+    if "misconceptions" in sections:
+        for item in _claim_items(sections["misconceptions"], section_lines["misconceptions.text"], err):
+            if item is None:
+                ok = False
+                continue
+            lineno, label, groups, weight, statement = item
+            if weight != 1.0:
+                err(lineno, "误区没有权重")
+                ok = False
+            wrong.append(Misconception(label, groups, statement))
+        if not wrong:
+            err(section_lines["misconceptions"], "「常见误区」小节是空的：写成 `- 标签: 模式1|模式2 & 模式3`")
+            ok = False
+    fields.update(reference=reference, keypoints=tuple(points), misconceptions=tuple(wrong))
+    return ok
+
+
+ClaimItem = tuple[int, str, Groups, float, str]  # line, label, pattern groups, weight, statement
+
+
+def _claim_items(text: str, first: int, err: Callable[[int, str], None]) -> list[ClaimItem | None]:
+    """The list items of a 要点 or 常见误区 section: `- 标签: a|b & c|d (权重 2)`, each optionally followed by
+    an indented `> statement` line. None stands for an item already reported as malformed."""
+    items: list[ClaimItem | None] = []
+    lines = text.split("\n")
+    for offset, raw in enumerate(lines):
         m = KEYPOINT_RE.match(raw)
         if not m:
             continue
@@ -279,22 +335,28 @@ def _open(meta, sections, section_lines, block, fields, err) -> bool:
                 weight = -1
             body = body[: wm.start()].strip()
         lm = re.match(r"^(.*?)[:：]\s*(.*)$", body)
-        label, syns = lm.groups() if lm else ("", "")
-        synonyms = tuple(s.strip() for s in syns.split("|") if s.strip())
-        if not label.strip() or not synonyms:
-            err(lineno, "要点应写成 `- 标签: 同义词1|同义词2`")
-            ok = False
+        label, patterns = lm.groups() if lm else ("", "")
+        label = label.strip()
+        groups = tuple(tuple(s.strip() for s in g.split("|") if s.strip()) for g in patterns.split("&"))
+        if not label or not patterns.strip():
+            err(lineno, "应写成 `- 标签: 同义词1|同义词2`（关系用 ` & ` 连接两组）")
+            items.append(None)
             continue
-        if not 0 < weight < math.inf:
-            err(lineno, "要点权重必须是正数")
-            ok = False
+        if any(not g for g in groups):
+            err(lineno, f"「{label}」有空的一组：`&` 两边都要写同义词")
+            items.append(None)
             continue
-        points.append(KeyPoint(label.strip(), synonyms, weight))
-    if not 3 <= len(points) <= 6 and ok:
-        err(first, f"问答题需要 3-6 个要点，这里有 {len(points)} 个")
-        ok = False
-    fields.update(reference=reference, keypoints=tuple(points))
-    return ok
+        statement = ""
+        nxt = lines[offset + 1] if offset + 1 < len(lines) else ""
+        sm = STATEMENT_RE.match(nxt)
+        if sm:
+            statement = sm.group(1).strip()
+            if not statement:
+                err(lineno + 1, f"「{label}」的陈述是空的")
+                items.append(None)
+                continue
+        items.append((lineno, label, groups, weight, statement))
+    return items
 
 
 def _generated(meta, sections, section_lines, block, fields, err) -> bool:

@@ -17,6 +17,8 @@ from app.content.banks import parse_bank
 from app.content.model import BankInfo, ContentError, PickRule, Question, Round
 from app.content.rounds import parse_round
 from app.content.search import SearchIndex, ShardedIndex, question_text
+from app.content.synonyms import FILE_NAME as SYNONYMS_FILE
+from app.content.synonyms import expand_question, parse_synonyms
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a bank is prose; anything bigger is a mistake, not content
 
@@ -128,6 +130,17 @@ def load_content(directory: str | os.PathLike[str]) -> Content:
         raise ContentInvalid([ContentError(str(directory), 0, "内容目录不存在或不是目录")])
     files = _read_files(directory, errors)
     digest = hashlib.sha256()
+    synonyms: dict[str, tuple[str, ...]] = {}
+    table_path = directory / SYNONYMS_FILE
+    if table_path.is_file():
+        try:
+            table_text = table_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(ContentError(str(table_path), 0, f"无法读取同义词表: {exc}"))
+        else:
+            digest.update(SYNONYMS_FILE.encode() + b"\0" + table_text.encode() + b"\0")
+            synonyms, errs = parse_synonyms(table_text, str(table_path))
+            errors.extend(errs)
     questions: list[Question] = []
     banks: list[BankInfo] = []
     rounds: list[tuple[Round, dict[str, int]]] = []
@@ -146,7 +159,7 @@ def load_content(directory: str | os.PathLike[str]) -> Content:
             if bank is not None:
                 banks.append(bank)
             shards.append((len(questions), len(qs), shard))
-            questions.extend(qs)
+            questions.extend(expand_question(q, synonyms) for q in qs)
 
     content = build_content(digest.hexdigest()[:16], questions, banks, [r for r, _ in rounds], started,
                             search=ShardedIndex(shards))

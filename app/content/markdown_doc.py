@@ -39,6 +39,12 @@ class Section:
     def text(self) -> str:
         return "\n".join(self.lines).strip()
 
+    @property
+    def text_line(self) -> int:
+        """The line just before `text`'s first line (text line i, from 0, is file line text_line + 1 + i)."""
+        blank = next((i for i, raw in enumerate(self.lines) if raw.strip()), 0)
+        return self.line + blank
+
 
 @dataclass
 class Block:

@@ -16,11 +16,35 @@ class Option:
     correct: bool
 
 
+Groups = tuple[tuple[str, ...], ...]  # a relation: one pattern of every group must hold in one clause
+
+
 @dataclass(frozen=True, slots=True)
 class KeyPoint:
+    """A claim the answer should make: found by its patterns in a clause that does not negate them."""
+
     label: str
-    synonyms: tuple[str, ...]
+    synonyms: tuple[str, ...]  # every pattern of every group, flattened (all that older snapshots hold)
     weight: float = 1.0
+    statement: str = ""  # the claim in a sentence: what a person checks, and what paraphrases are compared to
+    groups: Groups = ()  # () = one group, `synonyms`
+
+    @property
+    def pattern_groups(self) -> Groups:
+        return self.groups or (self.synonyms,)
+
+
+@dataclass(frozen=True, slots=True)
+class Misconception:
+    """A wrong claim people make; an answer asserting it is capped and told which one."""
+
+    label: str
+    groups: Groups
+    statement: str = ""
+
+    @property
+    def pattern_groups(self) -> Groups:
+        return self.groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +77,7 @@ class Question:
     # open
     reference: str = ""
     keypoints: tuple[KeyPoint, ...] = ()
+    misconceptions: tuple[Misconception, ...] = ()
     # generated
     calculator: str | None = None
     params: dict[str, Any] = field(default_factory=dict)

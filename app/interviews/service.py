@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from app import rate_limits
 from app.content.loader import Content, pick_round_questions
-from app.content.model import KeyPoint, Option, Question
+from app.content.model import KeyPoint, Misconception, Option, Question
 from app.content.render import render_markdown
 from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
@@ -48,8 +48,15 @@ def snapshot(q: Question) -> dict[str, Any]:
 def from_snapshot(data: dict[str, Any]) -> Question:
     values = dict(data)
     values["options"] = tuple(Option(**o) for o in values.get("options", ()))
+    # Snapshots from before claims (no statement, groups or misconceptions) read as one-group key points.
     values["keypoints"] = tuple(
-        KeyPoint(k["label"], tuple(k["synonyms"]), k.get("weight", 1.0)) for k in values.get("keypoints", ())
+        KeyPoint(k["label"], tuple(k["synonyms"]), k.get("weight", 1.0), k.get("statement", ""),
+                 tuple(tuple(g) for g in k.get("groups", ())))
+        for k in values.get("keypoints", ())
+    )
+    values["misconceptions"] = tuple(
+        Misconception(m["label"], tuple(tuple(g) for g in m["groups"]), m.get("statement", ""))
+        for m in values.get("misconceptions", ())
     )
     for name in ("topics", "tags", "followups"):
         values[name] = tuple(values.get(name, ()))
@@ -296,7 +303,7 @@ def _score(item: dict[str, Any], answer: Any) -> dict[str, Any]:
                 "expected": expected_answer(q, seed=item["seed"])}
     r = check_answer(q, answer, seed=item["seed"])
     return {"score": r.score, "correct": r.correct, "feedback": r.feedback, "expected": r.expected,
-            "details": r.details, "answered": True}
+            "details": r.details, "codes": list(r.codes), "answered": True}
 
 
 def _refuse_abandoned(interview: Interview) -> None:
@@ -462,6 +469,8 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "reference_html": render_markdown(q.reference) if q.type == "open" else None,
             "explanation_html": explanation_html(q, item["seed"], inst),
             "keypoints": (result.get("details") or {}).get("keypoints") if q.type == "open" else None,
+            "misconceptions": (result.get("details") or {}).get("misconceptions") if q.type == "open" else None,
+            "codes": result.get("codes", []),
             "time_spent_seconds": round((row.time_spent_ms if row else 0) / 1000, 1),
             "self_rating": row.self_rating if row else None, "followup_of": item["followup_of"],
         })

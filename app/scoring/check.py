@@ -21,12 +21,11 @@ from app.scoring.answers import (
     parse_number,
     parse_shape,
 )
-from app.scoring.keypoints import score_keypoints
+from app.scoring.open_grader import OpenGrade, grade_open
 
-# Open answers are scored by key-point coverage; 60% of the (weighted) points counts as answered.
+# 60% of the (weighted) key points covered counts as answered (and below it, as a mistake: DESIGN).
 OPEN_CORRECT_THRESHOLD = 0.6
 CORRECT_THRESHOLD = 0.999  # everything else must be fully right; the slack absorbs float sums
-OPEN_NOTE = "这是要点覆盖率，不代表对理解程度的评判"
 _EPS = 1e-9  # relative slack so 0.1 + 0.2 style float noise never fails an exact answer
 
 
@@ -37,6 +36,7 @@ class CheckResult:
     expected: Any  # "B" / ["A", "C"] / number / list of ints / reference text
     feedback: str  # Chinese, one or two plain sentences
     details: dict[str, Any] = field(default_factory=dict)
+    codes: tuple[dict[str, Any], ...] = ()  # the feedback as data: {"code": ..., arguments} (open items so far)
 
 
 def instance_for(question: Question, seed: int) -> Instance:
@@ -280,16 +280,23 @@ def _check_open(question: Question, answer: Any) -> CheckResult:
     check_text(answer, MAX_OPEN_TEXT_LEN)
     if not answer.strip():
         raise AnswerFormatError("答案为空。")
-    result = score_keypoints(answer, question.keypoints)
-    coverage = result.score
-    details = {"keypoints": result.as_dicts(), "coverage": round(coverage, 4), "note": OPEN_NOTE}
-    n_hit = sum(1 for h in result.hits if h.hit)
-    total = len(result.hits)
-    if n_hit == total:
-        feedback = f"覆盖了全部 {total} 个要点。"
-    else:
-        feedback = f"覆盖了 {n_hit}/{total} 个要点，还可以谈谈：{_join(result.missed)}。"
-    return CheckResult(coverage, coverage >= OPEN_CORRECT_THRESHOLD, question.reference, feedback, details)
+    return open_result(question, grade_open(question, answer))
+
+
+def open_result(question: Question, grade: OpenGrade) -> CheckResult:
+    """A graded open answer as a result: the per-point verdicts and codes, and one plain sentence."""
+    by = {v: [p.label for p in grade.points if p.verdict == v] for v in ("covered", "named", "contradicted",
+                                                                        "missing")}
+    parts = [f"覆盖了 {len(by['covered'])}/{len(grade.points)} 个要点"]
+    if by["named"]:
+        parts.append(f"只点到名字、没有解释：{_join(by['named'])}")
+    if by["contradicted"]:
+        parts.append(f"说反了：{_join(by['contradicted'])}")
+    if by["missing"]:
+        parts.append(f"还可以谈谈：{_join(by['missing'])}")
+    parts.extend(f"误区「{m.label}」：{m.statement}" for m in grade.misconceptions)
+    return CheckResult(grade.score, grade.score >= OPEN_CORRECT_THRESHOLD, question.reference,
+                       "；".join(parts) + "。", grade.details(), tuple(grade.codes()))
 
 
 # --- generated ---------------------------------------------------------------------------------

@@ -1,0 +1,260 @@
+"""The open grader reads claims: each failure class of the word-spotting grader it replaced, in both languages.
+
+Every case here scored ≥ 0.6 (or the wrong verdict) under the old "any synonym anywhere" rule.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from app.content.loader import ContentInvalid, load_content
+from app.content.model import KeyPoint, Misconception
+from app.scoring.check import OPEN_CORRECT_THRESHOLD, check_answer
+from app.scoring.open_grader import MISCONCEPTION_CAP, grade_answer
+
+REPO = Path(__file__).resolve().parent.parent
+
+SIGMOID_PROMPT = "常听说 “sigmoid 输出不是零中心的，会影响收敛速度”。请具体解释原因。"
+SIGMOID = (
+    KeyPoint("输入全为正", ("全为正", "恒为正", "大于0", "非负", "all positive"), 1, "上一层 sigmoid 的输出全部大于 0"),
+    KeyPoint("梯度符号相同", ("符号相同", "同号", "same sign"), 2, "同一神经元所有权重的梯度都与 ∂L/∂z 同号"),
+    KeyPoint("之字形更新", ("之字形", "zigzag", "锯齿"), 1, "更新只能走之字形路线"),
+    KeyPoint("零中心的改进", ("零中心", "tanh", "零均值"), 1, "零中心的激活如 tanh 让各权重的梯度符号可以不同"),
+)
+BN_PROMPT = "BN 在训练和推理时的计算有什么不同？"
+BN = (
+    KeyPoint("训练用批统计量", ("训练", "training", "当前batch", "batch统计", "batch 的统计量", "batch statistics"), 1,
+             "训练时用当前 mini-batch 的均值和方差",
+             (("训练", "training"), ("当前batch", "batch统计", "batch 的统计量", "batch statistics"))),
+    KeyPoint("推理用滑动平均", ("推理", "测试", "inference", "滑动平均", "running mean"), 1,
+             "推理时用训练中累计的滑动平均",
+             (("推理", "测试", "inference"), ("滑动平均", "running mean"))),
+    KeyPoint("可学习的缩放平移", ("gamma", "beta", "γ", "β"), 1, "归一化后用可学习的 γ、β 缩放平移"),
+)
+BN_WRONG = (Misconception("推理也用批统计量", (("推理", "测试", "inference"), ("当前batch", "batch 的统计量", "batch statistics")),
+                          "推理时仍用当前 batch 的均值和方差"),)
+
+
+def verdicts(grade) -> list[str]:
+    return [p.verdict for p in grade.points]
+
+
+# --- negation ------------------------------------------------------------------------------------
+
+
+def test_negated_claims_are_contradicted_not_credited() -> None:
+    g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), "sigmoid 的输出不是全为正，所以梯度不会同号")
+    assert verdicts(g)[:2] == ["contradicted", "contradicted"] and g.score == 0.0
+    assert g.points[1].evidence == "所以梯度不会同号"
+
+
+@pytest.mark.parametrize("answer", [
+    "输出全为正这个说法并不成立",  # the cue after the words: the clause's predicate is negated
+    "梯度同号跟收敛慢没有关系",
+    "sigmoid 的输出并非全为正",
+    "梯度没有同号",
+    "The outputs are not all positive, and the gradients do not share the same sign.",
+    "gradients never have the same sign",
+])
+def test_negation_anywhere_in_the_clause(answer: str) -> None:
+    g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), answer)
+    assert "contradicted" in verdicts(g) and "covered" not in verdicts(g)
+
+
+@pytest.mark.parametrize(("answer", "covered"), [
+    ("并不是不会同号", "梯度符号相同"),  # two cues cancel
+    ("不是之字形而是同号", "梯度符号相同"),  # a contrast ends the cue's reach
+    ("用 tanh 而不是 sigmoid", "零中心的改进"),  # "而不是" reaches forward only
+    ("输出非负，所以梯度同号", "输入全为正"),  # a cue inside the matched words is theirs
+    ("the gradients have the same sign rather than mixed signs", "梯度符号相同"),
+])
+def test_what_negation_does_not_deny(answer: str, covered: str) -> None:
+    g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), answer)
+    assert {p.label: p.verdict for p in g.points}[covered] == "covered"
+
+
+def test_a_fuzzy_match_never_drops_a_negation() -> None:
+    points = (KeyPoint("非零中心", ("非零中心化",), 1, "输出不是零中心的"), *SIGMOID[1:])
+    g = grade_answer("", points, (), "输出零中心化")
+    assert g.points[0].verdict == "missing"
+
+
+# --- relations and misconceptions ------------------------------------------------------------------
+
+
+def test_role_swap_fails_every_relation_and_is_capped() -> None:
+    swapped = "BN 在测试时用当前 batch 的统计量，训练时用滑动平均"
+    g = grade_answer(BN_PROMPT, BN, BN_WRONG, swapped)
+    assert verdicts(g)[:2] == ["missing", "missing"]
+    assert [m.label for m in g.misconceptions] == ["推理也用批统计量"] and g.score <= MISCONCEPTION_CAP
+    right = grade_answer(BN_PROMPT, BN, BN_WRONG, "训练时用当前 batch 的统计量，推理时用滑动平均，再乘 γ 加 β")
+    assert verdicts(right) == ["covered"] * 3 and not right.misconceptions and right.score == 1.0
+
+
+def test_misconception_cap_holds_whatever_else_is_right() -> None:
+    answer = "训练时用当前batch统计，推理时用滑动平均，然后乘 gamma。另外测试时也用当前batch，这样更准"
+    g = grade_answer(BN_PROMPT, BN, BN_WRONG, answer)
+    assert g.coverage == 1.0 and g.score == MISCONCEPTION_CAP
+    assert {"code": "misconception", "label": "推理也用批统计量", "statement": "推理时仍用当前 batch 的均值和方差",
+            "cap": MISCONCEPTION_CAP} in g.codes()
+
+
+@pytest.mark.parametrize("answer", [
+    "很多人以为推理时也用当前batch的统计量，其实推理用滑动平均",  # reported, not claimed
+    "推理时不用当前batch的统计量，而用滑动平均",  # denied
+    "有人说测试时用当前 batch 统计，这是错的",  # refuted by the next clause
+    "People think inference uses batch statistics, but inference uses the running mean.",
+])
+def test_refuting_a_misconception_is_not_asserting_it(answer: str) -> None:
+    g = grade_answer(BN_PROMPT, BN, BN_WRONG, answer)
+    assert not g.misconceptions, g.misconceptions
+
+
+def test_english_misconception_is_capped() -> None:
+    g = grade_answer(BN_PROMPT, BN, BN_WRONG, "At inference BN uses batch statistics of the current batch.")
+    assert g.misconceptions and g.score <= MISCONCEPTION_CAP
+
+
+# --- free credit, lists, paraphrase ----------------------------------------------------------------
+
+
+def test_words_of_the_question_earn_nothing_alone() -> None:
+    g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), "因为 sigmoid 输出不是零中心的，所以会影响收敛速度")
+    assert g.score == 0.0
+    # ... but they still place a relation: "训练" is in the BN prompt, the batch statistics are not.
+    assert grade_answer(BN_PROMPT, BN, (), "训练时用当前batch统计").points[0].verdict == "covered"
+
+
+@pytest.mark.parametrize("answer", ["全为正、同号、之字形、tanh", "L1、L2、Dropout、BN", "all positive, same sign, zigzag, tanh"])
+def test_a_list_of_names_earns_at_most_half_of_each_point(answer: str) -> None:
+    g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), answer)
+    assert all(p.verdict in ("named", "missing") for p in g.points)
+    assert g.score <= 0.5
+
+
+def test_the_same_points_explained_earn_full_credit() -> None:
+    g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), "输入全为正，所以同一神经元的权重梯度同号，只能走之字形，换成 tanh 会好")
+    assert verdicts(g) == ["covered"] * 4 and g.score == 1.0
+
+
+def test_a_paraphrase_close_to_the_statement_covers_the_point() -> None:
+    g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), "我觉得是同一神经元所有权重的梯度都和 ∂L/∂z 一个方向")
+    assert g.points[1].verdict == "covered" and g.points[1].how == "statement"
+    denied = grade_answer(SIGMOID_PROMPT, SIGMOID, (), "同一神经元所有权重的梯度并不都与 ∂L/∂z 同向")
+    assert denied.points[1].verdict == "contradicted"
+
+
+def write_bank(root: Path, keypoints: str, extra: str = "", synonyms: str | None = None) -> Path:
+    (root / "banks").mkdir(parents=True)
+    (root / "banks" / "b.md").write_text(textwrap.dedent("""\
+        ---
+        id: b
+        title: 测试
+        ---
+
+        ## q-zero 零中心
+
+        ```yaml
+        type: open
+        difficulty: 3
+        topics: [激活函数]
+        source: test
+        ```
+
+        为什么 sigmoid 不好？
+
+        ### 参考答案
+
+        输出全为正，梯度同号，之字形更新。
+
+        ### 要点
+
+        """) + keypoints + extra + "\n### 解析\n\n见参考答案。\n", encoding="utf-8")
+    if synonyms is not None:
+        (root / "synonyms.md").write_text(synonyms, encoding="utf-8")
+    return root
+
+
+KP = ("- 输入全为正: 全为正|恒为正\n  > 上一层输出全部大于 0\n"
+      "- 梯度同号: 同号\n  > 同一神经元的权重梯度同号\n"
+      "- 之字形: 之字形\n  > 更新走之字形路线\n")
+
+
+def test_the_synonym_table_widens_every_item(tmp_path: Path) -> None:
+    root = write_bank(tmp_path, KP, synonyms="# 同义词表\n\n- 同号 | 一起往上或者一起往下 | same sign\n- 之字形 | z字形 | zig-zag\n")
+    q = load_content(root).by_id["q-zero"]
+    r = check_answer(q, "输出都大于零，所以所有权重的梯度一起往上或者一起往下，更新走 Z 字形")
+    assert [k["verdict"] for k in r.details["keypoints"]][1:] == ["covered", "covered"]
+
+
+# --- the content format ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("keypoints", "extra", "message", "line"), [
+    ("- 输入全为正: 全为正\n- 梯度同号: 同号\n  > 同号\n- 之字形: 之字形\n  > 之字形\n", "", "缺少陈述", 23),
+    ("- 输入全为正: 全为正 & \n  > x\n" + KP, "", "空的一组", 23),
+    (KP, "\n### 常见误区\n\n- 误区: 测试 & batch\n  > \n", "陈述是空的", 33),
+    (KP, "\n### 常见误区\n\n只有文字\n", "常见误区」小节是空的", 30),
+    (KP, "\n### 常见误区\n\n- 误区: a & b (权重 2)\n  > x\n", "误区没有权重", 32),
+])
+def test_claim_syntax_errors_name_file_and_line(tmp_path: Path, keypoints, extra, message, line) -> None:
+    root = write_bank(tmp_path, keypoints, extra)
+    with pytest.raises(ContentInvalid) as exc:
+        load_content(root)
+    hits = [e for e in exc.value.errors if message in e.message]
+    assert hits and hits[0].file.endswith("b.md") and hits[0].line == line, exc.value.errors
+
+
+@pytest.mark.parametrize(("table", "message", "line"), [
+    ("- 同号\n", "至少要有两个词", 1),
+    ("- 同号 | 同向\n- 同号 | 一致\n", "已在第 1 行的组里", 2),
+    ("同号 = 同向\n", "应写成", 1),
+    ("- 号 | 同向\n", "太短", 1),
+])
+def test_synonym_table_errors_name_file_and_line(tmp_path: Path, table: str, message: str, line: int) -> None:
+    root = write_bank(tmp_path, KP, synonyms=table)
+    with pytest.raises(ContentInvalid) as exc:
+        load_content(root)
+    hits = [e for e in exc.value.errors if message in e.message]
+    assert hits and hits[0].file.endswith("synonyms.md") and hits[0].line == line, exc.value.errors
+
+
+def test_bundled_open_items_all_have_claims(bundled_content) -> None:
+    opens = [q for q in bundled_content.questions if q.type == "open"]
+    assert len(opens) >= 100
+    assert all(kp.statement for q in opens for kp in q.keypoints)
+    assert sum(bool(q.misconceptions) for q in opens) >= len(opens) / 2
+    # No reference answer asserts one of its own item's misconceptions, or misses most of its own points.
+    for q in opens:
+        g = grade_answer(q.prompt, q.keypoints, q.misconceptions, q.reference)
+        assert not g.misconceptions, (q.id, g.misconceptions)
+        assert g.coverage >= OPEN_CORRECT_THRESHOLD, (q.id, [(p.label, p.verdict) for p in g.points])
+
+
+# --- the batch interface -----------------------------------------------------------------------------
+
+
+def test_grade_open_grades_a_file_and_reports_bad_lines(tmp_path: Path) -> None:
+    root = write_bank(tmp_path / "content", KP)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("\n".join([
+        json.dumps({"id": "q-zero", "answer": "输出全为正，所以梯度同号，走之字形", "student": "s1"}, ensure_ascii=False),
+        json.dumps({"id": "q-zero", "answer": "输出不是全为正，梯度也不同号"}, ensure_ascii=False),
+        "not json",
+        json.dumps({"id": "nope", "answer": "x"}),
+        json.dumps({"id": "q-zero", "answer": 3}),
+    ]) + "\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "app.cli", "grade-open", str(answers), "--content", str(root)],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 1 and "3 line(s) could not be graded" in run.stderr
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert out[0]["score"] == 1.0 and out[0]["student"] == "s1" and out[0]["grader"] == "builtin"
+    assert [k["verdict"] for k in out[0]["keypoints"]] == ["covered"] * 3
+    assert out[1]["score"] == 0.0 and [k["verdict"] for k in out[1]["keypoints"]][:2] == ["contradicted"] * 2
+    assert [o.get("line") for o in out[2:]] == [3, 4, 5] and all("error" in o for o in out[2:])
