@@ -390,105 +390,68 @@
   }
 
   // ---- practice and today's reviews: check at once, show the result, self-rate, next ------------------
-  // The result's labels come from <template id="result-template"> (templates/_check_result.html).
-  function slotPart(node, name) { return node.querySelector('[data-part="' + name + '"]'); }
-
-  function fill(node, slot, text) {
-    var el = node.querySelector('[data-slot="' + slot + '"]');
-    if (el) el.textContent = text;
-    return el;
-  }
-
-  function answerText(value) {
-    if (Array.isArray(value)) return value.join(", ");
-    return value === null || value === undefined ? "" : String(value);
-  }
-
+  // The server scores the form and renders the result (POST /practice/{id}/check, templates/_check_result.html);
+  // this puts it in place and wires the self-rating. The form's data-* attributes carry the words it needs.
   function localTime(iso) {
     var d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleString(document.documentElement.lang || undefined,
-      { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    if (isNaN(d)) return iso;
+    function two(n) { return String(n).padStart(2, "0"); }
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + two(d.getHours()) + ":" + two(d.getMinutes());
   }
 
-  function keypointList(node, points, labels) {
-    var ul = node.querySelector('[data-slot="keypoints"]');
-    points.forEach(function (k) {
-      var li = document.createElement("li");
-      li.className = k.hit ? "hit" : "missed";
-      li.textContent = (k.hit ? "✓ " : "✗ ") + k.label + " ";
-      var how = document.createElement("span");
-      how.className = "meta";
-      how.textContent = "(" + (k.hit ? labels.hit : labels.missed) + ")";
-      li.appendChild(how);
-      ul.appendChild(li);
-    });
-  }
-
-  function showRating(node, qid, review) {
-    var group = slotPart(node, "rating");
+  function wireRating(node) {
+    var group = node.querySelector('[data-part="rating"]');
+    if (!group) return;
+    var status = group.querySelector(".rate-status");
     function choose(name) {
       group.querySelectorAll("button[data-rate]").forEach(function (b) {
         b.classList.toggle("chosen", b.dataset.rate === name);
         b.setAttribute("aria-pressed", b.dataset.rate === name ? "true" : "false");
       });
     }
-    choose(review.rating); // the rating recorded from key-point coverage, until the user picks their own
     group.addEventListener("click", function (e) {
       var btn = e.target.closest("button[data-rate]");
       if (!btn) return;
-      api("POST", "/api/v1/me/reviews/" + encodeURIComponent(qid) + "/rating", { rating: btn.dataset.rate }).then(function (res) {
+      api("POST", "/api/v1/me/reviews/" + encodeURIComponent(node.dataset.qid) + "/rating", { rating: btn.dataset.rate }).then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
       }).then(function (body) {
         choose(body.rating);
-        group.querySelector(".rate-status").textContent = node.dataset.rated;
-        fill(node, "due", localTime(body.due)).setAttribute("datetime", body.due);
-      }).catch(function () { group.querySelector(".rate-status").textContent = node.dataset.failed; });
+        status.textContent = node.dataset.rated;
+        var due = node.querySelector('[data-part="review"] time');
+        if (due) { due.textContent = localTime(body.due); due.setAttribute("datetime", body.due); }
+      }).catch(function () { status.textContent = node.dataset.failed; });
     });
   }
 
-  function showResult(form, data) {
-    var node = document.getElementById("result-template").content.firstElementChild.cloneNode(true);
-    var open = form.dataset.type === "open";
-    node.classList.add(data.correct ? "is-right" : "is-wrong");
-    fill(node, "verdict", (data.correct ? "✓ " : "✗ ") + (data.correct ? node.dataset.correct : node.dataset.wrong));
-    fill(node, "score", Math.round((data.score || 0) * 100) + "%");
-    fill(node, "feedback", data.feedback || "");
-    fill(node, "expected", answerText(data.expected));
-    var points = (data.details && data.details.keypoints) || [];
-    if (points.length) keypointList(node, points, node.dataset); else slotPart(node, "keypoints").remove();
-    if (data.explanation_html) {
-      // Server-rendered markdown with raw HTML disabled (app/content/render.py).
-      node.querySelector('[data-slot="explanation"]').innerHTML = data.explanation_html;
-    } else {
-      slotPart(node, "explanation").remove();
-    }
-    if (data.review) {
-      fill(node, "due", localTime(data.review.due)).setAttribute("datetime", data.review.due);
-      slotPart(node, "anon").remove();
-      if (open) showRating(node, form.dataset.qid, data.review); else slotPart(node, "rating").remove();
-    } else {
-      ["review", "rating"].forEach(function (name) { slotPart(node, name).remove(); });
-    }
+  // The fragment is the server's own rendering (autoescaped Jinja2): a <template> parses it without running
+  // anything, and it goes in whole.
+  function showResult(form, html) {
+    var parsed = document.createElement("template");
+    parsed.innerHTML = html;
     var out = form.parentNode.querySelector(".result");
-    out.textContent = "";
-    out.appendChild(node);
+    out.replaceChildren(parsed.content);
+    var node = out.querySelector(".check-result");
+    if (node) wireRating(node);
     renderMath(out);
   }
 
   function checkPractice(form) {
     var status = form.querySelector(".form-status");
-    var labels = document.getElementById("result-template").content.firstElementChild.dataset;
+    var labels = form.dataset;
     var answer = answerOf(form);
     if (isEmpty(answer)) { status.textContent = labels.answerFirst; return; }
-    var body = { answer: answer };
-    if (form.dataset.seed) body.seed = parseInt(form.dataset.seed, 10);
     var button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     status.textContent = "";
-    api("POST", "/api/v1/questions/" + encodeURIComponent(form.dataset.qid) + "/check", body)
+    fetch("/practice/" + encodeURIComponent(form.dataset.qid) + "/check", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf() },
+      body: new URLSearchParams(new FormData(form)),
+    })
       .then(function (res) {
-        if (res.ok) return res.json();
+        if (res.ok) return res.text();
         if (!isRefusal(res)) throw new Error("HTTP " + res.status);
         return refusalText(res, answer, labels).then(function (text) {
           var refused = new Error(text);
@@ -496,12 +459,12 @@
           throw refused;
         });
       })
-      .then(function (data) {
+      .then(function (html) {
         // Checked once: the answer is recorded, so the form is done; "next" brings the next question.
         form.dataset.checked = "1";
         form.querySelectorAll("input, textarea").forEach(function (el) { el.readOnly = true; if (el.type === "radio" || el.type === "checkbox") el.disabled = true; });
         button.hidden = true;
-        showResult(form, data);
+        showResult(form, html);
         var next = document.querySelector("#question-slot .next-question");
         if (next) next.classList.add("primary");
       })

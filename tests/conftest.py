@@ -126,6 +126,27 @@ class Clock:
         self.now += timedelta(**kw)
 
 
+# A misconception for the fixture bank's open item s-open (tests/fixtures/valid has none, and other tests
+# count on its answers' scores): written into a private copy by content_with_misconception.
+S_OPEN_MISCONCEPTION = """### 常见误区
+
+- 推理也用batch统计: 推理|测试时|inference & 当前batch|当前 batch|这个batch|batch的均值|batch 的均值
+  > 推理时也用当前 batch 的均值和方差（推理用的是训练时累计的滑动平均）
+
+"""
+
+
+def content_with_misconception(folder: Path) -> Path:
+    """A copy of the fixture content in `folder` whose open item s-open also lists a misconception."""
+    shutil.copytree(VALID, folder)
+    bank = folder / "banks" / "sample.md"
+    text = bank.read_text(encoding="utf-8")
+    anchor = "### 解析\n\n训练时用 batch 统计量"
+    assert text.count(anchor) == 1
+    bank.write_text(text.replace(anchor, S_OPEN_MISCONCEPTION + anchor), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def clocked_env(db_url, tmp_path) -> Iterator[tuple[TestClient, Clock, Path]]:
     """An app on each database kind over a private copy of the fixture content, with a test clock."""

@@ -19,7 +19,7 @@ from itsdangerous import URLSafeSerializer
 from app.practice import scheduling, stats
 from tests.conftest import T0
 
-OLD_CHECK_KEYS = {"score", "correct", "expected", "feedback", "explanation_html", "details"}
+CHECK_KEYS = {"score", "correct", "expected", "feedback", "explanation_html", "details", "codes"}
 GOOD_OPEN = "每个通道求均值方差，标准化后用 gamma beta 缩放平移"
 
 
@@ -130,7 +130,7 @@ def test_stats_pure_figures():
 def test_anonymous_check_is_unchanged_and_records_nothing(env):
     client, _ = env
     body = check(client, {}, "s-single", "B")
-    assert set(body) == OLD_CHECK_KEYS and body["score"] == 1.0
+    assert set(body) == CHECK_KEYS and body["score"] == 1.0
     assert check(client, {"Authorization": "Bearer not-a-token"}, "s-single", "A")["score"] == 0.0
     h = guest(client)
     assert client.get("/api/v1/me/stats", headers=h).json()["attempts"] == 0
@@ -142,7 +142,7 @@ def test_card_answered_well_is_due_later_than_one_answered_badly(env):
     right = check(client, h, "s-single", "B")
     wrong = check(client, h, "s-multiple", "C")
     partial = check(client, h, "s-multiple", "A,B")  # 2/3 of the options: hard
-    assert set(right) == OLD_CHECK_KEYS | {"review"}
+    assert set(right) == CHECK_KEYS | {"review"}
     assert right["review"]["rating"] == "good" and wrong["review"]["rating"] == "again"
     assert partial["review"]["rating"] == "hard"
     assert at(right["review"]["due"]) > at(partial["review"]["due"]) > T0
@@ -182,6 +182,33 @@ def test_due_list_changes_as_time_passes(env):
     assert [i["question_id"] for i in second["items"]] == ["s-single"] and second["next"] is None
     check(client, h, "s-numeric", "128")
     assert [i["question_id"] for i in due(client, h)["items"]] == ["s-single"]
+
+
+def test_the_openapi_of_the_check_names_everything_an_open_check_sends(env):
+    """Per-point verdicts, misconceptions, codes and the review are in the schema, not an untyped object."""
+    client, _ = env
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+
+    def props(name: str) -> dict:
+        return schemas[name]["properties"]
+
+    ok = spec["paths"]["/api/v1/questions/{question_id}/check"]["post"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CheckResponse"}
+    body = check(client, guest(client), "s-open", "BN 不是按通道统计的，而是对整个 batch 所有元素一起算均值和方差。")
+    assert set(body) == CHECK_KEYS | {"review"} == set(props("CheckResponse"))
+    assert set(body["review"]) == set(props("CheckReview"))
+    assert props("CheckResponse")["details"] == {"$ref": "#/components/schemas/CheckDetails"}
+    assert set(body["details"]) == set(props("CheckDetails")) == {"keypoints", "misconceptions", "coverage", "grader"}
+    assert {k for p in body["details"]["keypoints"] for k in p} == set(props("KeypointHit"))
+    verdict = props("KeypointHit")["verdict"]["anyOf"][0]
+    assert verdict["enum"] == ["covered", "named", "contradicted", "missing"]
+    assert [p["verdict"] for p in body["details"]["keypoints"]] == ["contradicted", "covered", "missing"]
+    assert set(props("MisconceptionFound")) == {"label", "statement", "evidence"}
+    assert props("CheckResponse")["codes"]["items"] == {"$ref": "#/components/schemas/FeedbackCode"}
+    assert props("ReportQuestion")["codes"]["items"] == {"$ref": "#/components/schemas/FeedbackCode"}
+    assert [c["code"] for c in body["codes"]] == ["open_coverage", "open_contradicted", "open_missing"]
+    assert schemas["FeedbackCode"]["additionalProperties"] is True and schemas["FeedbackCode"]["required"] == ["code"]
 
 
 def test_open_self_rating_in_check_and_after_the_fact(env):

@@ -112,7 +112,8 @@ def test_report_has_svg_chart_scores_and_keypoint_note(client):
     report = client.post(f"{loc}/finish", data={"csrf_token": csrf})
     assert "<svg" in report.text and 'role="img"' in report.text
     assert "总分" in report.text and "各主题得分" in report.text
-    assert "这是要点覆盖率，不代表对理解程度的评判" in report.text
+    assert "要点由程序逐句自动判断：换一种说法它可能认不出来" in report.text
+    assert "这是要点覆盖率" not in report.text
     assert 'data-rate="again"' in report.text and 'data-rate="easy"' in report.text
     assert "/practice?topic=" in report.text
     assert "@media print" in client.get("/static/app.css").text

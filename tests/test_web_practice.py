@@ -59,7 +59,7 @@ def test_practice_one_question_at_a_time_with_filters(env):
     assert "随机抽题" in page.text and 'action="/guest"' in page.text  # anonymous: a random match, not recorded
     assert page.text.count('class="card practice-q"') == 1
     assert 'name="type" value="single" checked' in page.text
-    assert 'id="result-template"' in page.text and "这是要点覆盖率，不代表对理解程度的评判" in page.text
+    assert 'data-answer-first="请先作答。"' in page.text and 'id="result-template"' not in page.text  # server-rendered
     assert shown(client.get("/practice?dmin=3&dmax=3&type=open").text) == "s-open"
     assert shown(client.get("/practice?topic=卷积计算&type=shape").text) == "s-shape"
     assert shown(client.get("/practice?bank=sample&dmin=1&dmax=1").text) == "s-single"
@@ -339,11 +339,14 @@ def test_every_string_the_pages_ask_for_is_translated():
 
     from app.content.model import QUESTION_TYPES
     from app.web.i18n import STRINGS
+    from app.web.verdicts import VERDICTS
 
     root = Path(__file__).resolve().parent.parent
     sources = [*root.glob("templates/*.html"), *(p for p in root.glob("app/web/*.py") if p.name != "i18n.py")]
     literal = {k for p in sources for k in re.findall(r'''\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]''', p.read_text())}
     dynamic = {f"type_{t}" for t in QUESTION_TYPES} | {f"reason_{r}" for r in ("due", "new", "ahead", "random", "weak")}
+    dynamic |= {f"verdict_{v}" for v in VERDICTS} | {f"code_{c}" for c in (
+        "open_coverage", "open_coverage_named", "open_contradicted", "open_named", "open_missing", "misconception")}
     assert "reviews_left" in literal and "heatmap_day" in literal
     for lang in ("zh", "en"):
         assert sorted((literal | dynamic) - set(STRINGS[lang])) == [], lang

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas import NEXT_HELP, HexNext, OptionPublic, QuestionPublic, Timestamp
+from app.api.schemas import (
+    NEXT_HELP,
+    FeedbackCode,
+    HexNext,
+    KeypointHit,
+    MisconceptionFound,
+    OptionPublic,
+    QuestionPublic,
+    Timestamp,
+)
 from app.practice.scheduling import RatingName
 
 
@@ -107,26 +116,6 @@ class TopicScore(BaseModel):
     count: int
 
 
-class KeypointHit(BaseModel):
-    """The grader's verdict on one key point (results stored before claims carry only label, hit, matched, how)."""
-
-    label: str
-    hit: bool = Field(description="covered or named")
-    matched: str | None
-    how: str | None = Field(description="exact | fuzzy | statement (older results: substring)")
-    verdict: Literal["covered", "named", "contradicted", "missing"] | None = Field(
-        default=None, description="named: only listed, half credit; contradicted: the answer states the opposite")
-    statement: str | None = Field(default=None, description="the claim the key point checks")
-    evidence: str | None = Field(default=None, description="the clause of the answer that decided")
-    weight: float | None = None
-
-
-class MisconceptionFound(BaseModel):
-    label: str
-    statement: str
-    evidence: str = Field(description="the clause that asserts it")
-
-
 class ReportQuestion(BaseModel):
     position: int
     section: int
@@ -147,7 +136,8 @@ class ReportQuestion(BaseModel):
     explanation_html: str
     keypoints: list[KeypointHit] | None
     misconceptions: list[MisconceptionFound] | None = None
-    codes: list[dict[str, Any]] = Field(default_factory=list, description="feedback codes with arguments")
+    codes: list[FeedbackCode] = Field(default_factory=list, description="feedback codes with arguments (none in "
+                                      "results stored before codes)")
     time_spent_seconds: float
     self_rating: str | None
     followup_of: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from app.limits import current_limits
@@ -126,16 +126,69 @@ class CheckRequest(BaseModel):
         default=None, description="the instance seed, for generated items")
 
 
+class KeypointHit(BaseModel):
+    """The grader's verdict on one key point (results stored before claims carry only label, hit, matched, how)."""
+
+    label: str
+    hit: bool = Field(description="covered or named")
+    matched: str | None
+    how: str | None = Field(description="exact | fuzzy | statement (older results: substring)")
+    verdict: Literal["covered", "named", "contradicted", "missing"] | None = Field(
+        default=None, description="named: only listed, half credit; contradicted: the answer states the opposite")
+    statement: str | None = Field(default=None, description="the claim the key point checks")
+    evidence: str | None = Field(default=None, description="the clause of the answer that decided (normalised: "
+                                 "lower case, no spaces beside Chinese characters); none for a missing point")
+    weight: float | None = None
+
+
+class MisconceptionFound(BaseModel):
+    label: str
+    statement: str
+    evidence: str = Field(description="the clause that asserts it")
+
+
+class FeedbackCode(BaseModel):
+    """One piece of feedback as data; clients render it in their reader's language."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="open_coverage {covered, named, total}; open_contradicted, open_named, "
+                      "open_missing {points: key-point labels}; misconception {label, statement, cap: the "
+                      "score's cap}. Other codes may follow: skip the ones you do not know")
+
+
+class CheckDetails(BaseModel):
+    """What the score rests on. Open items: the fields below; other types: their own (`chosen` and `correct`
+    keys, `dims`, `seed` and `params`, or an `error` for an unreadable answer)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    keypoints: list[KeypointHit] | None = Field(default=None, description="open items: one verdict per key point")
+    misconceptions: list[MisconceptionFound] | None = Field(
+        default=None, description="open items: the misconceptions the answer asserts (each caps the score)")
+    coverage: float | None = Field(default=None, description="open items: weighted key-point credit, before the cap")
+    grader: str | None = Field(default=None, description='open items: which grader decided ("builtin")')
+
+
+class CheckReview(BaseModel):
+    """A signed-in caller's recorded attempt and the review card it updated."""
+
+    attempt_id: int
+    rating: str | None = Field(description="again | hard | good | easy: the one sent, else proposed from the score")
+    due: Timestamp
+
+
 class CheckResponse(BaseModel):
     score: float
-    correct: bool
+    correct: bool = Field(description="objective items: fully right; open items: key-point coverage of 0.6 or "
+                          "more (pages show the coverage instead, never right or wrong)")
     expected: Any
     feedback: str = Field(description="one plain sentence in Chinese; `codes` is the same feedback as data")
     explanation_html: str
-    details: dict[str, Any] = Field(description="open items: `keypoints` (per-point verdicts), `misconceptions`, "
-                                    "`coverage`, `grader`")
-    codes: list[dict[str, Any]] = Field(default_factory=list, description='feedback codes with arguments, e.g. '
-                                        '{"code": "open_contradicted", "points": ["…"]}; open items so far')
+    details: CheckDetails
+    codes: list[FeedbackCode] = Field(default_factory=list, description='feedback codes with arguments, e.g. '
+                                      '{"code": "open_contradicted", "points": ["…"]}; open items so far')
+    review: CheckReview | None = Field(default=None, description="signed-in callers only")
 
 
 class SectionPublic(BaseModel):

@@ -1,7 +1,8 @@
 """Practice, today's reviews and the progress dashboard (issue 7), server-rendered.
 
-Answers are checked in the browser through POST /api/v1/questions/{id}/check (static/app.js), which records
-a signed-in visitor's attempt and updates their card; these routes only choose and show questions.
+An answer is checked through POST /practice/{id}/check, which records a signed-in visitor's attempt and
+updates their card as the API's check does, and answers the result as a fragment (static/app.js puts it in
+place and wires the self-rating).
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ from app.content.loader import Content
 from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.practice import service
+from app.scoring.answers import answer_problem
+from app.scoring.check import check_answer, instance_for
 from app.views import question_view
 from app.web.i18n import translator
 from app.web.practice_views import (
     activity_summary,
+    check_view,
     dashboard_charts,
     filter_choices,
     filter_summary,
     filters_query,
+    form_answer,
     local_time,
     parse_filters,
     practice_url,
@@ -104,6 +109,32 @@ def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content:
         visitor, content, view, next_url=next_url, mode="reviews", left=due["total"], due_count=due["total"],
         skipped=len(skipped),
         next_due=local_time(next_due, visitor.zone()) if next_due else None))
+
+
+@router.post("/practice/{question_id}/check", response_class=HTMLResponse)
+def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
+          text: Annotated[Text | None, Form()] = None, choice: Annotated[list[Text] | None, Form()] = None,
+          seed: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None) -> Response:
+    """Score the practice or review form's answer and render the result; 422 for an answer the API would
+    refuse too (longer than MIANJING_MAX_ANSWER_CHARS, say) or a generated item without its seed."""
+    q = content.by_id.get(question_id)
+    if q is None:
+        raise NotFound(f"no question with id {question_id!r}")
+    if q.type == "generated" and seed is None:
+        raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
+    answer = form_answer(q.type, text, choice or [])
+    settings = visitor.request.app.state.settings
+    if problem := answer_problem(answer, max_depth=settings.max_json_depth, max_chars=settings.max_answer_chars):
+        raise AppError(f"the answer {problem}", status_code=422)
+    inst = instance_for(q, seed) if q.type == "generated" and seed is not None else None
+    result = check_answer(q, answer, seed=seed, inst=inst)
+    review = None
+    if visitor.user is not None:
+        with write_transaction(db):
+            review = service.record_check(db, user=visitor.user, question=q, seed=seed, answer=answer,
+                                          result=result, rating=None, now=now)
+    view = check_view(q, result, seed=seed, inst=inst, review=review, t=translator(visitor.lang), tz=visitor.zone())
+    return render(visitor, "_check_result.html", {"res": view, "due_count": None})
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

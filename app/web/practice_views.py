@@ -1,5 +1,5 @@
-"""Pure shaping for the practice, review and dashboard pages: filters from a query string and back,
-and the dashboard's figures as charts. No requests, no database."""
+"""Pure shaping for the practice, review and dashboard pages: filters from a query string and back, a
+check's result as its fragment shows it, and the dashboard's figures as charts. No requests, no database."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from datetime import date, datetime, tzinfo
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from app.calculators import Instance
 from app.content.loader import Content
-from app.content.model import QUESTION_TYPES
+from app.content.model import QUESTION_TYPES, Question
+from app.content.render import render_markdown
 from app.practice.service import PracticeFilters
+from app.scoring.check import CheckResult
+from app.views import explanation_html
 from app.web.charts import bar_chart, calendar_heatmap, heatmap_start
+from app.web.verdicts import open_verdicts
 
 MAX_VALUES = 64  # more checkboxes than the banks and topics there are: a hand-made URL, cut short
 MAX_VALUE_LEN = 64
@@ -94,6 +99,43 @@ def reason_topics(view: Mapping[str, Any]) -> list[str]:
     """The weak topics that brought this question up (empty unless it was a weak-topic drill)."""
     weak = view["practice"]["weak_topics"]
     return [t for t in view["topics"] if t in weak]
+
+
+def form_answer(qtype: str, text: str | None, choices: Sequence[str]) -> Any:
+    """The answer a practice form sends (its `choice` boxes or its `text` field) in the shape the check of
+    the API takes: an option key, a list of keys, or the text."""
+    if qtype == "single":
+        return choices[0] if len(choices) == 1 else list(choices)  # several: the scoring says "one only"
+    if qtype == "multiple":
+        return list(choices)
+    return text or ""
+
+
+def answer_text(value: Any) -> str:
+    """An answer or an expected value as one line of text ("A, C", "128", "(1, 64, 56, 56)")."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def check_view(question: Question, result: CheckResult, *, seed: int | None, inst: Instance | None,
+               review: Mapping[str, Any] | None, t: Callable[..., str], tz: tzinfo) -> dict[str, Any]:
+    """The context of templates/_check_result.html for one checked answer (review: what record_check said
+    for a signed-in visitor)."""
+    is_open = question.type == "open"
+    return {
+        "qid": question.id, "open": is_open, "score": result.score, "correct": result.correct,
+        "feedback": result.feedback,
+        "verdicts": open_verdicts(result.details, result.codes, t) if is_open else None,
+        "reference_html": render_markdown(question.reference) if is_open else None,
+        "expected_text": answer_text(result.expected),
+        "explanation_html": explanation_html(question, seed, inst),
+        "review": {**review, "due_text": local_time(review["due"], tz)} if review else None,
+    }
 
 
 def local_time(iso_or_dt: str | datetime | None, tz: tzinfo) -> str:

@@ -46,6 +46,8 @@ from app.runtime.reload import reload_content, reload_history
 from app.views import round_view
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
+from app.web.practice_views import answer_text
+from app.web.verdicts import open_verdicts
 
 TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
 HISTORY_PAGE = DEFAULT_LIMIT  # interviews per /history page, as the API's default page
@@ -298,8 +300,10 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
     t = translator(visitor.lang)
     chart = bar_chart([(tp["topic"], tp["score"]) for tp in rep["topics"]], title=t("topic_chart"))
     for qd in rep["questions"]:
-        qd["answer_text"] = _answer_text(qd["answer"])
-        qd["expected_text"] = _answer_text(qd["expected"])
+        qd["answer_text"] = answer_text(qd["answer"])
+        qd["expected_text"] = answer_text(qd["expected"])
+        qd["verdicts"] = open_verdicts({"keypoints": qd["keypoints"], "misconceptions": qd["misconceptions"]},
+                                       qd["codes"], t) if qd["type"] == "open" else None
     share_url = str(visitor.request.base_url).rstrip("/") + f"/shared/{interview.share_token}" \
         if interview.share_token and not shared else None
     return render(visitor, "report.html", {"r": rep, "chart": chart, "quote": quote, "shared": shared,
@@ -442,16 +446,6 @@ def logout(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
     response = redirect(visitor, "/")
     clear_session_cookie(request, response)
     return response
-
-
-def _answer_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 # --- admin ----------------------------------------------------------------------------------------------
