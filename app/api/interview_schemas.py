@@ -113,7 +113,8 @@ class KeypointHit(BaseModel):
     label: str
     hit: bool = Field(description="covered or named")
     matched: str | None
-    how: str | None = Field(description="exact | fuzzy | statement (older results: substring)")
+    how: str | None = Field(description="exact | fuzzy | statement | model (the model grader's verdict; older "
+                                        "results: substring)")
     verdict: Literal["covered", "named", "contradicted", "missing"] | None = Field(
         default=None, description="named: only listed, half credit; contradicted: the answer states the opposite")
     statement: str | None = Field(default=None, description="the claim the key point checks")
@@ -124,7 +125,7 @@ class KeypointHit(BaseModel):
 class MisconceptionFound(BaseModel):
     label: str
     statement: str
-    evidence: str = Field(description="the clause that asserts it")
+    evidence: str | None = Field(description="the clause that asserts it; null when the model grader found it")
 
 
 class ReportQuestion(BaseModel):
@@ -147,6 +148,8 @@ class ReportQuestion(BaseModel):
     explanation_html: str
     keypoints: list[KeypointHit] | None
     misconceptions: list[MisconceptionFound] | None = None
+    grader: str | None = Field(default=None, description='open items: who graded the answer, "builtin" or '
+                               '"model:<model>" (null for other items, and for results stored before it was kept)')
     codes: list[dict[str, Any]] = Field(default_factory=list, description="feedback codes with arguments")
     time_spent_seconds: float
     self_rating: str | None

@@ -5,8 +5,8 @@ The model grader never fails a request: any error, timeout, non-200, unreadable 
 built-in grade with the reason (OpenGrade.fallback, the code grader_fallback). Each failure class is logged
 once, then again only after a growing pause (with how many happened meanwhile), and its recovery is logged.
 A failure to reach the server (timeout, connection, HTTP status) also stops asking it for a while: the pause
-starts at a second and doubles up to MIANJING_GRADER_BACKOFF_MAX_S, so an outage costs each request one
-timeout at most, not one each.
+starts at a second and doubles up to MIANJING_GRADER_BACKOFF_MAX_S, so that in an outage only the request
+that probes the server waits for its timeout, not every request.
 
 It blocks the calling thread (each call runs its own event loop, for a deadline that covers the whole
 exchange and for concurrent grading): call it from the thread pool, never from the event loop. Routes
@@ -176,7 +176,11 @@ class ModelGrader:
             pass
         else:
             raise RuntimeError("the model grader blocks: call it from the thread pool, not the event loop")
-        return asyncio.run(self._grade_all(jobs, builtin, budget_s))
+        try:
+            return asyncio.run(self._grade_all(jobs, builtin, budget_s))
+        except Exception as exc:  # noqa: BLE001 - a bug of ours or httpx's must not fail the request either
+            self._health.failed("error", f"{type(exc).__name__}: {exc}")
+            return [replace(b, fallback="error") for b in builtin]
 
     async def _grade_all(self, jobs: Sequence[tuple[Question, str]], builtin: list[OpenGrade],
                          budget_s: float | None) -> list[OpenGrade]:
@@ -216,6 +220,9 @@ class ModelGrader:
             except InvalidReply as exc:
                 self._health.failed(exc.reason, f"{question.id}: {exc.detail}")
                 return replace(builtin, fallback=exc.reason)
+            except Exception as exc:  # noqa: BLE001 - anything else: the built-in grade all the same
+                self._health.failed("error", f"{question.id}: {type(exc).__name__}: {exc}")
+                return replace(builtin, fallback="error")
             self._health.succeeded()
             return combine(question, builtin, reply, grader=self.name)
 
