@@ -133,9 +133,11 @@ class CheckResponse(BaseModel):
     feedback: str = Field(description="one plain sentence in Chinese; `codes` is the same feedback as data")
     explanation_html: str
     details: dict[str, Any] = Field(description="open items: `keypoints` (per-point verdicts), `misconceptions`, "
-                                    "`coverage`, `grader`")
+                                    "`coverage`, `grader` (\"builtin\" or \"model:<model>\": who decided)")
     codes: list[dict[str, Any]] = Field(default_factory=list, description='feedback codes with arguments, e.g. '
-                                        '{"code": "open_contradicted", "points": ["…"]}; open items so far')
+                                        '{"code": "open_contradicted", "points": ["…"]}; open items so far. '
+                                        '{"code": "grader_fallback", "reason": …}: the configured model grader '
+                                        'did not decide, the built-in grader did')
 
 
 class SectionPublic(BaseModel):
@@ -359,6 +361,16 @@ class Health(BaseModel):
     status: str
 
 
+class GraderInfo(BaseModel):
+    """Who grades open answers."""
+
+    name: str = Field(description='"builtin", or "model:<model>" when a grading service is configured; what '
+                                  "details.grader of a result says when that grader decided")
+    model: str | None = Field(description="the grading service's model; null for the built-in grader")
+    sends_open_answers: bool = Field(description="open answers are sent to the configured grading service "
+                                                 "(MIANJING_GRADER_URL) to be graded")
+
+
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     database: bool
@@ -370,3 +382,5 @@ class Readiness(BaseModel):
     banks: int
     rounds: int
     reasons: list[str] = Field(description="why the worker is not ready; empty when status is ok")
+    grader: GraderInfo = Field(description="who grades open answers (a grading service that fails does not make "
+                                           "the worker unready: its answers get the built-in grade)")
