@@ -54,13 +54,17 @@ def grade_open_file(
     directory: Annotated[Path | None, typer.Option("--content", help="content folder")] = None,
 ) -> None:
     """Grade open answers in bulk: each line comes back on stdout with its score, per-point verdicts and
-    misconceptions (the grader practice and interviews use). Exit status 1 if any line had an error."""
+    misconceptions (the grader practice and interviews use: the model grader when MIANJING_GRADER_URL is
+    set, with "grader" saying who decided). Exit status 1 if any line had an error."""
     import json
     import sys
 
+    from app.runtime.grader import grader_from_settings
     from app.scoring.batch import grade_lines
 
-    directory = directory or get_settings().content_dir
+    settings = get_settings()
+    grader = grader_from_settings(settings)
+    directory = directory or settings.content_dir
     try:
         content = load_content(directory)
     except ContentInvalid as exc:
@@ -69,7 +73,7 @@ def grade_open_file(
         raise typer.Exit(1) from None
     failed = 0
     with (sys.stdin if str(file) == "-" else file.open(encoding="utf-8", errors="surrogateescape")) as lines:
-        for out in grade_lines(content, lines):
+        for out in grade_lines(content, lines, grader.grade):
             failed += "error" in out
             typer.echo(json.dumps(out, ensure_ascii=False))
     if failed:

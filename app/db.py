@@ -161,6 +161,12 @@ def write_transaction(db: Session) -> Iterator[Session]:
             db.bind = modes.reader
 
 
+def writing(db: Session) -> bool:
+    """Whether the session is inside write_transaction (a plain Session(engine) always may be)."""
+    modes: _Modes | None = db.info.get("modes")
+    return modes is None or db.bind is modes.writer
+
+
 @contextmanager
 def db_session(engine: Engine) -> Iterator[Session]:
     """A unit of work outside a request (jobs, the CLI, tests): a session whose block is one write."""

@@ -20,6 +20,7 @@ from app.db import code_heads, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
 from app.limits import RequestLimits, RequestShapeLimits
 from app.rate_limits import Limits
+from app.runtime.grader import grader_from_settings
 from app.runtime.publishing import publish_at_start
 from app.runtime.store import ContentStore
 from app.runtime.sync import follow_forever
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.schema_heads = code_heads()  # what /readyz compares the database's revision with
     app.state.clock = lambda: datetime.now(UTC)
     app.state.limits = Limits.from_settings(settings)
+    app.state.grader = grader_from_settings(settings)  # open answers: built-in, or a model when configured
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(questions.router)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.scoring.answers import MAX_OPEN_TEXT_LEN, MAX_READABLE_DEPTH
@@ -84,6 +84,40 @@ class Settings(BaseSettings):
                                                    "guesses of one account from one address")
     limit_login_failures_per_address_per_hour: int = Field(
         default=200, ge=1, description="failed logins one client address may make in any hour, whatever the account")
+
+    # --- the model grader (app/runtime/grader.py; docs/security.md: answers leave the machine) ---
+    grader_url: str = Field(
+        default="", description="base URL of an OpenAI-compatible chat-completions server (vLLM, llama.cpp's "
+        "server, Ollama: http://host:port/v1) that grades open answers; empty = the built-in grader only. Set, "
+        "every open answer is sent there, and the pages say so")
+    grader_model: str = Field(default="", description="the model name the grading server is asked for; "
+                              "required with grader_url")
+    grader_api_key: SecretStr | None = Field(default=None, description="bearer token for the grading server, "
+                                             "if it wants one")
+    grader_timeout_s: float = Field(default=5.0, gt=0, le=600, description="the longest one grading request "
+                                    "may take (the whole exchange); then the built-in grade")
+    grader_finish_budget_s: float = Field(
+        default=20.0, gt=0, le=600, description="the time an interview's finish may spend grading its open "
+        "answers with the model, all together (they are graded at once); answers not graded by then get the "
+        "built-in grade")
+    grader_concurrency: int = Field(default=8, ge=1, le=64, description="grading requests one finish sends at "
+                                    "once")
+    grader_backoff_max_s: float = Field(
+        default=60.0, gt=0, description="after the grading server fails (timeout, connection, HTTP status) it "
+        "is not asked for a second, then twice as long after each further failure, up to this; a failure "
+        "class is logged once per such pause")
+    grader_response_format: Literal["json_schema", "json_object", "none"] = Field(
+        default="json_schema", description="the response_format asked for: json_schema (vLLM, llama.cpp, "
+        "Ollama, OpenAI), json_object, or none for a server that refuses both; the reply is validated anyway")
+
+    @model_validator(mode="after")
+    def _grader_needs_a_model(self) -> Settings:
+        if self.grader_url:
+            if not self.grader_url.startswith(("http://", "https://")):
+                raise ValueError("MIANJING_GRADER_URL must be an http:// or https:// URL")
+            if not self.grader_model.strip():
+                raise ValueError("MIANJING_GRADER_MODEL must name the model when MIANJING_GRADER_URL is set")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -23,4 +23,5 @@ async def healthz() -> dict[str, str]:
 def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     body = readiness(state.engine, state.store, state.schema_heads)
+    body["grader"] = state.grader.describe()
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)

@@ -136,6 +136,8 @@ class ReportQuestion(BaseModel):
     explanation_html: str
     keypoints: list[KeypointHit] | None
     misconceptions: list[MisconceptionFound] | None = None
+    grader: str | None = Field(default=None, description='open items: who graded the answer, "builtin" or '
+                               '"model:<model>" (null for other items, and for results stored before it was kept)')
     codes: list[FeedbackCode] = Field(default_factory=list, description="feedback codes with arguments (none in "
                                       "results stored before codes)")
     time_spent_seconds: float

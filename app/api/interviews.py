@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CallerDep, ContentDep, LimitsDep, NowDep, SessionDep
+from app.api.deps import CallerDep, ContentDep, GraderDep, LimitsDep, NowDep, SessionDep
 from app.api.interview_schemas import (
     AnswerRated,
     AnswerSaved,
@@ -79,21 +79,22 @@ def _state(db, interview: Interview, now, status_code: int = 200) -> Response:
     **errors(e429="the account has started its interviews for the day; see Retry-After"), **STARTED_LINKS,
 })
 def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
-          limits: LimitsDep) -> Response:
+          limits: LimitsDep, grader: GraderDep) -> Response:
     user = caller.user(db)
+    service.close_expired_running(db=db, user=user, round_id=body.round, now=now, grader=grader)
     with write_transaction(db):
         interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now,
-                                            limit=limits.interviews)
+                                            limit=limits.interviews, grader=grader)
     return _state(db, interview, now, status_code=201)
 
 
 @router.get("", response_model=InterviewPage, operation_id="list_interviews", responses={
     **errors(401), **links(200, next_page=("list_interviews", {"cursor": "$response.body#/next"}),
                            first=("get_interview", {"interview_id": "$response.body#/items/0/id"}))})
-def history(caller: CallerDep, db: SessionDep, now: NowDep, limit: PageLimit = DEFAULT_LIMIT,
+def history(caller: CallerDep, db: SessionDep, now: NowDep, grader: GraderDep, limit: PageLimit = DEFAULT_LIMIT,
             cursor: HexCursor = None) -> dict[str, Any]:
     """My interviews, newest first, `limit` at a time: pass a page's `next` as `cursor` for the one after."""
-    page = service.history(db, caller.user(db), now, limit, cursor)
+    page = service.history(db, caller.user(db), now, limit, cursor, grader)
     return {"items": [{"id": i.id, "round": i.round_id, "title": i.round_title, "state": i.state, "score": i.score,
                        "started_at": i.started_at.isoformat(), "deadline": i.deadline.isoformat()}
                       for i in page.items],
@@ -101,58 +102,65 @@ def history(caller: CallerDep, db: SessionDep, now: NowDep, limit: PageLimit = D
 
 
 @router.get("/{interview_id}", response_model=InterviewState, operation_id="get_interview", responses=READ)
-def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> Response:
+def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, grader: GraderDep) -> Response:
     interview = service.get_owned(db, caller.user(db), interview_id, plan=False)
-    service.close_if_expired(db, interview, now)
+    service.close_if_expired(db, interview, now, grader)
     return _state(db, interview, now)
 
 
 @router.put("/{interview_id}/answers/{position}", response_model=AnswerSaved, operation_id="save_answer",
             responses={**WRITE, **errors(e409="the interview is over: the answer was not saved")})
 def save_answer(interview_id: str, position: int, body: AnswerRequest, caller: CallerDep, db: SessionDep,
-                now: NowDep) -> dict[str, Any]:
+                now: NowDep, grader: GraderDep) -> dict[str, Any]:
     with write_transaction(db):  # the hottest write: its token lookup in the same transaction
         saved_at = service.save_answer(db=db, user=caller.user(db), interview_id=interview_id, position=position,
-                                       answer=body.answer, now=now)
+                                       answer=body.answer, now=now, grader=grader)
     return {"position": position, "saved_at": saved_at.isoformat(), "answer": body.answer}
 
 
 @router.post("/{interview_id}/position", response_model=PositionMoved, operation_id="move_to_question",
              responses=WRITE)
-def move(interview_id: str, body: MoveRequest, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+def move(interview_id: str, body: MoveRequest, caller: CallerDep, db: SessionDep, now: NowDep,
+         grader: GraderDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):
-        interview = service.move_to(db=db, user=user, interview_id=interview_id, position=body.position, now=now)
+        interview = service.move_to(db=db, user=user, interview_id=interview_id, position=body.position, now=now,
+                                    grader=grader)
     return {"current_position": interview.current_position, "state": interview.state}
 
 
 @router.post("/{interview_id}/finish", response_model=InterviewFinished, operation_id="finish_interview",
              responses={**WRITE, **errors(e409="the interview was abandoned")})
-def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, grader: GraderDep) -> dict[str, Any]:
+    """Score and close the interview. With a model grader its open answers are graded first, all at once,
+    within MIANJING_GRADER_FINISH_BUDGET_S; any not graded by then get the built-in grade."""
     user = caller.user(db)
+    graded = service.grade_before_finish(db=db, user=user, interview_id=interview_id, grader=grader)
     with write_transaction(db):
-        interview = service.finish_owned(db=db, user=user, interview_id=interview_id, now=now)
+        interview = service.finish_owned(db=db, user=user, interview_id=interview_id, now=now, graded=graded)
     return {"id": interview.id, "state": interview.state, "score": interview.score}
 
 
 @router.post("/{interview_id}/abandon", response_model=InterviewFinished, operation_id="abandon_interview",
              responses={**WRITE, **errors(e409="the interview is over already (finished, or its time is up)")})
-def abandon(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+def abandon(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, grader: GraderDep) -> dict[str, Any]:
     """End a running interview unscored: no score, nothing recorded for practice or reviews; it stays in the
     history as `abandoned` (its report is a 409), and another of its round may start. Repeating it is
     harmless."""
     user = caller.user(db)
+    # One whose time is up is closed and scored instead: before the write, so that it is graded outside it.
+    service.close_if_expired(db, service.get_owned(db, user, interview_id, plan=False), now, grader)
     with write_transaction(db):
-        interview = service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now)
+        interview = service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now, grader=grader)
     service.refuse_unless_abandoned(interview)  # after the write: closing one whose time is up stays done
     return {"id": interview.id, "state": interview.state, "score": interview.score}
 
 
 @router.get("/{interview_id}/report", response_model=InterviewReport, operation_id="get_report",
             responses={**READ, **errors(e409="the interview is not finished yet, or was abandoned (no report)")})
-def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> dict[str, Any]:
+def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, grader: GraderDep) -> dict[str, Any]:
     interview = service.get_owned(db, caller.user(db), interview_id)
-    service.close_if_expired(db, interview, now)
+    service.close_if_expired(db, interview, now, grader)
     return service.report(interview, service.answers_by_position(db, interview))
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from app.api.deps import Caller, ContentDep, OptionalCallerDep, SessionDep
+from app.api.deps import Caller, ContentDep, GraderDep, OptionalCallerDep, SessionDep
 from app.api.practice import PracticeCheckRequest
 from app.api.schemas import (
     REQUEST_ERRORS,
@@ -29,6 +29,7 @@ from app.content.model import QUESTION_TYPES, Question, QuestionType
 from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.practice.service import record_check
+from app.runtime.grader import OpenGrader
 from app.scoring.check import CheckResult, check_answer, instance_for
 from app.views import explanation_html, question_json
 
@@ -109,20 +110,23 @@ async def get_question(
              responses={**NOT_FOUND, **errors(413), 403: {
                  "model": ErrorResponse, "description": "a session cookie without the page's X-CSRF-Token"}})
 async def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, caller: OptionalCallerDep,
-                db: SessionDep) -> Response:
-    """Score an answer. A signed-in caller's attempt is recorded and their review card updated."""
+                db: SessionDep, grader: GraderDep) -> Response:
+    """Score an answer. A signed-in caller's attempt is recorded and their review card updated. An open
+    answer is graded by the model grader when the service has one (GET /readyz, `grader`), which sends it
+    to that grading service."""
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
     if q.type == "generated" and body.seed is None:
         raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
-    if caller.token is None and scores_inline(q, body):
-        return _json(check_payload(q, body)[1])  # microseconds of work: less than a hop to the thread pool
-    return _json(await run_in_threadpool(_check_and_record, q, body, caller, db))
+    if caller.token is None and scores_inline(q, body, grader):
+        return _json(check_payload(q, body, grader)[1])  # microseconds of work: less than a hop to the thread pool
+    return _json(await run_in_threadpool(_check_and_record, q, body, caller, db, grader))
 
 
-def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, db: Session) -> dict[str, Any]:
-    result, payload = check_payload(q, body)
+def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, db: Session,
+                      grader: OpenGrader) -> dict[str, Any]:
+    result, payload = check_payload(q, body, grader)  # graded before the write: a model takes seconds
     user = caller.optional_user(db)
     if user is not None:  # a known caller: record the attempt and review their card (issue 7)
         with write_transaction(db):
@@ -131,17 +135,18 @@ def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, d
     return payload
 
 
-def scores_inline(q: Question, body: CheckRequest) -> bool:
+def scores_inline(q: Question, body: CheckRequest, grader: OpenGrader) -> bool:
     """Scoring takes microseconds (an open answer of 300 characters ~0.1 ms), less than a thread hop, except
-    for open answers over LONG_ANSWER characters."""
-    return q.type != "open" or len(str(body.answer)) <= LONG_ANSWER
+    for open answers over LONG_ANSWER characters, and any open answer a remote grader grades."""
+    return q.type != "open" or (not grader.remote and len(str(body.answer)) <= LONG_ANSWER)
 
 
-def check_payload(q: Question, body: CheckRequest) -> tuple[CheckResult, dict[str, Any]]:
-    """Score the answer and build the public response (an anonymous caller's whole response)."""
+def check_payload(q: Question, body: CheckRequest, grader: OpenGrader) -> tuple[CheckResult, dict[str, Any]]:
+    """Score the answer (an open one with `grader`) and build the public response (an anonymous caller's
+    whole response)."""
     # A generated item's instance is drawn once (~30 µs) for both the score and the explanation.
     inst = instance_for(q, body.seed) if q.type == "generated" and body.seed is not None else None
-    result = check_answer(q, body.answer, seed=body.seed, inst=inst)
+    result = check_answer(q, body.answer, seed=body.seed, inst=inst, grade=grader.grade)
     return result, {
         "score": result.score, "correct": result.correct, "expected": result.expected,
         "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed, inst),

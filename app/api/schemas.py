@@ -132,7 +132,8 @@ class KeypointHit(BaseModel):
     label: str
     hit: bool = Field(description="covered or named")
     matched: str | None
-    how: str | None = Field(description="exact | fuzzy | statement (older results: substring)")
+    how: str | None = Field(description="exact | fuzzy | statement | model (the model grader's verdict; older "
+                                        "results: substring)")
     verdict: Literal["covered", "named", "contradicted", "missing"] | None = Field(
         default=None, description="named: only listed, half credit; contradicted: the answer states the opposite")
     statement: str | None = Field(default=None, description="the claim the key point checks")
@@ -144,7 +145,7 @@ class KeypointHit(BaseModel):
 class MisconceptionFound(BaseModel):
     label: str
     statement: str
-    evidence: str = Field(description="the clause that asserts it")
+    evidence: str | None = Field(description="the clause that asserts it; null when the model grader found it")
 
 
 class FeedbackCode(BaseModel):
@@ -154,7 +155,8 @@ class FeedbackCode(BaseModel):
 
     code: str = Field(description="open_coverage {covered, named, total}; open_contradicted, open_named, "
                       "open_missing {points: key-point labels}; misconception {label, statement, cap: the "
-                      "score's cap}. Other codes may follow: skip the ones you do not know")
+                      "score's cap}; grader_fallback {reason}: the configured model grader did not decide, the built-in one "
+                      "did. Other codes may follow: skip the ones you do not know")
 
 
 class CheckDetails(BaseModel):
@@ -167,7 +169,7 @@ class CheckDetails(BaseModel):
     misconceptions: list[MisconceptionFound] | None = Field(
         default=None, description="open items: the misconceptions the answer asserts (each caps the score)")
     coverage: float | None = Field(default=None, description="open items: weighted key-point credit, before the cap")
-    grader: str | None = Field(default=None, description='open items: which grader decided ("builtin")')
+    grader: str | None = Field(default=None, description='open items: which grader decided, "builtin" or "model:<model>"')
 
 
 class CheckReview(BaseModel):
@@ -412,6 +414,16 @@ class Health(BaseModel):
     status: str
 
 
+class GraderInfo(BaseModel):
+    """Who grades open answers."""
+
+    name: str = Field(description='"builtin", or "model:<model>" when a grading service is configured; what '
+                                  "details.grader of a result says when that grader decided")
+    model: str | None = Field(description="the grading service's model; null for the built-in grader")
+    sends_open_answers: bool = Field(description="open answers are sent to the configured grading service "
+                                                 "(MIANJING_GRADER_URL) to be graded")
+
+
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     database: bool
@@ -423,3 +435,5 @@ class Readiness(BaseModel):
     banks: int
     rounds: int
     reasons: list[str] = Field(description="why the worker is not ready; empty when status is ok")
+    grader: GraderInfo = Field(description="who grades open answers (a grading service that fails does not make "
+                                           "the worker unready: its answers get the built-in grade)")

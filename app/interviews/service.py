@@ -12,6 +12,8 @@ import dataclasses
 import functools
 import secrets
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,15 +28,17 @@ from app import rate_limits
 from app.content.loader import Content, pick_round_questions
 from app.content.model import KeyPoint, Misconception, Option, Question
 from app.content.render import render_markdown
-from app.db import for_update, write_transaction
+from app.db import for_update, write_transaction, writing
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
 from app.pagination import HEX_ID, Page, page_of
 from app.practice.scheduling import RATINGS
 from app.practice.service import record_interview_item, rerate_interview_item
 from app.rate_limits import Limit
-from app.scoring.answers import readable_answer
-from app.scoring.check import check_answer, expected_answer, instance_for
+from app.runtime.grader import BUILTIN, OpenGrader
+from app.scoring.answers import AnswerFormatError, readable_answer
+from app.scoring.check import check_answer, expected_answer, instance_for, open_text
+from app.scoring.open_grader import OpenGrade, grade_open
 from app.views import explanation_html, new_seed, question_view
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
@@ -94,18 +98,31 @@ class InterviewRunning(AppError):
         self.interview_id = interview_id
 
 
-def running_interview(db: Session, user: User, round_id: str, now: datetime) -> Interview | None:
+def _running(user: User, round_id: str):
+    return select(Interview).where(
+        Interview.user_id == user.id, Interview.round_id == round_id, Interview.state == "active")
+
+
+def running_interview(db: Session, user: User, round_id: str, now: datetime,
+                      grader: OpenGrader = BUILTIN) -> Interview | None:
     """The account's running interview of this round, if any; one whose time is up is closed (and scored)
     on the way, as any read of it would close it."""
-    interview = db.exec(for_update(select(Interview).where(
-        Interview.user_id == user.id, Interview.round_id == round_id, Interview.state == "active"))).first()
-    if interview is None or close_if_expired(db, interview, now):
+    interview = db.exec(for_update(_running(user, round_id))).first()
+    if interview is None or close_if_expired(db, interview, now, grader):
         return None
     return interview
 
 
+def close_expired_running(*, db: Session, user: User, round_id: str, now: datetime, grader: OpenGrader) -> None:
+    """Before a start's write: close the account's running interview of this round if its time is up, so
+    that it is graded outside the write (by the model grader, when there is one) rather than inside it."""
+    interview = db.exec(_running(user, round_id).options(defer(Interview.plan))).first()  # type: ignore[arg-type]
+    if interview is not None:
+        close_if_expired(db, interview, now, grader)
+
+
 def start_interview(*, db: Session, content: Content, user: User, round_id: str, now: datetime,
-                    limit: Limit) -> Interview:
+                    limit: Limit, grader: OpenGrader = BUILTIN) -> Interview:
     """Freeze a round's questions for this account (inside the caller's write). 409 (InterviewRunning) while
     one of this round runs; 429 past `limit`, the interviews an account may start in a day."""
     rnd = content.rounds_by_id.get(round_id)
@@ -115,7 +132,7 @@ def start_interview(*, db: Session, content: Content, user: User, round_id: str,
     # The account's starts one at a time (PostgreSQL; SQLite serialises writers): two starts at once would
     # both find no running interview.
     rate_limits.lock(db, account)
-    running = running_interview(db, user, rnd.id, now)
+    running = running_interview(db, user, rnd.id, now, grader)
     if running is not None:
         raise InterviewRunning(running.id)
     rate_limits.admit(db, now, account)
@@ -157,7 +174,8 @@ def get_owned(db: Session, user: User, interview_id: str, *, lock: bool = False,
     return interview
 
 
-def history(db: Session, user: User, now: datetime, limit: int, cursor: str | None = None) -> Page[Interview]:
+def history(db: Session, user: User, now: datetime, limit: int, cursor: str | None = None,
+            grader: OpenGrader = BUILTIN) -> Page[Interview]:
     """My interviews newest first, by (started_at, id), `limit` at a time after `cursor`: an index range read
     (ix_interview_user_id_started_at) of limit + 1 rows without their plans, however many I have. An
     expired interview on the page is closed (and scored) as any read of it would."""
@@ -169,22 +187,77 @@ def history(db: Session, user: User, now: datetime, limit: int, cursor: str | No
         stmt = stmt.where(tuple_(Interview.started_at, Interview.id) < tuple_(*HEX_ID.decode(cursor)))
     page = page_of(list(db.exec(stmt).all()), limit, lambda i: HEX_ID.encode(i.started_at, i.id))
     for interview in page.items:
-        close_if_expired(db, interview, now)
+        close_if_expired(db, interview, now, grader)
     return page
 
 
-def answers_by_position(db: Session, interview: Interview) -> dict[int, InterviewAnswer]:
-    rows = db.exec(select(InterviewAnswer).where(InterviewAnswer.interview_id == interview.id)).all()
-    return {r.position: r for r in rows}
+def answers_by_position(db: Session, interview: Interview, *, fresh: bool = False) -> dict[int, InterviewAnswer]:
+    """The saved answers; fresh=True re-reads rows this session holds already (a finish, under its lock, must
+    score what is stored now, not what it read before its write)."""
+    stmt = select(InterviewAnswer).where(InterviewAnswer.interview_id == interview.id)
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    return {r.position: r for r in db.exec(stmt).all()}
 
 
-def close_if_expired(db: Session, interview: Interview, now: datetime) -> bool:
-    """Past the deadline plus grace, an active interview is closed and scored. True if closed now."""
+@dataclass(frozen=True)
+class GradedAnswers:
+    """Open answers graded before the write that scores them: a model grader takes seconds, and no slow work
+    runs inside a write (DESIGN). By question and answer text, so that an answer saved after its grading (a
+    save in flight at the finish) is graded again inside the write, by the built-in grader."""
+
+    grades: Mapping[tuple[str, str], OpenGrade] = field(default_factory=dict)
+    late: str | None = None  # why an answer graded inside the write had no model; None: no model configured
+
+    def grade(self, question: Question, text: str) -> OpenGrade:
+        found = self.grades.get((question.id, text))
+        if found is not None:
+            return found
+        grade = grade_open(question, text)
+        return dataclasses.replace(grade, fallback=self.late) if self.late else grade
+
+
+BUILTIN_GRADES = GradedAnswers()
+
+
+def grade_open_answers(db: Session, interview: Interview, grader: OpenGrader) -> GradedAnswers:
+    """Grade a running interview's open answers for its finish, all at once (within the grader's finish
+    budget): outside any write, or not at all (a write that finds the time up grades with the built-in
+    grader and says so)."""
+    if not grader.remote or interview.state != "active":
+        return BUILTIN_GRADES
+    if writing(db):
+        return GradedAnswers(late="inside_write")
+    answers = answers_by_position(db, interview)
+    jobs = []
+    for item in interview.plan["items"]:
+        row = answers.get(item["position"])
+        if item["question"]["type"] != "open" or row is None:
+            continue
+        try:
+            jobs.append((from_snapshot(item["question"]), open_text(row.answer)))
+        except AnswerFormatError:
+            continue  # scored as unreadable, by check_answer
+    grades = grader.grade_all(jobs)
+    return GradedAnswers({(q.id, text): g for (q, text), g in zip(jobs, grades, strict=True)}, late="inside_write")
+
+
+def grade_before_finish(*, db: Session, user: User, interview_id: str, grader: OpenGrader) -> GradedAnswers:
+    """What a finish route calls before its write: the open answers of the caller's interview, graded."""
+    if not grader.remote:
+        return BUILTIN_GRADES
+    return grade_open_answers(db, get_owned(db, user, interview_id), grader)
+
+
+def close_if_expired(db: Session, interview: Interview, now: datetime, grader: OpenGrader = BUILTIN) -> bool:
+    """Past the deadline plus grace, an active interview is closed and scored (its open answers graded
+    first, outside the write). True if closed now."""
     if interview.state == "active" and now > interview.deadline + GRACE:
+        graded = grade_open_answers(db, interview, grader)
         with write_transaction(db):  # a read that finds the time up closes it, as Moodle closes overdue attempts
             db.refresh(interview, with_for_update=True)  # another request may have closed it since it was read
             if interview.state == "active":
-                finish(db=db, interview=interview, now=now)
+                finish(db=db, interview=interview, now=now, graded=graded)
                 return True
     return False
 
@@ -214,7 +287,8 @@ def _upsert(dialect: str):
                                       set_={"answer": stmt.excluded.answer, "saved_at": stmt.excluded.saved_at})
 
 
-def save_answer(*, db: Session, user: User, interview_id: str, position: int, answer: Any, now: datetime) -> datetime:
+def save_answer(*, db: Session, user: User, interview_id: str, position: int, answer: Any, now: datetime,
+                grader: OpenGrader = BUILTIN) -> datetime:
     """Idempotent upsert: the last answer that arrives before the deadline (plus grace) counts.
 
     One indexed read of the interview's state and one upsert; the plan is not loaded.
@@ -229,7 +303,7 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
         raise NotFound(f"no question at position {position}")
     if state == "active" and now > deadline + GRACE:
         db.rollback()  # let go of the share lock first: two late saves upgrading it would deadlock
-        close_if_expired(db, get_owned(db, user, interview_id, lock=True), now)
+        close_if_expired(db, get_owned(db, user, interview_id, lock=True), now, grader)
         db.commit()  # the refusal below rolls back the request; the automatic close must stay done
         raise AppError("时间已到，面试已自动结束并评分；这次保存没有被接受。", status_code=409, state="finished")
     if state != "active":
@@ -238,12 +312,13 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
     return now
 
 
-def move_to(*, db: Session, user: User, interview_id: str, position: int, now: datetime) -> Interview:
+def move_to(*, db: Session, user: User, interview_id: str, position: int, now: datetime,
+            grader: OpenGrader = BUILTIN) -> Interview:
     """Record the time spent on the current question and move to another (skip and come back)."""
     interview = get_owned(db, user, interview_id, lock=True, plan=False)  # a move never needs the plan
     if not 0 <= position < interview.question_count:
         raise NotFound(f"no question at position {position}")
-    close_if_expired(db, interview, now)
+    close_if_expired(db, interview, now, grader)
     if interview.state == "active" and position != interview.current_position:
         _account_time(db, interview, now)
         interview.current_position = position
@@ -270,17 +345,18 @@ def _answer_row(db: Session, interview_id: str, position: int, now: datetime) ->
     return row or InterviewAnswer(interview_id=interview_id, position=position, answer=None, saved_at=now)
 
 
-def finish(*, db: Session, interview: Interview, now: datetime) -> Interview:
+def finish(*, db: Session, interview: Interview, now: datetime, graded: GradedAnswers = BUILTIN_GRADES) -> Interview:
+    """Score every item (open answers as `graded` has them) and close the interview, inside the caller's write."""
     if interview.state != "active":
         return interview
     _account_time(db, interview, now)
-    answers = answers_by_position(db, interview)
+    answers = answers_by_position(db, interview, fresh=True)
     total = 0.0
     for item in interview.plan["items"]:
         row = answers.get(item["position"])
         if row is None:
             row = InterviewAnswer(interview_id=interview.id, position=item["position"], answer=None, saved_at=now)
-        result = _score(item, row.answer)
+        result = _score(item, row.answer, graded)
         row.score = result["score"]
         row.result = result
         total += result["score"]
@@ -296,12 +372,12 @@ def finish(*, db: Session, interview: Interview, now: datetime) -> Interview:
     return interview
 
 
-def _score(item: dict[str, Any], answer: Any) -> dict[str, Any]:
+def _score(item: dict[str, Any], answer: Any, graded: GradedAnswers = BUILTIN_GRADES) -> dict[str, Any]:
     q = from_snapshot(item["question"])
     if answer is None or answer == "" or answer == []:
         return {"score": 0.0, "correct": False, "feedback": "未作答。", "details": {}, "answered": False,
                 "expected": expected_answer(q, seed=item["seed"])}
-    r = check_answer(q, answer, seed=item["seed"])
+    r = check_answer(q, answer, seed=item["seed"], grade=graded.grade)
     return {"score": r.score, "correct": r.correct, "feedback": r.feedback, "expected": r.expected,
             "details": r.details, "codes": list(r.codes), "answered": True}
 
@@ -311,13 +387,16 @@ def _refuse_abandoned(interview: Interview) -> None:
         raise AppError("这场面试已经放弃：不评分，也不能再修改。", status_code=409, state="abandoned")
 
 
-def finish_owned(*, db: Session, user: User, interview_id: str, now: datetime) -> Interview:
+def finish_owned(*, db: Session, user: User, interview_id: str, now: datetime,
+                 graded: GradedAnswers = BUILTIN_GRADES) -> Interview:
+    """Finish the caller's interview; its open answers graded beforehand (grade_before_finish) or now."""
     interview = get_owned(db, user, interview_id, lock=True)
     _refuse_abandoned(interview)
-    return finish(db=db, interview=interview, now=now)
+    return finish(db=db, interview=interview, now=now, graded=graded)
 
 
-def abandon_owned(*, db: Session, user: User, interview_id: str, now: datetime) -> Interview:
+def abandon_owned(*, db: Session, user: User, interview_id: str, now: datetime,
+                  grader: OpenGrader = BUILTIN) -> Interview:
     """End a running interview without scoring it: no score, no attempts, no review cards; the answers
     saved so far stay, and it stays in the history as `abandoned`. Abandoning it again changes nothing.
 
@@ -325,7 +404,7 @@ def abandon_owned(*, db: Session, user: User, interview_id: str, now: datetime) 
     must stay done: the interview is returned `finished`, and the caller refuses it after its write
     (refuse_unless_abandoned)."""
     interview = get_owned(db, user, interview_id, lock=True, plan=False)
-    close_if_expired(db, interview, now)
+    close_if_expired(db, interview, now, grader)
     if interview.state == "active":
         interview.state = "abandoned"
         interview.finished_at = now
@@ -470,6 +549,7 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "explanation_html": explanation_html(q, item["seed"], inst),
             "keypoints": (result.get("details") or {}).get("keypoints") if q.type == "open" else None,
             "misconceptions": (result.get("details") or {}).get("misconceptions") if q.type == "open" else None,
+            "grader": (result.get("details") or {}).get("grader") if q.type == "open" else None,
             "codes": result.get("codes", []),
             "time_spent_seconds": round((row.time_spent_ms if row else 0) / 1000, 1),
             "self_rating": row.self_rating if row else None, "followup_of": item["followup_of"],

@@ -15,17 +15,18 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from app.content.loader import Content
-from app.scoring.check import check_answer
+from app.scoring.check import GradeOpen, check_answer
+from app.scoring.open_grader import grade_open
 
 
-def grade_lines(content: Content, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+def grade_lines(content: Content, lines: Iterable[str], grade: GradeOpen = grade_open) -> Iterator[dict[str, Any]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        yield grade_line(content, line, number)
+        yield grade_line(content, line, number, grade)
 
 
-def grade_line(content: Content, line: str, number: int) -> dict[str, Any]:
+def grade_line(content: Content, line: str, number: int, grade: GradeOpen = grade_open) -> dict[str, Any]:
     try:
         item = json.loads(line)
     except ValueError as exc:
@@ -40,7 +41,7 @@ def grade_line(content: Content, line: str, number: int) -> dict[str, Any]:
         return {**item, "line": number, "error": f"{qid} is a {q.type} item, not an open one"}
     if not isinstance(answer, str):
         return {**item, "line": number, "error": "\"answer\" must be a string"}
-    result = check_answer(q, answer)
+    result = check_answer(q, answer, grade=grade)
     if "error" in result.details:
         return {**item, "line": number, "error": result.details["error"]}
     d = result.details

@@ -8,6 +8,7 @@ content checker should have caught and hiding it would only make it harder to fi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ from app.scoring.answers import (
 )
 from app.scoring.open_grader import OpenGrade, grade_open
 
+# Grades an open answer (its text already checked): grade_open, or the model grader's (app/runtime/grader.py).
+GradeOpen = Callable[[Question, str], OpenGrade]
 # 60% of the (weighted) key points covered counts as answered (and below it, as a mistake: DESIGN).
 OPEN_CORRECT_THRESHOLD = 0.6
 CORRECT_THRESHOLD = 0.999  # everything else must be fully right; the slack absorbs float sums
@@ -67,9 +70,10 @@ def expected_answer(question: Question, *, seed: int | None = None) -> Any:
 
 
 def check_answer(question: Question, answer: Any, *, seed: int | None = None,
-                 inst: Instance | None = None) -> CheckResult:
+                 inst: Instance | None = None, grade: GradeOpen = grade_open) -> CheckResult:
     """Score `answer` (as sent by the client: str, number, list...) against `question`; a generated one's
-    instance for `seed` is drawn here unless the caller has drawn it already (`inst`)."""
+    instance for `seed` is drawn here unless the caller has drawn it already (`inst`); an open one is graded
+    by `grade`."""
     qtype = question.type
     if qtype == "generated":
         return _check_generated(question, answer, seed, inst)
@@ -90,7 +94,7 @@ def check_answer(question: Question, answer: Any, *, seed: int | None = None,
         if qtype == "shape":
             return _check_shape(answer, parse_shape(question.answer), question.order, question.batch_optional)
         if qtype == "open":
-            return _check_open(question, answer)
+            return open_result(question, grade(question, open_text(answer)))
     except AnswerFormatError as exc:
         return _unreadable(expected_answer(question), exc.message_zh)
     raise ValueError(f"unknown question type: {qtype!r}")
@@ -274,13 +278,14 @@ def _check_shape(
 # --- open --------------------------------------------------------------------------------------
 
 
-def _check_open(question: Question, answer: Any) -> CheckResult:
+def open_text(answer: Any) -> str:
+    """The text of an open answer that can be graded; AnswerFormatError for anything else."""
     if not isinstance(answer, str):
         raise AnswerFormatError("请用文字作答。")
     check_text(answer, MAX_OPEN_TEXT_LEN)
     if not answer.strip():
         raise AnswerFormatError("答案为空。")
-    return open_result(question, grade_open(question, answer))
+    return answer
 
 
 def open_result(question: Question, grade: OpenGrade) -> CheckResult:

@@ -34,7 +34,7 @@ from app.scoring.keypoints import (
 )
 
 Verdict = Literal["covered", "named", "contradicted", "missing"]
-How = Literal["exact", "fuzzy", "statement"]
+How = Literal["exact", "fuzzy", "statement", "model"]  # "model": the model grader's verdict (app/runtime/grader.py)
 
 CREDIT: dict[str, float] = {"covered": 1.0, "named": 0.5, "contradicted": 0.0, "missing": 0.0}
 # People give full marks to an answer that states nearly every point: the score is the weighted credit
@@ -75,7 +75,7 @@ class PointVerdict:
 class MisconceptionHit:
     label: str
     statement: str
-    evidence: str
+    evidence: str | None  # the clause that asserts it; None when the model grader found it (it names labels only)
 
     def as_dict(self) -> dict[str, Any]:
         return {"label": self.label, "statement": self.statement, "evidence": self.evidence}
@@ -87,7 +87,8 @@ class OpenGrade:
     coverage: float  # weighted credit of the key points, before the cap
     points: tuple[PointVerdict, ...]
     misconceptions: tuple[MisconceptionHit, ...]
-    grader: str = GRADER
+    grader: str = GRADER  # who decided: "builtin" or "model:<name>"
+    fallback: str | None = None  # why the model grader configured did not decide (then grader is "builtin")
 
     def codes(self) -> list[dict[str, Any]]:
         """The feedback as data (DESIGN: one schema for a scored answer); pages render it per language."""
@@ -101,6 +102,8 @@ class OpenGrade:
                 out.append({"code": f"open_{verdict}", "points": by[verdict]})
         out.extend({"code": "misconception", "label": m.label, "statement": m.statement, "cap": MISCONCEPTION_CAP}
                    for m in self.misconceptions)
+        if self.fallback is not None:
+            out.append({"code": "grader_fallback", "reason": self.fallback})
         return out
 
     def details(self) -> dict[str, Any]:
@@ -422,12 +425,19 @@ def grade_answer(prompt: str, keypoints: Sequence[KeyPoint], misconceptions: Seq
         ev = _evidence(answer, claim, None)
         if ev is not None and ev.verdict == "covered":
             wrong.append(MisconceptionHit(claim.label, claim.statement, ev.clause.text.strip()))
+    return from_verdicts(points, wrong)
+
+
+def from_verdicts(points: Sequence[PointVerdict], misconceptions: Sequence[MisconceptionHit], *,
+                  grader: str = GRADER) -> OpenGrade:
+    """The grade that per-point verdicts and asserted misconceptions earn, whoever reached them: the one
+    scoring rule of the built-in grader and the model grader."""
     total = sum(p.weight for p in points)
     coverage = sum(p.weight * p.credit for p in points) / total if total > 0 else 0.0
     coverage = min(max(coverage, 0.0), 1.0)
     score = min(1.0, coverage / FULL_MARKS_COVERAGE)
-    score = min(score, MISCONCEPTION_CAP) if wrong else score
-    return OpenGrade(score, coverage, tuple(points), tuple(wrong))
+    score = min(score, MISCONCEPTION_CAP) if misconceptions else score
+    return OpenGrade(score, coverage, tuple(points), tuple(misconceptions), grader)
 
 
 def grade_open(question: Question, answer_text: str) -> OpenGrade:

@@ -42,6 +42,7 @@ from app.models import Interview, User
 from app.pagination import DEFAULT_LIMIT, HEX_ID, Page, invalid_cursor
 from app.practice import service as practice_service
 from app.rate_limits import RateLimited
+from app.runtime.grader import OpenGrader
 from app.runtime.reload import reload_content, reload_history
 from app.views import round_view
 from app.web.charts import bar_chart, line_chart
@@ -118,6 +119,11 @@ class Visitor:
         content = self.request.app.state.store.current
         return practice_service.due_reviews(self.db, content, self.user, self.now, 0)["total"]
 
+    @property
+    def grader(self) -> OpenGrader:
+        """Who grades open answers (app.runtime.grader), for the interviews a page may close and score."""
+        return self.request.app.state.grader
+
     def signed_in(self) -> User:
         """The visitor's user; the one 404 of pages that belong to someone (never a hint that they exist)."""
         if self.user is None:
@@ -139,7 +145,8 @@ def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *
     due_count = context["due_count"] if "due_count" in context else visitor.due_count()  # a page may know it
     ctx = {"t": t, "lang": visitor.lang, "user": visitor.user, "csrf": visitor.csrf_token(),
            "path": request.url.path, "due_count": due_count,
-           "max_answer_chars": request.app.state.settings.max_answer_chars, **context}
+           "max_answer_chars": request.app.state.settings.max_answer_chars,
+           "grader": request.app.state.grader.describe(), **context}
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     _finish_cookies(visitor, response)
@@ -189,13 +196,15 @@ def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
     if round not in content.rounds_by_id:
         raise NotFound(f"no round with id {round!r}")
     user = visitor.user
+    if user is not None:
+        service.close_expired_running(db=db, user=user, round_id=round, now=now, grader=visitor.grader)
     try:
         with write_transaction(db):
             new_guest = user is None
             if user is None:
                 user = accounts.create_guest(db, limits, address, now)
             interview = service.start_interview(db=db, content=content, user=user, round_id=round, now=now,
-                                                limit=limits.interviews)
+                                                limit=limits.interviews, grader=visitor.grader)
             response = redirect(visitor, f"/interviews/{interview.id}")
             if new_guest:
                 login_as(visitor, db, user, now, response)
@@ -208,7 +217,7 @@ def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere:
     """The visitor's own interview (closed first if its time is up) when it is in `state`; otherwise the
     response instead: 404 for anyone else's or a missing one, a redirect to its `elsewhere` page."""
     interview = service.get_owned(visitor.db, visitor.signed_in(), interview_id)
-    service.close_if_expired(visitor.db, interview, visitor.now)
+    service.close_if_expired(visitor.db, interview, visitor.now, visitor.grader)
     if interview.state != state:
         return redirect(visitor, f"/interviews/{interview.id}{elsewhere}")
     return interview
@@ -229,7 +238,8 @@ def move(interview_id: str, request: Request, visitor: VisitorDep, db: SessionDe
     """Go to another question: 303 to the interview page, or for htmx the interview's part of it."""
     user = visitor.signed_in()
     with write_transaction(db):
-        interview = service.move_to(db=db, user=user, interview_id=interview_id, position=position, now=now)
+        interview = service.move_to(db=db, user=user, interview_id=interview_id, position=position, now=now,
+                                    grader=visitor.grader)
     if request.headers.get("HX-Request") != "true":
         return redirect(visitor, f"/interviews/{interview.id}")
     if interview.state != "active":  # time ran out: the report, as the page would have redirected there
@@ -268,8 +278,9 @@ def _interview_context(visitor: Visitor, interview: Interview) -> dict[str, Any]
 @router.post("/interviews/{interview_id}/finish")
 def finish(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
     user = visitor.signed_in()
+    graded = service.grade_before_finish(db=db, user=user, interview_id=interview_id, grader=visitor.grader)
     with write_transaction(db):
-        service.finish_owned(db=db, user=user, interview_id=interview_id, now=now)
+        service.finish_owned(db=db, user=user, interview_id=interview_id, now=now, graded=graded)
     return redirect(visitor, f"/interviews/{interview_id}/report")
 
 
@@ -277,8 +288,10 @@ def finish(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) 
 def abandon(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
     """Abandon the interview, then the page that says what became of it (its report if it was over already)."""
     user = visitor.signed_in()
+    # One whose time is up is closed and scored instead: before the write, so that it is graded outside it.
+    service.close_if_expired(db, service.get_owned(db, user, interview_id, plan=False), now, visitor.grader)
     with write_transaction(db):
-        service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now)
+        service.abandon_owned(db=db, user=user, interview_id=interview_id, now=now, grader=visitor.grader)
     return redirect(visitor, f"/interviews/{interview_id}/report")
 
 
@@ -286,7 +299,7 @@ def abandon(interview_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep)
 def report_page(interview_id: str, visitor: VisitorDep, db: SessionDep) -> Response:
     """The report of a finished interview; for an abandoned one, a page saying so (nothing was scored)."""
     interview = service.get_owned(visitor.db, visitor.signed_in(), interview_id)
-    service.close_if_expired(visitor.db, interview, visitor.now)
+    service.close_if_expired(visitor.db, interview, visitor.now, visitor.grader)
     if interview.state == "abandoned":
         return render(visitor, "abandoned.html", {"interview": interview, "round_id": interview.round_id,
                                                   "started": interview.started_at.strftime("%Y-%m-%d %H:%M")})
@@ -342,7 +355,7 @@ def history(request: Request, visitor: VisitorDep, db: SessionDep, now: NowDep) 
         raise invalid_cursor()
     page: Page[Interview] = Page([], None)
     if visitor.user is not None:
-        page = service.history(db, visitor.user, now, HISTORY_PAGE, cursor)
+        page = service.history(db, visitor.user, now, HISTORY_PAGE, cursor, visitor.grader)
     t = translator(visitor.lang)
     # The chart shows this page's scores, oldest to newest, as the table shows them newest first.
     finished = [i for i in reversed(page.items) if i.state == "finished" and i.score is not None]
