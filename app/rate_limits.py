@@ -7,7 +7,7 @@ one past them (k = 1, 2, ...) waits `backoff * 2**(k-1)` after the event before 
 `max_backoff`. What is limited (docs/security.md):
 
 - guest accounts created per client address (API, POST /start, POST /guest) and registrations per address;
-- interviews started per account;
+- interviews started per account, and per address whatever the account;
 - logins: per (account, client address) with the back-off, so that a stranger guessing a password slows
   down only their own guesses, and per address whatever the account (password spraying).
 
@@ -161,6 +161,7 @@ class Limits:
     guests: Limit
     registrations: Limit
     interviews: Limit
+    interviews_address: Limit
     login_account: Limit  # per (account, address), with the back-off
     login_address: Limit
 
@@ -174,6 +175,8 @@ class Limits:
                                 "这个地址注册账号太频繁，请 {seconds} 秒后再试。"),
             interviews=Limit("interview", s.limit_interviews_per_day, day,
                              "24 小时内开始的面试已达上限，请 {seconds} 秒后再试。"),
+            interviews_address=Limit("interview-address", s.limit_interviews_per_address_per_hour, hour,
+                                     "这个地址一小时内开始的面试已达上限，请 {seconds} 秒后再试。"),
             # Remembered for a day: a quiet day forgets an account's failures from an address.
             login_account=Limit("login", s.limit_login_free_failures, day, login,
                                 backoff=timedelta(seconds=s.limit_login_backoff_seconds),

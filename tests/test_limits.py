@@ -334,7 +334,7 @@ def test_concurrent_starts_of_one_round_on_two_workers_create_one_interview(db_u
                 try:
                     with write_transaction(db):
                         service.start_interview(db=db, content=content, user=user, round_id="mini", now=T0,
-                                                limit=limits.interviews)
+                                                limits=limits, address="10.9.9.9")
                         time.sleep(0.02)
                     return "started"
                 except service.InterviewRunning:
@@ -464,3 +464,22 @@ def test_logout_ends_every_session_the_request_carries(make_app):
     token = api.post("/api/v1/auth/guest").json()["access_token"]
     r = browser.post("/logout", data={"csrf_token": csrf}, headers=bearer(token), follow_redirects=False)
     assert r.status_code == 303 and count(app, AuthSession) == 0
+
+
+# --- interviews per address ---------------------------------------------------------------------------------
+
+
+def test_interviews_started_per_address_per_hour_span_accounts(make_app):
+    app, clock, client = make_app(limit_interviews_per_address_per_hour=3)
+    first, second = guest(client), guest(client)
+    assert start(client, first).status_code == 201
+    assert start(client, first, "mini2").status_code == 201
+    clock.advance(minutes=10)
+    assert start(client, second).status_code == 201
+    clock.advance(minutes=10)
+    r = start(client, second, "mini2")
+    assert_limited_json(r, 40 * 60)
+    assert "这个地址" in r.json()["detail"]
+    assert_limited_page(page_start(at(app, "10.0.0.1")), 40 * 60)  # the page's 开始, as a new guest too
+    assert count(app, Interview) == 3
+    assert start(at(app, "10.0.0.2"), second, "mini2").status_code == 201  # another address

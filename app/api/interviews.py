@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CallerDep, ContentDep, LimitsDep, NowDep, SessionDep
+from app.api.deps import AddressDep, CallerDep, ContentDep, LimitsDep, NowDep, SessionDep
 from app.api.interview_schemas import (
     AnswerRated,
     AnswerSaved,
@@ -76,14 +76,15 @@ def _state(db, interview: Interview, now, status_code: int = 200) -> Response:
     **AUTH_WRITE_ERRORS, **errors(e404="no such round"),
     409: {"model": InterviewRunningResponse, "description": "an interview of this round is running already: "
           "continue it (active_interview_id) or abandon it first"},
-    **errors(e429="the account has started its interviews for the day; see Retry-After"), **STARTED_LINKS,
+    **errors(e429="the account has started its interviews for the day, or the client address its interviews "
+                  "for the hour; see Retry-After"), **STARTED_LINKS,
 })
 def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
-          limits: LimitsDep) -> Response:
+          limits: LimitsDep, address: AddressDep) -> Response:
     user = caller.user(db)
     with write_transaction(db):
         interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now,
-                                            limit=limits.interviews)
+                                            limits=limits, address=address)
     return _state(db, interview, now, status_code=201)
 
 

@@ -32,7 +32,7 @@ from app.models import Interview, InterviewAnswer, User
 from app.pagination import HEX_ID, Page, page_of
 from app.practice.scheduling import RATINGS
 from app.practice.service import record_interview_item, rerate_interview_item
-from app.rate_limits import Limit
+from app.rate_limits import Limits
 from app.scoring.answers import readable_answer
 from app.scoring.check import check_answer, expected_answer, instance_for
 from app.views import explanation_html, new_seed, question_view
@@ -98,20 +98,21 @@ def running_interview(db: Session, user: User, round_id: str, now: datetime) -> 
 
 
 def start_interview(*, db: Session, content: Content, user: User, round_id: str, now: datetime,
-                    limit: Limit) -> Interview:
+                    limits: Limits, address: str) -> Interview:
     """Freeze a round's questions for this account (inside the caller's write). 409 (InterviewRunning) while
-    one of this round runs; 429 past `limit`, the interviews an account may start in a day."""
+    one of this round runs; 429 past the interviews an account may start in a day, or the client's address
+    in an hour."""
     rnd = content.rounds_by_id.get(round_id)
     if rnd is None:
         raise NotFound(f"no round with id {round_id!r}")
-    account = (limit, str(user.id))
+    account = (limits.interviews, str(user.id))
     # The account's starts one at a time (PostgreSQL; SQLite serialises writers): two starts at once would
     # both find no running interview.
     rate_limits.lock(db, account)
     running = running_interview(db, user, rnd.id, now)
     if running is not None:
         raise InterviewRunning(running.id)
-    rate_limits.admit(db, now, account)
+    rate_limits.admit(db, now, account, (limits.interviews_address, address))
     seed = new_seed()
     sections: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
