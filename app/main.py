@@ -24,6 +24,7 @@ from app.runtime.publishing import publish_at_start
 from app.runtime.store import ContentStore
 from app.runtime.sync import follow_forever
 from app.settings import Settings, get_settings
+from app.write_quotas import WriteQuotas
 
 log = logging.getLogger("mianjing")
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.schema_heads = code_heads()  # what /readyz compares the database's revision with
     app.state.clock = lambda: datetime.now(UTC)
     app.state.limits = Limits.from_settings(settings)
+    app.state.write_quotas = WriteQuotas.from_settings(settings)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(questions.router)

@@ -25,6 +25,7 @@ from app.db import request_session
 from app.errors import AppError
 from app.models import User
 from app.rate_limits import Limits, client_address
+from app.write_quotas import WriteQuotas
 
 ANON_COOKIE = "mj_anon"  # random value that anchors a page's CSRF token before there is a session
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,6 +53,10 @@ async def get_limits(request: Request) -> Limits:
     return request.app.state.limits
 
 
+async def get_write_quotas(request: Request) -> WriteQuotas:
+    return request.app.state.write_quotas
+
+
 async def get_address(request: Request) -> str:
     """The client address every limit counts (app.rate_limits.client_address)."""
     return client_address(request)
@@ -59,6 +64,7 @@ async def get_address(request: Request) -> str:
 
 ContentDep = Annotated[Content, Depends(get_content)]
 LimitsDep = Annotated[Limits, Depends(get_limits)]
+WriteQuotasDep = Annotated[WriteQuotas, Depends(get_write_quotas)]
 AddressDep = Annotated[str, Depends(get_address)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import AddressDep, CallerDep, ContentDep, LimitsDep, NowDep, SessionDep
+from app.api.deps import AddressDep, CallerDep, ContentDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep
 from app.api.interview_schemas import (
     AnswerRated,
     AnswerSaved,
@@ -35,11 +35,15 @@ from app.interviews import service
 from app.models import Interview
 from app.pagination import DEFAULT_LIMIT
 from app.practice.scheduling import RatingName
+from app.write_quotas import answer_size, charged_write
 
 router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=REQUEST_ERRORS)
 NO_INTERVIEW = errors(e404="no such interview (or not yours), or no question at that position")
 READ = {**errors(401), **NO_INTERVIEW}
 WRITE = {**AUTH_WRITE_ERRORS, **NO_INTERVIEW}
+# What the write quotas answer to an answer-carrying write (app/write_quotas.py).
+QUOTA = errors(e429="the account or the client address has used up a write quota (writes per minute, answer "
+                    "text per hour): nothing was saved; see Retry-After")
 _ID = {"interview_id": "$response.body#/id"}
 _AT = {**_ID, "position": "$response.body#/current_position"}
 # Where a client goes from a started interview (and schemathesis' stateful tests with it).
@@ -109,12 +113,17 @@ def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) -> Re
 
 
 @router.put("/{interview_id}/answers/{position}", response_model=AnswerSaved, operation_id="save_answer",
-            responses={**WRITE, **errors(e409="the interview is over: the answer was not saved")})
+            responses={**WRITE, **errors(e409="the interview is over: the answer was not saved"), **QUOTA})
 def save_answer(interview_id: str, position: int, body: AnswerRequest, caller: CallerDep, db: SessionDep,
-                now: NowDep) -> dict[str, Any]:
-    with write_transaction(db):  # the hottest write: its token lookup in the same transaction
-        saved_at = service.save_answer(db=db, user=caller.user(db), interview_id=interview_id, position=position,
-                                       answer=body.answer, now=now)
+                now: NowDep, quotas: WriteQuotasDep, address: AddressDep) -> dict[str, Any]:
+    """Save the answer at a position (the page's autosave sends the same request). Counted by the write
+    quotas: one write, and what it adds to the answer stored there."""
+    user = caller.user(db)
+    size = answer_size(body.answer)
+    charges = quotas.charges(user.id, address, service.answer_growth(db, interview_id, position, size))
+    with charged_write(db, now, charges):
+        saved_at = service.save_answer(db=db, user=user, interview_id=interview_id, position=position,
+                                       answer=body.answer, now=now, size=size)
     return {"position": position, "saved_at": saved_at.isoformat(), "answer": body.answer}
 
 
@@ -158,10 +167,11 @@ def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep) ->
 
 
 @router.put("/{interview_id}/ratings/{position}", response_model=AnswerRated, operation_id="rate_answer",
-            responses={**WRITE, **errors(e409="the interview was abandoned")})
-def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
+            responses={**WRITE, **errors(e409="the interview was abandoned"), **QUOTA})
+def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep, db: SessionDep, now: NowDep,
+         quotas: WriteQuotasDep, address: AddressDep) -> dict[str, Any]:
     user = caller.user(db)
-    with write_transaction(db):
+    with charged_write(db, now, quotas.charges(user.id, address)):
         row = service.rate(db=db, user=user, interview_id=interview_id, position=position, rating=body.rating)
     return {"position": row.position, "rating": row.self_rating}
 
