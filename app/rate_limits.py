@@ -9,7 +9,8 @@ one past them (k = 1, 2, ...) waits `backoff * 2**(k-1)` after the event before 
 - guest accounts created per client address (API, POST /start, POST /guest) and registrations per address;
 - interviews started per account, and per address whatever the account;
 - logins: per (account, client address) with the back-off, so that a stranger guessing a password slows
-  down only their own guesses, and per address whatever the account (password spraying).
+  down only their own guesses, and per address whatever the account (password spraying); successful logins
+  per address, as each stores a session.
 
 A check and its record run in one write transaction under a lock on each key (pg_advisory_xact_lock on
 PostgreSQL; on SQLite the write lock already serialises every writer of every process), so concurrent
@@ -164,6 +165,7 @@ class Limits:
     interviews_address: Limit
     login_account: Limit  # per (account, address), with the back-off
     login_address: Limit
+    logins_address: Limit  # successful logins, each a new session
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -182,4 +184,6 @@ class Limits:
                                 backoff=timedelta(seconds=s.limit_login_backoff_seconds),
                                 max_backoff=timedelta(seconds=s.limit_login_backoff_max_seconds)),
             login_address=Limit("login-address", s.limit_login_failures_per_address_per_hour, hour, login),
+            logins_address=Limit("logins-address", s.limit_logins_per_address_per_hour, hour,
+                                 "这个地址一小时内登录的次数已达上限，请 {seconds} 秒后再试。"),
         )

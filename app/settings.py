@@ -84,6 +84,9 @@ class Settings(BaseSettings):
                                                    "guesses of one account from one address")
     limit_login_failures_per_address_per_hour: int = Field(
         default=200, ge=1, description="failed logins one client address may make in any hour, whatever the account")
+    limit_logins_per_address_per_hour: int = Field(
+        default=1000, ge=1, description="successful logins one client address may make in any hour, whatever the "
+        "account: each one stores a session for 30 days")
     limit_interviews_per_address_per_hour: int = Field(
         default=500, ge=1, description="interviews one client address may start in any hour, whatever the account "
         "(a class of 100 starting five 15-minute rounds each)")

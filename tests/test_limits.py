@@ -2,7 +2,7 @@
 
 Guests and registrations per client address (API and pages sharing one budget), one running interview per
 account and round, abandoning it, interviews per account per day and per address per hour, the login
-back-off per (account, address) and the per-address login limit, logout ending whatever session carried
+back-off per (account, address), the per-address limits of failed and of successful logins, logout ending whatever session carried
 it, and the write quotas (answer-carrying writes per minute, answer text per hour, per account and per
 address). Client addresses are
 TestClient's `client`, the peer address uvicorn would hand over; tests/test_trusted_proxies.py checks what
@@ -403,6 +403,30 @@ def test_failed_logins_per_address_are_limited_whatever_the_account(make_app):
     assert [login(other, "ben", "nope-nope").status_code for _ in range(5)] == [401] * 4 + [429]
     clock.advance(hours=1)
     assert login(sprayer, "amy").status_code == 200
+
+
+def test_successful_logins_per_address_are_limited_as_each_stores_a_session(make_app):
+    app, clock, client = make_app(limit_logins_per_address_per_hour=3)
+    owner = at(app, "10.0.0.2")
+    assert owner.post("/api/v1/auth/register", json={"username": "amy", "password": PASSWORD}).status_code == 201
+    sessions = count(app, AuthSession)
+    assert [login(client, "amy").status_code for _ in range(2)] == [200, 200]
+    clock.advance(minutes=15)
+    web = at(app, "10.0.0.1")
+    form = web.get("/login")
+    assert web.post("/login", data={"username": "amy", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+                    follow_redirects=False).status_code == 303
+    assert count(app, AuthSession) == sessions + 3
+    # The fourth in the hour from this address: 429 (API and page), no session; failures are not counted.
+    assert_limited_json(login(client, "amy"), 45 * 60)
+    form = web.get("/login")
+    assert_limited_page(web.post("/login", data={"username": "amy", "password": PASSWORD,
+                                                 "csrf_token": csrf_of(form.text)}), 45 * 60)
+    assert count(app, AuthSession) == sessions + 3
+    assert login(client, "amy", "wrong-wrong").status_code == 429  # refused before argon2, not a failure
+    assert login(owner, "amy").status_code == 200  # another address
+    clock.advance(minutes=45)
+    assert login(client, "amy").status_code == 200
 
 
 def test_concurrent_guesses_on_two_workers_get_only_the_free_failures(db_url):
