@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import start_serve  # bench/harness.py, beside this script
+from harness import start_serve, timed  # bench/harness.py, beside this script
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -213,7 +213,8 @@ def candidate_request(c: dict, rng: random.Random) -> tuple[str, str, Any]:
 async def _candidates(base: str, cands: list[dict], duration: float, think: float, seed: int) -> dict:
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=len(cands) + 8, max_keepalive_connections=len(cands) + 8)
+    # Idle connections are dropped before the server's keep-alive timeout (5 s) can close one under a request.
+    limits = httpx.Limits(max_connections=len(cands) + 8, max_keepalive_connections=len(cands) + 8, keepalive_expiry=4)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
         loop = asyncio.get_running_loop()
         stop_at = loop.time() + duration
@@ -258,7 +259,7 @@ async def _abusers(base: str, count: int, addresses: int, duration: float, knock
     rng0 = random.Random(seed)
     texts = ["".join(chr(rng0.randint(0x4E00, 0x9FFF)) for _ in range(HUGE)) for _ in range(12)]
     outcome: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=count + 8, max_keepalive_connections=count + 8)
+    limits = httpx.Limits(max_connections=count + 8, max_keepalive_connections=count + 8, keepalive_expiry=4)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
         loop = asyncio.get_running_loop()
         stop_at = loop.time() + duration
@@ -271,8 +272,8 @@ async def _abusers(base: str, count: int, addresses: int, duration: float, knock
             async def call(op: str, method: str, url: str, body: Any = None) -> httpx.Response | None:
                 try:
                     r = await http.request(method, url, json=body, headers={**xff, **(me["h"] or {})})
-                except httpx.HTTPError:
-                    outcome[f"{op} error"] += 1
+                except httpx.HTTPError as exc:
+                    outcome[f"{op} {type(exc).__name__}"] += 1
                     return None
                 outcome[f"{op} {r.status_code}"] += 1
                 if r.status_code == 429:
@@ -322,17 +323,16 @@ def run_abusers(base: str, count: int, addresses: int, duration: float, knock: f
 # --- one scenario ----------------------------------------------------------------------------------------
 
 
-def content_facts(base: str) -> tuple[list[str], list[str], int]:
+def content_facts(http: Any, xff: dict[str, str]) -> tuple[str, list[str], int]:
     """The round with the most positions (follow-ups included), the open questions, and that many positions:
-    one interview of each round, by a guest of its own address."""
-    with httpx.Client(base_url=base, timeout=30) as http:
-        xff = {"X-Forwarded-For": "10.99.0.1"}
-        headers = {**xff, "Authorization": f"Bearer {http.post('/api/v1/auth/guest', headers=xff).json()['access_token']}"}
-        positions = {r["id"]: len(http.post("/api/v1/interviews", json={"round": r["id"]}, headers=headers)
-                                  .json()["questions"]) for r in http.get("/api/v1/rounds").json()}
-        opens = [q["id"] for q in http.get("/api/v1/questions", params={"type": "open", "limit": 100}).json()["items"]]
+    one interview of each round, by a guest of its own (`http`: an httpx.Client or a TestClient)."""
+    token = http.post("/api/v1/auth/guest", headers=xff).json()["access_token"]
+    headers = {**xff, "Authorization": f"Bearer {token}"}
+    positions = {r["id"]: len(http.post("/api/v1/interviews", json={"round": r["id"]}, headers=headers)
+                              .json()["questions"]) for r in http.get("/api/v1/rounds").json()}
+    opens = [q["id"] for q in http.get("/api/v1/questions", params={"type": "open", "limit": 100}).json()["items"]]
     largest = max(positions, key=lambda r: positions[r])
-    return [largest], opens, positions[largest]
+    return largest, opens, positions[largest]
 
 
 def scenario(kind: str, workers: int, abusive: bool, args: argparse.Namespace, tmp: Path) -> dict:
@@ -340,13 +340,14 @@ def scenario(kind: str, workers: int, abusive: bool, args: argparse.Namespace, t
     proc, base = serve(url, workers, getattr(args, "limits", None))
     try:
         cands = sign_up(base, args.candidates)
-        rounds, open_ids, positions = content_facts(base)
+        with httpx.Client(base_url=base, timeout=60) as http:
+            largest, open_ids, positions = content_facts(http, {"X-Forwarded-For": "10.99.0.1"})
         before = database_size(url)
         with ProcessPoolExecutor(2) as pool:
             jobs = [pool.submit(run_candidates, base, cands, args.duration, args.think, 1)]
             if abusive:
                 jobs.append(pool.submit(run_abusers, base, args.abusers, args.addresses, args.duration, args.knock,
-                                        rounds, open_ids, 2))
+                                        [largest], open_ids, 2))
             results = [job.result() for job in jobs]
         after = database_size(url)
     finally:
@@ -354,8 +355,9 @@ def scenario(kind: str, workers: int, abusive: bool, args: argparse.Namespace, t
         drop_database(url, args.pg_url)
     out = {"candidates": results[0], "growth": after - before, "abusers": results[1] if abusive else None,
            "positions": positions}
+    out["load"] = os.getloadavg()[0]
     c = out["candidates"]
-    print(f"{kind}×{workers} {'abuse' if abusive else 'alone':5}  candidates {c['requests']} requests "
+    print(f"{kind}×{workers} {'abuse' if abusive else 'alone':5} (load {out['load']:.1f})  candidates {c['requests']} requests "
           f"({c['rps']:.0f}/s), p50 {c['p50']:.1f} ms, p99 {c['p99']:.1f} ms, statuses {c['statuses']}; "
           f"database +{out['growth'] / 1e6:.1f} MB", flush=True)
     if abusive:
@@ -460,6 +462,72 @@ def row_costs(kind: str, pg_url: str | None, tmp: Path, n: int) -> dict[str, flo
     return out
 
 
+def request_costs(calls: int) -> list[tuple[str, float, float]]:
+    """Median and p99 ms of each request the two sides make, in-process (TestClient over a SQLite file, no
+    network), one at a time: what one request costs the server's event loop and threads. Admitted requests
+    with the limits out of the way; refused ones (429) at a quota of one."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    tmp = Path(tempfile.mkdtemp(prefix="mianjing-costs-"))
+    rng = random.Random(3)
+    texts = ["".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(HUGE)) for _ in range(4)]
+    high = {name: 10**9 for name in LIMIT_FIELDS if "backoff" not in name}
+    out: list[tuple[str, float, float]] = []
+    try:
+        def app_with(**limits: int) -> Any:
+            url = f"sqlite:///{tmp / f'costs-{uuid.uuid4().hex[:6]}.db'}"
+            return create_app(Settings(_env_file=None, database_url=url, content_dir=CONTENT, env="test",
+                                       secret_key="bench", **{**high, **limits}))
+
+        with TestClient(app_with()) as client:
+            def guest() -> dict[str, str]:
+                return {"Authorization": f"Bearer {client.post('/api/v1/auth/guest').json()['access_token']}"}
+
+            def measure(name: str, fn) -> None:
+                out.append((name, *timed(fn, calls)))
+
+            h = guest()
+            state = client.post("/api/v1/interviews", json={"round": ROUND}, headers=h).json()
+            iid, n = state["id"], len(state["questions"])
+            opens = [it["position"] for it in state["questions"] if it["question"]["type"] == "open"]
+            q = state["questions"][opens[0]]["question"]["id"]
+            single = next(it["question"] for it in state["questions"] if it["question"]["type"] == "single")
+            counter = iter(range(10**9))
+            measure("candidate: question view (anonymous)", lambda: client.get(f"/api/v1/questions/{q}"))
+            measure("candidate: interview read", lambda: client.get(f"/api/v1/interviews/{iid}", headers=h))
+            measure("candidate: autosave of ~70 characters", lambda: client.put(
+                f"/api/v1/interviews/{iid}/answers/{opens[0]}", json={"answer": OPEN_ANSWER + str(next(counter))},
+                headers=h))
+            measure("candidate: move", lambda: client.post(f"/api/v1/interviews/{iid}/position",
+                                                           json={"position": next(counter) % n}, headers=h))
+            measure("candidate: signed-in check (single choice)", lambda: client.post(
+                f"/api/v1/questions/{single['id']}/check", json={"answer": single["options"][0]["key"]}, headers=h))
+            largest, open_ids, _ = content_facts(client, {})
+            measure("abuser: guest created", guest)
+            starters = [guest() for _ in range(calls + 10)]
+            measure(f"abuser: interview started ({largest})", lambda: client.post(
+                "/api/v1/interviews", json={"round": largest}, headers=starters.pop()))
+            measure("abuser: autosave of 20,000 characters (overwrite)", lambda: client.put(
+                f"/api/v1/interviews/{iid}/answers/{opens[0]}", json={"answer": texts[next(counter) % 4]}, headers=h))
+            measure("abuser: check of an open question, 20,000 characters", lambda: client.post(
+                f"/api/v1/questions/{open_ids[next(counter) % len(open_ids)]}/check",
+                json={"answer": texts[next(counter) % 4]}, headers=h))
+        with TestClient(app_with(limit_writes_per_minute=1, limit_guests_per_hour=1)) as client:
+            h = {"Authorization": f"Bearer {client.post('/api/v1/auth/guest').json()['access_token']}"}
+            iid = client.post("/api/v1/interviews", json={"round": ROUND}, headers=h).json()["id"]
+            client.put(f"/api/v1/interviews/{iid}/answers/0", json={"answer": "x"}, headers=h)
+            out.append(("refused (429): autosave of 20,000 characters", *timed(lambda: client.put(
+                f"/api/v1/interviews/{iid}/answers/0", json={"answer": texts[0]}, headers=h), calls)))
+            out.append(("refused (429): check of 20,000 characters", *timed(lambda: client.post(
+                f"/api/v1/questions/{open_ids[0]}/check", json={"answer": texts[0]}, headers=h), calls)))
+            out.append(("refused (429): guest", *timed(lambda: client.post("/api/v1/auth/guest"), calls)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def print_row_costs(pg_url: str | None, n: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="mianjing-rowcosts-"))
     try:
@@ -478,7 +546,8 @@ def main() -> None:
     ap.add_argument("--pg-url", default=os.environ.get("MIANJING_TEST_POSTGRES_URL"),
                     help="admin URL of a PostgreSQL server (default: MIANJING_TEST_POSTGRES_URL); none: SQLite only")
     ap.add_argument("--candidates", type=int, default=100)
-    ap.add_argument("--abusers", type=int, default=200)
+    ap.add_argument("--abusers", default="200", help="abusive clients; a comma-separated list runs each count "
+                    "beside the same candidates (e.g. 10,50,200)")
     ap.add_argument("--addresses", type=int, default=20, help="addresses the abusers come from")
     ap.add_argument("--duration", type=float, default=40, help="seconds of each run")
     ap.add_argument("--think", type=float, default=1.0, help="a candidate's mean pause between requests (s)")
@@ -486,39 +555,50 @@ def main() -> None:
     ap.add_argument("--only", choices=("sqlite", "postgres"), help="one database")
     ap.add_argument("--row-costs", type=int, nargs="?", const=2000, metavar="N",
                     help="instead: measure the stored sizes the cap is computed from, over N things of each kind")
+    ap.add_argument("--costs", type=int, nargs="?", const=200, metavar="CALLS",
+                    help="instead: what each request of either side costs the server, in-process (median, p99)")
     args = ap.parse_args()
+    if args.costs:
+        print("| request | median ms | p99 ms |")
+        print("|---|---:|---:|")
+        for name, median, p99 in request_costs(args.costs):
+            print(f"| {name} | {median:.2f} | {p99:.2f} |")
+        return
     if args.row_costs:
         print_row_costs(args.pg_url, args.row_costs)
         return
     kinds = [("sqlite", 1)] + ([("postgres", 2)] if args.pg_url else [])
     if args.only:
         kinds = [k for k in kinds if k[0] == args.only]
+    counts = [int(n) for n in str(args.abusers).split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="mianjing-abuse-"))
     table = []
     try:
         for kind, workers in kinds:
             alone = scenario(kind, workers, False, args, tmp)
-            abuse = scenario(kind, workers, True, args, tmp)
-            table.append((kind, workers, alone, abuse))
+            for count in counts:
+                abuse = scenario(kind, workers, True, argparse.Namespace(**{**vars(args), "abusers": count}), tmp)
+                table.append((kind, workers, count, alone, abuse))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     positions = max(abuse["positions"] for *_, abuse in table)
     cap = cap_bytes(Settings(_env_file=None), positions)
     print()
-    print(f"{args.candidates} candidates (think {args.think} s), {args.abusers} abusers from {args.addresses} "
-          f"addresses (knock {args.knock} s), {args.duration:.0f} s a run, default limits; cap per address per "
-          f"clock hour {cap / 1e6:,.0f} MB")
+    print(f"{args.candidates} candidates (think {args.think} s), abusers from {args.addresses} addresses (knock "
+          f"{args.knock} s), {args.duration:.0f} s a run, default limits; cap per address per clock hour "
+          f"{cap / 1e6:,.0f} MB")
     print()
-    print("| database | candidates alone: p50 / p99 ms | beside the abusers: p50 / p99 ms | p99 ratio | candidates' "
-          "requests (refused) | abusers' requests (429) | growth per abusive address in the run | of the cap |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for kind, workers, alone, abuse in table:
+    print("| database | abusers | candidates alone: p50 / p99 ms | beside the abusers: p50 / p99 ms | p99 ratio "
+          "| candidates' requests (refused) | abusers' requests (429) | growth per abusive address in the run "
+          "| of the cap |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for kind, workers, count, alone, abuse in table:
         a, b = alone["candidates"], abuse["candidates"]
         refused = sum(n for r in (a, b) for status, n in r["statuses"].items() if not status.startswith("2"))
         abusers = abuse["abusers"]
         limited = sum(n for k, n in abusers.items() if k.endswith(" 429"))
-        per_address = (abuse["growth"] - alone["growth"]) / args.addresses
-        print(f"| {kind} ×{workers} | {a['p50']:.1f} / {a['p99']:.1f} | {b['p50']:.1f} / {b['p99']:.1f} | "
+        per_address = (abuse["growth"] - alone["growth"]) / min(args.addresses, count)
+        print(f"| {kind} ×{workers} | {count} | {a['p50']:.1f} / {a['p99']:.1f} | {b['p50']:.1f} / {b['p99']:.1f} | "
               f"{b['p99'] / a['p99']:.2f} | {a['requests'] + b['requests']} ({refused}) | "
               f"{sum(abusers.values())} ({limited}) | {per_address / 1e6:.2f} MB | {per_address / cap:.1%} |")
 
