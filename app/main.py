@@ -25,6 +25,7 @@ from app.runtime.publishing import publish_at_start
 from app.runtime.store import ContentStore
 from app.runtime.sync import follow_forever
 from app.settings import Settings, get_settings
+from app.write_quotas import WriteQuotas
 
 log = logging.getLogger("mianjing")
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.clock = lambda: datetime.now(UTC)
     app.state.limits = Limits.from_settings(settings)
     app.state.grader = grader_from_settings(settings)  # open answers: built-in, or a model when configured
+    app.state.write_quotas = WriteQuotas.from_settings(settings)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(questions.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, MetaData, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -76,6 +76,17 @@ class RateLimitEvent(SQLModel, table=True):
     at: datetime = _ts(nullable=False)
 
 
+class QuotaCounter(SQLModel, table=True):
+    """What a key (a quota and an account or address, app/write_quotas.py) has used of its quota in one fixed
+    window: one row per key and window, added to by an upsert in the write it counts."""
+
+    __table_args__ = (Index("ix_quotacounter_window_end", "window_end"),)
+    key: str = Field(primary_key=True, max_length=128)  # the quota's kind, ":", a SHA-256 of the account or address
+    # The window's end, in seconds since the epoch (UTC); a BIGINT, as 2038 is in the windows' future.
+    window_end: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    used: int = 0
+
+
 class Interview(SQLModel, table=True):
     # The history, newest first, is read by keyset pages (app.pagination) along this index. At most one
     # running interview per account and round, in the schema too: app.interviews.service checks it under a
@@ -108,6 +119,9 @@ class InterviewAnswer(SQLModel, table=True):
     interview_id: str = Field(foreign_key="interview.id", index=True, max_length=32)
     position: int
     answer: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The answer's size as the write quotas count it (app.write_quotas.answer_size): an autosave is charged
+    # only what it adds to this.
+    answer_chars: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     saved_at: datetime = _ts(nullable=False, default=utcnow)
     first_seen_at: datetime | None = _ts(nullable=True)
     time_spent_ms: int = 0

@@ -7,9 +7,10 @@ one past them (k = 1, 2, ...) waits `backoff * 2**(k-1)` after the event before 
 `max_backoff`. What is limited (docs/security.md):
 
 - guest accounts created per client address (API, POST /start, POST /guest) and registrations per address;
-- interviews started per account;
+- interviews started per account, and per address whatever the account;
 - logins: per (account, client address) with the back-off, so that a stranger guessing a password slows
-  down only their own guesses, and per address whatever the account (password spraying).
+  down only their own guesses, and per address whatever the account (password spraying); successful logins
+  per address, as each stores a session.
 
 A check and its record run in one write transaction under a lock on each key (pg_advisory_xact_lock on
 PostgreSQL; on SQLite the write lock already serialises every writer of every process), so concurrent
@@ -161,8 +162,10 @@ class Limits:
     guests: Limit
     registrations: Limit
     interviews: Limit
+    interviews_address: Limit
     login_account: Limit  # per (account, address), with the back-off
     login_address: Limit
+    logins_address: Limit  # successful logins, each a new session
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -174,9 +177,13 @@ class Limits:
                                 "这个地址注册账号太频繁，请 {seconds} 秒后再试。"),
             interviews=Limit("interview", s.limit_interviews_per_day, day,
                              "24 小时内开始的面试已达上限，请 {seconds} 秒后再试。"),
+            interviews_address=Limit("interview-address", s.limit_interviews_per_address_per_hour, hour,
+                                     "这个地址一小时内开始的面试已达上限，请 {seconds} 秒后再试。"),
             # Remembered for a day: a quiet day forgets an account's failures from an address.
             login_account=Limit("login", s.limit_login_free_failures, day, login,
                                 backoff=timedelta(seconds=s.limit_login_backoff_seconds),
                                 max_backoff=timedelta(seconds=s.limit_login_backoff_max_seconds)),
             login_address=Limit("login-address", s.limit_login_failures_per_address_per_hour, hour, login),
+            logins_address=Limit("logins-address", s.limit_logins_per_address_per_hour, hour,
+                                 "这个地址一小时内登录的次数已达上限，请 {seconds} 秒后再试。"),
         )

@@ -84,6 +84,26 @@ class Settings(BaseSettings):
                                                    "guesses of one account from one address")
     limit_login_failures_per_address_per_hour: int = Field(
         default=200, ge=1, description="failed logins one client address may make in any hour, whatever the account")
+    limit_logins_per_address_per_hour: int = Field(
+        default=1000, ge=1, description="successful logins one client address may make in any hour, whatever the "
+        "account: each one stores a session for 30 days")
+    limit_interviews_per_address_per_hour: int = Field(
+        default=500, ge=1, description="interviews one client address may start in any hour, whatever the account "
+        "(a class of 100 starting five 15-minute rounds each)")
+    # --- write quotas (app/write_quotas.py): what one account, and one address, may store ---
+    limit_writes_per_minute: int = Field(
+        default=120, ge=1, description="answer-carrying writes (autosaves, signed-in checks, self-ratings) one "
+        "account may make in a clock minute (the browser autosaves at most every 0.8 s while typing: 75)")
+    limit_writes_per_address_per_minute: int = Field(
+        default=6000, ge=1, description="the same writes one client address may make in a clock minute, whatever "
+        "the account (a class of 100 behind one NAT address, each saving every second)")
+    limit_answer_chars_per_hour: int = Field(
+        default=200_000, ge=1, description="characters of answer text (as JSON) one account may add to what is "
+        "stored in a clock hour: a check counts its answer, an autosave what it adds to the answer it replaces; at "
+        "least 6 × max_answer_chars + 2")
+    limit_answer_chars_per_address_per_hour: int = Field(
+        default=5_000_000, ge=1, description="the same characters one client address may add in a clock hour, "
+        "whatever the account (many guests of one client are bounded together)")
 
     # --- the model grader (app/runtime/grader.py; docs/security.md: answers leave the machine) ---
     grader_url: str = Field(
@@ -124,6 +144,18 @@ class Settings(BaseSettings):
         # A default signing key in production would let anyone forge sessions.
         if self.env == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("MIANJING_SECRET_KEY must be set when MIANJING_ENV=production")
+        return self
+
+    @model_validator(mode="after")
+    def _quotas_hold_one_answer(self) -> Settings:
+        # A quota smaller than the longest typed answer would refuse that answer in every window, however long
+        # its author waited. The quotas count an answer as JSON text: the longest text answer, every character
+        # escaped (\u0001 is six), and its two quotes.
+        longest = 6 * self.max_answer_chars + 2
+        for name in ("limit_answer_chars_per_hour", "limit_answer_chars_per_address_per_hour"):
+            if getattr(self, name) < longest:
+                raise ValueError(f"MIANJING_{name.upper()} must be at least 6 × MIANJING_MAX_ANSWER_CHARS + 2 "
+                                 f"({longest})")
         return self
 
 

@@ -41,17 +41,18 @@ from app.interviews import service  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Interview, User  # noqa: E402
 from app.pagination import HEX_ID  # noqa: E402
+from app.rate_limits import Limits  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def seed_interviews(engine, content, user_id: int, n: int, rng: random.Random) -> None:
+def seed_interviews(engine, content, limits: Limits, user_id: int, n: int, rng: random.Random) -> None:
     """n finished interviews of the first round, one every ~6 hours back from NOW, with a real plan."""
     rnd = content.rounds[0]
     with db_session(engine) as db:  # a real plan, from the service; the interview itself is not kept
         template = service.start_interview(db=db, content=content, user=db.get(User, user_id), round_id=rnd.id,
-                                           now=NOW - timedelta(days=400))
+                                           now=NOW - timedelta(days=400), limits=limits, address="bench")
         plan, template_id = template.plan, template.id
         db.delete(template)
     rows = []
@@ -114,7 +115,7 @@ def main() -> None:
             with Session(engine) as db:
                 user_id = user_for_token(db, token, NOW).id
             t = time.perf_counter()
-            seed_interviews(engine, content, user_id, n, random.Random(n))
+            seed_interviews(engine, content, app.state.limits, user_id, n, random.Random(n))
             print(f"seeded {n} interviews in {time.perf_counter() - t:.1f} s", file=sys.stderr)
             guests[label] = (n, token, user_id, middle_cursor(engine, user_id, n))
 

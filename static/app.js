@@ -54,6 +54,14 @@
 
   function isRefusal(res) { return res.status === 413 || res.status === 422; }
 
+  // How long a 429 (a rate limit or a write quota) says to wait, in ms: Retry-After in seconds, else 5 s.
+  function retryAfterMs(res) {
+    var seconds = parseInt(res.headers.get("Retry-After"), 10);
+    return (seconds > 0 ? seconds : 5) * 1000;
+  }
+
+  function withSeconds(text, ms) { return (text || "").replace("{seconds}", String(Math.ceil(ms / 1000))); }
+
   function isEmpty(value) {
     return value === null || value === undefined || (typeof value === "string" && value.trim() === "") ||
       (Array.isArray(value) && value.length === 0);
@@ -92,6 +100,7 @@
     var type = form ? form.dataset.type : null;
     var prefix = "mj:pending:" + id + ":";
     var timers = {}, inflight = {}, backoff = {};
+    var notBefore = 0;  // after a 429: no save of any position before this time (the quota is the account's)
     var finished = false, stopped = false;
 
     function setStatus(key, text) {
@@ -124,10 +133,23 @@
       return out;
     }
 
+    // Another try of position p when the server's wait is over; the pending copy stays in localStorage.
+    function sendLater(p, ms) {
+      clearTimeout(timers[p]);
+      timers[p] = setTimeout(function () { send(p); }, ms);
+    }
+
     function send(p) {
       var raw = localStorage.getItem(prefix + p);
       if (raw === null || finished || stopped) return Promise.resolve(true);
       if (inflight[p]) return inflight[p];
+      var waiting = notBefore - Date.now();
+      if (waiting > 0) {
+        // Typing while the server asked us to wait: the edit is kept and sent when the wait is over.
+        if (p === pos) setStatus("Wait", withSeconds(root.dataset.msgWait, waiting));
+        sendLater(p, waiting);
+        return Promise.resolve(false);
+      }
       if (p === pos) setStatus("Saving");
       var value = JSON.parse(raw);
       var req = api("PUT", "/api/v1/interviews/" + id + "/answers/" + p, { answer: value })
@@ -139,6 +161,15 @@
             markAnswered(p, value);
             if (p === pos) setStatus(localStorage.getItem(prefix + p) === null ? "Saved" : "Saving");
             return true;
+          }
+          if (res.status === 429) {
+            // Saved too often (the account's or the address's write quota): not saved, nothing dropped. Wait
+            // as long as the server says (Retry-After), then send the latest text once.
+            var wait = retryAfterMs(res);
+            notBefore = Date.now() + wait;
+            if (p === pos) setStatus("Wait", withSeconds(root.dataset.msgWait, wait));
+            sendLater(p, wait);
+            return false;
           }
           if (res.status === 409 || res.status === 404) {
             // The interview is over (or gone): the server will not take it, stop retrying.
@@ -452,6 +483,12 @@
     })
       .then(function (res) {
         if (res.ok) return res.text();
+        if (res.status === 429) {
+          // Checked too often (the write quotas): not scored, not recorded; the text stays for another try.
+          var waited = new Error(withSeconds(labels.wait, retryAfterMs(res)));
+          waited.shown = waited.message;
+          throw waited;
+        }
         if (!isRefusal(res)) throw new Error("HTTP " + res.status);
         return refusalText(res, answer, labels).then(function (text) {
           var refused = new Error(text);

@@ -79,7 +79,11 @@ def empty_db_url(request, tmp_path) -> Iterator[str]:
 TEST_LIMITS = {"limit_guests_per_hour": 100_000, "limit_registrations_per_hour": 100_000,
                "limit_interviews_per_day": 100_000, "limit_login_free_failures": 5,
                "limit_login_backoff_seconds": 1.0, "limit_login_backoff_max_seconds": 900.0,
-               "limit_login_failures_per_address_per_hour": 100_000, "trusted_proxies": ""}
+               "limit_login_failures_per_address_per_hour": 100_000, "limit_interviews_per_address_per_hour": 100_000,
+               "limit_logins_per_address_per_hour": 100_000,
+               "limit_writes_per_minute": 1_000_000, "limit_writes_per_address_per_minute": 1_000_000,
+               "limit_answer_chars_per_hour": 10**9, "limit_answer_chars_per_address_per_hour": 10**9,
+               "trusted_proxies": ""}
 
 
 def make_settings(**overrides) -> Settings:

@@ -1,8 +1,10 @@
 """Limits for an open service, on SQLite and PostgreSQL, each set low in its test's settings.
 
 Guests and registrations per client address (API and pages sharing one budget), one running interview per
-account and round, abandoning it, interviews per account per day, the login back-off per (account,
-address) and the per-address login limit, logout ending whatever session carried it. Client addresses are
+account and round, abandoning it, interviews per account per day and per address per hour, the login
+back-off per (account, address), the per-address limits of failed and of successful logins, logout ending whatever session carried
+it, and the write quotas (answer-carrying writes per minute, answer text per hour, per account and per
+address). Client addresses are
 TestClient's `client`, the peer address uvicorn would hand over; tests/test_trusted_proxies.py checks what
 uvicorn makes of X-Forwarded-For. Concurrency is tested on the service functions with threads over two
 engines (two workers' worth of connection pools) on one database.
@@ -32,7 +34,9 @@ from app.errors import AppError
 from app.interviews import service
 from app.main import create_app
 from app.models import Attempt, AuthSession, Interview, InterviewAnswer, ReviewCard, User
+from app.practice.service import record_attempt
 from app.rate_limits import Limits, RateLimited
+from app.write_quotas import WriteQuotas, charged_write
 from tests.conftest import T0, VALID, Clock, make_settings
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
@@ -334,7 +338,7 @@ def test_concurrent_starts_of_one_round_on_two_workers_create_one_interview(db_u
                 try:
                     with write_transaction(db):
                         service.start_interview(db=db, content=content, user=user, round_id="mini", now=T0,
-                                                limit=limits.interviews)
+                                                limits=limits, address="10.9.9.9")
                         time.sleep(0.02)
                     return "started"
                 except service.InterviewRunning:
@@ -401,6 +405,30 @@ def test_failed_logins_per_address_are_limited_whatever_the_account(make_app):
     assert login(sprayer, "amy").status_code == 200
 
 
+def test_successful_logins_per_address_are_limited_as_each_stores_a_session(make_app):
+    app, clock, client = make_app(limit_logins_per_address_per_hour=3)
+    owner = at(app, "10.0.0.2")
+    assert owner.post("/api/v1/auth/register", json={"username": "amy", "password": PASSWORD}).status_code == 201
+    sessions = count(app, AuthSession)
+    assert [login(client, "amy").status_code for _ in range(2)] == [200, 200]
+    clock.advance(minutes=15)
+    web = at(app, "10.0.0.1")
+    form = web.get("/login")
+    assert web.post("/login", data={"username": "amy", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+                    follow_redirects=False).status_code == 303
+    assert count(app, AuthSession) == sessions + 3
+    # The fourth in the hour from this address: 429 (API and page), no session; failures are not counted.
+    assert_limited_json(login(client, "amy"), 45 * 60)
+    form = web.get("/login")
+    assert_limited_page(web.post("/login", data={"username": "amy", "password": PASSWORD,
+                                                 "csrf_token": csrf_of(form.text)}), 45 * 60)
+    assert count(app, AuthSession) == sessions + 3
+    assert login(client, "amy", "wrong-wrong").status_code == 429  # refused before argon2, not a failure
+    assert login(owner, "amy").status_code == 200  # another address
+    clock.advance(minutes=45)
+    assert login(client, "amy").status_code == 200
+
+
 def test_concurrent_guesses_on_two_workers_get_only_the_free_failures(db_url):
     """12 guesses of one account from one address at once: each is recorded before its password is checked,
     so exactly the free failures are tried (argon2) and the rest wait."""
@@ -464,3 +492,196 @@ def test_logout_ends_every_session_the_request_carries(make_app):
     token = api.post("/api/v1/auth/guest").json()["access_token"]
     r = browser.post("/logout", data={"csrf_token": csrf}, headers=bearer(token), follow_redirects=False)
     assert r.status_code == 303 and count(app, AuthSession) == 0
+
+
+# --- write quotas: answer-carrying writes per minute, answer text per hour (app/write_quotas.py) --------------
+
+
+def save(client: TestClient, headers: dict[str, str], iid: str, position: int, answer: Any):
+    return client.put(f"/api/v1/interviews/{iid}/answers/{position}", json={"answer": answer}, headers=headers)
+
+
+def check(client: TestClient, headers: dict[str, str], answer: Any, question: str = "s-open"):
+    return client.post(f"/api/v1/questions/{question}/check", json={"answer": answer}, headers=headers)
+
+
+def stored_answer(app: FastAPI, iid: str, position: int) -> Any:
+    with Session(app.state.engine) as db:
+        row = db.exec(select(InterviewAnswer).where(InterviewAnswer.interview_id == iid,
+                                                    InterviewAnswer.position == position)).first()
+        return (row[0].answer, row[0].self_rating) if row else None
+
+
+def test_answer_writes_past_the_per_minute_quota_are_429_and_store_nothing(make_app):
+    app, clock, client = make_app(limit_writes_per_minute=4)
+    h = guest(client)
+    iid = start(client, h).json()["id"]
+    clock.advance(seconds=15)  # 12:00:15: this minute's window ends in 45 s
+    # Autosaves, self-ratings (of an interview answer and of a review) and signed-in checks are all writes.
+    assert save(client, h, iid, 0, "第一版").status_code == 200
+    assert save(client, h, iid, 0, "第二版").status_code == 200
+    assert client.put(f"/api/v1/interviews/{iid}/ratings/0", json={"rating": "good"}, headers=h).status_code == 200
+    assert check(client, h, "按通道求均值方差").status_code == 200
+    attempts, cards = count(app, Attempt), count(app, ReviewCard, ReviewCard.last_rating == "again")
+    # The fifth in the minute, by each route: 429 with the wait to the minute's end, and nothing is stored.
+    for r in (save(client, h, iid, 0, "第三版"), check(client, h, "缩放和平移"),
+              client.put(f"/api/v1/interviews/{iid}/ratings/0", json={"rating": "easy"}, headers=h),
+              client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "easy"}, headers=h)):
+        assert_limited_json(r, 45)
+        assert "每分钟最多 4 次" in r.json()["detail"]
+    assert stored_answer(app, iid, 0) == ("第二版", "good")
+    assert count(app, Attempt) == attempts and count(app, ReviewCard, ReviewCard.last_rating == "again") == cards
+    # An anonymous check stores nothing and is not counted; another account has its own minute.
+    assert client.post("/api/v1/questions/s-open/check", json={"answer": "均值"}).status_code == 200
+    other = guest(client)
+    assert save(client, other, start(client, other).json()["id"], 0, "别人的").status_code == 200
+    # The next minute opens a new window.
+    clock.advance(seconds=45)
+    assert save(client, h, iid, 0, "第三版").status_code == 200
+    assert stored_answer(app, iid, 0) == ("第三版", "good")
+
+
+def test_the_page_autosave_is_the_api_autosave_and_gets_the_same_429(make_app):
+    """The interview page saves through PUT /api/v1/interviews/{id}/answers/{position} with its session cookie
+    and X-CSRF-Token (static/app.js): the same route, the same quota."""
+    app, clock, _ = make_app(limit_writes_per_minute=1)
+    web = at(app, "10.0.0.1")
+    loc = page_start(web).headers["location"]
+    csrf = csrf_of(web.get(loc).text)
+    iid = loc.rsplit("/", 1)[1]
+    headers = {"X-CSRF-Token": csrf}
+    assert save(web, headers, iid, 0, "网页保存").status_code == 200
+    assert_limited_json(save(web, headers, iid, 0, "太快了"), 60)
+    assert stored_answer(app, iid, 0) == ("网页保存", None)
+
+
+def test_answer_text_per_hour_counts_what_autosaves_add_and_what_checks_store(make_app):
+    app, clock, client = make_app(max_answer_chars=100, limit_answer_chars_per_hour=1000)
+    h = guest(client)
+    clock.advance(minutes=20)  # 12:20: this hour's window ends in 40 minutes
+    iid = start(client, h).json()["id"]
+    text = "均" * 100  # 102 characters as JSON
+    # An autosave is charged what it adds to the stored answer: growing it, yes; saving it again or
+    # shortening it, nothing. 102 + 0 + 0 + 52 = 154.
+    for answer in (text, text, text[:50], text):
+        assert save(client, h, iid, 0, answer).status_code == 200
+    # A check stores its whole answer every time: 154 + 8 × 102 = 970.
+    for _ in range(8):
+        assert check(client, h, text).status_code == 200
+    attempts = count(app, Attempt)
+    r = check(client, h, text)  # 1072 > 1000
+    assert_limited_json(r, 40 * 60)
+    assert "1000 字" in r.json()["detail"]
+    assert count(app, Attempt) == attempts
+    # 30 characters fit (970 + 32), and then an autosave that adds to the answer at another position does not.
+    assert check(client, h, "均" * 28, question="s-open").status_code == 200
+    assert_limited_json(save(client, h, iid, 1, "均"), 40 * 60)
+    assert stored_answer(app, iid, 1) is None
+    # What adds nothing is still taken (a candidate may shorten an answer, or save it again).
+    assert save(client, h, iid, 0, text[:10]).status_code == 200
+    assert stored_answer(app, iid, 0) == (text[:10], None)
+    # Another account's hour is its own; the next clock hour is a new window.
+    other = guest(client)
+    assert check(client, other, text).status_code == 200
+    clock.advance(minutes=40)
+    assert check(client, h, text).status_code == 200
+
+
+def test_an_answer_larger_than_an_hour_of_quota_is_422_not_a_wait(make_app):
+    """An answer with little text but much structure (a list of empty strings) is charged its JSON size; one
+    that no window could hold is refused for what it is, not with a Retry-After that would never end."""
+    app, clock, client = make_app(max_answer_chars=100, limit_answer_chars_per_hour=1000)
+    h = guest(client)
+    iid = start(client, h).json()["id"]
+    r = save(client, h, iid, 0, [""] * 400)  # 1,201 characters as JSON, none of them text
+    assert r.status_code == 422 and "1201" in r.json()["detail"] and "retry-after" not in r.headers
+    assert stored_answer(app, iid, 0) is None
+
+
+def test_the_address_quotas_span_accounts(make_app):
+    app, clock, client = make_app(max_answer_chars=100, limit_answer_chars_per_address_per_hour=700,
+                                  limit_writes_per_address_per_minute=8)
+    text = "均" * 100  # 102
+    guests = [guest(client) for _ in range(3)]
+    # 102 × 6 = 612 from three accounts at one address; a seventh of any of them is past 700.
+    for h in guests:
+        assert check(client, h, text).status_code == 200
+        assert check(client, h, text).status_code == 200
+    attempts = count(app, Attempt)
+    assert_limited_json(check(client, guests[0], text), 3600)
+    r = check(client, guest(client), text)  # a new account at the same address
+    assert_limited_json(r, 3600)
+    assert "这个地址" in r.json()["detail"] and count(app, Attempt) == attempts
+    # Another address is not bothered, even by the same account.
+    elsewhere = at(app, "10.0.0.2")
+    assert check(elsewhere, guests[0], text).status_code == 200
+    # Writes per address per minute: six made at 10.0.0.1 this minute (the refused checks are not among
+    # them); two more fit, from any account, with text or without, and then none.
+    assert check(client, guests[1], "A", question="s-single").status_code == 200
+    assert client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "good"},
+                       headers=guests[2]).status_code == 200
+    assert_limited_json(check(client, guests[2], "B", question="s-single"), 60)
+    assert check(elsewhere, guests[2], "B", question="s-single").status_code == 200
+
+
+def test_concurrent_writes_on_two_workers_never_pass_a_quota_together(db_url):
+    """16 checks' worth of writes at once on two engines (two workers' pools), each checked before any has
+    recorded (the pre-check is a plain read) and held between its write and its charge: exactly what the
+    quota holds gets through, for one account's writes per minute and for one address's text across
+    accounts (PostgreSQL: the upsert's row lock; SQLite: the write lock)."""
+    settings = make_settings(limit_writes_per_minute=5, max_answer_chars=100,
+                             limit_answer_chars_per_address_per_hour=1000)
+    quotas, limits = WriteQuotas.from_settings(settings), Limits.from_settings(settings)
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        with request_session(engines[0]) as db, write_transaction(db):
+            users = [accounts.create_guest(db, limits, "10.9.9.9", T0).id for _ in range(17)]
+        barrier = threading.Barrier(16)
+
+        def one(i: int, user_id: int, chars: int) -> int:
+            with request_session(engines[i % 2]) as db:
+                charges = quotas.charges(user_id, "10.9.9.9", chars)
+                barrier.wait()
+                try:
+                    with charged_write(db, T0, charges):
+                        record_attempt(db, user_id=user_id, question_id="s-open", qtype="open", score=0.5,
+                                       correct=False, now=T0, answer="均" * 98)
+                        time.sleep(0.02)  # a slow request between its write and its charge
+                    return 200
+                except RateLimited:
+                    return 429
+
+        # One account, 16 writes, 5 a minute.
+        same_account = _threads(16, lambda i: one(i, users[0], 0))
+        # 16 accounts at one address, 200 characters each, 1000 an hour for the address.
+        across_accounts = _threads(16, lambda i: one(i, users[1 + i], 200))
+        with Session(engines[0]) as db:
+            stored = [db.execute(select(func.count()).select_from(Attempt).where(Attempt.user_id == users[0]))
+                      .scalar_one(),
+                      db.execute(select(func.count()).select_from(Attempt).where(Attempt.user_id != users[0]))
+                      .scalar_one()]
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert sorted(same_account) == [200] * 5 + [429] * 11
+    assert sorted(across_accounts) == [200] * 5 + [429] * 11
+    assert stored == [5, 5]
+
+
+# --- interviews per address ---------------------------------------------------------------------------------
+
+
+def test_interviews_started_per_address_per_hour_span_accounts(make_app):
+    app, clock, client = make_app(limit_interviews_per_address_per_hour=3)
+    first, second = guest(client), guest(client)
+    assert start(client, first).status_code == 201
+    assert start(client, first, "mini2").status_code == 201
+    clock.advance(minutes=10)
+    assert start(client, second).status_code == 201
+    clock.advance(minutes=10)
+    r = start(client, second, "mini2")
+    assert_limited_json(r, 40 * 60)
+    assert "这个地址" in r.json()["detail"]
+    assert_limited_page(page_start(at(app, "10.0.0.1")), 40 * 60)  # the page's 开始, as a new guest too
+    assert count(app, Interview) == 3
+    assert start(at(app, "10.0.0.2"), second, "mini2").status_code == 201  # another address

@@ -225,7 +225,8 @@ def test_history_page_is_paginated(clocked_env):
         for n in range(24):  # 25 in all, with the one started from the page
             clock.advance(minutes=1)
             interview = service.start_interview(db=db, content=app.state.store.current, user=user,
-                                                round_id="mini", now=clock.now, limit=app.state.limits.interviews)
+                                                round_id="mini", now=clock.now, limits=app.state.limits,
+                                                address="testclient")
             if n % 2:
                 service.finish(db=db, interview=interview, now=clock.now)
             else:

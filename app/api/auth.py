@@ -52,7 +52,8 @@ def register(body: Credentials, db: SessionDep, now: NowDep, limits: LimitsDep, 
     **WRITE_ERRORS,
     401: {"model": ErrorResponse, "description": "wrong username or password"},
     429: {"model": ErrorResponse, "description": "too many failed logins of this account from this address (an "
-          "exponential back-off), or from this address altogether; see Retry-After"},
+          "exponential back-off), or from this address altogether, or too many logins from this address in an "
+          "hour; see Retry-After"},
 })
 def token(body: LoginRequest, db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep) -> TokenResponse:
     user = accounts.authenticate(db, limits, body.username, body.password, address, now)

@@ -26,6 +26,7 @@ from app.errors import AppError
 from app.models import User
 from app.rate_limits import Limits, client_address
 from app.runtime.grader import OpenGrader
+from app.write_quotas import WriteQuotas
 
 ANON_COOKIE = "mj_anon"  # random value that anchors a page's CSRF token before there is a session
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -58,6 +59,10 @@ async def get_grader(request: Request) -> OpenGrader:
     return request.app.state.grader
 
 
+async def get_write_quotas(request: Request) -> WriteQuotas:
+    return request.app.state.write_quotas
+
+
 async def get_address(request: Request) -> str:
     """The client address every limit counts (app.rate_limits.client_address)."""
     return client_address(request)
@@ -65,6 +70,7 @@ async def get_address(request: Request) -> str:
 
 ContentDep = Annotated[Content, Depends(get_content)]
 LimitsDep = Annotated[Limits, Depends(get_limits)]
+WriteQuotasDep = Annotated[WriteQuotas, Depends(get_write_quotas)]
 AddressDep = Annotated[str, Depends(get_address)]
 GraderDep = Annotated[OpenGrader, Depends(get_grader)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CallerDep, ContentDep, GraderDep, LimitsDep, NowDep, SessionDep
+from app.api.deps import AddressDep, CallerDep, ContentDep, GraderDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep
 from app.api.interview_schemas import (
     AnswerRated,
     AnswerSaved,
@@ -35,11 +35,15 @@ from app.interviews import service
 from app.models import Interview
 from app.pagination import DEFAULT_LIMIT
 from app.practice.scheduling import RatingName
+from app.write_quotas import answer_size, charged_write
 
 router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=REQUEST_ERRORS)
 NO_INTERVIEW = errors(e404="no such interview (or not yours), or no question at that position")
 READ = {**errors(401), **NO_INTERVIEW}
 WRITE = {**AUTH_WRITE_ERRORS, **NO_INTERVIEW}
+# What the write quotas answer to an answer-carrying write (app/write_quotas.py).
+QUOTA = errors(e429="the account or the client address has used up a write quota (writes per minute, answer "
+                    "text per hour): nothing was saved; see Retry-After")
 _ID = {"interview_id": "$response.body#/id"}
 _AT = {**_ID, "position": "$response.body#/current_position"}
 # Where a client goes from a started interview (and schemathesis' stateful tests with it).
@@ -76,15 +80,16 @@ def _state(db, interview: Interview, now, status_code: int = 200) -> Response:
     **AUTH_WRITE_ERRORS, **errors(e404="no such round"),
     409: {"model": InterviewRunningResponse, "description": "an interview of this round is running already: "
           "continue it (active_interview_id) or abandon it first"},
-    **errors(e429="the account has started its interviews for the day; see Retry-After"), **STARTED_LINKS,
+    **errors(e429="the account has started its interviews for the day, or the client address its interviews "
+                  "for the hour; see Retry-After"), **STARTED_LINKS,
 })
 def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
-          limits: LimitsDep, grader: GraderDep) -> Response:
+          limits: LimitsDep, address: AddressDep, grader: GraderDep) -> Response:
     user = caller.user(db)
     service.close_expired_running(db=db, user=user, round_id=body.round, now=now, grader=grader)
     with write_transaction(db):
         interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now,
-                                            limit=limits.interviews, grader=grader)
+                                            limits=limits, address=address, grader=grader)
     return _state(db, interview, now, status_code=201)
 
 
@@ -109,12 +114,17 @@ def get(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, grade
 
 
 @router.put("/{interview_id}/answers/{position}", response_model=AnswerSaved, operation_id="save_answer",
-            responses={**WRITE, **errors(e409="the interview is over: the answer was not saved")})
+            responses={**WRITE, **errors(e409="the interview is over: the answer was not saved"), **QUOTA})
 def save_answer(interview_id: str, position: int, body: AnswerRequest, caller: CallerDep, db: SessionDep,
-                now: NowDep, grader: GraderDep) -> dict[str, Any]:
-    with write_transaction(db):  # the hottest write: its token lookup in the same transaction
-        saved_at = service.save_answer(db=db, user=caller.user(db), interview_id=interview_id, position=position,
-                                       answer=body.answer, now=now, grader=grader)
+                now: NowDep, quotas: WriteQuotasDep, address: AddressDep, grader: GraderDep) -> dict[str, Any]:
+    """Save the answer at a position (the page's autosave sends the same request). Counted by the write
+    quotas: one write, and what it adds to the answer stored there."""
+    user = caller.user(db)
+    size = answer_size(body.answer)
+    charges = quotas.charges(user.id, address, service.answer_growth(db, interview_id, position, size))
+    with charged_write(db, now, charges):
+        saved_at = service.save_answer(db=db, user=user, interview_id=interview_id, position=position,
+                                       answer=body.answer, now=now, size=size, grader=grader)
     return {"position": position, "saved_at": saved_at.isoformat(), "answer": body.answer}
 
 
@@ -165,10 +175,11 @@ def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, gr
 
 
 @router.put("/{interview_id}/ratings/{position}", response_model=AnswerRated, operation_id="rate_answer",
-            responses={**WRITE, **errors(e409="the interview was abandoned")})
-def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
+            responses={**WRITE, **errors(e409="the interview was abandoned"), **QUOTA})
+def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep, db: SessionDep, now: NowDep,
+         quotas: WriteQuotasDep, address: AddressDep) -> dict[str, Any]:
     user = caller.user(db)
-    with write_transaction(db):
+    with charged_write(db, now, quotas.charges(user.id, address)):
         row = service.rate(db=db, user=user, interview_id=interview_id, position=position, rating=body.rating)
     return {"position": row.position, "rating": row.self_rating}
 

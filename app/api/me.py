@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from app.api.deps import CallerDep, ContentDep, NowDep, SessionDep
+from app.api.deps import AddressDep, CallerDep, ContentDep, NowDep, SessionDep, WriteQuotasDep
 from app.api.schemas import (
     AUTH_WRITE_ERRORS,
     REQUEST_ERRORS,
@@ -31,6 +31,7 @@ from app.pagination import DEFAULT_LIMIT
 from app.practice import listing, scheduling, service
 from app.practice.export import export_batches, export_chunks
 from app.practice.scheduling import RatingName, utc
+from app.write_quotas import charged_write
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 # The zones this server knows, as the schema's enum of `tz`: a client (and a fuzzer) can tell a valid name
@@ -91,12 +92,14 @@ def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: Now
 # Its own path: as POST /me/reviews/{question_id} it also matched /me/reviews/due (a question id "due").
 @router.post("/reviews/{question_id}/rating", response_model=ReviewRated, operation_id="rate_review",
              responses={**WRITE, **errors(e404="no such question, not an open question (only those take a "
-                                               "self-rating), or not answered yet")})
+                                               "self-rating), or not answered yet",
+                                          e429="the account or the client address has used up its writes for the "
+                                               "minute: nothing was changed; see Retry-After")})
 def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: SessionDep,
-                content: ContentDep) -> dict[str, Any]:
+                content: ContentDep, now: NowDep, quotas: WriteQuotasDep, address: AddressDep) -> dict[str, Any]:
     """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
     user = caller.user(db)
-    with write_transaction(db):
+    with charged_write(db, now, quotas.charges(user.id, address)):
         row = service.rerate(db, content, user, question_id, body.rating)
     return {"question_id": question_id, "rating": row.last_rating, "due": row.due.isoformat()}
 

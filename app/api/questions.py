@@ -10,7 +10,8 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from app.api.deps import Caller, ContentDep, GraderDep, OptionalCallerDep, SessionDep
+from app import write_quotas
+from app.api.deps import AddressDep, Caller, ContentDep, GraderDep, OptionalCallerDep, SessionDep, WriteQuotasDep
 from app.api.practice import PracticeCheckRequest
 from app.api.schemas import (
     REQUEST_ERRORS,
@@ -32,6 +33,7 @@ from app.practice.service import record_check
 from app.runtime.grader import OpenGrader
 from app.scoring.check import CheckResult, check_answer, instance_for
 from app.views import explanation_html, question_json
+from app.write_quotas import WriteQuotas, answer_size
 
 router = APIRouter(prefix="/api/v1", tags=["questions"], responses=REQUEST_ERRORS)
 LONG_ANSWER = 2000  # characters; open answers longer than this are scored in the thread pool
@@ -108,12 +110,15 @@ async def get_question(
 
 @router.post("/questions/{question_id}/check", response_model=CheckResponse, operation_id="check_answer",
              responses={**NOT_FOUND, **errors(413), 403: {
-                 "model": ErrorResponse, "description": "a session cookie without the page's X-CSRF-Token"}})
+                 "model": ErrorResponse, "description": "a session cookie without the page's X-CSRF-Token"},
+                 **errors(e429="a signed-in caller's account or client address has used up a write quota (writes "
+                               "per minute, answer text per hour): not scored, nothing recorded; see Retry-After")})
 async def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, caller: OptionalCallerDep,
-                db: SessionDep, grader: GraderDep) -> Response:
-    """Score an answer. A signed-in caller's attempt is recorded and their review card updated. An open
-    answer is graded by the model grader when the service has one (GET /readyz, `grader`), which sends it
-    to that grading service."""
+                db: SessionDep, grader: GraderDep, quotas: WriteQuotasDep, address: AddressDep) -> Response:
+    """Score an answer. A signed-in caller's attempt is recorded and their review card updated; the write
+    quotas count it (one write, the whole answer's text), and past them it is refused before it is scored.
+    An open answer is graded by the model grader when the service has one (GET /readyz, `grader`), which
+    sends it to that grading service."""
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
@@ -121,17 +126,22 @@ async def check(question_id: str, body: PracticeCheckRequest, content: ContentDe
         raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
     if caller.token is None and scores_inline(q, body, grader):
         return _json(check_payload(q, body, grader)[1])  # microseconds of work: less than a hop to the thread pool
-    return _json(await run_in_threadpool(_check_and_record, q, body, caller, db, grader))
+    return _json(await run_in_threadpool(_check_and_record, q, body, caller, db, grader, quotas, address))
 
 
-def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, db: Session,
-                      grader: OpenGrader) -> dict[str, Any]:
-    result, payload = check_payload(q, body, grader)  # graded before the write: a model takes seconds
+def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, db: Session, grader: OpenGrader,
+                      quotas: WriteQuotas, address: str) -> dict[str, Any]:
     user = caller.optional_user(db)
-    if user is not None:  # a known caller: record the attempt and review their card (issue 7)
-        with write_transaction(db):
-            payload["review"] = record_check(db, user=user, question=q, seed=body.seed, answer=body.answer,
-                                             result=result, rating=body.rating, now=caller.now)
+    if user is None:
+        return check_payload(q, body, grader)[1]
+    # A known caller: record the attempt and review their card (issue 7), within the write quotas.
+    charges = quotas.charges(user.id, address, answer_size(body.answer))
+    write_quotas.check(db, caller.now, charges)  # a refusal costs a read: no scoring, no write
+    result, payload = check_payload(q, body, grader)  # graded before the write: a model takes seconds
+    with write_transaction(db):
+        payload["review"] = record_check(db, user=user, question=q, seed=body.seed, answer=body.answer,
+                                         result=result, rating=body.rating, now=caller.now)
+        write_quotas.record(db, caller.now, charges)
     return payload
 
 

@@ -40,14 +40,16 @@ def register(db: Session, limits: Limits, address: str, username: str, password_
 
 def authenticate(db: Session, limits: Limits, username: str, password: str, address: str, now: datetime) -> User:
     """The user with these credentials, or 401; 429 while this account is backing off from this address, or
-    this address has failed too often whatever the account.
+    this address has failed too often whatever the account, or has logged in too often (each login is a session
+    stored for 30 days).
 
     Every guess is recorded as a failure before its password is verified (in a write of its own), so
     concurrent guesses on any number of workers cannot slip past the limit together; a correct password
     takes its events back and ends this account's back-off from this address. The account is named by the
     name sent, whether or not it exists: unknown names and wrong passwords look the same."""
     checks = ((limits.login_account, f"{username.lower()}\n{address}"), (limits.login_address, address))
-    rate_limits.check(db, now, *checks)  # a read: a refused guess costs no write and no argon2
+    logins = (limits.logins_address, address)
+    rate_limits.check(db, now, *checks, logins)  # a read: a refused guess costs no write and no argon2
     ids = rate_limits.admit(db, now, *checks)
     user = find_user(db, username)
     if user is None or not verify_password(password, user.password_hash):
@@ -55,6 +57,7 @@ def authenticate(db: Session, limits: Limits, username: str, password: str, addr
     with write_transaction(db):
         rate_limits.forget(db, *checks[0])
         rate_limits.forget_events(db, ids[1:])  # this address's count keeps its real failures only
+        rate_limits.admit(db, now, logins)  # each login stores a session: counted per address
     return user
 
 

@@ -34,12 +34,13 @@ from app.models import Interview, InterviewAnswer, User
 from app.pagination import HEX_ID, Page, page_of
 from app.practice.scheduling import RATINGS
 from app.practice.service import record_interview_item, rerate_interview_item
-from app.rate_limits import Limit
+from app.rate_limits import Limits
 from app.runtime.grader import BUILTIN, OpenGrader
 from app.scoring.answers import AnswerFormatError, readable_answer
 from app.scoring.check import check_answer, expected_answer, instance_for, open_text
 from app.scoring.open_grader import OpenGrade, grade_open
 from app.views import explanation_html, new_seed, question_view
+from app.write_quotas import answer_size
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
 MAX_FOLLOWUP_DEPTH = 3
@@ -122,20 +123,21 @@ def close_expired_running(*, db: Session, user: User, round_id: str, now: dateti
 
 
 def start_interview(*, db: Session, content: Content, user: User, round_id: str, now: datetime,
-                    limit: Limit, grader: OpenGrader = BUILTIN) -> Interview:
+                    limits: Limits, address: str, grader: OpenGrader = BUILTIN) -> Interview:
     """Freeze a round's questions for this account (inside the caller's write). 409 (InterviewRunning) while
-    one of this round runs; 429 past `limit`, the interviews an account may start in a day."""
+    one of this round runs; 429 past the interviews an account may start in a day, or the client's address
+    in an hour."""
     rnd = content.rounds_by_id.get(round_id)
     if rnd is None:
         raise NotFound(f"no round with id {round_id!r}")
-    account = (limit, str(user.id))
+    account = (limits.interviews, str(user.id))
     # The account's starts one at a time (PostgreSQL; SQLite serialises writers): two starts at once would
     # both find no running interview.
     rate_limits.lock(db, account)
     running = running_interview(db, user, rnd.id, now, grader)
     if running is not None:
         raise InterviewRunning(running.id)
-    rate_limits.admit(db, now, account)
+    rate_limits.admit(db, now, account, (limits.interviews_address, address))
     seed = new_seed()
     sections: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
@@ -282,14 +284,30 @@ def _upsert(dialect: str):
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(InterviewAnswer).values(
         interview_id=bindparam("iid"), position=bindparam("pos"), answer=bindparam("answer"),
-        saved_at=bindparam("now"), time_spent_ms=0)
+        answer_chars=bindparam("chars"), saved_at=bindparam("now"), time_spent_ms=0)
     return stmt.on_conflict_do_update(index_elements=["interview_id", "position"],
-                                      set_={"answer": stmt.excluded.answer, "saved_at": stmt.excluded.saved_at})
+                                      set_={"answer": stmt.excluded.answer, "answer_chars": stmt.excluded.answer_chars,
+                                            "saved_at": stmt.excluded.saved_at})
+
+
+_STORED_SIZE = select(InterviewAnswer.answer_chars).where(
+    InterviewAnswer.interview_id == bindparam("iid"), InterviewAnswer.position == bindparam("pos"))
+
+
+def answer_growth(db: Session, interview_id: str, position: int, size: int) -> int:
+    """What saving an answer of `size` (app.write_quotas.answer_size) adds to the one stored at this position:
+    what the write quotas charge an autosave. A plain read before the write; if another save of the same
+    position lands in between, the stored size still never exceeds what was charged for it."""
+    if not 0 <= position < 2**31:  # no plan has it (the save answers 404), and SQLite cannot bind it past 2**63
+        return size
+    stored = db.exec(_STORED_SIZE, params={"iid": interview_id, "pos": position}).first()
+    return size - (stored or 0)
 
 
 def save_answer(*, db: Session, user: User, interview_id: str, position: int, answer: Any, now: datetime,
-                grader: OpenGrader = BUILTIN) -> datetime:
-    """Idempotent upsert: the last answer that arrives before the deadline (plus grace) counts.
+                size: int | None = None, grader: OpenGrader = BUILTIN) -> datetime:
+    """Idempotent upsert: the last answer that arrives before the deadline (plus grace) counts; its size as
+    the write quotas count it (`size`, when the caller has it already) is kept with it.
 
     One indexed read of the interview's state and one upsert; the plan is not loaded.
     Returns the time the answer was saved.
@@ -308,7 +326,9 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
         raise AppError("时间已到，面试已自动结束并评分；这次保存没有被接受。", status_code=409, state="finished")
     if state != "active":
         raise AppError("面试已经结束，不能再修改答案。", status_code=409, state=state)
-    conn.execute(_upsert(conn.dialect.name), {"iid": interview_id, "pos": position, "answer": answer, "now": now})
+    conn.execute(_upsert(conn.dialect.name), {"iid": interview_id, "pos": position, "answer": answer,
+                                              "chars": answer_size(answer) if size is None else size,
+                                              "now": now})
     return now
 
 

@@ -204,7 +204,7 @@ def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
             if user is None:
                 user = accounts.create_guest(db, limits, address, now)
             interview = service.start_interview(db=db, content=content, user=user, round_id=round, now=now,
-                                                limit=limits.interviews, grader=visitor.grader)
+                                                limits=limits, address=address, grader=visitor.grader)
             response = redirect(visitor, f"/interviews/{interview.id}")
             if new_guest:
                 login_as(visitor, db, user, now, response)

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from app.db import upgrade
 from app.main import create_app
 from tests.browser.conftest import serve_in_thread
-from tests.conftest import make_settings
+from tests.conftest import Clock, make_settings
 
 LIMIT = 100
 LONG = "批归一化在训练时用小批量的均值和方差。" * 8  # 152 characters
@@ -75,3 +75,53 @@ def test_a_refused_practice_check_says_why_and_keeps_the_text(limited_server, pa
     page.fill("#answer-text", SHORT)
     page.locator("#question-slot button[type=submit]").click()
     expect(page.locator("#question-slot .check-result")).to_be_visible()
+
+
+@pytest.fixture
+def quota_server(tmp_path) -> Iterator[tuple[str, Clock]]:
+    """One answer-carrying write per account a minute, and a clock 3 s before the minute's end, so that a
+    refused save is told to wait 3 s."""
+    url = f"sqlite:///{tmp_path / 'quota.db'}"
+    upgrade(url)
+    app = create_app(make_settings(database_url=url, limit_writes_per_minute=1))
+    clock = Clock()
+    clock.advance(seconds=57)
+    app.state.clock = clock
+    with serve_in_thread(app) as base:
+        yield base, clock
+
+
+@pytest.mark.console_allows("status of 429")
+def test_a_save_past_the_write_quota_waits_for_retry_after_and_keeps_the_text(quota_server, page):
+    base, clock = quota_server
+    page.goto(base + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    page.locator('ol.positions button[data-type="open"]').first.click()
+    expect(page.locator('section.question[data-type="open"]')).to_have_count(1)
+    saves: list[int] = []
+    page.on("response", lambda r: saves.append(r.status) if "/answers/" in r.url else None)
+    status = page.locator("#save-status")
+
+    page.fill("#answer-text", SHORT)
+    expect(status).to_have_text("已保存", timeout=10_000)
+    page.fill("#answer-text", SHORT + "再补一句")
+    expect(status).to_have_text("保存得太频繁：3 秒后自动重试，文字还留在这里。")
+    assert saves == [200, 429]
+    # Typing on while it waits: kept, and not sent before the wait is over.
+    page.fill("#answer-text", SHORT + "再补两句")
+    page.wait_for_timeout(1500)
+    assert saves == [200, 429] and pending(page) == [SHORT + "再补两句"]
+    clock.advance(minutes=1)  # a new minute on the server: the retry is taken
+    expect(status).to_have_text("已保存", timeout=10_000)
+    assert saves == [200, 429, 200] and pending(page) == []
+    page.reload()
+    expect(page.locator("#answer-text")).to_have_value(SHORT + "再补两句")
+
+    # A practice check in the same minute: refused, not scored, the text kept for another try.
+    page.goto(base + "/practice?type=open")
+    page.fill("#answer-text", SHORT)
+    page.locator("#question-slot button[type=submit]").click()
+    expect(page.locator("#question-slot .form-status")).to_contain_text("提交得太频繁，没有判分")
+    expect(page.locator("#answer-text")).to_have_value(SHORT)
+    expect(page.locator("#question-slot button[type=submit]")).to_be_enabled()
