@@ -19,6 +19,7 @@ from app.scoring.check import (
     expected_answer,
     instance_for,
 )
+from app.scoring.open_grader import FULL_MARKS_COVERAGE
 
 json_like = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
@@ -264,7 +265,8 @@ def test_open_full_coverage_in_chinese() -> None:
 
 def test_open_partial_coverage_lists_missing_points() -> None:
     result = check_answer(make_question(type="open"), "Compute the mean per channel.")
-    assert result.score == pytest.approx(2 / 3) and result.correct  # 0.67 >= 0.6
+    assert result.details["coverage"] == pytest.approx(2 / 3, abs=1e-4) and result.correct  # 0.67 >= 0.6
+    assert result.score == pytest.approx((2 / 3) / FULL_MARKS_COVERAGE)  # two of three points: 0.74
     assert result.feedback == "覆盖了 2/3 个要点；还可以谈谈：可学习的缩放平移。"
     hits = result.details["keypoints"]
     assert [h["verdict"] for h in hits] == ["covered", "covered", "missing"]
@@ -280,7 +282,7 @@ def test_open_fuzzy_english_typo() -> None:
 
 def test_open_below_threshold_is_not_correct() -> None:
     result = check_answer(make_question(type="open"), "和通道有关")
-    assert result.score == pytest.approx(1 / 3)
+    assert result.score == pytest.approx((1 / 3) / FULL_MARKS_COVERAGE)
     assert result.score < OPEN_CORRECT_THRESHOLD
     assert result.correct is False
 

@@ -247,7 +247,7 @@ def test_english_answer_with_typos() -> None:
 def test_weighted_share_of_points() -> None:
     # 按通道统计 (1) + 减均值除标准差 (2) out of 1 + 2 + 1 + 1
     result = score_keypoints("对每个通道求均值", BN_POINTS)
-    assert result.score == pytest.approx(3 / 5)
+    assert result.coverage == pytest.approx(3 / 5)
     assert [p.label for p in result.points if p.verdict == "missing"] == ["可学习的缩放平移", "推理用滑动平均"]
     assert result.points[0].as_dict() == {"label": "按通道统计", "statement": "", "weight": 1.0, "verdict": "covered",
                                           "hit": True, "evidence": "对每个通道求均值", "matched": "通道", "how": "exact"}

@@ -135,7 +135,7 @@ def test_words_of_the_question_earn_nothing_alone() -> None:
 def test_a_list_of_names_earns_at_most_half_of_each_point(answer: str) -> None:
     g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), answer)
     assert all(p.verdict in ("named", "missing") for p in g.points)
-    assert g.score <= 0.5
+    assert g.coverage <= 0.5 and g.score < OPEN_CORRECT_THRESHOLD
 
 
 def test_the_same_points_explained_earn_full_credit() -> None:

@@ -16,7 +16,8 @@ from app.scoring.keypoints import get_tokenizer
 
 # A clause ends at a comma, semicolon, full stop, question or exclamation mark or a line break; a
 # sentence at all of these but the comma. The enumeration comma "、" joins items of one clause.
-_CLAUSE_END_RE = re.compile(r"[,;!?:\n。，；！？：]+|\.(?!\d)|\s-\s")  # "0.5" is a number, not two clauses
+_CLAUSE_END_RE = re.compile(r"[,;!?\n。，；！？]+|\.(?!\d)|\s-\s")  # "0.5" is a number, not two clauses
+# A colon introduces what it says of its topic ("训练时：用当前 batch 的统计量"): it does not end a clause.
 _SENTENCE_END_RE = re.compile(r"[;!?\n。；！？]+|\.(?!\d)")
 
 # Words that contain a negation character but deny nothing ("不同" = different, "非常" = very, "无论" =

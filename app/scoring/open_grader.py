@@ -48,6 +48,7 @@ _FUZZY_MISSING = 0.26  # see could_match_fuzzy
 _CJK_RUN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD_RE = re.compile(r"[0-9a-z\u00c0-\u024f\u0370-\u03ff]{2,}")
 _LATIN_WORD_RE = re.compile(r"[0-9a-z\u00c0-\u024f\u0370-\u03ff]+")
+_POLAR_CHARS = frozenset("大小高低前后增减正负强弱多少上下长短快慢粗细深浅内外左右升降加乘除有无是否")
 _NEG_CHARS_RE = re.compile(r"[不非无没未]|\bnot?\b|n't")
 
 
@@ -266,6 +267,9 @@ def fuzzy_span(syn: Synonym, text: str, latin_runs: tuple[list[str], list[tuple[
             span = spans[best[2]]
     if span is None or _NEG_CHARS_RE.findall(syn.text) != _NEG_CHARS_RE.findall(text[span[0]:span[1]]):
         return None
+    # One character can be the opposite ("iou大于" / "iou小于", "之前" / "之后"): not a typo either.
+    if syn.cjk and _POLAR_CHARS.intersection(set(syn.text) ^ set(text[span[0]:span[1]])):
+        return None
     return span
 
 
@@ -296,10 +300,11 @@ class _Evidence:
 _RANK = {"covered": 3, "named": 2, "contradicted": 1}
 
 
-def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None) -> _Evidence | None:
+def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
+              near_misses: bool = True) -> _Evidence | None:
     """The strongest clause for or against the claim: covered > named > contradicted. Only clauses where
     every group of the claim has a match are visited (found from each pattern's positions), so the cost
-    follows the matches, not the length of the answer."""
+    follows the matches, not the length of the answer. Without `near_misses` only exact patterns count."""
     an = answer.analysis
     n_groups = len(claim.groups)
     # clause -> per group the best match (start, end, in_stem, fuzzy, polar): one outside the stem preferred
@@ -319,7 +324,7 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None)
             for a, b in answer.occurrences(pat.syn):
                 add(g, a, b, pat.in_stem, False, pat.polar)
     best = _judge(answer, claim, found)
-    if best is not None and best.verdict == "covered":
+    if not near_misses or (best is not None and best.verdict == "covered"):
         return best
     # Near misses (typos) only where the exact patterns found nothing better: the slower, less sure path.
     for g, group in enumerate(claim.groups):
@@ -421,8 +426,9 @@ def grade_answer(prompt: str, keypoints: Sequence[KeyPoint], misconceptions: Seq
             points.append(PointVerdict(claim.label, claim.statement, claim.weight, ev.verdict,
                                        ev.clause.text.strip(), ev.matched, ev.how))
     wrong = []
-    for claim in rubric.misconceptions:  # a cap needs the misconception's own patterns: no statement path
-        ev = _evidence(answer, claim, None)
+    # A cap needs the misconception's own patterns, exactly: "softmax之前" is one character from "softmax之后".
+    for claim in rubric.misconceptions:
+        ev = _evidence(answer, claim, None, near_misses=False)
         if ev is not None and ev.verdict == "covered":
             wrong.append(MisconceptionHit(claim.label, claim.statement, ev.clause.text.strip()))
     return from_verdicts(points, wrong)
