@@ -105,7 +105,7 @@ def _tokenize_reference(text: str) -> list[str]:
         if any(c.isalnum() for c in t):
             out.append(t)
             if keypoints._MIXED_RE.search(t):
-                out.extend(keypoints._WORD_RE.findall(t))
+                out.extend(keypoints.WORD_RE.findall(t))
     return out
 
 

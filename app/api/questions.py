@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from app import write_quotas
 from app.api.deps import AddressDep, Caller, ContentDep, GraderDep, OptionalCallerDep, SessionDep, WriteQuotasDep
 from app.api.practice import PracticeCheckRequest
 from app.api.schemas import (
@@ -27,13 +26,12 @@ from app.api.schemas import (
 )
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
-from app.db import write_transaction
 from app.errors import AppError, NotFound
-from app.practice.service import record_check
+from app.practice.service import check_and_record as record_practice_check
 from app.runtime.grader import OpenGrader
 from app.scoring.check import CheckResult, check_answer, instance_for
 from app.views import explanation_html, question_json
-from app.write_quotas import WriteQuotas, answer_size
+from app.write_quotas import WriteQuotas
 
 router = APIRouter(prefix="/api/v1", tags=["questions"], responses=REQUEST_ERRORS)
 LONG_ANSWER = 2000  # characters; open answers longer than this are scored in the thread pool
@@ -131,17 +129,19 @@ async def check(question_id: str, body: PracticeCheckRequest, content: ContentDe
 
 def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, db: Session, grader: OpenGrader,
                       quotas: WriteQuotas, address: str) -> dict[str, Any]:
-    user = caller.optional_user(db)
-    if user is None:
-        return check_payload(q, body, grader)[1]
-    # A known caller: record the attempt and review their card (issue 7), within the write quotas.
-    charges = quotas.charges(user.id, address, answer_size(body.answer))
-    write_quotas.check(db, caller.now, charges)  # a refusal costs a read: no scoring, no write
-    result, payload = check_payload(q, body, grader)  # graded before the write: a model takes seconds
-    with write_transaction(db):
-        payload["review"] = record_check(db, user=user, question=q, seed=body.seed, answer=body.answer,
-                                         result=result, rating=body.rating, now=caller.now)
-        write_quotas.record(db, caller.now, charges)
+    payload: dict[str, Any] = {}
+
+    def score() -> CheckResult:
+        result, built = check_payload(q, body, grader)
+        payload.update(built)
+        return result
+
+    # A known caller: the attempt is recorded and their card reviewed (issue 7), within the write quotas.
+    _, review = record_practice_check(db, user=caller.optional_user(db), question=q, seed=body.seed,
+                                      answer=body.answer, rating=body.rating, now=caller.now, quotas=quotas,
+                                      address=address, score=score)
+    if review is not None:
+        payload["review"] = review
     return payload
 
 

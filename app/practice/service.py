@@ -4,6 +4,7 @@ pages of my lists are in app.practice.listing, the export in app.practice.export
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,15 +13,17 @@ from sqlalchemy import Date, case, cast, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from app import write_quotas
 from app.content.loader import Content
 from app.content.model import Question
-from app.db import for_update
+from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import scheduling, stats
 from app.practice.scheduling import utc
 from app.scoring.check import CheckResult
 from app.views import question_view
+from app.write_quotas import WriteQuotas, answer_size
 
 RECENT_INTERVIEWS = 10
 
@@ -76,6 +79,25 @@ def _apply(row: ReviewCard, reviewed: scheduling.Reviewed, rating: Any, attempt_
     row.last_rating = scheduling.rating_name(rating)
     row.last_attempt_id = attempt_id
     row.lapses += int(reviewed.lapse)
+
+
+def check_and_record(db: Session, *, user: User | None, question: Question, seed: int | None, answer: Any,
+                     rating: str | None, now: datetime, quotas: WriteQuotas, address: str,
+                     score: Callable[[], CheckResult]) -> tuple[CheckResult, dict[str, Any] | None]:
+    """A check by the API or the practice page: a known user's within the write quotas (refused before it
+    is scored: a refusal costs a read), scored before the write (a model grader takes seconds), then the
+    attempt, the card and the quotas' counts in one write. Returns the result and the review (None for a
+    visitor without an account)."""
+    if user is None:
+        return score(), None
+    charges = quotas.charges(user.id, address, answer_size(answer))
+    write_quotas.check(db, now, charges)
+    result = score()
+    with write_transaction(db):
+        review = record_check(db, user=user, question=question, seed=seed, answer=answer, result=result,
+                              rating=rating, now=now)
+        write_quotas.record(db, now, charges)
+    return result, review
 
 
 def record_check(db: Session, *, user: User, question: Question, seed: int | None, answer: Any,

@@ -12,7 +12,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from app.scoring.keypoints import get_tokenizer
+from app.scoring.keypoints import CJK, WORD_RE, get_tokenizer
 
 # A clause ends at a comma, semicolon, full stop, question or exclamation mark or a line break; a
 # sentence at all of these but the comma. The enumeration comma "、" joins items of one clause.
@@ -64,8 +64,7 @@ _PREDICATE_TAGS = {"v", "vd", "vi", "vg", "vl", "c", "p", "a", "ad", "an", "d", 
 _LIST_SEP_RE = re.compile(r"[、,/;]+|\b(?:and|or)\b|(?<=[\u3400-\u9fff])[和与及或](?=[\u3400-\u9fff])|"
                           r"(?<=[0-9a-z])\s+(?=[0-9a-z])")  # "l1 l2 dropout": spaces between Latin terms
 _CONNECTIVE_RE = re.compile(r"因为|所以|导致|使得|从而|因此|如果|由于|为了|通过|用于")
-_CJK_CHAR_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_WORD_RE = re.compile(r"[0-9a-z\u00c0-\u024f\u0370-\u03ff]+")
+_CJK_CHAR_RE = re.compile(CJK)
 _ENGLISH_PREDICATE_RE = re.compile(
     r"\b(?:is|are|was|were|be|makes?|causes?|uses?|gets?|keeps?|helps?|reduces?|increases?|prevents?|means?|"
     r"because|so|if|when|which|that|can|will|would|should|by|to|of|than|more|less)\b"
@@ -196,5 +195,5 @@ def _is_term_list(text: str) -> bool:
 
 def _short_term(item: str) -> bool:
     cjk = len(_CJK_CHAR_RE.findall(item))
-    words = len(_WORD_RE.findall(item))
+    words = len(WORD_RE.findall(item))
     return cjk <= 4 and words <= 2 and (cjk > 0 or words > 0)

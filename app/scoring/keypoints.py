@@ -19,11 +19,11 @@ TERMS_FILE = Path(__file__).with_name("terms.txt")
 FUZZY_THRESHOLD = 85.0
 FUZZY_MIN_LEN = 4
 FUZZY_MAX_LEN = 32  # longer patterns are phrases: fuzzy windows for them would cost more than they find
-_CJK = r"[\u3400-\u9fff\uf900-\ufaff]"
-_LATIN = r"[0-9a-z\u00c0-\u024f\u0370-\u03ff]"  # Latin and Greek letters, digits
-_CJK_RE = re.compile(_CJK)
-_WORD_RE = re.compile(_LATIN + "+")
-_MIXED_RE = re.compile(f"{_CJK}.*{_LATIN}|{_LATIN}.*{_CJK}")
+CJK = r"[\u3400-\u9fff\uf900-\ufaff]"  # the character classes every part of the open grader reads text by
+LATIN = r"[0-9a-z\u00c0-\u024f\u0370-\u03ff]"  # Latin and Greek letters, digits
+_CJK_RE = re.compile(CJK)
+WORD_RE = re.compile(LATIN + "+")  # a Latin word of normalised text
+_MIXED_RE = re.compile(f"{CJK}.*{LATIN}|{LATIN}.*{CJK}")
 _ALNUM_RE = re.compile(r"[^\W_]")  # what str.isalnum() accepts, as one C-level search
 _JOINERS_RE = re.compile(r"[\s\-_]+")
 _DASHES = ("\u2212", "\u2013", "\u2014")  # minus, en and em dash: typed for "-"
@@ -96,13 +96,13 @@ def tokenize(text: str) -> list[str]:
     # followed by its Latin words too. Such a token has a Latin run with a neighbour inside the token, so
     # when no run has one (nearly always), no token needs looking at one by one.
     joined = "\x00".join(tokens)
-    if all(_alone(joined, *m.span()) for m in _WORD_RE.finditer(joined)):
+    if all(_alone(joined, *m.span()) for m in WORD_RE.finditer(joined)):
         return tokens
     out: list[str] = []
     for t in tokens:
         out.append(t)
         if _MIXED_RE.search(t):
-            out.extend(_WORD_RE.findall(t))
+            out.extend(WORD_RE.findall(t))
     return out
 
 

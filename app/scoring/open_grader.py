@@ -23,9 +23,12 @@ from rapidfuzz import fuzz, process
 from app.content.model import Groups, KeyPoint, Misconception, Question
 from app.scoring.clauses import REMEDY_RE, Analysis, Clause
 from app.scoring.keypoints import (
+    CJK,
     FUZZY_MAX_LEN,
     FUZZY_MIN_LEN,
     FUZZY_THRESHOLD,
+    LATIN,
+    WORD_RE,
     Synonym,
     compile_synonym,
     get_tokenizer,
@@ -45,9 +48,8 @@ STATEMENT_THRESHOLD = 0.5  # share of a point's statement grams one clause must 
 GRADER = "builtin"
 _FUZZY_MISSING = 0.26  # see could_match_fuzzy
 
-_CJK_RUN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_WORD_RE = re.compile(r"[0-9a-z\u00c0-\u024f\u0370-\u03ff]{2,}")
-_LATIN_WORD_RE = re.compile(r"[0-9a-z\u00c0-\u024f\u0370-\u03ff]+")
+_CJK_RUN_RE = re.compile(CJK + "+")
+_GRAM_WORD_RE = re.compile(LATIN + "{2,}")  # a Latin word as paraphrase evidence: "x" or "1" says nothing
 _POLAR_CHARS = frozenset("大小高低前后增减正负强弱多少上下长短快慢粗细深浅内外左右升降加乘除有无是否")
 _NEG_CHARS_RE = re.compile(r"[不非无没未]|\bnot?\b|n't")
 
@@ -144,7 +146,7 @@ def grams(text: str) -> frozenset[str]:
     """Character bigrams of the Chinese runs and the Latin words of normalised text: paraphrase evidence
     that needs no word segmentation (character n-grams suit Chinese short answers; Ding et al., 2020)."""
     out = {run[i:i + 2] for run in _CJK_RUN_RE.findall(text) for i in range(max(1, len(run) - 1))}
-    out.update(_WORD_RE.findall(text))
+    out.update(_GRAM_WORD_RE.findall(text))
     return frozenset(out)
 
 
@@ -275,7 +277,7 @@ def fuzzy_span(syn: Synonym, text: str, latin_runs: tuple[list[str], list[tuple[
 
 def _latin_runs_of(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """Runs of one to four consecutive Latin words, squashed, with their spans: the fuzzy candidates."""
-    words = [m.span() for m in _LATIN_WORD_RE.finditer(text)]
+    words = [m.span() for m in WORD_RE.finditer(text)]
     texts, spans = [], []
     for i in range(len(words)):
         run = ""

@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app import write_quotas
 from app.api.deps import AddressDep, ContentDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep
 from app.auth import accounts
 from app.auth.rules import Text
@@ -43,7 +42,6 @@ from app.web.practice_views import (
     weak_rows,
 )
 from app.web.routes import Visitor, VisitorDep, login_as, redirect, render
-from app.write_quotas import answer_size
 
 router = APIRouter(include_in_schema=False)
 GUEST_TARGETS = ("/practice", "/reviews", "/dashboard")  # where "start as a guest" may send the visitor back to
@@ -130,18 +128,10 @@ def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: Conten
     settings = visitor.request.app.state.settings
     if problem := answer_problem(answer, max_depth=settings.max_json_depth, max_chars=settings.max_answer_chars):
         raise AppError(f"the answer {problem}", status_code=422)
-    charges = quotas.charges(visitor.user.id, address, answer_size(answer)) if visitor.user is not None else ()
-    if charges:
-        write_quotas.check(db, now, charges)  # a refusal costs a read: no scoring, no write
     inst = instance_for(q, seed) if q.type == "generated" and seed is not None else None
-    # Graded before the write: the model grader, when there is one, takes seconds.
-    result = check_answer(q, answer, seed=seed, inst=inst, grade=visitor.grader.grade)
-    review = None
-    if visitor.user is not None:
-        with write_transaction(db):
-            review = service.record_check(db, user=visitor.user, question=q, seed=seed, answer=answer,
-                                          result=result, rating=None, now=now)
-            write_quotas.record(db, now, charges)
+    result, review = service.check_and_record(
+        db, user=visitor.user, question=q, seed=seed, answer=answer, rating=None, now=now, quotas=quotas,
+        address=address, score=lambda: check_answer(q, answer, seed=seed, inst=inst, grade=visitor.grader.grade))
     view = check_view(q, result, seed=seed, inst=inst, review=review, t=translator(visitor.lang), tz=visitor.zone())
     return render(visitor, "_check_result.html", {"res": view, "due_count": None})
 

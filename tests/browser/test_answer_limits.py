@@ -35,14 +35,20 @@ def pending(page: Page) -> list[str]:
                          ".map(k => JSON.parse(localStorage.getItem(k)))")
 
 
-def test_a_refused_autosave_says_why_and_keeps_the_text(limited_server, page):
-    page.goto(limited_server + "/")
+def open_question_of_a_new_interview(page: Page, base: str) -> list[int]:
+    """Start the mini round and go to its first open question; the statuses of its autosaves, as they come."""
+    page.goto(base + "/")
     page.locator('li[data-round="mini"] button[type=submit]').click()
     page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
     page.locator('ol.positions button[data-type="open"]').first.click()
     expect(page.locator('section.question[data-type="open"]')).to_have_count(1)
     saves: list[int] = []
     page.on("response", lambda r: saves.append(r.status) if "/answers/" in r.url else None)
+    return saves
+
+
+def test_a_refused_autosave_says_why_and_keeps_the_text(limited_server, page):
+    saves = open_question_of_a_new_interview(page, limited_server)
 
     page.fill("#answer-text", LONG)
     status = page.locator("#save-status")
@@ -94,13 +100,7 @@ def quota_server(tmp_path) -> Iterator[tuple[str, Clock]]:
 @pytest.mark.console_allows("status of 429")
 def test_a_save_past_the_write_quota_waits_for_retry_after_and_keeps_the_text(quota_server, page):
     base, clock = quota_server
-    page.goto(base + "/")
-    page.locator('li[data-round="mini"] button[type=submit]').click()
-    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
-    page.locator('ol.positions button[data-type="open"]').first.click()
-    expect(page.locator('section.question[data-type="open"]')).to_have_count(1)
-    saves: list[int] = []
-    page.on("response", lambda r: saves.append(r.status) if "/answers/" in r.url else None)
+    saves = open_question_of_a_new_interview(page, base)
     status = page.locator("#save-status")
 
     page.fill("#answer-text", SHORT)
