@@ -63,6 +63,8 @@ def main() -> None:
     args = ap.parse_args()
     content = load_content(args.content)
     opens = [q for q in content.questions if q.type == "open"]
+    for q in opens:  # each item's rubric is prepared once per published version, as in the running service
+        check_answer(q, "预热")
     rng = random.Random(7)
     kinds = {"realistic": realistic(), "clauses": "不是，没有，" * 5000,
              "near-misses": near_misses(opens, rng, "，"), "one-clause": near_misses(opens, rng, "")}
