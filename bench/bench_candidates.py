@@ -7,7 +7,8 @@ For each target (a source tree × a database) it starts `mianjing serve` (SQLite
   interview reads (15%), moves (10%), question views (10%), signed-in checks (5%), each request made by a
   random candidate with their bearer token;
 - one scenario per route alone (anonymous question view, interview read, autosave, move, signed-in and
-  anonymous check), for the ratios ../shared/DESIGN.md holds them to;
+  anonymous check of an objective item), for the ratios ../shared/DESIGN.md holds them to, and a signed-in
+  check of an open item with a spoken ~250-character answer (check_open: the open grader on the request path);
 - slow: the mixed load again while SLOW clients each send the headers of `POST /login` and then dribble
   its body over 10 s (the p99 of everyone else must not move).
 
@@ -68,6 +69,9 @@ local function check(me, anon)
   local headers = anon and {["Content-Type"] = "application/json"} or auth(me)
   return wrk.format("POST", "/api/v1/questions/" .. me.k.id .. "/check", headers, me.k.body)
 end
+local function check_open(me)
+  return wrk.format("POST", "/api/v1/questions/" .. me.o.id .. "/check", auth(me), me.o.body)
+end
 function request()
   local me = c[math.random(#c)]
   if mode == "read" then return read(me) end
@@ -76,17 +80,24 @@ function request()
   if mode == "view_anon" then return view(me, true) end
   if mode == "check_signed" then return check(me, false) end
   if mode == "check_anon" then return check(me, true) end
+  if mode == "check_open" then return check_open(me) end
   local r = math.random(100)
   if r <= 60 then return save(me) elseif r <= 75 then return read(me) elseif r <= 85 then return move(me)
   elseif r <= 95 then return view(me, false) else return check(me, false) end
 end
 """
 
-MODES = ("mixed", "view_anon", "read", "save", "move", "check_signed", "check_anon")
+MODES = ("mixed", "view_anon", "read", "save", "move", "check_signed", "check_anon", "check_open")
+# A spoken ~250-character open answer, as candidates type them (one of eval/tune.jsonl's voices): what the
+# signed-in open check (check_open) grades.
+OPEN_ANSWER = ("嗯…就是说，下一层的输入是上一层 sigmoid 的输出，全都大于零，所以同一个神经元所有权重的梯度要么一起往上、"
+               "要么一起往下，方向被锁死在两个象限里。最优方向要一部分权重变大一部分变小的话，就只能走 Z 字形来回蹭，"
+               "收敛就慢。换成 tanh 这种零中心的，或者输入先减均值、加 BN，会好很多；不过 mini-batch 平均以后影响没有"
+               "饱和导致的梯度消失那么严重。")
 
 
 def lua_str(value: str) -> str:
-    return json.dumps(value)  # a JSON string literal is a valid Lua string literal for our ASCII/UTF-8 data
+    return json.dumps(value, ensure_ascii=False)  # a JSON string literal is a valid Lua one (UTF-8 kept raw: Lua has no \\u)
 
 
 def prepare_db(kind: str, tree: Path, admin_url: str | None, tmp: Path) -> str:
@@ -128,9 +139,11 @@ def sign_up(base: str, count: int) -> list[dict]:
                      for it in items]
             objective = next(it["question"] for it in items if it["question"]["type"] in ("single", "numeric"))
             body = {"answer": objective["options"][0]["key"] if objective["options"] else "42"}
+            open_q = next(it["question"] for it in items if it["question"]["type"] == "open")
             out.append({"t": token, "i": state["id"], "n": len(items), "q": views,
                         "open": [it["position"] for it in items if it["question"]["type"] == "open"] or [0],
-                        "k": {"id": objective["id"], "body": json.dumps(body)}})
+                        "k": {"id": objective["id"], "body": json.dumps(body)},
+                        "o": {"id": open_q["id"], "body": json.dumps({"answer": OPEN_ANSWER}, ensure_ascii=False)}})
     return out
 
 
@@ -140,7 +153,8 @@ def lua_table(candidates: list[dict]) -> str:
         views = ", ".join(f"{{id={lua_str(v['id'])}, seed={lua_str(v['seed'])}}}" for v in cand["q"])
         opens = ", ".join(str(p) for p in cand["open"])
         lines.append(f"c[{i}] = {{t={lua_str(cand['t'])}, i={lua_str(cand['i'])}, n={cand['n']}, q={{{views}}}, "
-                     f"open={{{opens}}}, k={{id={lua_str(cand['k']['id'])}, body={lua_str(cand['k']['body'])}}}}}")
+                     f"open={{{opens}}}, k={{id={lua_str(cand['k']['id'])}, body={lua_str(cand['k']['body'])}}}, "
+                     f"o={{id={lua_str(cand['o']['id'])}, body={lua_str(cand['o']['body'])}}}}}")
     return "\n".join(lines)
 
 
