@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -54,10 +55,17 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
         task = asyncio.create_task(follow_forever(
             app.state.engine, app.state.store, settings.content_dir,
             poll_s=settings.content_poll_s, backoff_max_s=settings.content_poll_backoff_max_s))
+        # The write quotas' counts, shared with the other workers through the database (app/write_quotas.py).
+        stop_sync = threading.Event()
+        sync = threading.Thread(target=app.state.write_quotas.run_sync, name="write-quotas-sync", daemon=True,
+                                args=(app.state.engine, lambda: app.state.clock(), stop_sync))
+        sync.start()
         try:
             yield
         finally:
             task.cancel()
+            stop_sync.set()
+            await asyncio.to_thread(sync.join)
 
     app = FastAPI(
         lifespan=lifespan,

@@ -9,44 +9,54 @@ charge a candidate again for every character at every autosave (a 2,000-characte
 minutes is sent a few hundred times), which no hourly quota that stops an abuser would survive; the
 growth is what the database keeps, and it is what these quotas bound.
 
-Fixed windows (a clock minute, a clock hour) in one table, QuotaCounter (key, window end, used), so that
-every worker process counts the same writes, at one row per key and window:
-- a refusal is a plain read (check): no write lock, nothing written;
-- an admitted write adds its charges in its own write transaction, after its writes (charged_write), by an
-  upsert that adds only while the sum stays within the quota (ON CONFLICT ... DO UPDATE ... WHERE, on
-  SQLite and PostgreSQL). Two requests checked at once cannot both pass the last unit: on PostgreSQL the
-  second waits for the first's row lock and then sees its sum, on SQLite writers are serialised; the one
-  that finds no room is refused and its write rolled back with it.
+Fixed windows (a clock minute, a clock hour). Each process keeps a ledger in memory and shares it through
+one table, QuotaCounter (key, window end, used), so that every worker counts every worker's writes:
+- a write is admitted or refused in memory, against what the table said (at most SYNC_S old) plus what
+  this process has admitted since: no statement on the request path once a key is known, so a quota
+  costs an autosave microseconds, and no hot counter row (a class behind one address shares its
+  per-address key) is updated on every write;
+- what a process admitted is added to the table every SYNC_S by one upsert per key (Ledger.sync, a thread
+  started with the app), which also brings back every worker's sum.
+Within one process a quota is exact: the check and the reservation happen together under a lock, and a
+write that fails gives its reservation back. Across N workers a key can pass its quota by at most what the
+other workers admitted in the last 2 × SYNC_S (their view of it is that old at most); the per-address
+budgets are sized so that this does not matter (docs/security.md). A crash forgets at most SYNC_S of
+admissions, which errs towards the client.
 A fixed window lets a client spend a quota at the end of one window and again at the start of the next:
-at most twice a quota in any sliding minute or hour, and never more than one per clock window.
+at most twice a quota in any sliding minute or hour.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import json
+import logging
 import math
-from collections.abc import Iterator
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Engine, bindparam, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from app.db import write_transaction
+from app.db import request_session, write_transaction
 from app.errors import AppError
 from app.models import QuotaCounter
 from app.rate_limits import RateLimited, limit_key
 from app.settings import Settings
 
-SWEEP_EVERY = 500  # recorded writes per process between sweeps of the windows that have ended
-_recorded = itertools.count(1)
+SYNC_S = 0.5  # how old a process's view of another worker's writes may get
+IDLE_S = 10.0  # a counter unused this long is no longer followed (read again at its next use)
+SWEEP_S = 60.0  # between deletions of the windows that have ended
 _COUNTERS = QuotaCounter.__table__.c  # type: ignore[attr-defined]
+log = logging.getLogger(__name__)
 
 
 def answer_size(answer: Any) -> int:
@@ -75,16 +85,132 @@ class Quota:
 
 
 Charge = tuple[Quota, str, int]  # a quota, whose (an account id or an address), and how much of it
+Slot = tuple[str, int]  # a counter: key and window end
+
+
+class Ledger:
+    """One process's view of the quota counters (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[Slot, int] = {}  # the table's sums, as last read or synced
+        self._last_use: dict[Slot, float] = {}  # time.monotonic() of a slot's last request here
+        self._reserved: dict[Slot, int] = defaultdict(int)  # admitted, their write not yet committed
+        self._pending: dict[Slot, int] = defaultdict(int)  # committed here, not yet added to the table
+        self._syncing: dict[Slot, int] = {}  # being added to the table now
+        self._swept = 0.0
+
+    def reserve(self, db: Session, now: datetime, charges: tuple[Charge, ...]) -> list[tuple[Slot, int]]:
+        """Admit the charges or raise RateLimited; an admitted charge is counted at once (two requests at once
+        cannot both pass the last unit). Reads the table only for counters this process is not following."""
+        for quota, _value, amount in charges:
+            if amount > quota.allowed:  # no window would ever hold it
+                raise AppError(f"the answer is {amount} characters as JSON, more than the {quota.allowed} that may "
+                               "be stored in an hour", status_code=422)
+        slots = [((quota.key(value), quota.window_end(now)), amount) for quota, value, amount in charges]
+        with self._lock:
+            unknown = [slot for slot, _amount in slots if slot not in self._known]
+        if unknown:
+            self._learn(_read(db, unknown))
+        at = time.monotonic()
+        with self._lock:
+            for slot, _amount in slots:
+                self._last_use[slot] = at
+            over = [quota for (quota, _v, _a), (slot, amount) in zip(charges, slots, strict=True)
+                    if self._used(slot) + amount > quota.allowed]
+            if over:
+                quota = max(over, key=lambda q: q.wait(now))
+                raise RateLimited(quota.message, quota.wait(now))
+            for slot, amount in slots:
+                self._reserved[slot] += amount
+        return slots
+
+    def settle(self, slots: list[tuple[Slot, int]], *, committed: bool) -> None:
+        """The reserved write committed (its charges wait for the next sync) or failed (they are given back)."""
+        with self._lock:
+            for slot, amount in slots:
+                self._reserved[slot] -= amount
+                if not self._reserved[slot]:
+                    del self._reserved[slot]
+                if committed:
+                    self._pending[slot] += amount
+
+    def sync(self, engine: Engine, now: float) -> None:
+        """Add what this process committed to the table in one write, then learn every worker's sums of the
+        counters in use here (one read); forget the ones idle for IDLE_S or whose window has ended by `now`
+        (the server clock's, seconds since the epoch)."""
+        at = time.monotonic()
+        with self._lock:
+            for slot in [s for s, used in self._last_use.items() if used < at - IDLE_S or s[1] <= now]:
+                del self._last_use[slot]
+                self._known.pop(slot, None)
+            self._syncing, self._pending = dict(self._pending), defaultdict(int)
+            batch, following = self._syncing, list(self._last_use)
+        sweep = now - self._swept >= SWEEP_S
+        try:
+            if batch or sweep:
+                with request_session(engine) as db, write_transaction(db):
+                    conn = db.connection()
+                    stmt = _add(conn.dialect.name)
+                    for (key, end), amount in sorted(batch.items()):  # one order: no deadlock between workers
+                        conn.execute(stmt, {"key": key, "end": end, "amount": amount})
+                    if sweep:  # the table keeps only the windows that are open
+                        db.exec(delete(QuotaCounter).where(col(QuotaCounter.window_end) <= math.floor(now)))
+        except Exception:
+            with self._lock:  # kept for the next sync
+                for slot, amount in batch.items():
+                    self._pending[slot] += amount
+                self._syncing = {}
+            raise
+        if sweep:
+            self._swept = now
+        with request_session(engine) as db:
+            sums = _read(db, following) if following else {}
+        with self._lock:  # together: the sums include the batch now
+            self._syncing = {}
+            for slot, used in sums.items():
+                if slot in self._last_use:
+                    self._known[slot] = used
+
+    def _learn(self, sums: dict[Slot, int]) -> None:
+        with self._lock:
+            for slot, used in sums.items():
+                self._known.setdefault(slot, used)
+
+    def _used(self, slot: Slot) -> int:
+        return (self._known.get(slot, 0) + self._reserved.get(slot, 0) + self._pending.get(slot, 0)
+                + self._syncing.get(slot, 0))
+
+
+def _read(db: Session, slots: list[Slot]) -> dict[Slot, int]:
+    """The table's sums of these counters (0 for a counter without a row)."""
+    found = {(key, end): used for key, end, used in db.connection().execute(_READ, {"slots": slots}).all()}
+    return {slot: found.get(slot, 0) for slot in slots}
+
+
+# Built once: they run on the request path and in every sync.
+_READ = select(_COUNTERS.key, _COUNTERS.window_end, _COUNTERS.used).where(
+    tuple_(_COUNTERS.key, _COUNTERS.window_end).in_(bindparam("slots", expanding=True)))
+
+
+@functools.cache
+def _add(dialect: str):
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(QuotaCounter).values(key=bindparam("key"), window_end=bindparam("end"), used=bindparam("amount"))
+    return stmt.on_conflict_do_update(
+        index_elements=["key", "window_end"], set_={"used": _COUNTERS.used + stmt.excluded.used},
+    )
 
 
 @dataclass(frozen=True)
 class WriteQuotas:
-    """The write quotas of the service, from the settings (app.state.write_quotas)."""
+    """The write quotas of the service, from the settings (app.state.write_quotas), and this process's ledger."""
 
     writes: Quota  # per account, per minute
     writes_address: Quota  # per client address, per minute
     chars: Quota  # per account, per hour
     chars_address: Quota  # per client address, per hour
+    ledger: Ledger = field(default_factory=Ledger, compare=False)
 
     @classmethod
     def from_settings(cls, s: Settings) -> WriteQuotas:
@@ -108,58 +234,54 @@ class WriteQuotas:
             return writes
         return (*writes, (self.chars, account, chars), (self.chars_address, address, chars))
 
+    def text_charges(self, user_id: int, address: str, chars: int) -> tuple[Charge, ...]:
+        """Only the text part of a write's charges (an autosave learns what it adds inside its write)."""
+        return self.charges(user_id, address, chars)[2:]
 
-# Built once: this runs on every autosave.
-_USED = select(_COUNTERS.key, _COUNTERS.used).where(
-    _COUNTERS.key.in_(bindparam("keys", expanding=True)), _COUNTERS.window_end > bindparam("now"))
+    @contextmanager
+    def admitted(self, db: Session, now: datetime, charges: tuple[Charge, ...]) -> Iterator[Admission]:
+        """Admit a write the quotas count before it begins (in memory, or one read), or raise RateLimited; its
+        charges are given back if the block fails. Admission.charge() adds what is learnt while writing."""
+        admission = Admission(self, db, now, self.ledger.reserve(db, now, charges))
+        try:
+            yield admission
+        except BaseException:
+            self.ledger.settle(admission.slots, committed=False)
+            raise
+        self.ledger.settle(admission.slots, committed=True)
 
+    @contextmanager
+    def charged_write(self, db: Session, now: datetime, charges: tuple[Charge, ...]) -> Iterator[Admission]:
+        """admitted() around a write_transaction."""
+        with self.admitted(db, now, charges) as admission, write_transaction(db):
+            yield admission
 
-def check(db: Session, now: datetime, charges: tuple[Charge, ...]) -> None:
-    """Raise RateLimited if any charge would take its key past its quota now: a plain read, before the write
-    (no write lock, nothing written); record() decides, in the write."""
-    for quota, _value, amount in charges:
-        if amount > quota.allowed:  # no window would ever hold it
-            raise AppError(f"the answer is {amount} characters as JSON, more than the {quota.allowed} that may be "
-                           "stored in an hour", status_code=422)
-    keys = [quota.key(value) for quota, value, _amount in charges]
-    used = dict(db.connection().execute(_USED, {"keys": keys, "now": math.floor(now.timestamp())}).all())
-    over = [quota for (quota, _value, amount), key in zip(charges, keys, strict=True)
-            if used.get(key, 0) + amount > quota.allowed]
-    if over:
-        quota = max(over, key=lambda q: q.wait(now))
-        raise RateLimited(quota.message, quota.wait(now))
-
-
-@functools.cache
-def _add(dialect: str):
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(QuotaCounter).values(key=bindparam("key"), window_end=bindparam("end"), used=bindparam("amount"))
-    return stmt.on_conflict_do_update(
-        index_elements=["key", "window_end"], set_={"used": _COUNTERS.used + stmt.excluded.used},
-        where=_COUNTERS.used + stmt.excluded.used <= bindparam("allowed"),
-    ).returning(_COUNTERS.used)
-
-
-def record(db: Session, now: datetime, charges: tuple[Charge, ...]) -> None:
-    """Add the charges inside the caller's write transaction, or raise RateLimited when a request admitted
-    meanwhile has used the room up (the caller's write is rolled back with it). Keys are added to in one
-    order, so two writers on PostgreSQL never wait for each other's counters in a cycle."""
-    conn = db.connection()
-    stmt = _add(conn.dialect.name)
-    for quota, value, amount in sorted(charges, key=lambda c: c[0].key(c[1])):
-        added = conn.execute(stmt, {"key": quota.key(value), "end": quota.window_end(now), "amount": amount,
-                                    "allowed": quota.allowed}).first()
-        if added is None:
-            raise RateLimited(quota.message, quota.wait(now))
-    if next(_recorded) % SWEEP_EVERY == 0:  # what the table keeps stays bounded: the windows that are open
-        db.exec(delete(QuotaCounter).where(col(QuotaCounter.window_end) <= math.floor(now.timestamp())))
+    def run_sync(self, engine: Engine, clock: Callable[[], datetime], stop: threading.Event) -> None:
+        """The ledger's sync every SYNC_S until `stop`, and once more after it (a thread of the app's)."""
+        failing = False
+        while True:
+            stopping = stop.wait(SYNC_S)
+            try:
+                self.ledger.sync(engine, clock().timestamp())
+                failing = False
+            except Exception:
+                if not failing:  # once per outage, not four times a second
+                    log.exception("write quotas: cannot add the counts to the database; kept for the next try")
+                failing = True
+            if stopping:
+                return
 
 
-@contextmanager
-def charged_write(db: Session, now: datetime, charges: tuple[Charge, ...]) -> Iterator[Session]:
-    """write_transaction for a write that the quotas count: refused before it begins (check, a read), the
-    charges recorded at its end, in its transaction."""
-    check(db, now, charges)
-    with write_transaction(db):
-        yield db
-        record(db, now, charges)
+@dataclass
+class Admission:
+    """A write admitted by the quotas, open for charges it learns while writing."""
+
+    quotas: WriteQuotas
+    db: Session
+    now: datetime
+    slots: list[tuple[Slot, int]]
+
+    def charge(self, charges: tuple[Charge, ...]) -> None:
+        """Admit more charges for this write, or raise RateLimited (the write is rolled back)."""
+        if charges:
+            self.slots += self.quotas.ledger.reserve(self.db, self.now, charges)

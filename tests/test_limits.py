@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -33,10 +34,10 @@ from app.db import make_engine, request_session, write_transaction
 from app.errors import AppError
 from app.interviews import service
 from app.main import create_app
-from app.models import Attempt, AuthSession, Interview, InterviewAnswer, ReviewCard, User
+from app.models import Attempt, AuthSession, Interview, InterviewAnswer, QuotaCounter, ReviewCard, User
 from app.practice.service import record_attempt
 from app.rate_limits import Limits, RateLimited
-from app.write_quotas import WriteQuotas, charged_write
+from app.write_quotas import WriteQuotas
 from tests.conftest import T0, VALID, Clock, make_settings
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
@@ -624,11 +625,11 @@ def test_the_address_quotas_span_accounts(make_app):
     assert check(elsewhere, guests[2], "B", question="s-single").status_code == 200
 
 
-def test_concurrent_writes_on_two_workers_never_pass_a_quota_together(db_url):
-    """16 checks' worth of writes at once on two engines (two workers' pools), each checked before any has
-    recorded (the pre-check is a plain read) and held between its write and its charge: exactly what the
-    quota holds gets through, for one account's writes per minute and for one address's text across
-    accounts (PostgreSQL: the upsert's row lock; SQLite: the write lock)."""
+def test_concurrent_writes_in_one_worker_never_pass_a_quota_together(db_url):
+    """16 checks' worth of writes at once in one worker (its ledger; two engines, so that the database
+    does not serialise them for it), each admitted before any has committed and held between its admission
+    and its commit: exactly what the quota holds gets through, for one account's writes per minute and
+    for one address's text across accounts."""
     settings = make_settings(limit_writes_per_minute=5, max_answer_chars=100,
                              limit_answer_chars_per_address_per_hour=1000)
     quotas, limits = WriteQuotas.from_settings(settings), Limits.from_settings(settings)
@@ -643,16 +644,15 @@ def test_concurrent_writes_on_two_workers_never_pass_a_quota_together(db_url):
                 charges = quotas.charges(user_id, "10.9.9.9", chars)
                 barrier.wait()
                 try:
-                    with charged_write(db, T0, charges):
+                    with quotas.charged_write(db, T0, charges):
                         record_attempt(db, user_id=user_id, question_id="s-open", qtype="open", score=0.5,
                                        correct=False, now=T0, answer="均" * 98)
-                        time.sleep(0.02)  # a slow request between its write and its charge
+                        time.sleep(0.02)  # a slow request between its admission and its commit
                     return 200
                 except RateLimited:
                     return 429
 
-        # One account, 16 writes, 5 a minute.
-        same_account = _threads(16, lambda i: one(i, users[0], 0))
+        same_account = _threads(16, lambda i: one(i, users[0], 0))  # one account, 16 writes, 5 a minute
         # 16 accounts at one address, 200 characters each, 1000 an hour for the address.
         across_accounts = _threads(16, lambda i: one(i, users[1 + i], 200))
         with Session(engines[0]) as db:
@@ -666,6 +666,75 @@ def test_concurrent_writes_on_two_workers_never_pass_a_quota_together(db_url):
     assert sorted(same_account) == [200] * 5 + [429] * 11
     assert sorted(across_accounts) == [200] * 5 + [429] * 11
     assert stored == [5, 5]
+
+
+def test_a_failed_write_gives_its_charges_back(make_app):
+    app, clock, client = make_app(limit_writes_per_minute=2)
+    quotas: WriteQuotas = app.state.write_quotas
+    with request_session(app.state.engine) as db:
+        for _ in range(3):
+            with pytest.raises(AppError), quotas.charged_write(db, T0, quotas.charges(1, "10.1.1.1")):
+                raise AppError("the write failed", status_code=409)
+        for _ in range(2):
+            with quotas.charged_write(db, T0, quotas.charges(1, "10.1.1.1")):
+                pass
+        with pytest.raises(RateLimited), quotas.charged_write(db, T0, quotas.charges(1, "10.1.1.1")):
+            pass
+
+
+def test_workers_share_their_counts_through_the_database(db_url):
+    """Two workers (two ledgers, two engines): each counts the other's writes once they have synced, so that
+    together they stay within the quota; unsynced, a key can pass it by what the other admitted meanwhile,
+    and never by more (the bound docs/security.md states). The table keeps one row per key and window."""
+    settings = make_settings(limit_writes_per_minute=5)
+    limits = Limits.from_settings(settings)
+    workers = [(WriteQuotas.from_settings(settings), make_engine(db_url)) for _ in range(2)]
+    (a, engine_a), (b, engine_b) = workers
+    try:
+        with request_session(engine_a) as db, write_transaction(db):
+            user = accounts.create_guest(db, limits, "10.9.9.8", T0).id
+
+        def write(worker: tuple[WriteQuotas, Any]) -> int:
+            quotas, engine = worker
+            with request_session(engine) as db:
+                try:
+                    with quotas.charged_write(db, T0, quotas.charges(user, "10.9.9.8")):
+                        pass
+                    return 200
+                except RateLimited:
+                    return 429
+
+        assert [write(workers[0]) for _ in range(3)] == [200] * 3
+        a.ledger.sync(engine_a, T0.timestamp())
+        # b reads the key at its first use: 3 used, 2 left.
+        assert [write(workers[1]) for _ in range(3)] == [200, 200, 429]
+        b.ledger.sync(engine_b, T0.timestamp())
+        a.ledger.sync(engine_a, T0.timestamp())  # a follows the key: it learns b's two
+        assert write(workers[0]) == 429
+        with Session(engine_a) as db:
+            rows = db.execute(select(QuotaCounter.key, QuotaCounter.used)).all()
+        assert sorted(used for _key, used in rows) == [5, 5]  # the account's and the address's minute
+        # The next minute, unsynced: each worker admits what it sees room for, 5 + 5 at most.
+        later = T0 + timedelta(minutes=1)
+        results = []
+        for worker in (workers[0], workers[1]) * 6:
+            quotas, engine = worker
+            with request_session(engine) as db:
+                try:
+                    with quotas.charged_write(db, later, quotas.charges(user, "10.9.9.8")):
+                        pass
+                    results.append(200)
+                except RateLimited:
+                    results.append(429)
+        assert results.count(200) == 10
+        # Synced, both know the 10, and the table holds the sums of both.
+        a.ledger.sync(engine_a, later.timestamp())
+        b.ledger.sync(engine_b, later.timestamp())
+        with Session(engine_a) as db:
+            assert db.execute(select(func.max(QuotaCounter.used))).scalar_one() == 10
+    finally:
+        for _quotas, engine in workers:
+            engine.dispose()
 
 
 # --- interviews per address ---------------------------------------------------------------------------------

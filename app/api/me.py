@@ -31,7 +31,6 @@ from app.pagination import DEFAULT_LIMIT
 from app.practice import listing, scheduling, service
 from app.practice.export import export_batches, export_chunks
 from app.practice.scheduling import RatingName, utc
-from app.write_quotas import charged_write
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 # The zones this server knows, as the schema's enum of `tz`: a client (and a fuzzer) can tell a valid name
@@ -99,7 +98,7 @@ def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: Se
                 content: ContentDep, now: NowDep, quotas: WriteQuotasDep, address: AddressDep) -> dict[str, Any]:
     """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
     user = caller.user(db)
-    with charged_write(db, now, quotas.charges(user.id, address)):
+    with quotas.charged_write(db, now, quotas.charges(user.id, address)):
         row = service.rerate(db, content, user, question_id, body.rating)
     return {"question_id": question_id, "rating": row.last_rating, "due": row.due.isoformat()}
 

@@ -275,8 +275,11 @@ def _item(interview: Interview, position: int) -> dict[str, Any]:
 # costs more than executing it.
 # FOR SHARE: a finish (FOR UPDATE) waits for the saves in flight, and a save waits for a finish in flight,
 # so an acknowledged answer is always the one the finish scores (PostgreSQL; SQLite serialises writers).
-_HEAD = select(Interview.state, Interview.deadline, Interview.question_count).where(
-    Interview.id == bindparam("iid"), Interview.user_id == bindparam("uid")).with_for_update(read=True)
+_STORED_SIZE = select(InterviewAnswer.answer_chars).where(
+    InterviewAnswer.interview_id == bindparam("iid"), InterviewAnswer.position == bindparam("pos")
+).scalar_subquery()
+_HEAD = select(Interview.state, Interview.deadline, Interview.question_count, _STORED_SIZE).where(
+    Interview.id == bindparam("iid"), Interview.user_id == bindparam("uid")).with_for_update(read=True, of=Interview)
 
 
 @functools.cache
@@ -290,33 +293,22 @@ def _upsert(dialect: str):
                                             "saved_at": stmt.excluded.saved_at})
 
 
-_STORED_SIZE = select(InterviewAnswer.answer_chars).where(
-    InterviewAnswer.interview_id == bindparam("iid"), InterviewAnswer.position == bindparam("pos"))
-
-
-def answer_growth(db: Session, interview_id: str, position: int, size: int) -> int:
-    """What saving an answer of `size` (app.write_quotas.answer_size) adds to the one stored at this position:
-    what the write quotas charge an autosave. A plain read before the write; if another save of the same
-    position lands in between, the stored size still never exceeds what was charged for it."""
-    if not 0 <= position < 2**31:  # no plan has it (the save answers 404), and SQLite cannot bind it past 2**63
-        return size
-    stored = db.exec(_STORED_SIZE, params={"iid": interview_id, "pos": position}).first()
-    return size - (stored or 0)
-
-
 def save_answer(*, db: Session, user: User, interview_id: str, position: int, answer: Any, now: datetime,
-                size: int | None = None, grader: OpenGrader = BUILTIN) -> datetime:
+                size: int | None = None, grader: OpenGrader = BUILTIN) -> tuple[datetime, int]:
     """Idempotent upsert: the last answer that arrives before the deadline (plus grace) counts; its size as
     the write quotas count it (`size`, when the caller has it already) is kept with it.
 
-    One indexed read of the interview's state and one upsert; the plan is not loaded.
-    Returns the time the answer was saved.
+    One indexed read of the interview's state (with the size stored at the position) and one upsert; the
+    plan is not loaded. Returns the time the answer was saved and what it added to the stored size (what
+    the write quotas charge an autosave; negative when it shortened it).
     """
     conn = db.connection()
-    head = conn.execute(_HEAD, {"iid": interview_id, "uid": user.id}).first()
+    if not 0 <= position < 2**31:  # no plan has it, and SQLite cannot bind it past 2**63
+        raise NotFound(f"no question at position {position}")
+    head = conn.execute(_HEAD, {"iid": interview_id, "uid": user.id, "pos": position}).first()
     if head is None:
         raise NotFound("no such interview")
-    state, deadline, count = head
+    state, deadline, count, stored = head
     if not 0 <= position < count:
         raise NotFound(f"no question at position {position}")
     if state == "active" and now > deadline + GRACE:
@@ -326,10 +318,10 @@ def save_answer(*, db: Session, user: User, interview_id: str, position: int, an
         raise AppError("时间已到，面试已自动结束并评分；这次保存没有被接受。", status_code=409, state="finished")
     if state != "active":
         raise AppError("面试已经结束，不能再修改答案。", status_code=409, state=state)
+    size = answer_size(answer) if size is None else size
     conn.execute(_upsert(conn.dialect.name), {"iid": interview_id, "pos": position, "answer": answer,
-                                              "chars": answer_size(answer) if size is None else size,
-                                              "now": now})
-    return now
+                                              "chars": size, "now": now})
+    return now, size - (stored or 0)
 
 
 def move_to(*, db: Session, user: User, interview_id: str, position: int, now: datetime,

@@ -13,7 +13,6 @@ from sqlalchemy import Date, case, cast, literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from app import write_quotas
 from app.content.loader import Content
 from app.content.model import Question
 from app.db import for_update, write_transaction
@@ -85,18 +84,16 @@ def check_and_record(db: Session, *, user: User | None, question: Question, seed
                      rating: str | None, now: datetime, quotas: WriteQuotas, address: str,
                      score: Callable[[], CheckResult]) -> tuple[CheckResult, dict[str, Any] | None]:
     """A check by the API or the practice page: a known user's within the write quotas (refused before it
-    is scored: a refusal costs a read), scored before the write (a model grader takes seconds), then the
-    attempt, the card and the quotas' counts in one write. Returns the result and the review (None for a
+    is scored: a refusal costs no write), scored before the write (a model grader takes seconds), then the
+    attempt and the card in one write. Returns the result and the review (None for a
     visitor without an account)."""
     if user is None:
         return score(), None
-    charges = quotas.charges(user.id, address, answer_size(answer))
-    write_quotas.check(db, now, charges)
-    result = score()
-    with write_transaction(db):
-        review = record_check(db, user=user, question=question, seed=seed, answer=answer, result=result,
-                              rating=rating, now=now)
-        write_quotas.record(db, now, charges)
+    with quotas.admitted(db, now, quotas.charges(user.id, address, answer_size(answer))):
+        result = score()
+        with write_transaction(db):
+            review = record_check(db, user=user, question=question, seed=seed, answer=answer, result=result,
+                                  rating=rating, now=now)
     return result, review
 
 
