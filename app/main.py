@@ -15,10 +15,11 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.api import admin, auth, health, interviews, me, practice, questions, rounds
-from app.api.deps import csrf_guard
+from app.api.deps import csrf_guard, fair_turn
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
+from app.fair_turns import FairTurns
 from app.limits import RequestLimits, RequestShapeLimits
 from app.rate_limits import Limits
 from app.runtime.grader import grader_from_settings
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
 
     app = FastAPI(
         lifespan=lifespan,
-        dependencies=[Depends(csrf_guard)],
+        dependencies=[Depends(csrf_guard), Depends(fair_turn, scope="function")],
         # The title names the package a client generator makes of /openapi.json (openapi-python-client:
         # mianjing-api-client, package mianjing_api_client), so it stays ASCII.
         title="Mianjing API",
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.limits = Limits.from_settings(settings)
     app.state.grader = grader_from_settings(settings)  # open answers: built-in, or a model when configured
     app.state.write_quotas = WriteQuotas.from_settings(settings)
+    app.state.fair_turns = FairTurns(settings.fair_turns)  # one per worker process, used on its event loop
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(questions.router)

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     thread_pool_size: int = Field(
         default=40, ge=1, le=256, description="threads that run plain-def routes with their database work (anyio's "
         "default); see docs/benchmarks.md for what fewer threads did")
+    fair_turns: int = Field(
+        default=4, ge=0, le=256, description="requests a worker serves at once, the others waiting their turn by "
+        "fair queueing over callers (app/fair_turns.py), so that a caller who keeps the worker busy waits behind "
+        "those who do not; 0 switches it off")
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
     request_read_timeout_s: float = Field(
         default=10.0, gt=0, description="a request body that has not fully arrived this long after its headers is "

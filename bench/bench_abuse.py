@@ -212,6 +212,7 @@ def candidate_request(c: dict, rng: random.Random) -> tuple[str, str, Any]:
 
 async def _candidates(base: str, cands: list[dict], duration: float, think: float, seed: int) -> dict:
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     statuses: Counter[str] = Counter()
     # Idle connections are dropped before the server's keep-alive timeout (5 s) can close one under a request.
     limits = httpx.Limits(max_connections=len(cands) + 8, max_keepalive_connections=len(cands) + 8, keepalive_expiry=4)
@@ -232,12 +233,15 @@ async def _candidates(base: str, cands: list[dict], duration: float, think: floa
                     continue
                 finally:
                     latencies.append((time.perf_counter() - t) * 1000)
+                    by_kind.setdefault(f"{method} {url.split('/')[3]}", []).append(latencies[-1])
                 statuses[str(r.status_code)] += 1
                 await asyncio.sleep(rng.uniform(0, 2 * think))
 
         await asyncio.gather(*(one(k, c) for k, c in enumerate(cands)))
     latencies.sort()
-    return {"requests": len(latencies), "p50": statistics.median(latencies),
+    kinds = {kind: (statistics.median(v), sorted(v)[min(len(v) - 1, int(len(v) * 0.99))], len(v))
+             for kind, v in sorted(by_kind.items())}
+    return {"requests": len(latencies), "p50": statistics.median(latencies), "kinds": kinds,
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "statuses": dict(statuses),
             "rps": len(latencies) / duration}
 
@@ -360,6 +364,8 @@ def scenario(kind: str, workers: int, abusive: bool, args: argparse.Namespace, t
     print(f"{kind}×{workers} {'abuse' if abusive else 'alone':5} (load {out['load']:.1f})  candidates {c['requests']} requests "
           f"({c['rps']:.0f}/s), p50 {c['p50']:.1f} ms, p99 {c['p99']:.1f} ms, statuses {c['statuses']}; "
           f"database +{out['growth'] / 1e6:.1f} MB", flush=True)
+    print("    by request (p50 / p99 ms, n): " + "; ".join(
+        f"{kind} {p50:.0f} / {p99:.0f} ({n})" for kind, (p50, p99, n) in c["kinds"].items()), flush=True)
     if abusive:
         print(f"    abusers: {json.dumps(out['abusers'], sort_keys=True)}", flush=True)
     return out
@@ -553,6 +559,8 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=1.0, help="a candidate's mean pause between requests (s)")
     ap.add_argument("--knock", type=float, default=1.0, help="an abuser's pause after an address's 429 (s)")
     ap.add_argument("--only", choices=("sqlite", "postgres"), help="one database")
+    ap.add_argument("--fair-turns", default=None, help="MIANJING_FAIR_TURNS values to compare side by side, "
+                    "comma-separated (e.g. 4,0: fair turns, and switched off); default: the setting's default")
     ap.add_argument("--row-costs", type=int, nargs="?", const=2000, metavar="N",
                     help="instead: measure the stored sizes the cap is computed from, over N things of each kind")
     ap.add_argument("--costs", type=int, nargs="?", const=200, metavar="CALLS",
@@ -573,12 +581,17 @@ def main() -> None:
     counts = [int(n) for n in str(args.abusers).split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="mianjing-abuse-"))
     table = []
+    turns = [None] if args.fair_turns is None else [int(n) for n in args.fair_turns.split(",")]
     try:
         for kind, workers in kinds:
-            alone = scenario(kind, workers, False, args, tmp)
-            for count in counts:
-                abuse = scenario(kind, workers, True, argparse.Namespace(**{**vars(args), "abusers": count}), tmp)
-                table.append((kind, workers, count, alone, abuse))
+            for fair in turns:
+                setting = {} if fair is None else {"limits": {"fair_turns": fair}}
+                alone = scenario(kind, workers, False, argparse.Namespace(**{**vars(args), **setting}), tmp)
+                for count in counts:
+                    abuse = scenario(kind, workers, True,
+                                     argparse.Namespace(**{**vars(args), **setting, "abusers": count}), tmp)
+                    label = kind if fair is None else f"{kind}, fair turns {fair}"
+                    table.append((label, workers, count, alone, abuse))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     positions = max(abuse["positions"] for *_, abuse in table)

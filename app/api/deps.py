@@ -23,6 +23,7 @@ from app.auth.sessions import user_for_token
 from app.content.loader import Content
 from app.db import request_session
 from app.errors import AppError
+from app.fair_turns import flow_of
 from app.models import User
 from app.rate_limits import Limits, client_address
 from app.runtime.grader import OpenGrader
@@ -140,6 +141,14 @@ async def csrf_guard(request: Request) -> None:
         return
     if not csrf_ok(request, await sent_csrf_token(request), cookie):
         raise AppError("CSRF token missing or wrong: send the page's X-CSRF-Token header", status_code=403)
+
+
+async def fair_turn(request: Request) -> AsyncIterator[None]:
+    """A dependency of the whole app: the route runs in its caller's turn (app.fair_turns). The body has
+    arrived by now; the turn ends when the route returns."""
+    async with request.app.state.fair_turns.turn(flow_of(bearer_token(request) or read_session_cookie(request),
+                                                         client_address(request))):
+        yield
 
 
 async def get_optional_caller(request: Request, now: NowDep) -> Caller:

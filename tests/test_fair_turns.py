@@ -1,0 +1,123 @@
+"""Fair turns (app/fair_turns.py): callers that keep the worker busy wait behind those that do not."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from app.fair_turns import FairTurns, flow_of
+
+
+async def _closed_loop(turns: FairTurns, flow: str, work_s: float, stop: asyncio.Event, served: list[float]):
+    while not stop.is_set():
+        async with turns.turn(flow):
+            await asyncio.sleep(work_s)
+        served.append(time.monotonic())
+
+
+def test_a_person_between_closed_loops_waits_for_a_turn_not_for_the_queue():
+    """Twenty clients in closed loops keep a worker of 2 turns saturated (20 ms each); a caller who sends
+    a request every 50 ms gets a turn as soon as one frees (never behind the queue of 18), and the
+    closed loops still get served (none starves)."""
+
+    async def run() -> tuple[list[float], list[list[float]]]:
+        turns = FairTurns(2)
+        stop = asyncio.Event()
+        served: list[list[float]] = [[] for _ in range(20)]
+        loops = [asyncio.create_task(_closed_loop(turns, f"abuser-{i}", 0.02, stop, served[i])) for i in range(20)]
+        await asyncio.sleep(0.5)  # the closed loops' duty builds up
+        waits = []
+        for _ in range(40):
+            asked = time.monotonic()
+            async with turns.turn("person"):
+                waits.append(time.monotonic() - asked)
+                await asyncio.sleep(0.002)
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*loops)
+        return waits, served
+
+    waits, served = asyncio.run(run())
+    waits.sort()
+    # Behind the queue it would wait 18 × 20 ms / 2 = 180 ms; for a free turn at most one request: 20 ms.
+    assert waits[int(len(waits) * 0.95)] < 0.06, waits
+    assert all(len(s) >= 3 for s in served)
+
+
+def test_without_fair_turns_the_person_waits_behind_the_queue():
+    """The same with FIFO order (every flow alike): the measure above can fail."""
+
+    async def run() -> list[float]:
+        turns = FairTurns(2)
+        stop = asyncio.Event()
+        served: list[list[float]] = [[] for _ in range(20)]
+        loops = [asyncio.create_task(_closed_loop(turns, "one-flow", 0.02, stop, served[i])) for i in range(20)]
+        await asyncio.sleep(0.5)
+        waits = []
+        for _ in range(10):
+            asked = time.monotonic()
+            async with turns.turn("one-flow"):  # a person whose flow is as busy as the loops
+                waits.append(time.monotonic() - asked)
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*loops)
+        return waits
+
+    waits = sorted(asyncio.run(run()))
+    assert waits[len(waits) // 2] > 0.1, waits
+
+
+def test_a_cancelled_wait_gives_no_turn_away():
+    async def run() -> None:
+        turns = FairTurns(1)
+        hold = asyncio.Event()
+
+        async def holder() -> None:
+            async with turns.turn("a"):
+                await hold.wait()
+
+        first = asyncio.create_task(holder())
+        await asyncio.sleep(0)
+        waiting = asyncio.create_task(holder())
+        await asyncio.sleep(0.01)
+        assert turns.waiting == 1
+        waiting.cancel()  # a client that went away while it waited
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        hold.set()
+        await first
+        async with turns.turn("b"):  # the one turn is free again
+            assert turns.waiting == 0
+
+    asyncio.run(asyncio.wait_for(run(), 2))
+
+
+def test_duty_is_the_recent_share_of_time_with_a_request_inside():
+    async def run() -> tuple[float, float]:
+        turns = FairTurns(4)
+        async with turns.turn("busy"):
+            await asyncio.sleep(0.3)
+        async with turns.turn("light"):
+            await asyncio.sleep(0.003)
+        return turns.duty("busy"), turns.duty("light")
+
+    busy, light = asyncio.run(run())
+    assert 0.02 < busy < 0.04 and light < 0.001  # 0.3 s and 3 ms of the last MEMORY_S (10 s)
+
+
+def test_flows_are_tokens_hashed_else_addresses():
+    assert flow_of("secret-token", "10.0.0.1") == flow_of("secret-token", "10.0.0.2")
+    assert "secret-token" not in flow_of("secret-token", "10.0.0.1")
+    assert flow_of(None, "10.0.0.1") != flow_of(None, "10.0.0.2")
+    assert flow_of("\ud800", "x")  # a lone surrogate from a header does not raise
+
+
+def test_switched_off_it_never_waits():
+    async def run() -> None:
+        turns = FairTurns(0)
+        async with turns.turn("a"), turns.turn("a"), turns.turn("a"):
+            assert turns.waiting == 0
+
+    asyncio.run(run())
