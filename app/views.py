@@ -54,6 +54,12 @@ def question_json(content: Content, q: Question, seed: int | None = None) -> byt
     return cached
 
 
+def reference_html(q: Question) -> str | None:
+    """An open item's reference answer rendered as its prompt is (markdown, math for KaTeX, no raw HTML);
+    None for the other items, whose reference is a value (an option key, a number, a shape)."""
+    return render_markdown(q.reference) if q.type == "open" else None
+
+
 def explanation_html(q: Question, seed: int | None = None, inst: Instance | None = None) -> str:
     if q.type != "generated" or seed is None:
         return render_markdown(q.explanation)

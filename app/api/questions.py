@@ -30,7 +30,7 @@ from app.errors import AppError, NotFound
 from app.practice.service import check_and_record as record_practice_check
 from app.runtime.grader import OpenGrader
 from app.scoring.check import CheckResult, check_answer, instance_for
-from app.views import explanation_html, question_json
+from app.views import explanation_html, question_json, reference_html
 from app.write_quotas import WriteQuotas
 
 router = APIRouter(prefix="/api/v1", tags=["questions"], responses=REQUEST_ERRORS)
@@ -159,7 +159,8 @@ def check_payload(q: Question, body: CheckRequest, grader: OpenGrader) -> tuple[
     result = check_answer(q, body.answer, seed=body.seed, inst=inst, grade=grader.grade)
     return result, {
         "score": result.score, "correct": result.correct, "expected": result.expected,
-        "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed, inst),
+        "feedback": result.feedback, "reference_html": reference_html(q),
+        "explanation_html": explanation_html(q, body.seed, inst),
         "details": result.details, "codes": list(result.codes),
     }
 

@@ -186,6 +186,8 @@ class CheckResponse(BaseModel):
                           "more (pages show the coverage instead, never right or wrong)")
     expected: Any
     feedback: str = Field(description="one plain sentence in Chinese; `codes` is the same feedback as data")
+    reference_html: str | None = Field(description="open items: the reference answer (`expected`, markdown) "
+                                       "rendered as the prompt is; null for the others, whose `expected` is a value")
     explanation_html: str
     details: CheckDetails
     codes: list[FeedbackCode] = Field(default_factory=list, description='feedback codes with arguments, e.g. '

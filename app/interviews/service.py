@@ -27,7 +27,6 @@ from sqlmodel import Session, select
 from app import rate_limits
 from app.content.loader import Content, pick_round_questions
 from app.content.model import KeyPoint, Misconception, Option, Question
-from app.content.render import render_markdown
 from app.db import for_update, write_transaction, writing
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
@@ -39,7 +38,7 @@ from app.runtime.grader import BUILTIN, OpenGrader
 from app.scoring.answers import AnswerFormatError, readable_answer
 from app.scoring.check import check_answer, expected_answer, instance_for, open_text
 from app.scoring.open_grader import OpenGrade, grade_open
-from app.views import explanation_html, new_seed, question_view
+from app.views import explanation_html, new_seed, question_view, reference_html
 from app.write_quotas import answer_size
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
@@ -565,7 +564,7 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "answer": answer, "answer_unreadable": unreadable,
             "score": result["score"], "correct": result["correct"],
             "feedback": result["feedback"], "expected": result.get("expected"),
-            "reference_html": render_markdown(q.reference) if q.type == "open" else None,
+            "reference_html": reference_html(q),
             "explanation_html": explanation_html(q, item["seed"], inst),
             "keypoints": (result.get("details") or {}).get("keypoints") if q.type == "open" else None,
             "misconceptions": (result.get("details") or {}).get("misconceptions") if q.type == "open" else None,

@@ -11,10 +11,9 @@ from urllib.parse import urlencode
 from app.calculators import Instance
 from app.content.loader import Content
 from app.content.model import QUESTION_TYPES, Question
-from app.content.render import render_markdown
 from app.practice.service import PracticeFilters
 from app.scoring.check import CheckResult
-from app.views import explanation_html
+from app.views import explanation_html, reference_html
 from app.web.charts import bar_chart, calendar_heatmap, heatmap_start
 from app.web.verdicts import open_verdicts
 
@@ -131,7 +130,7 @@ def check_view(question: Question, result: CheckResult, *, seed: int | None, ins
         "qid": question.id, "open": is_open, "score": result.score, "correct": result.correct,
         "feedback": result.feedback,
         "verdicts": open_verdicts(result.details, result.codes, t) if is_open else None,
-        "reference_html": render_markdown(question.reference) if is_open else None,
+        "reference_html": reference_html(question),
         "expected_text": answer_text(result.expected),
         "explanation_html": explanation_html(question, seed, inst),
         "review": {**review, "due_text": local_time(review["due"], tz)} if review else None,
