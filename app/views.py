@@ -4,18 +4,16 @@ scoring below, everything that serves a question above."""
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from app.calculators import Instance
 from app.content.banks import fill_template
+from app.content.loader import Content, round_outline
 from app.content.model import Question, Round
 from app.content.render import render_markdown
 from app.scoring.check import instance_for
-
-if TYPE_CHECKING:
-    from app.content.loader import Content
 
 
 def new_seed() -> int:
@@ -67,13 +65,19 @@ def explanation_html(q: Question, seed: int | None = None, inst: Instance | None
     return render_markdown(fill_template(q.explanation, {**inst.params, "worked": inst.worked, "answer": inst.answer}))
 
 
-def round_view(rnd: Round) -> dict[str, Any]:
+def round_view(content: Content, rnd: Round) -> dict[str, Any]:
+    """A round as its card shows it: what will be asked (main questions and the follow-ups they bring, a
+    range where picks are drawn at the start), the time and the sections."""
+    outline = round_outline(content, rnd)
+    sections = [
+        {"title": s.title, "minutes": s.minutes, "question_count": o.main, "followups_min": o.followups_min,
+         "followups_max": o.followups_max, "guidance_html": render_markdown(s.guidance)}
+        for s, o in zip(rnd.sections, outline, strict=True)
+    ]
     return {
         "id": rnd.id, "title": rnd.title, "description": rnd.description, "duration": rnd.duration,
-        "question_count": sum(s.question_count for s in rnd.sections),
-        "sections": [
-            {"title": s.title, "minutes": s.minutes, "question_count": s.question_count,
-             "guidance_html": render_markdown(s.guidance)}
-            for s in rnd.sections
-        ],
+        "question_count": sum(o.main for o in outline),
+        "followups_min": sum(o.followups_min for o in outline),
+        "followups_max": sum(o.followups_max for o in outline),
+        "sections": sections,
     }

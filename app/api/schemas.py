@@ -195,10 +195,18 @@ class CheckResponse(BaseModel):
     review: CheckReview | None = Field(default=None, description="signed-in callers only")
 
 
+_MAIN = "main questions asked (follow-ups not counted)"
+_FOLLOWUPS_MIN = ("fewest follow-ups (追问) the main questions bring: exact for fixed questions, a range where "
+                  "questions are picked when the interview starts")
+_FOLLOWUPS_MAX = "most follow-ups the main questions bring (equal to followups_min when nothing is picked)"
+
+
 class SectionPublic(BaseModel):
     title: str
     minutes: float
-    question_count: int
+    question_count: int = Field(description=_MAIN)
+    followups_min: int = Field(description=_FOLLOWUPS_MIN)
+    followups_max: int = Field(description=_FOLLOWUPS_MAX)
     guidance_html: str
 
 
@@ -207,7 +215,9 @@ class RoundPublic(BaseModel):
     title: str
     description: str
     duration: float
-    question_count: int
+    question_count: int = Field(description=_MAIN)
+    followups_min: int = Field(description=_FOLLOWUPS_MIN)
+    followups_max: int = Field(description=_FOLLOWUPS_MAX)
     sections: list[SectionPublic]
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from app import rate_limits
-from app.content.loader import Content, pick_round_questions
+from app.content.loader import Content, pick_round_questions, with_followups
 from app.content.model import KeyPoint, Misconception, Option, Question
 from app.db import for_update, write_transaction, writing
 from app.errors import AppError, NotFound
@@ -42,7 +42,6 @@ from app.views import explanation_html, new_seed, question_view, reference_html
 from app.write_quotas import answer_size
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
-MAX_FOLLOWUP_DEPTH = 3
 
 
 def snapshot(q: Question) -> dict[str, Any]:
@@ -67,25 +66,6 @@ def from_snapshot(data: dict[str, Any]) -> Question:
     if values.get("type") == "shape" and values.get("answer") is not None:
         values["answer"] = tuple(values["answer"])
     return Question(**values)
-
-
-def _with_followups(content: Content, ids: list[str]) -> list[tuple[str, str | None]]:
-    """Each question followed by its 追问 chain (depth-first, each question at most once)."""
-    out: list[tuple[str, str | None]] = []
-    seen: set[str] = set()
-
-    def add(qid: str, parent: str | None, depth: int) -> None:
-        if qid in seen or qid not in content.by_id:
-            return
-        seen.add(qid)
-        out.append((qid, parent))
-        if depth < MAX_FOLLOWUP_DEPTH:
-            for f in content.by_id[qid].followups:
-                add(f, qid, depth + 1)
-
-    for qid in ids:
-        add(qid, None, 0)
-    return out
 
 
 class InterviewRunning(AppError):
@@ -142,7 +122,7 @@ def start_interview(*, db: Session, content: Content, user: User, round_id: str,
     items: list[dict[str, Any]] = []
     for section, ids in zip(rnd.sections, pick_round_questions(content, rnd, seed), strict=True):
         start = len(items)
-        for qid, parent in _with_followups(content, ids):
+        for qid, parent in with_followups(content, ids):
             q = content.by_id[qid]
             items.append({
                 "position": len(items), "section": len(sections), "question": snapshot(q),

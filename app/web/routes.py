@@ -184,7 +184,7 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(visitor: VisitorDep, content: ContentDep) -> Response:
-    rounds = [round_view(r) for r in content.rounds]
+    rounds = [round_view(content, r) for r in content.rounds]
     return render(visitor, "home.html", {"rounds": rounds})
 
 
