@@ -20,13 +20,18 @@ def new_seed() -> int:
     return secrets.randbelow(2**31)
 
 
+def option_views(q: Question) -> list[dict[str, Any]]:
+    """A choice item's options as the public view has them (never whether they are right)."""
+    return [{"key": o.key, "text": o.text, "text_html": render_markdown(o.text)} for o in q.options]
+
+
 def question_view(q: Question, seed: int | None = None, inst: Instance | None = None) -> dict[str, Any]:
     """The public view of a question; for a generated one, of its instance for `seed` (`inst`, if the caller
     has drawn it already)."""
     prompt = q.prompt
     view: dict[str, Any] = {
         "id": q.id, "bank": q.bank, "type": q.type, "title": q.title,
-        "options": [{"key": o.key, "text": o.text, "text_html": render_markdown(o.text)} for o in q.options],
+        "options": option_views(q),
         "topics": list(q.topics), "tags": list(q.tags), "difficulty": q.difficulty, "source": q.source,
         "followups": list(q.followups), "unit": q.unit, "order": q.order, "batch_optional": q.batch_optional,
         "accepts_suffixes": q.suffixes, "seed": None, "generator": None, "params": None,

@@ -460,6 +460,10 @@
   function showResult(form, html) {
     var parsed = document.createElement("template");
     parsed.innerHTML = html;
+    // A choice item's options come back marked (✓ / ✗ and their words): they take the form's own place.
+    var marked = parsed.content.querySelector('[data-part="options"]');
+    var own = form.querySelector("fieldset");
+    if (marked && own) own.replaceWith(marked);
     var out = form.parentNode.querySelector(".result");
     out.replaceChildren(parsed.content);
     var node = out.querySelector(".check-result");
