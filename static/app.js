@@ -44,11 +44,19 @@
 
   // The words for a 413 or 422 to an answer (the server refuses it as it stands, too long say): the
   // page's own sentence when the text is over the limit it knows, else the server's reason.
+  // The API says why in `detail`; the practice check's fragment (templates/_check_refused.html) in its text.
   function refusalText(res, value, labels) {
-    return res.json().catch(function () { return {}; }).then(function (body) {
+    var html = (res.headers.get("Content-Type") || "").indexOf("text/html") === 0;
+    var reason = html ? res.text().then(function (text) {
+      var parsed = document.createElement("template");
+      parsed.innerHTML = text;
+      var part = parsed.content.querySelector('[data-part="refusal"]');
+      return part ? part.textContent.trim() : "";
+    }) : res.json().then(function (body) { return body && typeof body.detail === "string" ? body.detail : ""; });
+    return reason.catch(function () { return ""; }).then(function (why) {
       var max = parseInt(labels.maxChars, 10);
       if (max && typeof value === "string" && Array.from(value).length > max) return labels.tooLong;
-      return labels.refused + (body && typeof body.detail === "string" ? " " + body.detail : "");
+      return labels.refused + (why ? " " + why : "");
     });
   }
 
@@ -494,22 +502,31 @@
           throw waited;
         }
         if (!isRefusal(res)) throw new Error("HTTP " + res.status);
+        // Refused as it stands (unreadable, too long): nothing recorded; the answer stays to be corrected.
         return refusalText(res, answer, labels).then(function (text) {
           var refused = new Error(text);
           refused.shown = text;
+          refused.invalid = true;
           throw refused;
         });
       })
       .then(function (html) {
         // Checked once: the answer is recorded, so the form is done; "next" brings the next question.
         form.dataset.checked = "1";
+        form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
         form.querySelectorAll("input, textarea").forEach(function (el) { el.readOnly = true; if (el.type === "radio" || el.type === "checkbox") el.disabled = true; });
         button.hidden = true;
         showResult(form, html);
         var next = document.querySelector("#question-slot .next-question");
         if (next) next.classList.add("primary");
       })
-      .catch(function (e) { button.disabled = false; status.textContent = e.shown || labels.failed; });
+      .catch(function (e) {
+        button.disabled = false;
+        status.textContent = e.shown || labels.failed;
+        var input = form.querySelector('[name="text"]');
+        if (input && e.invalid) input.setAttribute("aria-invalid", "true");
+        else if (input) input.removeAttribute("aria-invalid");
+      });
   }
 
   function initPractice() {
