@@ -309,18 +309,35 @@
       window.location.href = root.dataset.reportUrl;
     }
 
+    // At zero the page asks to finish because time is up; the server decides by its own clock. Before its
+    // deadline it refuses (409 with seconds_left): the countdown is set to the server's time and goes on.
     function finishNow() {
       if (finished) return;
       var warn = document.getElementById("warning");
       if (warn) warn.textContent = root.dataset.msgTimeup;
       flushAll().then(function () {
         var attempt = function (delay) {
-          api("POST", "/api/v1/interviews/" + id + "/finish").then(function (res) {
-            if (res.ok || res.status === 409) goToReport(); else throw new Error("HTTP " + res.status);
+          api("POST", "/api/v1/interviews/" + id + "/finish", { reason: "time_up" }).then(function (res) {
+            if (res.ok) return goToReport();
+            if (res.status !== 409) throw new Error("HTTP " + res.status);
+            return res.json().catch(function () { return {}; }).then(function (body) {
+              if (body && typeof body.seconds_left === "number" && body.seconds_left > 0) resync(body.seconds_left);
+              else goToReport();  // over already (finished or abandoned)
+            });
           }).catch(function () { setTimeout(function () { attempt(Math.min(30000, delay * 2)); }, delay); });
         };
         attempt(1000);
       });
+    }
+
+    function resync(secondsLeft) {
+      if (finished || stopped) return;
+      deadline = Date.now() + offset + secondsLeft * 1000;
+      warned5 = remaining() <= 5 * 60000;
+      warned1 = remaining() <= 60000;
+      var warn = document.getElementById("warning");
+      if (warn) warn.textContent = root.dataset.msgResynced || "";
+      tick();
     }
 
     // Countdown against the server's clock: offset = server_now - client clock at load.

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import bindparam, tuple_
@@ -223,11 +224,16 @@ def grade_open_answers(db: Session, interview: Interview, grader: OpenGrader) ->
     return GradedAnswers({(q.id, text): g for (q, text), g in zip(jobs, grades, strict=True)}, late="inside_write")
 
 
-def grade_before_finish(*, db: Session, user: User, interview_id: str, grader: OpenGrader) -> GradedAnswers:
-    """What a finish route calls before its write: the open answers of the caller's interview, graded."""
+def grade_before_finish(*, db: Session, user: User, interview_id: str, grader: OpenGrader,
+                        now: datetime | None = None, reason: FinishReason = "manual") -> GradedAnswers:
+    """What a finish route calls before its write: the open answers of the caller's interview, graded (not
+    for a time-up finish the write will refuse as too early)."""
     if not grader.remote:
         return BUILTIN_GRADES
-    return grade_open_answers(db, get_owned(db, user, interview_id), grader)
+    interview = get_owned(db, user, interview_id)
+    if now is not None:
+        refuse_early_time_up(interview, reason, now)
+    return grade_open_answers(db, interview, grader)
 
 
 def close_if_expired(db: Session, interview: Interview, now: datetime, grader: OpenGrader = BUILTIN) -> bool:
@@ -386,11 +392,34 @@ def _refuse_abandoned(interview: Interview) -> None:
         raise AppError("这场面试已经放弃：不评分，也不能再修改。", status_code=409, state="abandoned")
 
 
+class FinishTooEarly(AppError):
+    """409: a finish because time is up (the page's clock says so) before the server's deadline; nothing is
+    finished, and `seconds_left` is what the server's clock has left (the page resyncs its countdown)."""
+
+    status_code = 409
+
+    def __init__(self, seconds_left: int) -> None:
+        super().__init__(f"按服务器的时钟还剩 {seconds_left} 秒：时间还没有到，面试没有结束。",
+                         seconds_left=seconds_left)
+        self.seconds_left = seconds_left
+
+
+FinishReason = Literal["manual", "time_up"]
+
+
+def refuse_early_time_up(interview: Interview, reason: FinishReason, now: datetime) -> None:
+    """A time-up finish counts only from the server's deadline on: a browser's clock may run ahead."""
+    if reason == "time_up" and interview.state == "active" and now < interview.deadline:
+        raise FinishTooEarly(max(1, math.ceil((interview.deadline - now).total_seconds())))
+
+
 def finish_owned(*, db: Session, user: User, interview_id: str, now: datetime,
-                 graded: GradedAnswers = BUILTIN_GRADES) -> Interview:
-    """Finish the caller's interview; its open answers graded beforehand (grade_before_finish) or now."""
+                 graded: GradedAnswers = BUILTIN_GRADES, reason: FinishReason = "manual") -> Interview:
+    """Finish the caller's interview; its open answers graded beforehand (grade_before_finish) or now. A
+    time-up finish before the deadline is refused (FinishTooEarly)."""
     interview = get_owned(db, user, interview_id, lock=True)
     _refuse_abandoned(interview)
+    refuse_early_time_up(interview, reason, now)
     return finish(db=db, interview=interview, now=now, graded=graded)
 
 
