@@ -4,22 +4,25 @@ scoring below, everything that serves a question above."""
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from app.calculators import Instance
 from app.content.banks import fill_template
+from app.content.loader import Content, round_outline
 from app.content.model import Question, Round
 from app.content.render import render_markdown
 from app.scoring.check import instance_for
 
-if TYPE_CHECKING:
-    from app.content.loader import Content
-
 
 def new_seed() -> int:
     return secrets.randbelow(2**31)
+
+
+def option_views(q: Question) -> list[dict[str, Any]]:
+    """A choice item's options as the public view has them (never whether they are right)."""
+    return [{"key": o.key, "text": o.text, "text_html": render_markdown(o.text)} for o in q.options]
 
 
 def question_view(q: Question, seed: int | None = None, inst: Instance | None = None) -> dict[str, Any]:
@@ -28,7 +31,7 @@ def question_view(q: Question, seed: int | None = None, inst: Instance | None = 
     prompt = q.prompt
     view: dict[str, Any] = {
         "id": q.id, "bank": q.bank, "type": q.type, "title": q.title,
-        "options": [{"key": o.key, "text": o.text, "text_html": render_markdown(o.text)} for o in q.options],
+        "options": option_views(q),
         "topics": list(q.topics), "tags": list(q.tags), "difficulty": q.difficulty, "source": q.source,
         "followups": list(q.followups), "unit": q.unit, "order": q.order, "batch_optional": q.batch_optional,
         "accepts_suffixes": q.suffixes, "seed": None, "generator": None, "params": None,
@@ -54,6 +57,12 @@ def question_json(content: Content, q: Question, seed: int | None = None) -> byt
     return cached
 
 
+def reference_html(q: Question) -> str | None:
+    """An open item's reference answer rendered as its prompt is (markdown, math for KaTeX, no raw HTML);
+    None for the other items, whose reference is a value (an option key, a number, a shape)."""
+    return render_markdown(q.reference) if q.type == "open" else None
+
+
 def explanation_html(q: Question, seed: int | None = None, inst: Instance | None = None) -> str:
     if q.type != "generated" or seed is None:
         return render_markdown(q.explanation)
@@ -61,13 +70,19 @@ def explanation_html(q: Question, seed: int | None = None, inst: Instance | None
     return render_markdown(fill_template(q.explanation, {**inst.params, "worked": inst.worked, "answer": inst.answer}))
 
 
-def round_view(rnd: Round) -> dict[str, Any]:
+def round_view(content: Content, rnd: Round) -> dict[str, Any]:
+    """A round as its card shows it: what will be asked (main questions and the follow-ups they bring, a
+    range where picks are drawn at the start), the time and the sections."""
+    outline = round_outline(content, rnd)
+    sections = [
+        {"title": s.title, "minutes": s.minutes, "question_count": o.main, "followups_min": o.followups_min,
+         "followups_max": o.followups_max, "guidance_html": render_markdown(s.guidance)}
+        for s, o in zip(rnd.sections, outline, strict=True)
+    ]
     return {
         "id": rnd.id, "title": rnd.title, "description": rnd.description, "duration": rnd.duration,
-        "question_count": sum(s.question_count for s in rnd.sections),
-        "sections": [
-            {"title": s.title, "minutes": s.minutes, "question_count": s.question_count,
-             "guidance_html": render_markdown(s.guidance)}
-            for s in rnd.sections
-        ],
+        "question_count": sum(o.main for o in outline),
+        "followups_min": sum(o.followups_min for o in outline),
+        "followups_max": sum(o.followups_max for o in outline),
+        "sections": sections,
     }

@@ -44,11 +44,19 @@
 
   // The words for a 413 or 422 to an answer (the server refuses it as it stands, too long say): the
   // page's own sentence when the text is over the limit it knows, else the server's reason.
+  // The API says why in `detail`; the practice check's fragment (templates/_check_refused.html) in its text.
   function refusalText(res, value, labels) {
-    return res.json().catch(function () { return {}; }).then(function (body) {
+    var html = (res.headers.get("Content-Type") || "").indexOf("text/html") === 0;
+    var reason = html ? res.text().then(function (text) {
+      var parsed = document.createElement("template");
+      parsed.innerHTML = text;
+      var part = parsed.content.querySelector('[data-part="refusal"]');
+      return part ? part.textContent.trim() : "";
+    }) : res.json().then(function (body) { return body && typeof body.detail === "string" ? body.detail : ""; });
+    return reason.catch(function () { return ""; }).then(function (why) {
       var max = parseInt(labels.maxChars, 10);
       if (max && typeof value === "string" && Array.from(value).length > max) return labels.tooLong;
-      return labels.refused + (body && typeof body.detail === "string" ? " " + body.detail : "");
+      return labels.refused + (why ? " " + why : "");
     });
   }
 
@@ -301,18 +309,35 @@
       window.location.href = root.dataset.reportUrl;
     }
 
+    // At zero the page asks to finish because time is up; the server decides by its own clock. Before its
+    // deadline it refuses (409 with seconds_left): the countdown is set to the server's time and goes on.
     function finishNow() {
       if (finished) return;
       var warn = document.getElementById("warning");
       if (warn) warn.textContent = root.dataset.msgTimeup;
       flushAll().then(function () {
         var attempt = function (delay) {
-          api("POST", "/api/v1/interviews/" + id + "/finish").then(function (res) {
-            if (res.ok || res.status === 409) goToReport(); else throw new Error("HTTP " + res.status);
+          api("POST", "/api/v1/interviews/" + id + "/finish", { reason: "time_up" }).then(function (res) {
+            if (res.ok) return goToReport();
+            if (res.status !== 409) throw new Error("HTTP " + res.status);
+            return res.json().catch(function () { return {}; }).then(function (body) {
+              if (body && typeof body.seconds_left === "number" && body.seconds_left > 0) resync(body.seconds_left);
+              else goToReport();  // over already (finished or abandoned)
+            });
           }).catch(function () { setTimeout(function () { attempt(Math.min(30000, delay * 2)); }, delay); });
         };
         attempt(1000);
       });
+    }
+
+    function resync(secondsLeft) {
+      if (finished || stopped) return;
+      deadline = Date.now() + offset + secondsLeft * 1000;
+      warned5 = remaining() <= 5 * 60000;
+      warned1 = remaining() <= 60000;
+      var warn = document.getElementById("warning");
+      if (warn) warn.textContent = root.dataset.msgResynced || "";
+      tick();
     }
 
     // Countdown against the server's clock: offset = server_now - client clock at load.
@@ -460,6 +485,10 @@
   function showResult(form, html) {
     var parsed = document.createElement("template");
     parsed.innerHTML = html;
+    // A choice item's options come back marked (✓ / ✗ and their words): they take the form's own place.
+    var marked = parsed.content.querySelector('[data-part="options"]');
+    var own = form.querySelector("fieldset");
+    if (marked && own) own.replaceWith(marked);
     var out = form.parentNode.querySelector(".result");
     out.replaceChildren(parsed.content);
     var node = out.querySelector(".check-result");
@@ -490,22 +519,31 @@
           throw waited;
         }
         if (!isRefusal(res)) throw new Error("HTTP " + res.status);
+        // Refused as it stands (unreadable, too long): nothing recorded; the answer stays to be corrected.
         return refusalText(res, answer, labels).then(function (text) {
           var refused = new Error(text);
           refused.shown = text;
+          refused.invalid = true;
           throw refused;
         });
       })
       .then(function (html) {
         // Checked once: the answer is recorded, so the form is done; "next" brings the next question.
         form.dataset.checked = "1";
+        form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
         form.querySelectorAll("input, textarea").forEach(function (el) { el.readOnly = true; if (el.type === "radio" || el.type === "checkbox") el.disabled = true; });
         button.hidden = true;
         showResult(form, html);
         var next = document.querySelector("#question-slot .next-question");
         if (next) next.classList.add("primary");
       })
-      .catch(function (e) { button.disabled = false; status.textContent = e.shown || labels.failed; });
+      .catch(function (e) {
+        button.disabled = false;
+        status.textContent = e.shown || labels.failed;
+        var input = form.querySelector('[name="text"]');
+        if (input && e.invalid) input.setAttribute("aria-invalid", "true");
+        else if (input) input.removeAttribute("aria-invalid");
+      });
   }
 
   function initPractice() {

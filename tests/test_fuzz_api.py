@@ -103,13 +103,15 @@ def flatmap_case(context, case):
 
 
 # Rejections that depend on the content, which a JSON schema cannot express: schema-valid requests that
-# are still 422, each for a documented reason (which question ids are generated items is the content's
-# business, and it changes with a reload). Any other 422 for a schema-valid request fails the
+# are still 422, each for a documented reason (which question ids are generated items, and which answers
+# each question can read, is the content's business, and it changes with a reload). Any other 422 for a schema-valid request fails the
 # positive_data_acceptance check as usual: where the schema can say the rule, it does (the time zones of
 # /me/stats are an enum, a cursor's pattern admits exactly the valid cursors), and a self-rating of a
 # question that is not open is a 404 (no such rating), as for one never answered.
 SEMANTIC_422 = (
     "this is a generated question: send the instance's seed",
+    # What a question's scorer can read (a number, a shape, option keys, text) is its type's business.
+    "the answer cannot be read for this question: ",
 )
 # The hooks above put a NUL into path parameters and free-text fields, where the schema allows any text;
 # the service refuses it with a 422 that says so (no text it keeps may hold one: app/limits.py, Text and

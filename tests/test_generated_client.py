@@ -165,6 +165,9 @@ def test_a_guest_takes_an_interview_through_the_generated_client(live_server, ge
     not_yet = api("interviews.get_report").sync(interview_id=state.id, client=client)
     assert isinstance(not_yet, models.ErrorResponse) and "结束" in not_yet.detail  # a typed 409
 
+    early = api("interviews.finish_interview").sync(interview_id=state.id, client=client,
+                                                     body=models.FinishRequest(reason=models.FinishRequestReason("time_up")))
+    assert isinstance(early, models.FinishConflictResponse) and 590 <= early.seconds_left <= 600  # a typed 409
     finished = api("interviews.finish_interview").sync(interview_id=state.id, client=client)
     assert isinstance(finished, models.InterviewFinished)
     assert finished.state == models.InterviewStateName.FINISHED and isinstance(finished.score, float)
@@ -230,7 +233,8 @@ def test_generated_names_are_short_and_readable(generated, spec):
 
 USER_PATHS = ("/api/v1/interviews", "/api/v1/me/", "/api/v1/auth/keep", "/api/v1/auth/logout")
 ERROR_SCHEMAS = {"#/components/schemas/ErrorResponse", "#/components/schemas/ValidationErrorResponse",
-                 "#/components/schemas/InterviewRunningResponse"}  # the start's 409 names the running interview
+                 "#/components/schemas/InterviewRunningResponse",  # the start's 409 names the running interview
+                 "#/components/schemas/FinishConflictResponse"}  # the finish's 409: abandoned, or seconds left
 
 
 def test_every_operation_has_a_response_model_and_documents_its_errors(spec, tmp_path):

@@ -19,7 +19,7 @@ from itsdangerous import URLSafeSerializer
 from app.practice import scheduling, stats
 from tests.conftest import T0
 
-CHECK_KEYS = {"score", "correct", "expected", "feedback", "explanation_html", "details", "codes"}
+CHECK_KEYS = {"score", "correct", "expected", "feedback", "reference_html", "explanation_html", "details", "codes"}
 GOOD_OPEN = "每个通道求均值方差，标准化后用 gamma beta 缩放平移"
 
 

@@ -347,11 +347,14 @@ def test_html_in_content_and_answers_comes_back_escaped(env):
     h = guest(client)
     seen = 0
     seen += assert_escaped({"items": client.get("/api/v1/questions?limit=100").json()["items"]})
-    for qid in ("s-single", "s-open"):
+    for qid, answer in (("s-single", "A"), ("s-open", HOSTILE)):
         seen += assert_escaped(client.get(f"/api/v1/questions/{qid}").json())
-        r = client.post(f"/api/v1/questions/{qid}/check", json={"answer": HOSTILE}, headers=h)
+        r = client.post(f"/api/v1/questions/{qid}/check", json={"answer": answer}, headers=h)
         assert r.status_code == 200, r.text
         seen += assert_escaped(r.json())
+    # Markup for a choice is no option key: refused, with nothing rendered (the hint is plain JSON data).
+    r = client.post("/api/v1/questions/s-single/check", json={"answer": HOSTILE}, headers=h)
+    assert r.status_code == 422 and "html" not in "".join(r.json())
     seen += assert_escaped({"rounds": client.get("/api/v1/rounds").json()})
     state = start_interview(client, h)
     seen += assert_escaped(state)

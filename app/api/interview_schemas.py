@@ -35,6 +35,15 @@ class InterviewRunningResponse(BaseModel):
     active_interview_id: str
 
 
+class FinishConflictResponse(BaseModel):
+    """The 409 of POST /api/v1/interviews/{id}/finish: nothing was finished."""
+
+    detail: str
+    state: InterviewStateName | None = Field(default=None, description="abandoned: the interview was abandoned")
+    seconds_left: int | None = Field(default=None, description='reason "time_up" before the server\'s deadline: '
+                                     "the whole seconds its clock has left (a client resyncs its countdown)")
+
+
 class SectionPlan(BaseModel):
     title: str
     minutes: float

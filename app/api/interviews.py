@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import AddressDep, CallerDep, ContentDep, GraderDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep
 from app.api.interview_schemas import (
     AnswerRated,
     AnswerSaved,
+    FinishConflictResponse,
     InterviewFinished,
     InterviewPage,
     InterviewReport,
@@ -32,6 +33,7 @@ from app.api.schemas import (
 from app.auth.rules import Text
 from app.db import write_transaction
 from app.interviews import service
+from app.interviews.service import FinishReason
 from app.models import Interview
 from app.pagination import DEFAULT_LIMIT
 from app.practice.scheduling import RatingName
@@ -63,6 +65,12 @@ class AnswerRequest(BaseModel):
 
 class MoveRequest(BaseModel):
     position: Annotated[int, Field(ge=0, le=10_000), JSON_INT]
+
+
+class FinishRequest(BaseModel):
+    reason: FinishReason = Field(default="manual", description='"manual": the candidate finishes; "time_up": the '
+                                 "client's countdown reached zero, which the server accepts only from its own "
+                                 "deadline on (409 with seconds_left before it)")
 
 
 class RateRequest(BaseModel):
@@ -144,14 +152,22 @@ def move(interview_id: str, body: MoveRequest, caller: CallerDep, db: SessionDep
 
 
 @router.post("/{interview_id}/finish", response_model=InterviewFinished, operation_id="finish_interview",
-             responses={**WRITE, **errors(e409="the interview was abandoned")})
-def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, grader: GraderDep) -> dict[str, Any]:
-    """Score and close the interview. With a model grader its open answers are graded first, all at once,
-    within MIANJING_GRADER_FINISH_BUDGET_S; any not graded by then get the built-in grade."""
+             responses={**WRITE, 409: {"model": FinishConflictResponse, "description": "the interview was abandoned "
+                        "(state), or reason time_up before the server's deadline (seconds_left: what its clock has "
+                        "left); nothing was finished"}})
+def finish(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, grader: GraderDep,
+           body: Annotated[FinishRequest, Body(default_factory=FinishRequest)]) -> dict[str, Any]:
+    """Score and close the interview (no body: reason manual). A client's countdown sends reason time_up,
+    refused before the server's deadline (409, seconds_left). With a model grader its open answers are
+    graded first, all at once, within MIANJING_GRADER_FINISH_BUDGET_S; any not graded by then get the
+    built-in grade."""
     user = caller.user(db)
-    graded = service.grade_before_finish(db=db, user=user, interview_id=interview_id, grader=grader)
+    reason = body.reason
+    graded = service.grade_before_finish(db=db, user=user, interview_id=interview_id, grader=grader, now=now,
+                                         reason=reason)
     with write_transaction(db):
-        interview = service.finish_owned(db=db, user=user, interview_id=interview_id, now=now, graded=graded)
+        interview = service.finish_owned(db=db, user=user, interview_id=interview_id, now=now, graded=graded,
+                                         reason=reason)
     return {"id": interview.id, "state": interview.state, "score": interview.score}
 
 

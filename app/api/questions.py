@@ -28,9 +28,10 @@ from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
 from app.errors import AppError, NotFound
 from app.practice.service import check_and_record as record_practice_check
+from app.practice.service import refuse_unreadable
 from app.runtime.grader import OpenGrader
 from app.scoring.check import CheckResult, check_answer, instance_for
-from app.views import explanation_html, question_json
+from app.views import explanation_html, question_json, reference_html
 from app.write_quotas import WriteQuotas
 
 router = APIRouter(prefix="/api/v1", tags=["questions"], responses=REQUEST_ERRORS)
@@ -109,11 +110,16 @@ async def get_question(
 @router.post("/questions/{question_id}/check", response_model=CheckResponse, operation_id="check_answer",
              responses={**NOT_FOUND, **errors(413), 403: {
                  "model": ErrorResponse, "description": "a session cookie without the page's X-CSRF-Token"},
-                 **errors(e429="a signed-in caller's account or client address has used up a write quota (writes "
+                 **errors(e422="the request is malformed, or the answer cannot be read for this question (\"abc\" "
+                               "for a number): `detail` starts \"the answer cannot be read for this question: \" "
+                               "and `hint` says the format expected; nothing is recorded and the answer is not "
+                               "revealed",
+                          e429="a signed-in caller's account or client address has used up a write quota (writes "
                                "per minute, answer text per hour): not scored, nothing recorded; see Retry-After")})
 async def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, caller: OptionalCallerDep,
                 db: SessionDep, grader: GraderDep, quotas: WriteQuotasDep, address: AddressDep) -> Response:
-    """Score an answer. A signed-in caller's attempt is recorded and their review card updated; the write
+    """Score an answer, or refuse one the scorer cannot read (422, with the format it expects in `hint`).
+    A signed-in caller's attempt is recorded and their review card updated; the write
     quotas count it (one write, the whole answer's text), and past them it is refused before it is scored.
     An open answer is graded by the model grader when the service has one (GET /readyz, `grader`), which
     sends it to that grading service."""
@@ -123,7 +129,9 @@ async def check(question_id: str, body: PracticeCheckRequest, content: ContentDe
     if q.type == "generated" and body.seed is None:
         raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
     if caller.token is None and scores_inline(q, body, grader):
-        return _json(check_payload(q, body, grader)[1])  # microseconds of work: less than a hop to the thread pool
+        result, payload = check_payload(q, body, grader)  # microseconds of work: less than a hop to the thread pool
+        refuse_unreadable(result)
+        return _json(payload)
     return _json(await run_in_threadpool(_check_and_record, q, body, caller, db, grader, quotas, address))
 
 
@@ -159,7 +167,8 @@ def check_payload(q: Question, body: CheckRequest, grader: OpenGrader) -> tuple[
     result = check_answer(q, body.answer, seed=body.seed, inst=inst, grade=grader.grade)
     return result, {
         "score": result.score, "correct": result.correct, "expected": result.expected,
-        "feedback": result.feedback, "explanation_html": explanation_html(q, body.seed, inst),
+        "feedback": result.feedback, "reference_html": reference_html(q),
+        "explanation_html": explanation_html(q, body.seed, inst),
         "details": result.details, "codes": list(result.codes),
     }
 

@@ -13,4 +13,4 @@ router = APIRouter(prefix="/api/v1", tags=["rounds"], responses=REQUEST_ERRORS)
 
 @router.get("/rounds", response_model=list[RoundPublic], operation_id="list_rounds")
 async def list_rounds(content: ContentDep) -> list[dict]:
-    return [round_view(r) for r in content.rounds]
+    return [round_view(content, r) for r in content.rounds]

@@ -186,6 +186,8 @@ class CheckResponse(BaseModel):
                           "more (pages show the coverage instead, never right or wrong)")
     expected: Any
     feedback: str = Field(description="one plain sentence in Chinese; `codes` is the same feedback as data")
+    reference_html: str | None = Field(description="open items: the reference answer (`expected`, markdown) "
+                                       "rendered as the prompt is; null for the others, whose `expected` is a value")
     explanation_html: str
     details: CheckDetails
     codes: list[FeedbackCode] = Field(default_factory=list, description='feedback codes with arguments, e.g. '
@@ -193,10 +195,18 @@ class CheckResponse(BaseModel):
     review: CheckReview | None = Field(default=None, description="signed-in callers only")
 
 
+_MAIN = "main questions asked (follow-ups not counted)"
+_FOLLOWUPS_MIN = ("fewest follow-ups (追问) the main questions bring: exact for fixed questions, a range where "
+                  "questions are picked when the interview starts")
+_FOLLOWUPS_MAX = "most follow-ups the main questions bring (equal to followups_min when nothing is picked)"
+
+
 class SectionPublic(BaseModel):
     title: str
     minutes: float
-    question_count: int
+    question_count: int = Field(description=_MAIN)
+    followups_min: int = Field(description=_FOLLOWUPS_MIN)
+    followups_max: int = Field(description=_FOLLOWUPS_MAX)
     guidance_html: str
 
 
@@ -205,7 +215,9 @@ class RoundPublic(BaseModel):
     title: str
     description: str
     duration: float
-    question_count: int
+    question_count: int = Field(description=_MAIN)
+    followups_min: int = Field(description=_FOLLOWUPS_MIN)
+    followups_max: int = Field(description=_FOLLOWUPS_MAX)
     sections: list[SectionPublic]
 
 

@@ -21,6 +21,7 @@ from app.content.synonyms import FILE_NAME as SYNONYMS_FILE
 from app.content.synonyms import expand_question, parse_synonyms
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a bank is prose; anything bigger is a mistake, not content
+MAX_FOLLOWUP_DEPTH = 3  # 追问 of 追问 of 追问, no deeper
 
 
 def one(value: str | None) -> tuple[str, ...]:
@@ -32,6 +33,16 @@ class ContentInvalid(Exception):
     def __init__(self, errors: list[ContentError]) -> None:
         super().__init__(f"{len(errors)} content error(s)")
         self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class SectionOutline:
+    """What a round's section asks: its main questions and the follow-ups they bring. Picked questions are
+    drawn when an interview starts, so their follow-ups are known as a range (fewest, most)."""
+
+    main: int
+    followups_min: int
+    followups_max: int
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,8 @@ class Content:
     search_index: ShardedIndex = field(default_factory=lambda: ShardedIndex(()))
     # Serialised public views, filled on first read; safe because this Content never changes.
     view_cache: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    # What each round asks (round_outline), by round id, filled on first read like view_cache.
+    outline_cache: dict[str, tuple[SectionOutline, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def filter(
         self,
@@ -265,17 +278,74 @@ def build_content(
 
 
 def pick_round_questions(content: Content, rnd: Round, seed: int) -> list[list[str]]:
-    """Question ids per section: fixed ids first, then the pick rules drawn with a seeded RNG."""
+    """Question ids per section: fixed ids first, then the pick rules drawn with a seeded RNG. A pick is never
+    a question the round asks already, as a main question or as a follow-up of one: each section asks as
+    many main questions as it says (a pick inside another's 追问 chain would be asked as a follow-up)."""
     rng = random.Random(seed)
-    used: set[str] = set()
+    asked: set[str] = set()
     out: list[list[str]] = []
     for section in rnd.sections:
         ids = [i for i in section.questions if i in content.by_id]
-        used.update(ids)
+        asked.update(qid for qid, _ in with_followups(content, ids))
         for rule in section.picks:
-            pool = [q.id for q in content.matching(rule) if q.id not in used]
-            chosen = rng.sample(pool, min(rule.count, len(pool)))
-            used.update(chosen)
-            ids.extend(chosen)
+            pool = [q.id for q in content.matching(rule)]
+            for _ in range(rule.count):
+                pool = [qid for qid in pool if qid not in asked]
+                if not pool:
+                    break
+                chosen = rng.choice(pool)
+                ids.append(chosen)
+                asked.update(qid for qid, _ in with_followups(content, [chosen]))
         out.append(ids)
     return out
+
+
+def with_followups(content: Content, ids: list[str]) -> list[tuple[str, str | None]]:
+    """Each question followed by its 追问 chain, depth-first, each question at most once: (id, parent id or
+    None for a main question)."""
+    out: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+
+    def add(qid: str, parent: str | None, depth: int) -> None:
+        if qid in seen or qid not in content.by_id:
+            return
+        seen.add(qid)
+        out.append((qid, parent))
+        if depth < MAX_FOLLOWUP_DEPTH:
+            for f in content.by_id[qid].followups:
+                add(f, qid, depth + 1)
+
+    for qid in ids:
+        add(qid, None, 0)
+    return out
+
+
+def round_outline(content: Content, rnd: Round) -> tuple[SectionOutline, ...]:
+    """What an interview of `rnd` asks, per section, as start_interview builds it (pick_round_questions, then
+    with_followups per section). Fixed questions: exact. A pick rule: its main questions, and between the
+    follow-ups of its least-followed candidate (picks may share follow-ups) and the sum of those of its
+    most-followed ones. Cached per content version."""
+    cached = content.outline_cache.get(rnd.id)
+    if cached is not None:
+        return cached
+    asked: set[str] = set()  # before this section, as pick_round_questions excludes them
+    outline = []
+    for section in rnd.sections:
+        fixed = [i for i in section.questions if i in content.by_id]
+        chain = with_followups(content, fixed)
+        in_section = {qid for qid, _ in chain}
+        main = sum(1 for _, parent in chain if parent is None)
+        fixed_followups = len(chain) - main
+        least, most = 0, 0
+        for rule in section.picks:
+            # A candidate's follow-ups that this section does not ask already (with_followups skips those).
+            sizes = sorted(sum(1 for qid, _ in with_followups(content, [q.id])[1:] if qid not in in_section)
+                           for q in content.matching(rule) if q.id not in asked and q.id not in in_section)
+            n = min(rule.count, len(sizes))
+            main += n
+            least = max(least, sizes[0] if n else 0)
+            most += sum(sizes[len(sizes) - n:])
+        asked |= in_section
+        outline.append(SectionOutline(main, fixed_followups + least, fixed_followups + most))
+    content.outline_cache[rnd.id] = result = tuple(outline)
+    return result

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import bindparam, tuple_
@@ -25,9 +26,8 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from app import rate_limits
-from app.content.loader import Content, pick_round_questions
+from app.content.loader import Content, pick_round_questions, with_followups
 from app.content.model import KeyPoint, Misconception, Option, Question
-from app.content.render import render_markdown
 from app.db import for_update, write_transaction, writing
 from app.errors import AppError, NotFound
 from app.models import Interview, InterviewAnswer, User
@@ -39,11 +39,10 @@ from app.runtime.grader import BUILTIN, OpenGrader
 from app.scoring.answers import AnswerFormatError, readable_answer
 from app.scoring.check import check_answer, expected_answer, instance_for, open_text
 from app.scoring.open_grader import OpenGrade, grade_open
-from app.views import explanation_html, new_seed, question_view
+from app.views import explanation_html, new_seed, question_view, reference_html
 from app.write_quotas import answer_size
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
-MAX_FOLLOWUP_DEPTH = 3
 
 
 def snapshot(q: Question) -> dict[str, Any]:
@@ -68,25 +67,6 @@ def from_snapshot(data: dict[str, Any]) -> Question:
     if values.get("type") == "shape" and values.get("answer") is not None:
         values["answer"] = tuple(values["answer"])
     return Question(**values)
-
-
-def _with_followups(content: Content, ids: list[str]) -> list[tuple[str, str | None]]:
-    """Each question followed by its 追问 chain (depth-first, each question at most once)."""
-    out: list[tuple[str, str | None]] = []
-    seen: set[str] = set()
-
-    def add(qid: str, parent: str | None, depth: int) -> None:
-        if qid in seen or qid not in content.by_id:
-            return
-        seen.add(qid)
-        out.append((qid, parent))
-        if depth < MAX_FOLLOWUP_DEPTH:
-            for f in content.by_id[qid].followups:
-                add(f, qid, depth + 1)
-
-    for qid in ids:
-        add(qid, None, 0)
-    return out
 
 
 class InterviewRunning(AppError):
@@ -143,7 +123,7 @@ def start_interview(*, db: Session, content: Content, user: User, round_id: str,
     items: list[dict[str, Any]] = []
     for section, ids in zip(rnd.sections, pick_round_questions(content, rnd, seed), strict=True):
         start = len(items)
-        for qid, parent in _with_followups(content, ids):
+        for qid, parent in with_followups(content, ids):
             q = content.by_id[qid]
             items.append({
                 "position": len(items), "section": len(sections), "question": snapshot(q),
@@ -244,11 +224,16 @@ def grade_open_answers(db: Session, interview: Interview, grader: OpenGrader) ->
     return GradedAnswers({(q.id, text): g for (q, text), g in zip(jobs, grades, strict=True)}, late="inside_write")
 
 
-def grade_before_finish(*, db: Session, user: User, interview_id: str, grader: OpenGrader) -> GradedAnswers:
-    """What a finish route calls before its write: the open answers of the caller's interview, graded."""
+def grade_before_finish(*, db: Session, user: User, interview_id: str, grader: OpenGrader,
+                        now: datetime | None = None, reason: FinishReason = "manual") -> GradedAnswers:
+    """What a finish route calls before its write: the open answers of the caller's interview, graded (not
+    for a time-up finish the write will refuse as too early)."""
     if not grader.remote:
         return BUILTIN_GRADES
-    return grade_open_answers(db, get_owned(db, user, interview_id), grader)
+    interview = get_owned(db, user, interview_id)
+    if now is not None:
+        refuse_early_time_up(interview, reason, now)
+    return grade_open_answers(db, interview, grader)
 
 
 def close_if_expired(db: Session, interview: Interview, now: datetime, grader: OpenGrader = BUILTIN) -> bool:
@@ -399,11 +384,34 @@ def _refuse_abandoned(interview: Interview) -> None:
         raise AppError("这场面试已经放弃：不评分，也不能再修改。", status_code=409, state="abandoned")
 
 
+class FinishTooEarly(AppError):
+    """409: a finish because time is up (the page's clock says so) before the server's deadline; nothing is
+    finished, and `seconds_left` is what the server's clock has left (the page resyncs its countdown)."""
+
+    status_code = 409
+
+    def __init__(self, seconds_left: int) -> None:
+        super().__init__(f"按服务器的时钟还剩 {seconds_left} 秒：时间还没有到，面试没有结束。",
+                         seconds_left=seconds_left)
+        self.seconds_left = seconds_left
+
+
+FinishReason = Literal["manual", "time_up"]
+
+
+def refuse_early_time_up(interview: Interview, reason: FinishReason, now: datetime) -> None:
+    """A time-up finish counts only from the server's deadline on: a browser's clock may run ahead."""
+    if reason == "time_up" and interview.state == "active" and now < interview.deadline:
+        raise FinishTooEarly(max(1, math.ceil((interview.deadline - now).total_seconds())))
+
+
 def finish_owned(*, db: Session, user: User, interview_id: str, now: datetime,
-                 graded: GradedAnswers = BUILTIN_GRADES) -> Interview:
-    """Finish the caller's interview; its open answers graded beforehand (grade_before_finish) or now."""
+                 graded: GradedAnswers = BUILTIN_GRADES, reason: FinishReason = "manual") -> Interview:
+    """Finish the caller's interview; its open answers graded beforehand (grade_before_finish) or now. A
+    time-up finish before the deadline is refused (FinishTooEarly)."""
     interview = get_owned(db, user, interview_id, lock=True)
     _refuse_abandoned(interview)
+    refuse_early_time_up(interview, reason, now)
     return finish(db=db, interview=interview, now=now, graded=graded)
 
 
@@ -557,7 +565,7 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "answer": answer, "answer_unreadable": unreadable,
             "score": result["score"], "correct": result["correct"],
             "feedback": result["feedback"], "expected": result.get("expected"),
-            "reference_html": render_markdown(q.reference) if q.type == "open" else None,
+            "reference_html": reference_html(q),
             "explanation_html": explanation_html(q, item["seed"], inst),
             "keypoints": (result.get("details") or {}).get("keypoints") if q.type == "open" else None,
             "misconceptions": (result.get("details") or {}).get("misconceptions") if q.type == "open" else None,

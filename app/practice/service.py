@@ -80,17 +80,36 @@ def _apply(row: ReviewCard, reviewed: scheduling.Reviewed, rating: Any, attempt_
     row.lapses += int(reviewed.lapse)
 
 
+class UnreadableAnswer(AppError):
+    """422: the scorer cannot read the answer ("abc" for a number); `hint` says the format it expects. Refused
+    before anything is recorded or revealed: no attempt, no card change, no reference answer."""
+
+    status_code = 422
+    PREFIX = "the answer cannot be read for this question: "
+
+    def __init__(self, hint: str) -> None:
+        super().__init__(self.PREFIX + hint, hint=hint)
+        self.hint = hint
+
+
+def refuse_unreadable(result: CheckResult) -> CheckResult:
+    """The result of a practice check, or UnreadableAnswer when the scorer could not read the answer."""
+    if result.unreadable is not None:
+        raise UnreadableAnswer(result.unreadable)
+    return result
+
+
 def check_and_record(db: Session, *, user: User | None, question: Question, seed: int | None, answer: Any,
                      rating: str | None, now: datetime, quotas: WriteQuotas, address: str,
                      score: Callable[[], CheckResult]) -> tuple[CheckResult, dict[str, Any] | None]:
     """A check by the API or the practice page: a known user's within the write quotas (refused before it
     is scored: a refusal costs no write), scored before the write (a model grader takes seconds), then the
-    attempt and the card in one write. Returns the result and the review (None for a
-    visitor without an account)."""
+    attempt and the card in one write. Returns the result and the review (None for a visitor without an
+    account). An answer the scorer cannot read is refused (UnreadableAnswer) before the write."""
     if user is None:
-        return score(), None
+        return refuse_unreadable(score()), None
     with quotas.admitted(db, now, quotas.charges(user.id, address, answer_size(answer))):
-        result = score()
+        result = refuse_unreadable(score())
         with write_transaction(db):
             review = record_check(db, user=user, question=question, seed=seed, answer=answer, result=result,
                                   rating=rating, now=now)

@@ -1,6 +1,7 @@
 """One entry point that scores any answer to any question type.
 
-`check_answer` never raises for a bad *answer*: unreadable input becomes a zero score with feedback.
+`check_answer` never raises for a bad *answer*: unreadable input becomes a zero score whose feedback (and
+`CheckResult.unreadable`) says what format is expected; a practice check refuses it, an interview scores it.
 A broken *question* (unknown type, unknown calculator) still raises, because that is a content bug the
 content checker should have caught and hiding it would only make it harder to find.
 """
@@ -40,6 +41,12 @@ class CheckResult:
     feedback: str  # Chinese, one or two plain sentences
     details: dict[str, Any] = field(default_factory=dict)
     codes: tuple[dict[str, Any], ...] = ()  # the feedback as data: {"code": ..., arguments} (open items so far)
+
+    @property
+    def unreadable(self) -> str | None:
+        """What the scorer says when it cannot read the answer (the format it expects), else None."""
+        error = self.details.get("error")
+        return error if isinstance(error, str) else None
 
 
 def instance_for(question: Question, seed: int) -> Instance:

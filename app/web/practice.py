@@ -117,7 +117,8 @@ def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: Conten
           text: Annotated[Text | None, Form()] = None, choice: Annotated[list[Text] | None, Form()] = None,
           seed: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None) -> Response:
     """Score the practice or review form's answer and render the result; 422 for an answer the API would
-    refuse too (longer than MIANJING_MAX_ANSWER_CHARS, say) or a generated item without its seed; 429 past a
+    refuse too (longer than MIANJING_MAX_ANSWER_CHARS, say) or a generated item without its seed, and, as a
+    fragment with the scorer's hint, for one it cannot read (nothing recorded or revealed); 429 past a
     signed-in visitor's write quotas, as the API's check (refused before it is scored, nothing recorded)."""
     q = content.by_id.get(question_id)
     if q is None:
@@ -129,9 +130,12 @@ def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: Conten
     if problem := answer_problem(answer, max_depth=settings.max_json_depth, max_chars=settings.max_answer_chars):
         raise AppError(f"the answer {problem}", status_code=422)
     inst = instance_for(q, seed) if q.type == "generated" and seed is not None else None
-    result, review = service.check_and_record(
-        db, user=visitor.user, question=q, seed=seed, answer=answer, rating=None, now=now, quotas=quotas,
-        address=address, score=lambda: check_answer(q, answer, seed=seed, inst=inst, grade=visitor.grader.grade))
+    try:
+        result, review = service.check_and_record(
+            db, user=visitor.user, question=q, seed=seed, answer=answer, rating=None, now=now, quotas=quotas,
+            address=address, score=lambda: check_answer(q, answer, seed=seed, inst=inst, grade=visitor.grader.grade))
+    except service.UnreadableAnswer as refused:  # the form keeps the text; the hint says what to write
+        return render(visitor, "_check_refused.html", {"hint": refused.hint, "due_count": None}, status_code=422)
     view = check_view(q, result, seed=seed, inst=inst, review=review, t=translator(visitor.lang), tz=visitor.zone())
     return render(visitor, "_check_result.html", {"res": view, "due_count": None})
 

@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 from app.calculators import Instance
 from app.content.loader import Content
 from app.content.model import QUESTION_TYPES, Question
-from app.content.render import render_markdown
 from app.practice.service import PracticeFilters
+from app.scoring.answers import AnswerFormatError, parse_choice
 from app.scoring.check import CheckResult
-from app.views import explanation_html
+from app.views import explanation_html, option_views, reference_html
 from app.web.charts import bar_chart, calendar_heatmap, heatmap_start
 from app.web.verdicts import open_verdicts
 
@@ -122,6 +122,27 @@ def answer_text(value: Any) -> str:
     return str(value)
 
 
+def marked_options(options: Sequence[Mapping[str, Any]], chosen: Any, correct: Any) -> list[dict[str, Any]]:
+    """A choice item's options, each with whether the candidate chose it and whether it is right: what the ✓
+    and ✗ beside each option say after a check and in the report. `chosen` and `correct`: a key or keys."""
+    def keys(value: Any) -> set[str]:
+        values = value if isinstance(value, list | tuple) else ([] if value is None else [value])
+        return {str(v).strip().upper() for v in values}
+
+    picked, right = keys(chosen), keys(correct)
+    return [{**o, "chosen": o["key"].upper() in picked, "correct": o["key"].upper() in right} for o in options]
+
+
+def chosen_keys(answer: Any) -> tuple[str, ...]:
+    """The option keys a stored choice answer names, as the scoring reads them; none if it reads none."""
+    if answer is None:
+        return ()
+    try:
+        return parse_choice(answer)
+    except AnswerFormatError:
+        return ()
+
+
 def check_view(question: Question, result: CheckResult, *, seed: int | None, inst: Instance | None,
                review: Mapping[str, Any] | None, t: Callable[..., str], tz: tzinfo) -> dict[str, Any]:
     """The context of templates/_check_result.html for one checked answer (review: what record_check said
@@ -131,7 +152,11 @@ def check_view(question: Question, result: CheckResult, *, seed: int | None, ins
         "qid": question.id, "open": is_open, "score": result.score, "correct": result.correct,
         "feedback": result.feedback,
         "verdicts": open_verdicts(result.details, result.codes, t) if is_open else None,
-        "reference_html": render_markdown(question.reference) if is_open else None,
+        # A choice item's options marked in place (static/app.js swaps them for the form's own).
+        "choices": {"type": question.type, "options": marked_options(
+            option_views(question), result.details.get("chosen", ()), result.expected)}
+        if question.type in ("single", "multiple") else None,
+        "reference_html": reference_html(question),
         "expected_text": answer_text(result.expected),
         "explanation_html": explanation_html(question, seed, inst),
         "review": {**review, "due_text": local_time(review["due"], tz)} if review else None,

@@ -47,7 +47,7 @@ from app.runtime.reload import reload_content, reload_history
 from app.views import round_view
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
-from app.web.practice_views import answer_text
+from app.web.practice_views import answer_text, chosen_keys, marked_options
 from app.web.verdicts import open_verdicts
 
 TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
@@ -184,7 +184,7 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(visitor: VisitorDep, content: ContentDep) -> Response:
-    rounds = [round_view(r) for r in content.rounds]
+    rounds = [round_view(content, r) for r in content.rounds]
     return render(visitor, "home.html", {"rounds": rounds})
 
 
@@ -315,6 +315,8 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
     for qd in rep["questions"]:
         qd["answer_text"] = answer_text(qd["answer"])
         qd["expected_text"] = answer_text(qd["expected"])
+        if qd["type"] in ("single", "multiple"):
+            qd["options"] = marked_options(qd["options"], chosen_keys(qd["answer"]), qd["expected"])
         qd["verdicts"] = open_verdicts({"keypoints": qd["keypoints"], "misconceptions": qd["misconceptions"]},
                                        qd["codes"], t) if qd["type"] == "open" else None
     share_url = str(visitor.request.base_url).rstrip("/") + f"/shared/{interview.share_token}" \

@@ -1,5 +1,6 @@
 """Shared by the browser tests: Debian's Chromium through Playwright, a page that fails the test on any
-console or page error (CSP violations among them), and a free port for the server under test."""
+console or page error (CSP violations among them), a free port for the server under test, and a server in
+a thread whose clock the test moves."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Page, sync_playwright
+
+from app.db import upgrade
+from app.main import create_app
+from tests.conftest import Clock, make_settings
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -48,6 +53,26 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def clocked_app(folder: Path, **settings) -> Iterator[tuple[str, Clock]]:
+    """The app over a fresh SQLite file in `folder` (and these settings), served in a thread with a test
+    clock (app.state.clock): its base URL and the clock, which moves only when the test moves it."""
+    url = f"sqlite:///{folder / 'browser.db'}"
+    upgrade(url)
+    app = create_app(make_settings(database_url=url, **settings))
+    clock = Clock()
+    app.state.clock = clock
+    with serve_in_thread(app) as base:
+        yield base, clock
+
+
+@pytest.fixture
+def clocked_server(tmp_path) -> Iterator[tuple[str, Clock]]:
+    """The app over the fixture content with a test clock, in a thread: its base URL and the clock."""
+    with clocked_app(tmp_path) as served:
+        yield served
 
 
 @pytest.fixture

@@ -145,10 +145,12 @@ def test_guest_interview_flow(server, page):
     page.screenshot(path=str(SCREENSHOTS / "report-phone-dark.png"), full_page=False)
 
 
-def test_countdown_uses_server_clock_warns_and_finishes_at_zero(server, page):
-    """The client clock is years off; the countdown still follows the server's deadline."""
+def test_countdown_uses_server_clock_warns_and_finishes_at_zero(clocked_server, page):
+    """The client clock is years off; the countdown still follows the server's deadline, and at zero the
+    server (whose clock has reached the deadline too) takes the time-up finish."""
     from datetime import datetime
 
+    server, clock = clocked_server
     page.clock.install(time=datetime(2001, 1, 1, 8, 0, 0))
     page.goto(server + "/")
     page.locator('li[data-round="mini"] button[type=submit]').click()
@@ -166,6 +168,7 @@ def test_countdown_uses_server_clock_warns_and_finishes_at_zero(server, page):
     page.clock.run_for(4 * 60 * 1000)
     expect(warning).to_have_text("还剩 1 分钟。")
     page.screenshot(path=str(SCREENSHOTS / "interview-warning.png"))
+    clock.advance(minutes=10)  # the server's deadline
     page.clock.run_for(61 * 1000)
     page.wait_for_url(interview_url + "/report", timeout=15_000)
     expect(page.locator('article[data-type="numeric"]')).to_contain_text("128")

@@ -7,30 +7,15 @@ The server is a real uvicorn running the app in a thread, so the test can move t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from app.db import upgrade
-from app.main import create_app
-from tests.browser.conftest import SCREENSHOTS, serve_in_thread
-from tests.conftest import T0, Clock, make_settings
+from tests.browser.conftest import SCREENSHOTS
+from tests.conftest import T0
 
 PARTIAL_OPEN = "按通道求均值和方差，再做归一化。"  # two of the three key points of s-open: weights 3 of 4, 83 %
-
-
-@pytest.fixture
-def clocked_server(tmp_path) -> Iterator[tuple[str, Clock]]:
-    url = f"sqlite:///{tmp_path / 'practice.db'}"
-    upgrade(url)
-    app = create_app(make_settings(database_url=url))
-    clock = Clock()
-    app.state.clock = clock
-    with serve_in_thread(app) as base:
-        yield base, clock
 
 
 def result(page: Page):
