@@ -3,8 +3,9 @@
 Every fixed `numeric` / `shape` question whose answer one of the pure calculators in
 `app.calculators` can produce is listed in `RECOMPUTE` with the numbers read off its prompt;
 the recomputed value must agree with the answer the bank states (shapes exactly, numbers within the
-question's own tolerance / rel_tolerance, otherwise exactly). Items no calculator covers are listed in
-`NOT_COVERED`, so a newly added numeric/shape question has to be classified before the suite passes.
+question's own tolerance / rel_tolerance, otherwise exactly). Items no calculator covers are recomputed
+from their definitions in `RECOMPUTE_OUTSIDE` (torch for linear algebra) or listed in `NOT_COVERED`, so a
+newly added numeric/shape question has to be classified before the suite passes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 from collections.abc import Callable
 
 import pytest
+import torch
 
 from app.calculators import (
     box_iou,
@@ -189,6 +191,42 @@ RECOMPUTE: dict[str, Callable[[], object]] = {
     "reg-dropout-variance-numeric": lambda: _dropout_variance_ratio(0.5),
 }
 
+# --- answers no calculator computes, recomputed here from their definitions ----------------------
+# (torch for the linear algebra, plain Python for counting; the item's own tolerance applies)
+
+
+def _least_squares_at(xs: list[float], ys: list[float], x: float) -> float:
+    a = torch.tensor([[xi, 1.0] for xi in xs], dtype=torch.float64)
+    w, b = torch.linalg.lstsq(a, torch.tensor(ys, dtype=torch.float64)[:, None]).solution.squeeze().tolist()
+    return w * x + b
+
+
+def _lbp(patch: list[list[int]]) -> int:
+    """Original LBP: neighbour >= centre is 1, clockwise from the top-left, which is the highest bit."""
+    ring = [(0, 0), (0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0)]
+    return sum(1 << (7 - i) for i, (r, c) in enumerate(ring) if patch[r][c] >= patch[1][1])
+
+
+def _hit_rate(relevant_positions: list[list[int]], k: int) -> float:
+    return sum(any(p <= k for p in ps) for ps in relevant_positions) / len(relevant_positions)
+
+
+def _zca(cov: list[list[float]], x: list[float]) -> list[float]:
+    eigenvalues, u = torch.linalg.eigh(torch.tensor(cov, dtype=torch.float64))
+    w = u @ torch.diag(eigenvalues.rsqrt()) @ u.T
+    out = w @ torch.tensor(x, dtype=torch.float64)
+    assert torch.allclose(w @ torch.tensor(cov, dtype=torch.float64) @ w.T, torch.eye(len(x), dtype=torch.float64))
+    return out.tolist()
+
+
+RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
+    "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
+    "img-lbp-numeric": lambda: _lbp([[6, 5, 2], [7, 6, 1], [9, 8, 7]]),
+    "metric-hit-rate-numeric": lambda: _hit_rate([[2, 4], [7], [1, 2, 3], [6], [5, 9]], 5),
+    "clu-zca-numeric": lambda: _zca([[2, 1], [1, 2]], [2, 0])[0],
+}
+
+
 # Fixed numeric/shape items whose answer none of the calculators computes (plain arithmetic or
 # formulas outside the calculator set: init std, quantization, NMS, BCE, image filters, ...).
 NOT_COVERED = frozenset({
@@ -230,11 +268,11 @@ def _numbers_agree(value: float, expected: float, tolerance: float, rel_toleranc
     return diff <= tolerance + slack or (rel_tolerance > 0 and diff <= rel_tolerance * abs(expected) + slack)
 
 
-@pytest.mark.parametrize("qid", sorted(RECOMPUTE))
+@pytest.mark.parametrize("qid", sorted(RECOMPUTE) + sorted(RECOMPUTE_OUTSIDE))
 def test_stated_answer_matches_calculator(fixed_items, qid):
     q = fixed_items.get(qid)
     assert q is not None, f"{qid} is not a fixed numeric/shape question in the bundled banks"
-    value = RECOMPUTE[qid]()
+    value = (RECOMPUTE.get(qid) or RECOMPUTE_OUTSIDE[qid])()
     where = f"{qid} ({q.file}:{q.line})"
     if q.type == "shape":
         assert tuple(value) == tuple(q.answer), f"{where}: bank says {q.answer}, calculators give {value}"
@@ -247,14 +285,14 @@ def test_stated_answer_matches_calculator(fixed_items, qid):
 
 def test_table_ids_exist_and_are_fixed_numeric_or_shape(content):
     by_id = {q.id: q for q in content.questions}
-    for qid in RECOMPUTE:
+    for qid in [*RECOMPUTE, *RECOMPUTE_OUTSIDE]:
         assert qid in by_id, f"{qid} in RECOMPUTE no longer exists"
         assert by_id[qid].type in ("numeric", "shape"), f"{qid} is {by_id[qid].type}, not numeric/shape"
-    assert not set(RECOMPUTE) & NOT_COVERED
+    assert not set(RECOMPUTE) & NOT_COVERED and not set(RECOMPUTE_OUTSIDE) & (NOT_COVERED | set(RECOMPUTE))
 
 
 def test_every_fixed_item_is_classified(fixed_items):
-    unclassified = sorted(set(fixed_items) - set(RECOMPUTE) - NOT_COVERED)
+    unclassified = sorted(set(fixed_items) - set(RECOMPUTE) - set(RECOMPUTE_OUTSIDE) - NOT_COVERED)
     assert not unclassified, (
         f"new numeric/shape questions {unclassified}: add a calculator recomputation to RECOMPUTE "
         "or list them in NOT_COVERED")

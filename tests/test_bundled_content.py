@@ -66,6 +66,18 @@ def test_generated_instances_are_valid_and_self_consistent(content):
             assert result.score == 1.0, (q.id, seed, result.feedback)
 
 
+def test_a_prompt_that_promises_suffixes_gets_them(content):
+    promising = [q for q in content.questions if "K/M/G" in q.prompt]
+    assert {"conv-gen-macs", "deploy-gen-macs"} <= {q.id for q in promising}
+    for q in promising:
+        assert q.suffixes, q.id
+        if q.type == "generated":
+            for seed in range(10):
+                value = float(instance_for(q, seed).answer)
+                # three significant figures, as a candidate writes them: within the 1% the prompt allows
+                assert check_answer(q, f"{value / 1e6:.3g}M", seed=seed).score == 1.0, (q.id, seed)
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_filter_is_its_plain_definition(bundled_content, data):

@@ -341,6 +341,17 @@ def test_generated_numeric_exact() -> None:
     assert result.correct and result.expected == 1792
 
 
+def test_generated_numeric_suffixes_follow_the_numeric_rules() -> None:
+    params = {"in_channels": 64, "out_channels": 128, "height": 56, "kernel_size": 3, "ask": "macs"}
+    q = make_question(type="generated", calculator="conv2d_macs", params=params, suffixes=True)
+    assert instance_for(q, 0).answer == 231_211_008  # 128·56·56·64·9, within 1%
+    assert check_answer(q, "231M", seed=0).correct and check_answer(q, "2.31亿", seed=0).correct
+    assert check_answer(q, "0.231G", seed=0).correct and check_answer(q, "231,211,008", seed=0).correct
+    assert_zero(check_answer(q, "2.2亿", seed=0), "偏小")
+    without = make_question(type="generated", calculator="conv2d_macs", params=params)
+    assert_zero(check_answer(without, "231M", seed=0), "数量级后缀")
+
+
 def test_generated_needs_a_seed() -> None:
     assert_zero(check_answer(make_question(type="generated"), "(1, 2, 3, 4)"), "缺少 seed")
     assert_zero(check_answer(make_question(type="generated"), "(1, 2, 3, 4)", seed=True), "seed")  # type: ignore[arg-type]

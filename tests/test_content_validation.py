@@ -65,6 +65,12 @@ CASES = {
     "unknown placeholder": (
         HEAD + question("q1", "type: generated\ncalculator: linear_params\n" + BASE,
                         "算 {{nonsense}}\n\n### 解析\n\n解析。\n"), 6, "未知占位符"),
+    "suffixes on a shape calculator": (
+        HEAD + question("q1", "type: generated\ncalculator: conv2d_output_shape\nsuffixes: true\n" + BASE), 11,
+        "suffixes 只用于数值答案"),
+    "suffixes not a boolean": (
+        HEAD + question("q1", "type: generated\ncalculator: conv2d_macs\nsuffixes: 'yes'\n" + BASE), 11,
+        "suffixes 必须是 true 或 false"),
     "followup to missing id": (HEAD + question("q1", "type: numeric\nanswer: 3\nfollowups: [ghost]\n" + BASE), 6, "ghost"),
 }
 

@@ -44,7 +44,7 @@ TYPE_KEYS = {
     "numeric": {"answer", "tolerance", "rel_tolerance", "unit", "suffixes"},
     "shape": {"answer", "order", "batch_optional"},
     "open": set(),
-    "generated": {"calculator", "params"},
+    "generated": {"calculator", "params", "suffixes"},  # suffixes: only with a numeric calculator
 }
 
 # A generated item may name any instance parameter plus these in its templates.
@@ -371,8 +371,17 @@ def _generated(meta, sections, section_lines, block, fields, err) -> bool:
     problems, _ = _validated(name, json.dumps(params, sort_keys=True, default=str))
     for problem in problems:
         err(block.key_line("params"), f"参数范围有问题: {problem}")
-    fields.update(calculator=name, params=params)
-    return not problems
+    ok = not problems
+    suffixes = meta.get("suffixes", False)
+    if not isinstance(suffixes, bool):
+        err(block.key_line("suffixes"), "suffixes 必须是 true 或 false")
+        ok = False
+    elif suffixes and CALCULATORS[name].kind != "numeric":
+        # A shape has no order of magnitude to abbreviate: the key would promise what scoring never does.
+        err(block.key_line("suffixes"), f"suffixes 只用于数值答案，计算器「{name}」的答案是形状")
+        ok = False
+    fields.update(calculator=name, params=params, suffixes=bool(suffixes))
+    return ok
 
 
 @functools.lru_cache(maxsize=4096)
