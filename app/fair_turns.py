@@ -7,17 +7,18 @@ would otherwise queue beside everyone, and a candidate who sends one autosave a 
 the whole queue (measured: candidates' p99 2.5-70x their p99 alone beside 10-200 such clients,
 docs/benchmarks.md).
 
-Each caller is a flow: its session token (bearer or cookie) when it sends one, else its address. A flow's
-duty is the share of the recent past (decaying over MEMORY_S) in which it had a request in the worker,
-waiting or running: a person who reads and types between requests has a duty of a few percent, a client
-in a closed loop of 1, however slow the worker makes it. A waiting request's place is its arrival time
-plus its flow's duty times AGING_S: a closed loop's request waits behind every request of a person that
-arrives within AGING_S after it, and nobody waits for ever (it is served in the order of those places).
-
-Measures tried first and dropped (docs/benchmarks.md): per-flow fairness (start-time fair queueing) and a
-reserved rate per flow (Virtual Clock). Under overload both see every flow slowed to the same rate by the
-queue itself, so 200 abusive accounts take two thirds of the worker from 100 candidates; the duty does not
-depend on the rate the worker grants, so it still tells a closed loop from a person.
+Each caller is a flow: its session token (bearer or cookie) when it sends one, else its address. What
+tells a person from a closed loop is the pause between an answer and the caller's next request: a person
+reads and types (a second or more), a closed loop sends at once, however slow the worker is. That pause
+does not depend on how long the worker made the caller wait, which is why the measures tried first failed
+(docs/benchmarks.md: per-flow fairness, a reserved rate per flow, and the share of time a flow had a
+request inside all see every caller slowed alike by the queue under overload). A flow's pause is averaged
+over its recent requests (PAUSE_WEIGHT for the newest); a waiting request's place is its arrival time plus
+AGING_S × (1 − pause / PERSON_PAUSE_S, at least 0). So a request of a caller who pauses like a person
+waits only for the turns running and for earlier such requests; a closed loop's waits behind every such
+request that arrives within AGING_S after it, and nobody waits for ever (places are served in order).
+A new flow starts at half the pause. A client that pauses like a person to get ahead sends at most a
+person's rate per account, which is what the quotas and the guest limits then bound.
 
 One instance per worker process (app.state.fair_turns), used only on its event loop: no lock. It is taken
 by a dependency of every route after the body has arrived (FastAPI reads a body before it solves
@@ -30,15 +31,16 @@ import asyncio
 import hashlib
 import heapq
 import itertools
-import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-MEMORY_S = 10.0  # how long a flow's past busyness counts (the time constant of its decay)
-AGING_S = 10.0  # the longest a request of a fully busy flow waits behind those of idle flows
-MAX_FLOWS = 10_000  # flows remembered before those idle long enough to have no duty left are forgotten
+PERSON_PAUSE_S = 0.5  # a mean pause this long or longer between answer and next request is a person's
+PAUSE_WEIGHT = 0.3  # of the newest pause in a flow's mean
+AGING_S = 10.0  # the longest a request of a closed loop waits behind those of people
+FORGET_S = 600.0  # flows without a request for this long are forgotten once MAX_FLOWS are remembered
+MAX_FLOWS = 10_000
 
 
 def flow_of(token: str | None, address: str) -> str:
@@ -52,15 +54,15 @@ def flow_of(token: str | None, address: str) -> str:
 @dataclass
 class _Flow:
     inside: int = 0  # its requests in the worker, waiting or running
-    busy: float = 0.0  # seconds it had one inside, decayed over MEMORY_S
-    at: float = 0.0  # when `busy` was last brought up to date
+    pause: float = PERSON_PAUSE_S / 2  # its mean pause between an answer and its next request (s)
+    left: float = 0.0  # when its last request ended
 
-    def update(self, now: float) -> float:
-        """Bring `busy` to now and return the duty (0..1)."""
-        decay = math.exp(-(now - self.at) / MEMORY_S)
-        self.busy = self.busy * decay + (MEMORY_S * (1 - decay) if self.inside else 0.0)
-        self.at = now
-        return self.busy / MEMORY_S
+    def arrive(self, now: float) -> float:
+        """Note a request's arrival; its place's delay (s)."""
+        pause = now - self.left if not self.inside and self.left else 0.0 if self.inside else self.pause
+        self.pause += PAUSE_WEIGHT * (pause - self.pause)
+        self.inside += 1
+        return AGING_S * max(0.0, 1.0 - self.pause / PERSON_PAUSE_S)
 
 
 class FairTurns:
@@ -75,9 +77,9 @@ class FairTurns:
     def waiting(self) -> int:
         return sum(1 for _p, _n, f in self._queue if not f.done())
 
-    def duty(self, flow: str) -> float:
+    def pause(self, flow: str) -> float | None:
         known = self._flows.get(flow)
-        return known.update(time.monotonic()) if known else 0.0
+        return known.pause if known else None
 
     @asynccontextmanager
     async def turn(self, flow: str) -> AsyncIterator[None]:
@@ -87,9 +89,8 @@ class FairTurns:
         now = time.monotonic()
         state = self._flows.get(flow)
         if state is None:
-            state = self._flows[flow] = _Flow(at=now)
-        place = now + state.update(now) * AGING_S
-        state.inside += 1
+            state = self._flows[flow] = _Flow()
+        place = now + state.arrive(now)
         try:
             if self._running < self.concurrency and not self._queue:
                 self._running += 1
@@ -109,7 +110,7 @@ class FairTurns:
             finally:
                 self._release()
         finally:
-            state.update(time.monotonic())
+            state.left = time.monotonic()
             state.inside -= 1
             if len(self._flows) > MAX_FLOWS:
                 self._forget_idle()
@@ -125,5 +126,5 @@ class FairTurns:
 
     def _forget_idle(self) -> None:
         now = time.monotonic()
-        for flow in [f for f, s in self._flows.items() if not s.inside and s.update(now) < 0.001]:
+        for flow in [f for f, s in self._flows.items() if not s.inside and s.left < now - FORGET_S]:
             del self._flows[flow]

@@ -18,9 +18,9 @@ async def _closed_loop(turns: FairTurns, flow: str, work_s: float, stop: asyncio
 
 
 def test_a_person_between_closed_loops_waits_for_a_turn_not_for_the_queue():
-    """Twenty clients in closed loops keep a worker of 2 turns saturated (20 ms each); a caller who sends
-    a request every 50 ms gets a turn as soon as one frees (never behind the queue of 18), and the
-    closed loops still get served (none starves)."""
+    """Twenty clients in closed loops keep a worker of 2 turns saturated (20 ms each); a caller who pauses
+    like a person between requests gets a turn as soon as one frees (never behind the queue of 18), and
+    the closed loops still get served (none starves)."""
 
     async def run() -> tuple[list[float], list[list[float]]]:
         turns = FairTurns(2)
@@ -29,12 +29,12 @@ def test_a_person_between_closed_loops_waits_for_a_turn_not_for_the_queue():
         loops = [asyncio.create_task(_closed_loop(turns, f"abuser-{i}", 0.02, stop, served[i])) for i in range(20)]
         await asyncio.sleep(0.5)  # the closed loops' duty builds up
         waits = []
-        for _ in range(40):
+        for _ in range(12):
             asked = time.monotonic()
             async with turns.turn("person"):
                 waits.append(time.monotonic() - asked)
                 await asyncio.sleep(0.002)
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # PERSON_PAUSE_S
         stop.set()
         await asyncio.gather(*loops)
         return waits, served
@@ -47,7 +47,8 @@ def test_a_person_between_closed_loops_waits_for_a_turn_not_for_the_queue():
 
 
 def test_without_fair_turns_the_person_waits_behind_the_queue():
-    """The same with FIFO order (every flow alike): the measure above can fail."""
+    """A caller that answers at once (as the closed loops do) waits behind the queue: the measure above
+    can fail."""
 
     async def run() -> list[float]:
         turns = FairTurns(2)
@@ -94,17 +95,19 @@ def test_a_cancelled_wait_gives_no_turn_away():
     asyncio.run(asyncio.wait_for(run(), 2))
 
 
-def test_duty_is_the_recent_share_of_time_with_a_request_inside():
+def test_a_flows_pause_is_its_recent_mean_gap_between_answer_and_next_request():
     async def run() -> tuple[float, float]:
         turns = FairTurns(4)
-        async with turns.turn("busy"):
-            await asyncio.sleep(0.3)
-        async with turns.turn("light"):
-            await asyncio.sleep(0.003)
-        return turns.duty("busy"), turns.duty("light")
+        for _ in range(10):
+            async with turns.turn("loop"):
+                await asyncio.sleep(0.001)
+            async with turns.turn("person"):
+                await asyncio.sleep(0.001)
+            await asyncio.sleep(0.1)  # the person's pause; the loop's next request follows the person's at once
+        return turns.pause("loop"), turns.pause("person")
 
-    busy, light = asyncio.run(run())
-    assert 0.02 < busy < 0.04 and light < 0.001  # 0.3 s and 3 ms of the last MEMORY_S (10 s)
+    loop, person = asyncio.run(run())
+    assert loop < person and 0.08 < person < 0.12, (loop, person)
 
 
 def test_flows_are_tokens_hashed_else_addresses():
