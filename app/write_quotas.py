@@ -93,6 +93,7 @@ class Ledger:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()  # one sync at a time: the app's thread, or a caller flushing now
         self._known: dict[Slot, int] = {}  # the table's sums, as last read or synced
         self._last_use: dict[Slot, float] = {}  # time.monotonic() of a slot's last request here
         self._reserved: dict[Slot, int] = defaultdict(int)  # admitted, their write not yet committed
@@ -139,6 +140,10 @@ class Ledger:
         """Add what this process committed to the table in one write, then learn every worker's sums of the
         counters in use here (one read); forget the ones idle for IDLE_S or whose window has ended by `now`
         (the server clock's, seconds since the epoch)."""
+        with self._sync_lock:
+            self._sync(engine, now)
+
+    def _sync(self, engine: Engine, now: float) -> None:
         at = time.monotonic()
         with self._lock:
             for slot in [s for s, used in self._last_use.items() if used < at - IDLE_S or s[1] <= now]:
