@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from app.content.loader import ContentInvalid, load_content
+from app.content.loader import Content, ContentInvalid, load_content
 from app.settings import get_settings
 
 cli = typer.Typer(help="面经 Mianjing: interview practice service.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -81,9 +81,9 @@ def grade_open_file(
         raise typer.Exit(1)
 
 
-def _check_or_exit(directory: Path) -> None:
+def _check_or_exit(directory: Path) -> Content:
     try:
-        load_content(directory)
+        return load_content(directory)
     except ContentInvalid as exc:
         for error in exc.errors:
             typer.echo(str(error), err=True)
@@ -146,9 +146,12 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    _check_or_exit(settings.content_dir)
+    c = _check_or_exit(settings.content_dir).counts()
+    typer.echo(f"content checked: {c['questions']} questions, {c['banks']} banks, {c['rounds']} rounds "
+               f"in {settings.content_dir}")
     if settings.migrate_on_start:  # here once with a plain message; each worker's startup then finds it at head
         _migrate_or_exit(settings.database_url)
+        typer.echo(f"database at head: {_redact(settings.database_url)}")
     extra = {}
     if watch:
         # Every restart follows an edit of the folder: in development the folder is the source of truth.

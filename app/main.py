@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
         # An operation's id is its route's name (the endpoint function's, unless the route gives one), so
         # generated clients get get_question and start_interview, not get_question_api_v1_questions__...
         generate_unique_id_function=_operation_id,
+        # /docs and /redoc load their assets from static/vendor/ (app/web/api_docs.py), never from a CDN.
+        docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = ContentStore(content)
@@ -102,10 +104,12 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
     app.add_middleware(RequestShapeLimits, limits=RequestLimits.of(settings))
     # --- web pages and security headers (app/web) ---
+    from app.web import api_docs
     from app.web import practice as practice_pages
     from app.web import routes as web_routes
     from app.web.security import SecurityHeaders
 
+    app.include_router(api_docs.router)
     app.include_router(web_routes.router)
     app.include_router(practice_pages.router)
     app.add_middleware(SecurityHeaders)

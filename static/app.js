@@ -443,6 +443,15 @@
     });
     var printBtn = document.getElementById("print-btn");
     if (printBtn) printBtn.addEventListener("click", function () { window.print(); });
+    // The questions are collapsed on screen; a printed report has them all, then closes what it opened.
+    var opened = [];
+    window.addEventListener("beforeprint", function () {
+      opened = Array.prototype.filter.call(root.querySelectorAll("details:not([open])"), function (d) { d.open = true; return true; });
+    });
+    window.addEventListener("afterprint", function () {
+      opened.forEach(function (d) { d.open = false; });
+      opened = [];
+    });
   }
 
   // ---- practice and today's reviews: check at once, show the result, self-rate, next ------------------

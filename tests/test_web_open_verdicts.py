@@ -150,7 +150,7 @@ def test_the_report_shows_a_negated_answer_as_contradicted(client):
     assert "bn不是按通道统计的</q>" in point(article, "contradicted", "按通道统计")
     assert "<q>用gamma和beta缩放平移</q>" in point(article, "covered", "可学习的缩放平移")
     assert "推理也用batch统计" in article.split('class="misconceptions"')[1]
-    meta = article.split('<p class="meta verdict">')[1].split("</p>")[0]
+    meta = article.split('<span class="meta verdict">')[1].split("</summary>")[0]  # the collapsed question's line
     assert "覆盖 2/3 要点" in meta and "得分 30" in meta
     assert "正确" not in article  # neither 正确 nor 不正确 for the open item
     assert "要点由程序逐句自动判断" in article and 'data-rate="good"' in article

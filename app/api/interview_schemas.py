@@ -115,14 +115,20 @@ class InterviewFinished(BaseModel):
 
 class ReportSection(BaseModel):
     title: str
-    minutes: float
+    minutes: float = Field(description="the time the round's plan gives the section")
     score: float | None
+    start: int = Field(description="the section's first position")
+    count: int = Field(description="its questions, follow-ups included")
+    spent_seconds: float = Field(description="the time the server's clock accounted to its questions while each "
+                                 "was the current one")
+    mistakes: int = Field(description="its answers that count as mistakes (see ReportQuestion.mistake)")
 
 
 class TopicScore(BaseModel):
     topic: str
     score: float
     count: int
+    mistakes: int
 
 
 class ReportQuestion(BaseModel):
@@ -139,6 +145,8 @@ class ReportQuestion(BaseModel):
         default=False, description="the answer was saved nested too deeply to be sent: `answer` is null")
     score: float
     correct: bool
+    mistake: bool = Field(description="a mistake (错题): an objective item below full marks; an open item self-rated "
+                          "again or covering less than 60% of its key points")
     feedback: str
     expected: Any
     reference_html: str | None
@@ -162,8 +170,12 @@ class InterviewReport(BaseModel):
     started_at: Timestamp
     finished_at: Timestamp | None
     sections: list[ReportSection]
-    topics: list[TopicScore]
+    topics: list[TopicScore] = Field(description="weakest first")
     weak_topics: list[str]
+    mistakes: list[int] = Field(description="the positions of the mistakes, in order")
+    scored: int = Field(description="the questions that count towards the score")
+    planned_seconds: float = Field(description="the round's duration")
+    spent_seconds: float = Field(description="the time accounted to the questions, all sections together")
     questions: list[ReportQuestion]
 
 

@@ -12,7 +12,6 @@ import dataclasses
 import functools
 import math
 import secrets
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from app.content.loader import Content, pick_round_questions, with_followups
 from app.content.model import KeyPoint, Misconception, Option, Question
 from app.db import for_update, write_transaction, writing
 from app.errors import AppError, NotFound
+from app.interviews.summary import ItemOutcome, summarize
 from app.models import Interview, InterviewAnswer, User
 from app.pagination import HEX_ID, Page, page_of
 from app.practice.scheduling import RATINGS
@@ -546,16 +546,16 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
     _refuse_abandoned(interview)
     if interview.state != "finished":
         raise AppError("面试还没有结束，结束后才有报告。", status_code=409, state=interview.state)
-    per_section: dict[int, list[float]] = defaultdict(list)
-    per_topic: dict[str, list[float]] = defaultdict(list)
     questions = []
+    outcomes = []
     for item in interview.plan["items"]:
         q = from_snapshot(item["question"])
         row = answers.get(item["position"])
         result = (row.result if row else None) or _score(item, None)
-        per_section[item["section"]].append(result["score"])
-        for t in q.topics:
-            per_topic[t].append(result["score"])
+        outcome = ItemOutcome(position=item["position"], section=item["section"], type=q.type, topics=q.topics,
+                              score=result["score"], self_rating=row.self_rating if row else None,
+                              spent_seconds=round((row.time_spent_ms if row else 0) / 1000, 1))
+        outcomes.append(outcome)
         inst = instance_for(q, item["seed"]) if q.type == "generated" else None  # drawn once for both views
         view = question_view(q, item["seed"], inst)
         answer, unreadable = shown_answer(row)
@@ -563,7 +563,7 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "position": item["position"], "section": item["section"], "id": q.id, "type": q.type,
             "title": q.title, "prompt_html": view["prompt_html"], "options": view["options"], "topics": list(q.topics),
             "answer": answer, "answer_unreadable": unreadable,
-            "score": result["score"], "correct": result["correct"],
+            "score": result["score"], "correct": result["correct"], "mistake": outcome.mistake,
             "feedback": result["feedback"], "expected": result.get("expected"),
             "reference_html": reference_html(q),
             "explanation_html": explanation_html(q, item["seed"], inst),
@@ -571,24 +571,21 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "misconceptions": (result.get("details") or {}).get("misconceptions") if q.type == "open" else None,
             "grader": (result.get("details") or {}).get("grader") if q.type == "open" else None,
             "codes": result.get("codes", []),
-            "time_spent_seconds": round((row.time_spent_ms if row else 0) / 1000, 1),
-            "self_rating": row.self_rating if row else None, "followup_of": item["followup_of"],
+            "time_spent_seconds": outcome.spent_seconds,
+            "self_rating": outcome.self_rating, "followup_of": item["followup_of"],
         })
-    sections = [
-        {"title": s["title"], "minutes": s["minutes"],
-         "score": round(sum(per_section[i]) / len(per_section[i]), 4) if per_section[i] else None}
-        for i, s in enumerate(interview.plan["sections"])
-    ]
-    topics = sorted(
-        ({"topic": t, "score": round(sum(v) / len(v), 4), "count": len(v)} for t, v in per_topic.items()),
-        key=lambda d: (d["score"], d["topic"]),
-    )
+    summary = summarize(interview.plan["sections"], outcomes, interview.plan.get("duration"))
     return {
         "id": interview.id, "round": interview.round_id, "title": interview.round_title,
         "score": interview.score, "started_at": interview.started_at.isoformat(),
         "finished_at": interview.finished_at.isoformat() if interview.finished_at else None,
-        "sections": sections, "topics": topics,
-        "weak_topics": [t["topic"] for t in topics if t["score"] < 0.6][:5],
+        "sections": [{"title": s.title, "minutes": s.planned_seconds / 60, "score": s.score, "start": s.start,
+                      "count": s.count, "spent_seconds": s.spent_seconds, "mistakes": s.mistakes}
+                     for s in summary.sections],
+        "topics": [dataclasses.asdict(t) for t in summary.topics],
+        "weak_topics": list(summary.weak_topics),
+        "mistakes": list(summary.mistakes), "scored": summary.scored,
+        "planned_seconds": summary.planned_seconds, "spent_seconds": summary.spent_seconds,
         "questions": questions,
     }
 

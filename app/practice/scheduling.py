@@ -53,6 +53,14 @@ def rating_for(qtype: str, score: float, self_rating: str | None = None) -> Rati
     return Rating.Hard if score >= OBJECTIVE_HARD else Rating.Again
 
 
+def is_mistake(qtype: str, score: float, self_rating: str | None = None) -> bool:
+    """Whether an answer goes into the mistakes (错题, DESIGN): an objective item scored below full marks;
+    an open item self-rated Again or covering less than OPEN_CORRECT_THRESHOLD of its key points."""
+    if qtype == "open":
+        return self_rating == "again" or score < OPEN_CORRECT_THRESHOLD
+    return score < FULL_SCORE
+
+
 def utc(dt: datetime) -> datetime:
     """fsrs insists on tzinfo == UTC; SQLite gives naive datetimes and PostgreSQL fixed offsets."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

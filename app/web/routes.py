@@ -10,7 +10,6 @@ from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -45,6 +44,7 @@ from app.rate_limits import RateLimited
 from app.runtime.grader import OpenGrader
 from app.runtime.reload import reload_content, reload_history
 from app.views import round_view
+from app.web import report_views
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 from app.web.practice_views import answer_text, chosen_keys, marked_options
@@ -321,8 +321,12 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
                                        qd["codes"], t) if qd["type"] == "open" else None
     share_url = str(visitor.request.base_url).rstrip("/") + f"/shared/{interview.share_token}" \
         if interview.share_token and not shared else None
-    return render(visitor, "report.html", {"r": rep, "chart": chart, "quote": quote, "shared": shared,
-                                           "share_url": share_url})
+    wrong_only = report_views.only_wrong(visitor.request.query_params)
+    return render(visitor, "report.html", {
+        "r": rep, "chart": chart, "shared": shared, "share_url": share_url,
+        "wrong_only": wrong_only, "groups": report_views.section_groups(rep, wrong_only=wrong_only),
+        "drill_url": report_views.drill_url(rep["weak_topics"]), "topic_url": report_views.drill_url,
+        "clock": report_views.clock_text})
 
 
 @router.get("/shared/{token}", response_class=HTMLResponse)

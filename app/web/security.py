@@ -1,4 +1,5 @@
-"""Security headers on every response (CSP without inline scripts); /docs and /redoc keep their CDN assets."""
+"""Security headers on every response (CSP without inline scripts). A response that brings its own
+Content-Security-Policy keeps it: /docs and /redoc (app/web/api_docs.py) allow their one inline script."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-CSP_EXEMPT = ("/docs", "/redoc")
 HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", CSP.encode()),
 )
 
 
@@ -22,17 +23,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        with_csp = not any(path == p or path.startswith(p + "/") for p in CSP_EXEMPT)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                extra = list(HEADERS)
-                if with_csp:
-                    extra.append((b"content-security-policy", CSP.encode()))
-                headers.extend((k, v) for k, v in extra if k not in present)
+                headers.extend((k, v) for k, v in HEADERS if k not in present)
                 message["headers"] = headers
             await send(message)
 

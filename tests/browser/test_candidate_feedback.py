@@ -103,6 +103,7 @@ def test_references_and_explanations_are_typeset_in_practice_reviews_and_the_rep
     expect(page.locator("#save-status")).to_have_text("已保存", timeout=10_000)
     finish(page, interview)
     article = page.locator('article[data-type="open"]')
+    article.locator("summary").click()  # collapsed until opened
     expect(article.locator("dd strong", has_text="标准化")).to_be_visible()
     assert_typeset(article.locator("dl").last)
 
@@ -190,6 +191,7 @@ def test_choices_are_marked_in_place_and_unreadable_answers_refused(clocked_serv
     expect(numeric.locator(".verdict")).to_contain_text("不正确")
     # The report marks the choice in place too.
     single = page.locator('article[data-type="single"]')
+    single.locator("summary").click()
     expect(single.locator("li.option-row", has_text="A.")).to_contain_text("你的选择 · 错误")
     expect(single.locator("li.option-row", has_text="B.")).to_contain_text("正确答案 · 你没有选")
     page.screenshot(path=str(SCREENSHOTS / "report-choice-marks.png"), full_page=True)

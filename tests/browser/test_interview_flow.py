@@ -129,8 +129,9 @@ def test_guest_interview_flow(server, page):
     expect(page.locator("h1")).to_contain_text("面试报告")
     assert page.locator("svg.bar-chart").count() == 1
     expect(page.locator('article[data-type="open"] .verdicts .note')).to_contain_text("要点由程序逐句自动判断")
-    expect(page.locator('article[data-type="open"] p.verdict')).to_contain_text("覆盖 3/3 要点")
-    expect(page.locator('article[data-type="open"] p.verdict')).not_to_contain_text("正确")
+    expect(page.locator('article[data-type="open"] .verdict')).to_contain_text("覆盖 3/3 要点")
+    expect(page.locator('article[data-type="open"] .verdict')).not_to_contain_text("正确")
+    page.locator('article[data-type="open"] summary').click()  # each question is collapsed under its line
     expect(page.locator('article[data-type="numeric"]')).to_contain_text("正确")
     expect(page.locator('article[data-type="generated"]')).to_contain_text("正确")
     page.locator('article[data-type="open"] button[data-rate="good"]').click()

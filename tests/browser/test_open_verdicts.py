@@ -120,8 +120,9 @@ def test_the_report_shows_a_negated_answer_as_contradicted(server, page, alerts)
     page.locator("#finish-form button").click()  # the confirm dialog is accepted
     page.wait_for_url(interview_url + "/report")
     article = page.locator('article[data-type="open"]')
-    expect(article.locator("p.verdict")).to_contain_text("覆盖 2/3 要点")
-    expect(article.locator("p.verdict")).not_to_contain_text("正确")
+    expect(article.locator(".verdict")).to_contain_text("覆盖 2/3 要点")
+    expect(article.locator(".verdict")).not_to_contain_text("正确")
+    article.locator("summary").click()  # collapsed under its line until opened
     expect(article.locator(".your-answer pre")).to_have_text(NEGATED)
     expect_verdicts(article)
     rating = article.locator(".rating")
