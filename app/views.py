@@ -33,7 +33,7 @@ def question_view(q: Question, seed: int | None = None, inst: Instance | None = 
         "id": q.id, "bank": q.bank, "type": q.type, "title": q.title,
         "options": option_views(q),
         "topics": list(q.topics), "tags": list(q.tags), "difficulty": q.difficulty, "source": q.source,
-        "followups": list(q.followups), "unit": q.unit, "order": q.order, "batch_optional": q.batch_optional,
+        "followups": list(q.followups), "scored": q.scored, "unit": q.unit, "order": q.order, "batch_optional": q.batch_optional,
         "accepts_suffixes": q.suffixes, "seed": None, "generator": None, "params": None,
     }
     if q.type == "generated":

@@ -116,7 +116,8 @@ class InterviewFinished(BaseModel):
 class ReportSection(BaseModel):
     title: str
     minutes: float
-    score: float | None
+    score: float | None = Field(description="the mean score of its scored items; null when it has none (a "
+                                "self-introduction)")
 
 
 class TopicScore(BaseModel):
@@ -137,8 +138,11 @@ class ReportQuestion(BaseModel):
     answer: Any
     answer_unreadable: bool = Field(
         default=False, description="the answer was saved nested too deeply to be sent: `answer` is null")
-    score: float
-    correct: bool
+    scored: bool = Field(default=True, description="false for an item asked but never marked (a "
+                         "self-introduction, 反问): the answer as given, and no score, verdict, expected answer, "
+                         "reference, explanation or self-rating; no part of any score")
+    score: float | None = Field(description="0 to 1; null for an unscored item")
+    correct: bool | None = Field(description="null for an unscored item")
     feedback: str
     expected: Any
     reference_html: str | None
@@ -158,7 +162,8 @@ class InterviewReport(BaseModel):
     id: str
     round: str
     title: str
-    score: float | None
+    score: float | None = Field(description="the mean score of the scored items (unscored ones count for "
+                                "nothing); null when none is scored")
     started_at: Timestamp
     finished_at: Timestamp | None
     sections: list[ReportSection]

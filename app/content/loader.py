@@ -54,6 +54,7 @@ class Content:
     load_seconds: float = 0.0
     by_id: Mapping[str, Question] = field(default_factory=dict)
     rounds_by_id: Mapping[str, Round] = field(default_factory=dict)
+    unscored: frozenset[str] = frozenset()  # ids of the questions marked `scored: false`
     # index name -> value -> question positions (in bank order)
     indexes: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
     search_index: ShardedIndex = field(default_factory=lambda: ShardedIndex(()))
@@ -272,6 +273,7 @@ def build_content(
         load_seconds=time.perf_counter() - started,
         by_id=MappingProxyType({q.id: q for q in questions}),
         rounds_by_id=MappingProxyType({r.id: r for r in rounds}),
+        unscored=frozenset(q.id for q in questions if not q.scored),
         indexes=frozen,
         search_index=search,
     )

@@ -104,7 +104,7 @@ def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content:
         view = question_view(content.by_id[waiting[0]["question_id"]])  # generated: a fresh instance
         view["practice"] = {"reason": "due", "due": waiting[0]["due"], "weak_topics": []}
     next_url = "/reviews?" + urlencode([("skip", s) for s in (*skipped, *([view["id"]] if view else []))])
-    next_due = None if due["total"] else service.next_due_at(db, visitor.user, now)
+    next_due = None if due["total"] else service.next_due_at(db, content, visitor.user, now)
     return _page(visitor, "reviews.html", _slot(
         visitor, content, view, next_url=next_url, mode="reviews", left=due["total"], due_count=due["total"],
         skipped=len(skipped),

@@ -314,6 +314,8 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
     chart = bar_chart([(tp["topic"], tp["score"]) for tp in rep["topics"]], title=t("topic_chart"))
     for qd in rep["questions"]:
         qd["answer_text"] = answer_text(qd["answer"])
+        if not qd["scored"]:
+            continue  # shown as given: nothing marked, nothing revealed
         qd["expected_text"] = answer_text(qd["expected"])
         if qd["type"] in ("single", "multiple"):
             qd["options"] = marked_options(qd["options"], chosen_keys(qd["answer"]), qd["expected"])
