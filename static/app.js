@@ -575,6 +575,17 @@
     });
   }
 
+  // A form that asks before it posts (form.confirm-first, its question in data-confirm): abandoning a running
+  // interview to start its round again, say. Without JavaScript the page it is on is the explicit step.
+  function initConfirmForms() {
+    document.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (form.classList && form.classList.contains("confirm-first") && !window.confirm(form.dataset.confirm)) {
+        e.preventDefault();
+      }
+    });
+  }
+
   // The browser's time zone, so the server draws calendar days where the user lives.
   function rememberTimeZone() {
     var tz = "";
@@ -608,6 +619,7 @@
     var rep = document.getElementById("report");
     if (rep) initReport(rep);
     initPractice();
+    initConfirmForms();
     rememberTimeZone();
   });
 })();

@@ -439,6 +439,16 @@ def abandon_owned(*, db: Session, user: User, interview_id: str, now: datetime,
     return interview
 
 
+def abandon_to_restart(*, db: Session, user: User, interview_id: str, round_id: str, now: datetime,
+                       grader: OpenGrader = BUILTIN) -> None:
+    """The candidate's explicit "abandon it and start again" (inside the start's write): their interview
+    `interview_id` is abandoned if it is a running one of `round_id`; any other is left as it is (the start
+    then finds what runs, if anything, as always). 404 for anyone else's."""
+    interview = get_owned(db, user, interview_id, plan=False)
+    if interview.round_id == round_id:
+        abandon_owned(db=db, user=user, interview_id=interview_id, now=now, grader=grader)
+
+
 def refuse_unless_abandoned(interview: Interview) -> None:
     """The 409 of an abandon that came too late: the interview is over (finished, or its time ran out)."""
     if interview.state != "abandoned":

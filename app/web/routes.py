@@ -4,6 +4,7 @@ Practice, reviews and the dashboard are in app/web/practice.py; the helpers here
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
@@ -47,7 +48,7 @@ from app.runtime.reload import reload_content, reload_history
 from app.views import round_view
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
-from app.web.practice_views import answer_text, chosen_keys, marked_options
+from app.web.practice_views import answer_text, chosen_keys, local_time, marked_options
 from app.web.verdicts import open_verdicts
 
 TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
@@ -190,9 +191,11 @@ def home(visitor: VisitorDep, content: ContentDep) -> Response:
 
 @router.post("/start")
 def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep, limits: LimitsDep,
-          address: AddressDep, round: Annotated[Text, Form(max_length=64)] = "") -> Response:
-    """Start a round (as a new guest when nobody is signed in); the round's running interview, if there is
-    one, instead. 429 (the error page) past the guest or the daily interview limit."""
+          address: AddressDep, round: Annotated[Text, Form(max_length=64)] = "",
+          abandon: Annotated[Text, Form(max_length=64)] = "") -> Response:
+    """Start a round (as a new guest when nobody is signed in). While one of the round runs, nothing starts:
+    a page (409) offers to continue it or to abandon it and start again, which posts here with `abandon`
+    (its id). 429 (the error page) past the guest or the daily interview limit."""
     if round not in content.rounds_by_id:
         raise NotFound(f"no round with id {round!r}")
     user = visitor.user
@@ -203,14 +206,29 @@ def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
             new_guest = user is None
             if user is None:
                 user = accounts.create_guest(db, limits, address, now)
+            elif abandon:
+                service.abandon_to_restart(db=db, user=user, interview_id=abandon, round_id=round, now=now,
+                                           grader=visitor.grader)
             interview = service.start_interview(db=db, content=content, user=user, round_id=round, now=now,
                                                 limits=limits, address=address, grader=visitor.grader)
             response = redirect(visitor, f"/interviews/{interview.id}")
             if new_guest:
                 login_as(visitor, db, user, now, response)
     except service.InterviewRunning as running:
-        return redirect(visitor, f"/interviews/{running.interview_id}")
+        return _running_page(visitor, running.interview_id)
     return response
+
+
+def _running_page(visitor: Visitor, interview_id: str) -> Response:
+    """What a start finds running: continue it, or abandon it (asked to confirm) and start again."""
+    interview = service.get_owned(visitor.db, visitor.signed_in(), interview_id, plan=False)
+    answers = service.answers_by_position(visitor.db, interview)
+    left = max(0.0, (interview.deadline - visitor.now).total_seconds())
+    return render(visitor, "running.html", {
+        "interview": interview, "total": interview.question_count,
+        "answered": sum(1 for r in answers.values() if r.answer not in (None, "", [])),
+        "started": local_time(interview.started_at, visitor.zone()), "minutes_left": math.ceil(left / 60),
+    }, status_code=409)
 
 
 def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere: str) -> Interview | Response:

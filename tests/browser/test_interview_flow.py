@@ -272,3 +272,35 @@ def test_abandoning_asks_first_then_ends_the_interview_unscored(server, page):
     page.get_by_role("button", name="重新开始这一轮").click()
     page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
     assert page.url != interview_url
+
+
+@pytest.mark.console_allows("status of 409")  # the start that finds the round running answers its page with 409
+def test_starting_a_running_round_offers_to_continue_or_to_abandon_and_start_again(server, page):
+    def start_mini() -> None:
+        page.goto(server + "/")
+        page.locator('li[data-round="mini"] button[type=submit]').click()
+
+    start_mini()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    running = page.url
+    start_mini()
+    expect(page.locator("#running h1")).to_have_text("这一轮的面试还在进行")
+    # 继续: back to the running interview.
+    page.locator("#resume").click()
+    page.wait_for_url(running)
+    # 放弃并重新开始, said no to: nothing happens, the running interview stays.
+    start_mini()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="放弃并重新开始").click()
+    expect(page.locator("#running")).to_be_visible()
+    page.goto(server + "/history")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    # Said yes to: the running one is abandoned and a new one starts.
+    start_mini()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="放弃并重新开始").click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    assert page.url != running
+    page.goto(server + "/history")
+    expect(page.locator("table tbody tr")).to_have_count(2)
+    expect(page.locator("table tbody tr").nth(1)).to_contain_text("已放弃")
