@@ -304,3 +304,44 @@ def test_starting_a_running_round_offers_to_continue_or_to_abandon_and_start_aga
     page.goto(server + "/history")
     expect(page.locator("table tbody tr")).to_have_count(2)
     expect(page.locator("table tbody tr").nth(1)).to_contain_text("已放弃")
+
+
+def test_one_edit_then_leaving_the_field_saves_once(server, page):
+    """An edit is saved once, whether the field is left before its autosave or after it; leaving a field
+    unchanged, or changing it back before it was sent, saves nothing."""
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    puts: list[str] = []
+    page.on("request", lambda r: puts.append(r.url) if r.method == "PUT" and "/answers/" in r.url else None)
+
+    def settle() -> None:
+        page.wait_for_timeout(1500)  # past the autosave's 800 ms debounce, and a save's round trip
+
+    go_to_type(page, "open")
+    field = page.locator("#answer-text")
+    field.focus()
+    page.keyboard.press("Tab")  # left unchanged: nothing to save
+    settle()
+    assert puts == []
+    field.press_sequentially("按通道求均值")
+    wait_saved(page)  # the autosave after typing
+    page.keyboard.press("Tab")  # then the field is left (its change event)
+    settle()
+    assert len(puts) == 1, puts
+    field.press_sequentially("和方差")
+    page.keyboard.press("Tab")  # left before the autosave: the change sends it, the debounce sends nothing more
+    settle()
+    wait_saved(page)
+    assert len(puts) == 2, puts
+    field.press_sequentially("x")
+    page.keyboard.press("Backspace")  # taken back before it was sent
+    page.keyboard.press("Tab")
+    settle()
+    assert len(puts) == 2, puts
+    # A radio: its input and change events are one edit, one save.
+    go_to_type(page, "single")
+    page.locator('input[name="choice"]').first.check()
+    settle()
+    wait_saved(page)
+    assert len(puts) == 3, puts
