@@ -252,3 +252,16 @@ def test_an_unscored_self_introduction_is_asked_then_reported_without_a_verdict(
     expect(intro).not_to_contain_text("参考答案")
     expect(intro.locator("[data-rate]")).to_have_count(0)
     expect(page.locator("table tbody tr").first).to_contain_text("不计分")
+
+
+def test_a_follow_up_in_practice_carries_its_parent_question_collapsed(clocked_server, page):
+    base, _ = clocked_server
+    page.goto(base + "/practice?type=numeric")
+    expect(page.locator("#question-slot .practice-q")).to_have_attribute("data-qid", "s-numeric")
+    parent = page.locator("details.parent-q")
+    expect(parent).to_have_count(1)
+    expect(parent.locator("summary")).to_have_text("这是一道追问，原题：单选")
+    expect(parent.locator(".prompt")).to_be_hidden()  # collapsed until asked for
+    parent.locator("summary").click()
+    expect(parent.locator(".prompt")).to_have_text("推理阶段 BN 使用什么统计量？")
+    expect(parent.locator(".option-row")).to_have_count(4)
