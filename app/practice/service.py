@@ -361,6 +361,17 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     return view
 
 
+def account_work(db: Session, user: User) -> dict[str, int]:
+    """What an account holds: its interviews, review cards and recorded answers (all a guest loses when it
+    signs out: nothing else leads back to a guest account)."""
+    conn = db.connection()
+
+    def count(model: Any) -> int:
+        return conn.execute(select(func.count()).select_from(model).where(model.user_id == user.id)).scalar_one()
+
+    return {"interviews": count(Interview), "cards": count(ReviewCard), "attempts": count(Attempt)}
+
+
 def next_due_at(db: Session, content: Content, user: User, now: datetime) -> datetime | None:
     """When my next card falls due after `now` (None: no card is waiting)."""
     due = db.exec(select(func.min(ReviewCard.due))

@@ -471,8 +471,16 @@ def _account_form(visitor: Visitor, db: Session, now: datetime, mode: str, next_
 
 
 @router.post("/logout")
-def logout(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
-    """End the session on the server (the cookie's, and a bearer token's if one came along), then the cookie."""
+def logout(request: Request, visitor: VisitorDep, db: SessionDep,
+           anyway: Annotated[Text, Form(max_length=8)] = "") -> Response:
+    """End the session on the server (the cookie's, and a bearer token's if one came along), then the cookie.
+    A guest with work is shown first what signing out loses (nothing leads back to a guest account): keep it
+    by registering (/account/keep), or sign out anyway (`anyway=1`)."""
+    user = visitor.user
+    if user is not None and user.is_guest and anyway != "1":
+        work = practice_service.account_work(db, user)
+        if any(work.values()):
+            return render(visitor, "logout_guest.html", {"work": work})
     tokens = carried_tokens(request)
     if tokens:
         with write_transaction(db):

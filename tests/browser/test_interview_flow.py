@@ -345,3 +345,25 @@ def test_one_edit_then_leaving_the_field_saves_once(server, page):
     settle()
     wait_saved(page)
     assert len(puts) == 3, puts
+
+
+@pytest.mark.console_allows("status of 404")  # the signed-out guest's interview is not found
+def test_a_guest_logging_out_is_warned_first_and_may_keep_the_work(server, page):
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    interview_url = page.url
+    page.get_by_role("button", name="退出").click()
+    expect(page.locator("#logout-guest h1")).to_contain_text("退出前请注意")
+    expect(page.locator('#logout-guest li[data-count="interviews"]')).to_have_text("模拟面试：1 场")
+    # Keeping it: the keep-account form.
+    page.locator("#keep-work").click()
+    page.wait_for_url(server + "/account/keep")
+    expect(page.locator("h1")).to_have_text("保留这个游客账号")
+    # Signing out anyway: signed out, the interview out of reach.
+    page.get_by_role("button", name="退出").click()
+    page.get_by_role("button", name="仍然退出（记录会丢失）").click()
+    page.wait_for_url(server + "/")
+    expect(page.get_by_role("link", name="登录")).to_be_visible()
+    page.goto(interview_url)
+    expect(page.locator("main")).to_contain_text("找不到")
