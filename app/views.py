@@ -10,7 +10,7 @@ import orjson
 
 from app.calculators import Instance
 from app.content.banks import fill_template
-from app.content.loader import Content, round_outline
+from app.content.loader import MAX_FOLLOWUP_DEPTH, Content, round_outline
 from app.content.model import Question, Round
 from app.content.render import render_markdown
 from app.scoring.check import instance_for
@@ -33,7 +33,7 @@ def question_view(q: Question, seed: int | None = None, inst: Instance | None = 
         "id": q.id, "bank": q.bank, "type": q.type, "title": q.title,
         "options": option_views(q),
         "topics": list(q.topics), "tags": list(q.tags), "difficulty": q.difficulty, "source": q.source,
-        "followups": list(q.followups), "unit": q.unit, "order": q.order, "batch_optional": q.batch_optional,
+        "followups": list(q.followups), "scored": q.scored, "unit": q.unit, "order": q.order, "batch_optional": q.batch_optional,
         "accepts_suffixes": q.suffixes, "seed": None, "generator": None, "params": None,
     }
     if q.type == "generated":
@@ -44,6 +44,23 @@ def question_view(q: Question, seed: int | None = None, inst: Instance | None = 
     view["prompt"] = prompt
     view["prompt_html"] = render_markdown(prompt)
     return view
+
+
+def followed_up(content: Content, question_id: str) -> list[dict[str, Any]]:
+    """What a follow-up (追问) shown on its own follows up, outermost first, as public views: its parent, that
+    one's parent and so on (the first parent of each, in bank order; as deep as a round asks). Empty for a
+    main question."""
+    chain: list[dict[str, Any]] = []
+    seen = {question_id}
+    qid = question_id
+    while len(chain) < MAX_FOLLOWUP_DEPTH:
+        parent = next((p for p in content.parents.get(qid, ()) if p not in seen), None)
+        if parent is None:
+            break
+        seen.add(parent)
+        chain.append(question_view(content.by_id[parent]))
+        qid = parent
+    return chain[::-1]
 
 
 def question_json(content: Content, q: Question, seed: int | None = None) -> bytes:

@@ -42,6 +42,19 @@
     return t ? t.value : null;
   }
 
+  // The answer as the server rendered the form (its default values): what the server holds, whatever has been
+  // typed or chosen since.
+  function renderedAnswerOf(form) {
+    var type = form.dataset.type;
+    var chosen = Array.prototype.filter.call(form.querySelectorAll('input[name="choice"]'), function (c) {
+      return c.defaultChecked;
+    }).map(function (c) { return c.value; });
+    if (type === "single") return chosen.length ? chosen[0] : null;
+    if (type === "multiple") return chosen;
+    var t = form.querySelector('[name="text"]');
+    return t ? t.defaultValue : null;
+  }
+
   // The words for a 413 or 422 to an answer (the server refuses it as it stands, too long say): the
   // page's own sentence when the text is over the limit it knows, else the server's reason.
   // The API says why in `detail`; the practice check's fragment (templates/_check_refused.html) in its text.
@@ -108,6 +121,9 @@
     var type = form ? form.dataset.type : null;
     var prefix = "mj:pending:" + id + ":";
     var timers = {}, inflight = {}, backoff = {};
+    // What the server holds at each position, as far as this page knows (JSON), and what it last refused as it
+    // stands: an answer equal to either is not sent again (leaving a field after its autosave saved nothing new).
+    var held = {}, refused = {};
     var notBefore = 0;  // after a 429: no save of any position before this time (the quota is the account's)
     var finished = false, stopped = false;
 
@@ -163,6 +179,8 @@
       var req = api("PUT", "/api/v1/interviews/" + id + "/answers/" + p, { answer: value })
         .then(function (res) {
           if (res.ok) {
+            held[p] = raw;
+            delete refused[p];
             // Only drop the pending copy if nothing newer was typed meanwhile.
             if (localStorage.getItem(prefix + p) === raw) localStorage.removeItem(prefix + p);
             backoff[p] = 0;
@@ -189,6 +207,7 @@
             // Refused as it stands (longer than the limit, say): no retry, and nothing is dropped; the text
             // stays in the form and in localStorage (a reload shows it again), and the next edit is sent.
             backoff[p] = 0;
+            refused[p] = raw;
             return refusalText(res, value, { maxChars: root.dataset.maxChars, tooLong: root.dataset.msgTooLong,
                                              refused: root.dataset.msgRefused }).then(function (text) {
               if (p === pos) setStatus("Refused", text);
@@ -219,20 +238,34 @@
       if (link) { link.classList.toggle("answered", !empty); link.classList.toggle("open", empty); }
     }
 
+    // Keep the current answer to send; false when there is nothing new to send. A change fires after the
+    // input events it ends (a text field's when it is left, a radio's right after its input): it sends what
+    // is still waiting at once, and nothing when the autosave has sent it already.
     function remember() {
-      var value = currentAnswer();
-      localStorage.setItem(prefix + pos, JSON.stringify(value));
+      var raw = JSON.stringify(currentAnswer());
+      if (!inflight[pos]) {
+        if (raw === held[pos]) {
+          // Back to what the server has (an edit taken back before it was sent): nothing to save.
+          localStorage.removeItem(prefix + pos);
+          clearTimeout(timers[pos]);
+          setStatus(isEmpty(JSON.parse(raw)) ? "None" : "Saved");
+          return false;
+        }
+        if (raw === refused[pos]) return false;  // refused as it stands: the next edit is sent
+      }
+      localStorage.setItem(prefix + pos, raw);
       setStatus("Saving");
+      return true;
     }
 
     function saveSoon() {
-      remember();
+      if (!remember()) return;
       clearTimeout(timers[pos]);
       timers[pos] = setTimeout(function () { send(pos); }, 800);
     }
 
     function saveNow() {
-      remember();
+      if (!remember()) return Promise.resolve(true);
       clearTimeout(timers[pos]);
       return send(pos);
     }
@@ -242,10 +275,13 @@
       return Promise.all(pendingPositions().map(send));
     }
 
-    // A pending (unacknowledged) answer is newer than what the server rendered.
+    // What the server rendered is what it holds; a pending (unacknowledged) answer is newer.
+    if (form) held[pos] = JSON.stringify(renderedAnswerOf(form));
     var mine = localStorage.getItem(prefix + pos);
     if (mine !== null) { applyAnswer(JSON.parse(mine)); }
     pendingPositions().forEach(function (p) { send(p); });
+    // An edit made between htmx's swap and this start (no listener heard it) is saved as any other.
+    if (form && mine === null && JSON.stringify(currentAnswer()) !== held[pos]) saveSoon();
 
     if (form) {
       form.addEventListener("submit", function (e) { e.preventDefault(); });
@@ -584,6 +620,17 @@
     });
   }
 
+  // A form that asks before it posts (form.confirm-first, its question in data-confirm): abandoning a running
+  // interview to start its round again, say. Without JavaScript the page it is on is the explicit step.
+  function initConfirmForms() {
+    document.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (form.classList && form.classList.contains("confirm-first") && !window.confirm(form.dataset.confirm)) {
+        e.preventDefault();
+      }
+    });
+  }
+
   // The browser's time zone, so the server draws calendar days where the user lives.
   function rememberTimeZone() {
     var tz = "";
@@ -617,6 +664,7 @@
     var rep = document.getElementById("report");
     if (rep) initReport(rep);
     initPractice();
+    initConfirmForms();
     rememberTimeZone();
   });
 })();

@@ -49,6 +49,17 @@ def test_rounds(content):
             assert [len(ids) for ids in picked] == [s.question_count for s in r.sections], r.id
 
 
+def test_self_introductions_and_reverse_questions_are_not_scored(content):
+    """What a candidate says about themselves, and asks at the end, is asked but never marked (`scored: false`);
+    a quiz about how to introduce oneself is scored as any other."""
+    assert content.unscored == {"iv-self-intro", "iv-reverse-questions"}
+    assert content.by_id["iv-self-intro-tips"].scored
+    for r in content.rounds:
+        for section in r.sections:
+            if section.title in ("自我介绍", "反问"):
+                assert section.questions and all(q in content.unscored for q in section.questions), (r.id, section)
+
+
 def test_stated_answers_score_as_right(content):
     for q in content.questions:
         if q.type in ("single", "multiple", "numeric", "shape"):

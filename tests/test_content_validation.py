@@ -57,6 +57,8 @@ CASES = {
     "open too few key points": (
         HEAD + question("q1", "type: open\n" + BASE,
                         "题干\n\n### 参考答案\n\n答。\n\n### 要点\n\n- 一: a|b\n  > 一\n\n### 解析\n\n解析。\n"), 21, "3-6 个要点"),
+    "scored not a boolean": (HEAD + question("q1", "type: numeric\nanswer: 3\nscored: nope\n" + BASE), 11,
+                             "scored 必须是 true 或 false"),
     "missing explanation": (HEAD + question("q1", "type: numeric\nanswer: 3\n" + BASE, "题干\n"), 6, "解析"),
     "unknown calculator": (HEAD + question("q1", "type: generated\ncalculator: magic\n" + BASE), 10, "未知计算器"),
     "invalid parameter ranges": (

@@ -305,7 +305,8 @@ def test_the_page_start_goes_to_the_running_interview_and_the_page_abandons_it(m
     app, clock, client = make_app()
     web = at(app, "10.0.0.1")
     loc = page_start(web).headers["location"]
-    assert page_start(web).headers["location"] == loc  # the running one, not a second
+    again = page_start(web)  # not a second: the page that offers the running one (or to abandon it)
+    assert again.status_code == 409 and f'id="resume" href="{loc}"' in again.text
     assert count(app, Interview) == 1
     page = web.get(loc)
     assert f'action="{loc}/abandon"' in page.text  # a POST form with the CSRF token

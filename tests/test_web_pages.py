@@ -136,7 +136,8 @@ def test_logout_ends_session_on_server(client):
     loc = start_guest(client)
     page = client.get(loc)
     raw_cookie = client.cookies.get("mj_session")
-    r = client.post("/logout", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    # A guest with an interview confirms first (tests/test_web_guest_logout.py): "anyway".
+    r = client.post("/logout", data={"csrf_token": csrf_of(page.text), "anyway": "1"}, follow_redirects=False)
     assert r.status_code == 303
     # Replaying the old cookie does not work: the token was revoked on the server.
     replay = TestClient(client.app)

@@ -184,6 +184,54 @@ def test_reviews_work_through_the_due_list(env):
     assert "下一道将在 2026-11-23 12:12 到期" in page.text
 
 
+def parent_boxes(html: str) -> list[str]:
+    """The collapsed parent questions a practice slot shows above its question."""
+    return re.findall(r'<details class="parent-q"[^>]*>.*?</details>', html, re.S)
+
+
+def test_a_follow_up_practised_alone_carries_its_parent_question(env):
+    client, clock = env
+    page = client.get("/practice?type=numeric")
+    assert shown(page.text) == "s-numeric"  # the 追问 of s-single
+    boxes = parent_boxes(page.text)
+    assert len(boxes) == 1
+    box = boxes[0]
+    assert 'data-qid="s-single"' in box and " open" not in box.split(">", 1)[0]  # collapsed
+    assert "这是一道追问，原题：单选" in box and "<p>推理阶段 BN 使用什么统计量？</p>" in box
+    assert 'class="option-row">B. <p>训练时累计的滑动平均</p>' in box  # options and prompt, rendered as the question's
+    assert 'class="badge followup"' in page.text
+    assert "A follow-up to: 单选" in client.get("/practice?type=numeric&lang=en").text
+    client.get("/practice?lang=zh")
+    # A main question carries none, nor does the next one over htmx unless it is a follow-up.
+    assert parent_boxes(client.get("/practice?type=shape").text) == []
+    slot = client.get("/practice?type=numeric&prev=s-single", headers=HTMX).text
+    assert shown(slot) == "s-numeric" and len(parent_boxes(slot)) == 1
+    # Today's reviews show it the same way.
+    as_guest(client)
+    answer(client, "s-numeric", "3")  # again: due in a minute
+    clock.advance(minutes=2)
+    review = client.get("/reviews").text
+    assert shown(review) == "s-numeric" and "推理阶段 BN 使用什么统计量？" in parent_boxes(review)[0]
+
+
+def test_a_follow_up_of_a_follow_up_carries_the_whole_chain_outermost_first(tmp_path):
+    import shutil
+
+    from app.content.loader import load_content
+    from app.views import followed_up
+    from tests.conftest import VALID
+
+    shutil.copytree(VALID, tmp_path / "c")
+    bank = tmp_path / "c" / "banks" / "sample.md"
+    text = bank.read_text(encoding="utf-8")
+    bank.write_text(text.replace("answer: 128\ntolerance: 0\n", "answer: 128\ntolerance: 0\nfollowups: [s-shape]\n"),
+                    encoding="utf-8")
+    content = load_content(tmp_path / "c")
+    assert [v["id"] for v in followed_up(content, "s-shape")] == ["s-single", "s-numeric"]
+    assert [v["id"] for v in followed_up(content, "s-numeric")] == ["s-single"]
+    assert followed_up(content, "s-single") == []
+
+
 # --- the dashboard -------------------------------------------------------------------------------------
 
 

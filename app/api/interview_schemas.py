@@ -116,7 +116,8 @@ class InterviewFinished(BaseModel):
 class ReportSection(BaseModel):
     title: str
     minutes: float = Field(description="the time the round's plan gives the section")
-    score: float | None
+    score: float | None = Field(description="the mean score of its scored items; null when it has none (a "
+                                "self-introduction)")
     start: int = Field(description="the section's first position")
     count: int = Field(description="its questions, follow-ups included")
     spent_seconds: float = Field(description="the time the server's clock accounted to its questions while each "
@@ -143,10 +144,13 @@ class ReportQuestion(BaseModel):
     answer: Any
     answer_unreadable: bool = Field(
         default=False, description="the answer was saved nested too deeply to be sent: `answer` is null")
-    score: float
-    correct: bool
+    scored: bool = Field(default=True, description="false for an item asked but never marked (a "
+                         "self-introduction, 反问): the answer as given, and no score, verdict, expected answer, "
+                         "reference, explanation or self-rating; no part of any score")
+    score: float | None = Field(description="0 to 1; null for an unscored item")
+    correct: bool | None = Field(description="null for an unscored item")
     mistake: bool = Field(description="a mistake (错题): an objective item below full marks; an open item self-rated "
-                          "again or covering less than 60% of its key points")
+                          "again or covering less than 60% of its key points; never an unscored item")
     feedback: str
     expected: Any
     reference_html: str | None
@@ -166,7 +170,8 @@ class InterviewReport(BaseModel):
     id: str
     round: str
     title: str
-    score: float | None
+    score: float | None = Field(description="the mean score of the scored items (unscored ones count for "
+                                "nothing); null when none is scored")
     started_at: Timestamp
     finished_at: Timestamp | None
     sections: list[ReportSection]

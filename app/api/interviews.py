@@ -195,7 +195,8 @@ def report(interview_id: str, caller: CallerDep, db: SessionDep, now: NowDep, gr
 
 
 @router.put("/{interview_id}/ratings/{position}", response_model=AnswerRated, operation_id="rate_answer",
-            responses={**WRITE, **errors(e409="the interview was abandoned"), **QUOTA})
+            responses={**WRITE, **errors(e409="the interview was abandoned, or the item is not scored (a "
+                                                 "self-introduction, 反问: it takes no self-rating)"), **QUOTA})
 def rate(interview_id: str, position: int, body: RateRequest, caller: CallerDep, db: SessionDep, now: NowDep,
          quotas: WriteQuotasDep, address: AddressDep) -> dict[str, Any]:
     user = caller.user(db)

@@ -28,7 +28,7 @@ from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
 from app.errors import AppError, NotFound
 from app.practice.service import check_and_record as record_practice_check
-from app.practice.service import refuse_unreadable
+from app.practice.service import refuse_unreadable, refuse_unscored
 from app.runtime.grader import OpenGrader
 from app.scoring.check import CheckResult, check_answer, instance_for
 from app.views import explanation_html, question_json, reference_html
@@ -108,7 +108,8 @@ async def get_question(
 
 
 @router.post("/questions/{question_id}/check", response_model=CheckResponse, operation_id="check_answer",
-             responses={**NOT_FOUND, **errors(413), 403: {
+             responses={**NOT_FOUND, **errors(413, e409="the question is not scored (`scored` false: a "
+                                                      "self-introduction, 反问): nothing to check or record"), 403: {
                  "model": ErrorResponse, "description": "a session cookie without the page's X-CSRF-Token"},
                  **errors(e422="the request is malformed, or the answer cannot be read for this question (\"abc\" "
                                "for a number): `detail` starts \"the answer cannot be read for this question: \" "
@@ -126,6 +127,7 @@ async def check(question_id: str, body: PracticeCheckRequest, content: ContentDe
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
+    refuse_unscored(q)
     if q.type == "generated" and body.seed is None:
         raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
     if caller.token is None and scores_inline(q, body, grader):

@@ -90,6 +90,9 @@ class QuestionPublic(BaseModel):
     difficulty: int
     source: str
     followups: list[str]
+    scored: bool = Field(description="false for what is asked but never marked (a self-introduction, 反问, a "
+                         "description): it is never scored (a check is a 409), its reference never revealed, "
+                         "it is never scheduled or offered in practice, and it counts towards no score or total")
     unit: str | None
     order: str | None
     batch_optional: bool

@@ -37,7 +37,7 @@ SECTION_NAMES = {
     "常见误区": "misconceptions", "misconceptions": "misconceptions",
     "解析": "explanation", "explanation": "explanation",
 }
-COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups"}
+COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups", "scored"}
 TYPE_KEYS = {
     "single": {"weights"},
     "multiple": {"weights"},
@@ -117,6 +117,10 @@ def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None
     if followups is None:
         err(line("followups"), "followups 必须是题目 id 的列表")
         ok = False
+    scored = meta.get("scored", True)
+    if not isinstance(scored, bool):
+        err(line("scored"), "scored 必须是 true 或 false（false：只练不评分，如自我介绍、反问）")
+        ok = False
 
     sections: dict[str, str] = {}
     section_lines: dict[str, int] = {}
@@ -151,7 +155,7 @@ def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None
     return Question(
         id=qid, bank=bank, type=qtype, title=title, prompt=prompt, explanation=explanation,
         difficulty=difficulty, topics=tuple(topics or ()), tags=tuple(tags or ()), source=source.strip(),
-        followups=tuple(followups or ()), file=file, line=block.line, **fields,
+        followups=tuple(followups or ()), scored=scored is not False, file=file, line=block.line, **fields,
     )
 
 

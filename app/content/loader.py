@@ -54,6 +54,9 @@ class Content:
     load_seconds: float = 0.0
     by_id: Mapping[str, Question] = field(default_factory=dict)
     rounds_by_id: Mapping[str, Round] = field(default_factory=dict)
+    unscored: frozenset[str] = frozenset()  # ids of the questions marked `scored: false`
+    # follow-up id -> the questions that ask it as their 追问, in bank order
+    parents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # index name -> value -> question positions (in bank order)
     indexes: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
     search_index: ShardedIndex = field(default_factory=lambda: ShardedIndex(()))
@@ -261,6 +264,10 @@ def build_content(
             indexes["topic"][t].append(i)
         for t in q.tags:
             indexes["tag"][t].append(i)
+    parents: dict[str, list[str]] = defaultdict(list)
+    for q in questions:
+        for f in q.followups:
+            parents[f].append(q.id)
     frozen = MappingProxyType({
         name: MappingProxyType({k: tuple(v) for k, v in idx.items()}) for name, idx in indexes.items()
     })
@@ -272,6 +279,8 @@ def build_content(
         load_seconds=time.perf_counter() - started,
         by_id=MappingProxyType({q.id: q for q in questions}),
         rounds_by_id=MappingProxyType({r.id: r for r in rounds}),
+        unscored=frozenset(q.id for q in questions if not q.scored),
+        parents=MappingProxyType({k: tuple(v) for k, v in parents.items()}),
         indexes=frozen,
         search_index=search,
     )

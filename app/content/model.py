@@ -60,6 +60,9 @@ class Question:
     tags: tuple[str, ...]
     source: str
     followups: tuple[str, ...] = ()
+    # False for what is asked but never marked (a self-introduction, 反问, a description): never scored,
+    # revealed or scheduled, and left out of every score and total.
+    scored: bool = True
     file: str = ""
     line: int = 0
     # choice

@@ -348,7 +348,7 @@ def finish(*, db: Session, interview: Interview, now: datetime, graded: GradedAn
         return interview
     _account_time(db, interview, now)
     answers = answers_by_position(db, interview, fresh=True)
-    total = 0.0
+    total, count = 0.0, 0
     for item in interview.plan["items"]:
         row = answers.get(item["position"])
         if row is None:
@@ -356,11 +356,12 @@ def finish(*, db: Session, interview: Interview, now: datetime, graded: GradedAn
         result = _score(item, row.answer, graded)
         row.score = result["score"]
         row.result = result
-        total += result["score"]
         db.add(row)
-        record_interview_item(db, interview, item, row, result, now)  # attempt + review card (issue 7)
-    count = len(interview.plan["items"])
-    interview.score = round(total / count, 4) if count else 0.0
+        if result["scored"]:  # an unscored item is no part of the total, nor of practice or reviews
+            total += result["score"]
+            count += 1
+            record_interview_item(db, interview, item, row, result, now)  # attempt + review card (issue 7)
+    interview.score = round(total / count, 4) if count else None
     interview.state = "finished"
     interview.finished_at = min(now, interview.deadline + GRACE)
     interview.position_since = None
@@ -371,12 +372,16 @@ def finish(*, db: Session, interview: Interview, now: datetime, graded: GradedAn
 
 def _score(item: dict[str, Any], answer: Any, graded: GradedAnswers = BUILTIN_GRADES) -> dict[str, Any]:
     q = from_snapshot(item["question"])
-    if answer is None or answer == "" or answer == []:
+    answered = not (answer is None or answer == "" or answer == [])
+    if not q.scored:  # nothing to mark and nothing to reveal: no score, no verdict, no expected answer
+        return {"score": None, "correct": None, "feedback": "", "details": {}, "answered": answered,
+                "expected": None, "scored": False}
+    if not answered:
         return {"score": 0.0, "correct": False, "feedback": "未作答。", "details": {}, "answered": False,
-                "expected": expected_answer(q, seed=item["seed"])}
+                "expected": expected_answer(q, seed=item["seed"]), "scored": True}
     r = check_answer(q, answer, seed=item["seed"], grade=graded.grade)
     return {"score": r.score, "correct": r.correct, "feedback": r.feedback, "expected": r.expected,
-            "details": r.details, "codes": list(r.codes), "answered": True}
+            "details": r.details, "codes": list(r.codes), "answered": True, "scored": True}
 
 
 def _refuse_abandoned(interview: Interview) -> None:
@@ -434,6 +439,16 @@ def abandon_owned(*, db: Session, user: User, interview_id: str, now: datetime,
     return interview
 
 
+def abandon_to_restart(*, db: Session, user: User, interview_id: str, round_id: str, now: datetime,
+                       grader: OpenGrader = BUILTIN) -> None:
+    """The candidate's explicit "abandon it and start again" (inside the start's write): their interview
+    `interview_id` is abandoned if it is a running one of `round_id`; any other is left as it is (the start
+    then finds what runs, if anything, as always). 404 for anyone else's."""
+    interview = get_owned(db, user, interview_id, plan=False)
+    if interview.round_id == round_id:
+        abandon_owned(db=db, user=user, interview_id=interview_id, now=now, grader=grader)
+
+
 def refuse_unless_abandoned(interview: Interview) -> None:
     """The 409 of an abandon that came too late: the interview is over (finished, or its time ran out)."""
     if interview.state != "abandoned":
@@ -446,6 +461,8 @@ def rate(*, db: Session, user: User, interview_id: str, position: int, rating: s
     interview = get_owned(db, user, interview_id, lock=True)
     _refuse_abandoned(interview)
     item = _item(interview, position)
+    if not from_snapshot(item["question"]).scored:
+        raise AppError("这道题不计分，没有自评：它不安排复习。", status_code=409)
     row = _answer_row(db, interview.id, position, datetime.now(UTC))
     row.self_rating = rating
     db.add(row)
@@ -553,16 +570,26 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
         row = answers.get(item["position"])
         result = (row.result if row else None) or _score(item, None)
         outcome = ItemOutcome(position=item["position"], section=item["section"], type=q.type, topics=q.topics,
-                              score=result["score"], self_rating=row.self_rating if row else None,
+                              score=result["score"] if q.scored else 0.0, scored=q.scored,
+                              self_rating=row.self_rating if row and q.scored else None,
                               spent_seconds=round((row.time_spent_ms if row else 0) / 1000, 1))
         outcomes.append(outcome)
         inst = instance_for(q, item["seed"]) if q.type == "generated" else None  # drawn once for both views
         view = question_view(q, item["seed"], inst)
         answer, unreadable = shown_answer(row)
-        questions.append({
+        entry = {
             "position": item["position"], "section": item["section"], "id": q.id, "type": q.type,
             "title": q.title, "prompt_html": view["prompt_html"], "options": view["options"], "topics": list(q.topics),
-            "answer": answer, "answer_unreadable": unreadable,
+            "answer": answer, "answer_unreadable": unreadable, "scored": q.scored,
+            "time_spent_seconds": outcome.spent_seconds, "followup_of": item["followup_of"],
+        }
+        if not q.scored:  # the answer as it was given, and nothing that marks or reveals
+            questions.append({**entry, "score": None, "correct": None, "mistake": False, "feedback": "",
+                              "expected": None, "reference_html": None, "explanation_html": "", "keypoints": None,
+                              "misconceptions": None, "grader": None, "codes": [], "self_rating": None})
+            continue
+        questions.append({
+            **entry,
             "score": result["score"], "correct": result["correct"], "mistake": outcome.mistake,
             "feedback": result["feedback"], "expected": result.get("expected"),
             "reference_html": reference_html(q),
@@ -571,8 +598,7 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "misconceptions": (result.get("details") or {}).get("misconceptions") if q.type == "open" else None,
             "grader": (result.get("details") or {}).get("grader") if q.type == "open" else None,
             "codes": result.get("codes", []),
-            "time_spent_seconds": outcome.spent_seconds,
-            "self_rating": outcome.self_rating, "followup_of": item["followup_of"],
+            "self_rating": outcome.self_rating,
         })
     summary = summarize(interview.plan["sections"], outcomes, interview.plan.get("duration"))
     return {

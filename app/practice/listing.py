@@ -19,7 +19,7 @@ from app.scoring.answers import readable_answer
 def due_page(db: Session, content: Content, user: User, now: datetime, limit: int,
              cursor: str | None = None) -> Page[dict[str, Any]]:
     """Cards due at `now`, most overdue first, by (due, id) after `cursor` (ix_reviewcard_user_id_due).
-    Cards of questions gone from the content are left out: the read goes on, a page at a time, until a
+    Cards of questions gone from the content, or not scored, are left out: the read goes on, a page at a time, until a
     page is full or the due cards run out."""
     after = INT_ID.decode(cursor) if cursor is not None else None
     found: list[tuple[tuple[datetime, int], dict[str, Any]]] = []
@@ -32,7 +32,7 @@ def due_page(db: Session, content: Content, user: User, now: datetime, limit: in
         rows = db.exec(stmt).all()
         for card_id, qid, due, last_rating in rows:
             q = content.by_id.get(qid)
-            if q is not None:
+            if q is not None and q.scored:
                 found.append(((due, card_id), {
                     "question_id": qid, "title": q.title, "bank": q.bank, "type": q.type, "topics": list(q.topics),
                     "due": due.isoformat(), "last_rating": last_rating}))

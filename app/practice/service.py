@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, case, cast, literal
+from sqlalchemy import Date, case, cast, literal, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -25,6 +25,12 @@ from app.views import question_view
 from app.write_quotas import WriteQuotas, answer_size
 
 RECENT_INTERVIEWS = 10
+
+
+def scored_only(column: Any, content: Content) -> Any:
+    """A WHERE clause leaving out the questions marked `scored: false`: the cards and attempts they got before
+    they were marked are never due and count in no statistic."""
+    return col(column).not_in(sorted(content.unscored)) if content.unscored else true()
 
 
 # --- recording --------------------------------------------------------------------------------
@@ -80,6 +86,22 @@ def _apply(row: ReviewCard, reviewed: scheduling.Reviewed, rating: Any, attempt_
     row.lapses += int(reviewed.lapse)
 
 
+class NotScored(AppError):
+    """409: a check of an item marked `scored: false` (a self-introduction, 反问): nothing is scored,
+    recorded or revealed."""
+
+    status_code = 409
+
+    def __init__(self, question_id: str) -> None:
+        super().__init__(f"question {question_id!r} is not scored (a self-introduction, 反问 or a description): "
+                         "nothing to check, and it is never scheduled")
+
+
+def refuse_unscored(question: Question) -> None:
+    if not question.scored:
+        raise NotScored(question.id)
+
+
 class UnreadableAnswer(AppError):
     """422: the scorer cannot read the answer ("abc" for a number); `hint` says the format it expects. Refused
     before anything is recorded or revealed: no attempt, no card change, no reference answer."""
@@ -105,7 +127,9 @@ def check_and_record(db: Session, *, user: User | None, question: Question, seed
     """A check by the API or the practice page: a known user's within the write quotas (refused before it
     is scored: a refusal costs no write), scored before the write (a model grader takes seconds), then the
     attempt and the card in one write. Returns the result and the review (None for a visitor without an
-    account). An answer the scorer cannot read is refused (UnreadableAnswer) before the write."""
+    account). An answer the scorer cannot read is refused (UnreadableAnswer) before the write, and an item
+    that is not scored (NotScored) before anything."""
+    refuse_unscored(question)
     if user is None:
         return refuse_unreadable(score()), None
     with quotas.admitted(db, now, quotas.charges(user.id, address, answer_size(answer))):
@@ -149,6 +173,8 @@ def rerate(db: Session, content: Content, user: User, question_id: str, rating: 
         # No such rating to set, as for an unanswered question: only open questions have one (a 404, not a
         # 422: the request is well formed, which questions are open is the content's business).
         raise NotFound("only open questions take a self-rating; other answers are rated from their score")
+    if not q.scored:
+        raise NotFound("this question is not scored: it takes no self-rating and is never scheduled")
     row = _card_row(db, user.id, question_id)
     if row is None or row.last_review is None:
         raise NotFound("you have not answered this question yet")
@@ -206,7 +232,7 @@ def due_reviews(db: Session, content: Content, user: User, now: datetime, limit:
     total = 0
     for qid, due, last_rating in rows:
         q = content.by_id.get(qid)
-        if q is None:
+        if q is None or not q.scored:
             continue
         total += 1
         if len(items) < limit:
@@ -219,21 +245,23 @@ def _topics_of(content: Content) -> dict[str, tuple[str, ...]]:
     return {q.id: q.topics for q in content.questions}
 
 
-def _per_question(db: Session, user_id: int) -> dict[str, tuple[float, int]]:
-    """question id -> (latest score, attempts), aggregated by the database (one row per question)."""
+def _per_question(db: Session, content: Content, user_id: int) -> dict[str, tuple[float, int]]:
+    """question id -> (latest score, attempts) of the scored questions, aggregated by the database (one row per
+    question)."""
     newest_first = (col(Attempt.created_at).desc(), col(Attempt.id).desc())
     ranked = select(
         Attempt.question_id, Attempt.score,
         func.row_number().over(partition_by=Attempt.question_id, order_by=newest_first).label("rn"),
         func.count().over(partition_by=Attempt.question_id).label("n"),
-    ).where(Attempt.user_id == user_id).subquery()
+    ).where(Attempt.user_id == user_id, scored_only(Attempt.question_id, content)).subquery()
     rows = db.connection().execute(select(ranked.c.question_id, ranked.c.score, ranked.c.n)
                                    .where(ranked.c.rn == 1)).all()
     return {qid: (score, n) for qid, score, n in rows}
 
 
-def _per_day(db: Session, user_id: int, now: datetime, tz: Any) -> dict[date, int]:
-    """Attempts per local date over the activity window, grouped by the database (at most 365 rows)."""
+def _per_day(db: Session, content: Content, user_id: int, now: datetime, tz: Any) -> dict[date, int]:
+    """Attempts of scored questions per local date over the activity window, grouped by the database (at
+    most 365 rows)."""
     start = stats.activity_start(now, tz)
     conn = db.connection()
     if conn.dialect.name == "postgresql":
@@ -248,7 +276,8 @@ def _per_day(db: Session, user_id: int, now: datetime, tz: Any) -> dict[date, in
         shift = case(*whens, else_=modifier(segments[-1][1])) if whens else literal(modifier(segments[-1][1]))
         day = func.date(Attempt.created_at, shift)
     rows = conn.execute(select(day.label("day"), func.count())
-                        .where(Attempt.user_id == user_id, Attempt.created_at >= start)
+                        .where(Attempt.user_id == user_id, Attempt.created_at >= start,
+                               scored_only(Attempt.question_id, content))
                         .group_by("day")).all()
     return {d if isinstance(d, date) else date.fromisoformat(d): n for d, n in rows}
 
@@ -258,7 +287,8 @@ def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any)
     conn = db.connection()  # plain Core rows: no ORM bookkeeping for thousands of timestamps
     horizon = now + timedelta(days=stats.FORECAST_DAYS + 1)
     dues = conn.execute(select(ReviewCard.due)
-                        .where(ReviewCard.user_id == user.id, ReviewCard.due < horizon)).scalars().all()
+                        .where(ReviewCard.user_id == user.id, ReviewCard.due < horizon,
+                               scored_only(ReviewCard.question_id, content))).scalars().all()
     interviews = conn.execute(select(Interview.id, Interview.round_id, Interview.round_title, Interview.state,
                                      Interview.score, Interview.started_at, Interview.finished_at)
                               .where(Interview.user_id == user.id)
@@ -266,7 +296,7 @@ def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any)
     recent = [{"id": i, "round": r, "title": t, "state": s, "score": sc, "started_at": st.isoformat(),
                "finished_at": f.isoformat() if f else None}
               for i, r, t, s, sc, st, f in interviews]
-    out = stats.dashboard(questions=_per_question(db, user.id), per_day=_per_day(db, user.id, now, tz),
+    out = stats.dashboard(questions=_per_question(db, content, user.id), per_day=_per_day(db, content, user.id, now, tz),
                           topics_of=_topics_of(content),
                           dues=dues, interviews=recent, now=now, tz=tz)
     out["desired_retention"] = user.desired_retention
@@ -294,14 +324,15 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
                   filters: PracticeFilters, *, avoid: str | None = None) -> dict[str, Any]:
     """A question to practise: one of mine that is due, else one I have never answered, else the one
     due soonest; anonymous callers get a random match. filters.weak restricts to my weakest topics.
-    `avoid` (the question just shown) is not picked again unless nothing else matches."""
-    candidates = filters.matching(content)
+    `avoid` (the question just shown) is not picked again unless nothing else matches. Items that are not
+    scored are never offered: there is nothing to check."""
+    candidates = [q for q in filters.matching(content) if q.scored]
     weak_topics: list[str] = []
     if filters.weak:
         if user is None or db is None:
             raise AppError("weak=true needs a user: log in, or send Authorization: Bearer <token>",
                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        rows = stats.weakest(stats.mastery(_per_question(db, user.id), _topics_of(content)))
+        rows = stats.weakest(stats.mastery(_per_question(db, content, user.id), _topics_of(content)))
         weak_topics = [r["topic"] for r in rows]
         if weak_topics:
             wanted = set(weak_topics)
@@ -330,8 +361,20 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     return view
 
 
-def next_due_at(db: Session, user: User, now: datetime) -> datetime | None:
+def account_work(db: Session, user: User) -> dict[str, int]:
+    """What an account holds: its interviews, review cards and recorded answers (all a guest loses when it
+    signs out: nothing else leads back to a guest account)."""
+    conn = db.connection()
+
+    def count(model: Any) -> int:
+        return conn.execute(select(func.count()).select_from(model).where(model.user_id == user.id)).scalar_one()
+
+    return {"interviews": count(Interview), "cards": count(ReviewCard), "attempts": count(Attempt)}
+
+
+def next_due_at(db: Session, content: Content, user: User, now: datetime) -> datetime | None:
     """When my next card falls due after `now` (None: no card is waiting)."""
     due = db.exec(select(func.min(ReviewCard.due))
-                  .where(ReviewCard.user_id == user.id, ReviewCard.due > utc(now))).first()
+                  .where(ReviewCard.user_id == user.id, ReviewCard.due > utc(now),
+                         scored_only(ReviewCard.question_id, content))).first()
     return due

@@ -23,7 +23,7 @@ from app.errors import AppError, NotFound
 from app.practice import service
 from app.scoring.answers import answer_problem
 from app.scoring.check import check_answer, instance_for
-from app.views import question_view
+from app.views import followed_up, question_view
 from app.web.i18n import translator
 from app.web.practice_views import (
     activity_summary,
@@ -53,13 +53,15 @@ def _is_htmx(request: Request) -> bool:
 
 def _slot(visitor: Visitor, content: Content, view: dict[str, Any] | None, *, next_url: str,
           **extra: Any) -> dict[str, Any]:
-    """The context of templates/_question_slot.html: the question, why it was chosen, the next link."""
+    """The context of templates/_question_slot.html: the question, why it was chosen, what it follows up (a
+    追问 shown alone is read with its parent question), the next link."""
     why = None
     if view is not None:
         bank = next((b.title for b in content.banks if b.id == view["bank"]), view["bank"])
         why = {"reason": view["practice"]["reason"], "due": local_time(view["practice"]["due"], visitor.zone()),
                "weak": reason_topics(view), "bank": bank}
-    return {"q": view, "why": why, "next_url": next_url, "left": None, **extra}
+    return {"q": view, "why": why, "parents": followed_up(content, view["id"]) if view else [],
+            "next_url": next_url, "left": None, **extra}
 
 
 def _page(visitor: Visitor, name: str, context: dict[str, Any]) -> Response:
@@ -104,7 +106,7 @@ def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content:
         view = question_view(content.by_id[waiting[0]["question_id"]])  # generated: a fresh instance
         view["practice"] = {"reason": "due", "due": waiting[0]["due"], "weak_topics": []}
     next_url = "/reviews?" + urlencode([("skip", s) for s in (*skipped, *([view["id"]] if view else []))])
-    next_due = None if due["total"] else service.next_due_at(db, visitor.user, now)
+    next_due = None if due["total"] else service.next_due_at(db, content, visitor.user, now)
     return _page(visitor, "reviews.html", _slot(
         visitor, content, view, next_url=next_url, mode="reviews", left=due["total"], due_count=due["total"],
         skipped=len(skipped),

@@ -4,6 +4,7 @@ Practice, reviews and the dashboard are in app/web/practice.py; the helpers here
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
@@ -47,7 +48,7 @@ from app.views import round_view
 from app.web import report_views
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
-from app.web.practice_views import answer_text, chosen_keys, marked_options
+from app.web.practice_views import answer_text, chosen_keys, local_time, marked_options
 from app.web.verdicts import open_verdicts
 
 TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
@@ -190,9 +191,11 @@ def home(visitor: VisitorDep, content: ContentDep) -> Response:
 
 @router.post("/start")
 def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep, limits: LimitsDep,
-          address: AddressDep, round: Annotated[Text, Form(max_length=64)] = "") -> Response:
-    """Start a round (as a new guest when nobody is signed in); the round's running interview, if there is
-    one, instead. 429 (the error page) past the guest or the daily interview limit."""
+          address: AddressDep, round: Annotated[Text, Form(max_length=64)] = "",
+          abandon: Annotated[Text, Form(max_length=64)] = "") -> Response:
+    """Start a round (as a new guest when nobody is signed in). While one of the round runs, nothing starts:
+    a page (409) offers to continue it or to abandon it and start again, which posts here with `abandon`
+    (its id). 429 (the error page) past the guest or the daily interview limit."""
     if round not in content.rounds_by_id:
         raise NotFound(f"no round with id {round!r}")
     user = visitor.user
@@ -203,14 +206,29 @@ def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
             new_guest = user is None
             if user is None:
                 user = accounts.create_guest(db, limits, address, now)
+            elif abandon:
+                service.abandon_to_restart(db=db, user=user, interview_id=abandon, round_id=round, now=now,
+                                           grader=visitor.grader)
             interview = service.start_interview(db=db, content=content, user=user, round_id=round, now=now,
                                                 limits=limits, address=address, grader=visitor.grader)
             response = redirect(visitor, f"/interviews/{interview.id}")
             if new_guest:
                 login_as(visitor, db, user, now, response)
     except service.InterviewRunning as running:
-        return redirect(visitor, f"/interviews/{running.interview_id}")
+        return _running_page(visitor, running.interview_id)
     return response
+
+
+def _running_page(visitor: Visitor, interview_id: str) -> Response:
+    """What a start finds running: continue it, or abandon it (asked to confirm) and start again."""
+    interview = service.get_owned(visitor.db, visitor.signed_in(), interview_id, plan=False)
+    answers = service.answers_by_position(visitor.db, interview)
+    left = max(0.0, (interview.deadline - visitor.now).total_seconds())
+    return render(visitor, "running.html", {
+        "interview": interview, "total": interview.question_count,
+        "answered": sum(1 for r in answers.values() if r.answer not in (None, "", [])),
+        "started": local_time(interview.started_at, visitor.zone()), "minutes_left": math.ceil(left / 60),
+    }, status_code=409)
 
 
 def _owned_interview(visitor: Visitor, interview_id: str, state: str, elsewhere: str) -> Interview | Response:
@@ -314,6 +332,8 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
     chart = bar_chart([(tp["topic"], tp["score"]) for tp in rep["topics"]], title=t("topic_chart"))
     for qd in rep["questions"]:
         qd["answer_text"] = answer_text(qd["answer"])
+        if not qd["scored"]:
+            continue  # shown as given: nothing marked, nothing revealed
         qd["expected_text"] = answer_text(qd["expected"])
         if qd["type"] in ("single", "multiple"):
             qd["options"] = marked_options(qd["options"], chosen_keys(qd["answer"]), qd["expected"])
@@ -455,8 +475,16 @@ def _account_form(visitor: Visitor, db: Session, now: datetime, mode: str, next_
 
 
 @router.post("/logout")
-def logout(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
-    """End the session on the server (the cookie's, and a bearer token's if one came along), then the cookie."""
+def logout(request: Request, visitor: VisitorDep, db: SessionDep,
+           anyway: Annotated[Text, Form(max_length=8)] = "") -> Response:
+    """End the session on the server (the cookie's, and a bearer token's if one came along), then the cookie.
+    A guest with work is shown first what signing out loses (nothing leads back to a guest account): keep it
+    by registering (/account/keep), or sign out anyway (`anyway=1`)."""
+    user = visitor.user
+    if user is not None and user.is_guest and anyway != "1":
+        work = practice_service.account_work(db, user)
+        if any(work.values()):
+            return render(visitor, "logout_guest.html", {"work": work})
     tokens = carried_tokens(request)
     if tokens:
         with write_transaction(db):

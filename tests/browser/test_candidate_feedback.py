@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import SCREENSHOTS, clocked_app
 from tests.conftest import Clock
 from tests.test_reference_rendering import rich_content
+from tests.test_unscored_items import INTRO_ANSWER, write_content
 
 NUMBER_HINT = "无法识别这个数字，请只填写一个数字，例如 32、0.5 或 1e-3。"
 # The browser logs each refusal the tests provoke on purpose (a 422 check, a 409 time-up finish).
@@ -228,3 +229,41 @@ def test_a_countdown_running_ahead_is_resynced_to_the_servers_clock(clocked_serv
     page.wait_for_url(interview + "/report", timeout=15_000)
     assert finishes == [{"reason": "time_up"}, {"reason": "time_up"}]
     expect(page.locator('article[data-type="numeric"]')).to_contain_text("128")
+
+
+@pytest.fixture
+def intro_server(tmp_path) -> Iterator[tuple[str, Clock]]:
+    """The fixture content with an unscored self-introduction asked first by the round `intro`."""
+    with clocked_app(tmp_path, content_dir=write_content(tmp_path / "content", scored=False)) as served:
+        yield served
+
+
+def test_an_unscored_self_introduction_is_asked_then_reported_without_a_verdict(intro_server, page):
+    base, _ = intro_server
+    page.goto(base + "/")
+    page.locator('li[data-round="intro"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    interview = page.url
+    expect(page.locator("#qhead .badge.unscored")).to_have_text("不计分")
+    page.fill("#answer-text", INTRO_ANSWER)
+    expect(page.locator("#save-status")).to_have_text("已保存", timeout=10_000)
+    finish(page, interview)
+    intro = page.locator('article[data-position="0"]')
+    expect(intro).to_have_class(re.compile(r"\brq-unscored\b"))
+    expect(intro.locator(".your-answer")).to_have_text(INTRO_ANSWER)
+    expect(intro).not_to_contain_text("参考答案")
+    expect(intro.locator("[data-rate]")).to_have_count(0)
+    expect(page.locator("table tbody tr").first).to_contain_text("不计分")
+
+
+def test_a_follow_up_in_practice_carries_its_parent_question_collapsed(clocked_server, page):
+    base, _ = clocked_server
+    page.goto(base + "/practice?type=numeric")
+    expect(page.locator("#question-slot .practice-q")).to_have_attribute("data-qid", "s-numeric")
+    parent = page.locator("details.parent-q")
+    expect(parent).to_have_count(1)
+    expect(parent.locator("summary")).to_have_text("这是一道追问，原题：单选")
+    expect(parent.locator(".prompt")).to_be_hidden()  # collapsed until asked for
+    parent.locator("summary").click()
+    expect(parent.locator(".prompt")).to_have_text("推理阶段 BN 使用什么统计量？")
+    expect(parent.locator(".option-row")).to_have_count(4)

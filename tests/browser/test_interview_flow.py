@@ -273,3 +273,98 @@ def test_abandoning_asks_first_then_ends_the_interview_unscored(server, page):
     page.get_by_role("button", name="重新开始这一轮").click()
     page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
     assert page.url != interview_url
+
+
+@pytest.mark.console_allows("status of 409")  # the start that finds the round running answers its page with 409
+def test_starting_a_running_round_offers_to_continue_or_to_abandon_and_start_again(server, page):
+    def start_mini() -> None:
+        page.goto(server + "/")
+        page.locator('li[data-round="mini"] button[type=submit]').click()
+
+    start_mini()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    running = page.url
+    start_mini()
+    expect(page.locator("#running h1")).to_have_text("这一轮的面试还在进行")
+    # 继续: back to the running interview.
+    page.locator("#resume").click()
+    page.wait_for_url(running)
+    # 放弃并重新开始, said no to: nothing happens, the running interview stays.
+    start_mini()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="放弃并重新开始").click()
+    expect(page.locator("#running")).to_be_visible()
+    page.goto(server + "/history")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    # Said yes to: the running one is abandoned and a new one starts.
+    start_mini()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="放弃并重新开始").click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    assert page.url != running
+    page.goto(server + "/history")
+    expect(page.locator("table tbody tr")).to_have_count(2)
+    expect(page.locator("table tbody tr").nth(1)).to_contain_text("已放弃")
+
+
+def test_one_edit_then_leaving_the_field_saves_once(server, page):
+    """An edit is saved once, whether the field is left before its autosave or after it; leaving a field
+    unchanged, or changing it back before it was sent, saves nothing."""
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    puts: list[str] = []
+    page.on("request", lambda r: puts.append(r.url) if r.method == "PUT" and "/answers/" in r.url else None)
+
+    def settle() -> None:
+        page.wait_for_timeout(1500)  # past the autosave's 800 ms debounce, and a save's round trip
+
+    go_to_type(page, "open")
+    field = page.locator("#answer-text")
+    field.focus()
+    page.keyboard.press("Tab")  # left unchanged: nothing to save
+    settle()
+    assert puts == []
+    field.press_sequentially("按通道求均值")
+    wait_saved(page)  # the autosave after typing
+    page.keyboard.press("Tab")  # then the field is left (its change event)
+    settle()
+    assert len(puts) == 1, puts
+    field.press_sequentially("和方差")
+    page.keyboard.press("Tab")  # left before the autosave: the change sends it, the debounce sends nothing more
+    settle()
+    wait_saved(page)
+    assert len(puts) == 2, puts
+    field.press_sequentially("x")
+    page.keyboard.press("Backspace")  # taken back before it was sent
+    page.keyboard.press("Tab")
+    settle()
+    assert len(puts) == 2, puts
+    # A radio: its input and change events are one edit, one save.
+    go_to_type(page, "single")
+    page.locator('input[name="choice"]').first.check()
+    settle()
+    wait_saved(page)
+    assert len(puts) == 3, puts
+
+
+@pytest.mark.console_allows("status of 404")  # the signed-out guest's interview is not found
+def test_a_guest_logging_out_is_warned_first_and_may_keep_the_work(server, page):
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    interview_url = page.url
+    page.get_by_role("button", name="退出").click()
+    expect(page.locator("#logout-guest h1")).to_contain_text("退出前请注意")
+    expect(page.locator('#logout-guest li[data-count="interviews"]')).to_have_text("模拟面试：1 场")
+    # Keeping it: the keep-account form.
+    page.locator("#keep-work").click()
+    page.wait_for_url(server + "/account/keep")
+    expect(page.locator("h1")).to_have_text("保留这个游客账号")
+    # Signing out anyway: signed out, the interview out of reach.
+    page.get_by_role("button", name="退出").click()
+    page.get_by_role("button", name="仍然退出（记录会丢失）").click()
+    page.wait_for_url(server + "/")
+    expect(page.get_by_role("link", name="登录")).to_be_visible()
+    page.goto(interview_url)
+    expect(page.locator("main")).to_contain_text("找不到")
