@@ -6,6 +6,7 @@ Every case here scored ≥ 0.6 (or the wrong verdict) under the old "any synonym
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -83,6 +84,74 @@ def test_a_fuzzy_match_never_drops_a_negation() -> None:
     points = (KeyPoint("非零中心", ("非零中心化",), 1, "输出不是零中心的"), *SIGMOID[1:])
     g = grade_answer("", points, (), "输出零中心化")
     assert g.points[0].verdict == "missing"
+
+
+# --- negation words that are the claim's own wording -----------------------------------------------
+
+_NEG_WORD_RE = re.compile(r"[不非无没未]|\bnot?\b|n't")
+
+
+@pytest.mark.parametrize(("qid", "label", "answer"), [
+    ("reg-project-underfit", "加数据作用小", "多加数据对欠拟合没用"),
+    ("reg-project-underfit", "加数据作用小", "加数据帮助不大"),
+    ("norm-bn-small-batch", "统计量估计不准", "均值和方差的估计不准"),
+    ("norm-bn-small-batch", "统计量估计不准", "统计量估计不准"),
+    ("tf-multihead", "参数量不变", "多头的总参数量不变"),
+])
+def test_a_negation_inside_one_group_is_the_claim_not_a_denial(bundled_content, qid, label, answer) -> None:
+    """"没用" in "加数据 & 没用" says what the point says: it does not deny the other group's "数据"."""
+    q = bundled_content.by_id[qid]
+    g = grade_answer(q.prompt, q.keypoints, q.misconceptions, answer)
+    assert {p.label: p.verdict for p in g.points}[label] == "covered"
+
+
+@pytest.mark.parametrize(("qid", "label", "answer", "verdict"), [
+    ("reg-project-underfit", "加数据作用小", "加数据作用不小", "missing"),
+    ("reg-project-underfit", "加数据作用小", "加数据并不是没用", "contradicted"),
+    ("reg-project-underfit", "加数据作用小", "加数据对欠拟合并非帮助不大", "contradicted"),
+    ("norm-bn-small-batch", "统计量估计不准", "并不是统计量估计不准", "contradicted"),
+    ("norm-bn-small-batch", "统计量估计不准", "均值和方差的估计并没有不准", "contradicted"),
+])
+def test_a_negation_outside_the_matched_words_still_denies(bundled_content, qid, label, answer, verdict) -> None:
+    q = bundled_content.by_id[qid]
+    g = grade_answer(q.prompt, q.keypoints, q.misconceptions, answer)
+    assert {p.label: p.verdict for p in g.points}[label] == verdict
+
+
+def test_english_negation_inside_a_group_is_the_claim() -> None:
+    point = KeyPoint("加数据作用小", (), 1, "更多同分布数据对欠拟合帮助很小",
+                     (("more data",), ("does not help", "no help")))
+    assert grade_answer("", (point,), (), "More data does not help an underfit model.").points[0].verdict == "covered"
+    denied = grade_answer("", (point,), (), "It is not true that more data does not help.")
+    assert denied.points[0].verdict == "contradicted"
+
+
+def _own_negation_claims(content) -> list[tuple[str, KeyPoint]]:
+    """Every bundled relation (point or misconception) with a negation word inside one of its groups."""
+    out = []
+    for q in content.questions:
+        if q.type != "open":
+            continue
+        for k in (*q.keypoints, *q.misconceptions):
+            groups = k.pattern_groups
+            if len(groups) >= 2 and any(_NEG_WORD_RE.search(s) for g in groups for s in g):
+                out.append((q.id, KeyPoint(k.label, (), 1, k.statement, groups)))
+    return out
+
+
+def test_every_bundled_relation_with_its_own_negation_is_asserted_by_its_words(bundled_content) -> None:
+    """One pattern of each group side by side (the negating one where a group has one) states the claim,
+    and "并不是" in front of them denies it."""
+    claims = _own_negation_claims(bundled_content)
+    assert len(claims) >= 40
+    wrong = []
+    for qid, point in claims:
+        words = "".join(next((s for s in g if _NEG_WORD_RE.search(s)), g[0]) for g in point.pattern_groups)
+        said = grade_answer("", (point,), (), words).points[0].verdict
+        denied = grade_answer("", (point,), (), "并不是" + words).points[0].verdict
+        if said not in ("covered", "named") or denied != "contradicted":
+            wrong.append((qid, point.label, words, said, denied))
+    assert not wrong, wrong
 
 
 # --- relations and misconceptions ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.scoring.keypoints import CJK, WORD_RE, get_tokenizer
@@ -137,16 +138,18 @@ class Analysis:
             return i
         return None
 
-    def negated(self, clause: Clause, start: int, end: int) -> bool:
+    def negated(self, clause: Clause, start: int, end: int, own: Sequence[tuple[int, int]] = ()) -> bool:
         """Whether the words at [start, end) are denied in their clause (an odd number of cues, see
         negations, or the clause judged false)."""
-        return (self.negations(clause, start, end) % 2 == 1) != clause.refuted
+        return (self.negations(clause, start, end, own=own) % 2 == 1) != clause.refuted
 
-    def negations(self, clause: Clause, start: int, end: int, remedies: bool = False) -> int:
+    def negations(self, clause: Clause, start: int, end: int, remedies: bool = False,
+                  own: Sequence[tuple[int, int]] = ()) -> int:
         """The negation cues that bear on the words at [start, end). A Chinese clause negates its
         predicate wherever the cue stands ("不是 A 导致的", "A 并不小", "跟 A 没有关系"), so every cue of the
         words' part of the clause counts — parts are cut at contrasts ("不是 A 而是 B": B holds), and "而不是 /
-        rather than" reach forward only ("用 A 而不是 B"). Cues inside the words ("非零中心") are theirs.
+        rather than" reach forward only ("用 A 而不是 B"). Cues inside the words ("非零中心") are theirs,
+        and so are cues inside the `own` spans (the other words of the same claim: "数据 … 帮助不大").
         With `remedies`, words that undo a problem ("缓解", "避免", "prevents") count too: for a claim about
         curing a problem, "不会梯度消失" and "缓解了梯度消失" say the same."""
         se = self._scope_ends
@@ -157,13 +160,14 @@ class Analysis:
         count = 0
         for n in range(bisect_left(self._cue_starts, lo), bisect_left(self._cue_starts, hi)):
             a, b = self._cue_starts[n], self._cue_ends[n]
-            if a < end and b > start:
+            if (a < end and b > start) or _overlaps(a, b, own):
                 continue
             if a >= end and self._forward_only[n]:
                 continue
             count += 1
         if remedies:
-            count += sum(1 for m in REMEDY_RE.finditer(self.norm, lo, hi) if m.end() <= start or m.start() >= end)
+            count += sum(1 for m in REMEDY_RE.finditer(self.norm, lo, hi)
+                         if (m.end() <= start or m.start() >= end) and not _overlaps(m.start(), m.end(), own))
         return count
 
     def bare(self, sentence: int) -> bool:
@@ -178,6 +182,10 @@ class Analysis:
                 or not any(tag in _PREDICATE_TAGS for _, tag in get_tokenizer().tag(text, False)))
             self._bare[sentence] = got
         return got
+
+
+def _overlaps(a: int, b: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(a < e and b > s for s, e in spans)
 
 
 def _blank(m: re.Match[str]) -> str:

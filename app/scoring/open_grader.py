@@ -311,11 +311,14 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
     n_groups = len(claim.groups)
     # clause -> per group the best match (start, end, in_stem, fuzzy, polar): one outside the stem preferred
     found: dict[int, list[_Hit | None]] = {}
+    # clause -> every match of the claim's patterns in it: the claim's own wording (see _denies)
+    wording: dict[int, list[tuple[int, int]]] = {}
 
     def add(g: int, start: int, end: int, in_stem: bool, fuzzy: bool, polar: bool) -> None:
         i = an.clause_at(start)
         if i is None or end > an.ends[i]:
             return
+        wording.setdefault(i, []).append((start, end))
         slots = found.setdefault(i, [None] * n_groups)
         cur = slots[g]
         if cur is None or (cur[2] and not in_stem):
@@ -325,7 +328,7 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
         for pat in group:
             for a, b in answer.occurrences(pat.syn):
                 add(g, a, b, pat.in_stem, False, pat.polar)
-    best = _judge(answer, claim, found)
+    best = _judge(answer, claim, found, wording)
     if not near_misses or (best is not None and best.verdict == "covered"):
         return best
     # Near misses (typos) only where the exact patterns found nothing better: the slower, less sure path.
@@ -334,7 +337,7 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
             span = answer.fuzzy(pat.syn)
             if span is not None:
                 add(g, span[0], span[1], pat.in_stem, True, pat.polar)
-    fuzzy_best = _judge(answer, claim, found)
+    fuzzy_best = _judge(answer, claim, found, wording)
     if fuzzy_best is not None and (best is None or _RANK[fuzzy_best.verdict] > _RANK[best.verdict]):
         best = fuzzy_best
     if (best is None or best.verdict != "covered") and statement_threshold is not None and claim.grams \
@@ -346,7 +349,8 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
     return best
 
 
-def _judge(answer: _Answer, claim: _Claim, found: dict[int, list[_Hit | None]]) -> _Evidence | None:
+def _judge(answer: _Answer, claim: _Claim, found: dict[int, list[_Hit | None]],
+           wording: dict[int, list[tuple[int, int]]]) -> _Evidence | None:
     an = answer.analysis
     best: _Evidence | None = None
     for i in sorted(found):
@@ -357,7 +361,7 @@ def _judge(answer: _Answer, claim: _Claim, found: dict[int, list[_Hit | None]]) 
         if clause.reported:
             continue
         hits = [s for s in spans if s is not None]
-        if any(_denies(an, clause, claim, h) for h in hits):
+        if any(_denies(an, clause, claim, h, wording[i]) for h in hits):
             verdict: Verdict = "contradicted"
         else:
             verdict = "named" if an.bare(clause.sentence) else "covered"
@@ -369,15 +373,17 @@ def _judge(answer: _Answer, claim: _Claim, found: dict[int, list[_Hit | None]]) 
     return best
 
 
-def _denies(an: Analysis, clause: Clause, claim: _Claim, hit: _Hit) -> bool:
-    """Whether the clause denies what the matched words claim."""
+def _denies(an: Analysis, clause: Clause, claim: _Claim, hit: _Hit, wording: Sequence[tuple[int, int]]) -> bool:
+    """Whether the clause denies what the matched words claim. A cue inside any match of the claim's
+    patterns in the clause is the claim's own wording, not a denial: in "加数据 & 没用|帮助不大" the
+    "不" of "帮助不大" says what the point says, it does not deny "数据"."""
     start, end, _, _, polar = hit
     if claim.remedy and not polar:
         # "梯度消失" for a claim that ReLU cures it: "不会梯度消失" and "缓解了梯度消失" assert the claim,
         # "不能缓解梯度消失" denies it.
-        n = an.negations(clause, start, end, remedies=True)
+        n = an.negations(clause, start, end, remedies=True, own=wording)
         return (n > 0 and n % 2 == 0) != clause.refuted
-    return an.negated(clause, start, end)
+    return an.negated(clause, start, end, own=wording)
 
 
 def _paraphrase(answer: _Answer, claim: _Claim, threshold: float) -> _Evidence | None:
