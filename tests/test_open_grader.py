@@ -154,6 +154,40 @@ def test_every_bundled_relation_with_its_own_negation_is_asserted_by_its_words(b
     assert not wrong, wrong
 
 
+# "不变" is invariance ("旋转不变", "尺度不变的特征", "不变量"), not a denial of the clause's other words.
+SIFT = (KeyPoint("主方向", (), 1, "SIFT 按关键点的主方向对齐描述子", (("sift",), ("主方向",))),)
+
+
+@pytest.mark.parametrize("answer", [
+    "sift 按主方向对齐后旋转不变",
+    "sift 按主方向对齐所以对旋转和光照不变",
+    "sift 靠主方向得到尺度不变的特征",
+    "sift 用主方向得到旋转不变量",
+    "sift 按主方向对齐后旋转不变性好",
+    "sift 按主方向对齐后描述子不随旋转变化",
+])
+def test_invariance_is_no_negation(answer: str) -> None:
+    assert grade_answer("", SIFT, (), answer).points[0].verdict == "covered"
+
+
+@pytest.mark.parametrize("answer", [
+    "sift 不按主方向对齐，所以旋转不变",
+    "sift 没有主方向",
+    "sift 并不是按主方向对齐的",
+])
+def test_invariance_leaves_real_negations_alone(answer: str) -> None:
+    assert grade_answer("", SIFT, (), answer).points[0].verdict == "contradicted"
+
+
+def test_a_change_word_after_bu_bian_is_still_negated() -> None:
+    """"方差不变大" is 不 + 变大; "AUC 不随阈值变化" denies what it encloses, the change with the threshold."""
+    point = KeyPoint("方差变大", (), 1, "方差变大", (("方差",), ("变大",)))
+    assert grade_answer("", (point,), (), "dropout 之后方差不变大").points[0].verdict == "contradicted"
+    wrong = (Misconception("AUC 依赖阈值", (("auc",), ("随阈值变化",)), "AUC 取决于选定的分类阈值"),)
+    assert not grade_answer("", (), wrong, "auc 不随阈值变化").misconceptions
+    assert grade_answer("", (), wrong, "auc 随阈值变化").misconceptions
+
+
 # --- relations and misconceptions ------------------------------------------------------------------
 
 
