@@ -118,6 +118,30 @@ def test_a_negation_outside_the_matched_words_still_denies(bundled_content, qid,
     assert {p.label: p.verdict for p in g.points}[label] == verdict
 
 
+@pytest.mark.parametrize(("qid", "denial", "claim"), [
+    ("norm-bn-small-batch", "梯度累积不能增大batch size", "梯度累积可以增大batch size"),
+    ("reg-overfit-what", "relu 不能减少过拟合", "relu 能减少过拟合"),
+    ("reg-project-underfit", "加数据对欠拟合不会有效", "加数据对欠拟合有效"),
+])
+def test_denying_a_cure_refutes_the_misconception(bundled_content, qid: str, denial: str, claim: str) -> None:
+    """In a claim about a cure, "有效", "减少过拟合", "应该" stand beside "解决" in one group: the cure's words,
+    so a cue denies them. Only the problem a cure undoes is asserted by denying it (below)."""
+    q = bundled_content.by_id[qid]
+    assert not grade_answer(q.prompt, q.keypoints, q.misconceptions, denial).misconceptions
+    assert grade_answer(q.prompt, q.keypoints, q.misconceptions, claim).misconceptions
+
+
+@pytest.mark.parametrize(("answer", "verdict"), [
+    ("relu 不会梯度消失", "covered"),
+    ("relu 缓解了梯度消失", "covered"),
+    ("relu 不能缓解梯度消失", "contradicted"),
+])
+def test_the_problem_a_cure_undoes_is_asserted_by_denying_it(answer: str, verdict: str) -> None:
+    point = KeyPoint("ReLU 缓解梯度消失", (), 1, "ReLU 正半轴梯度为 1，缓解梯度消失",
+                     (("relu",), ("缓解梯度消失", "梯度消失")))
+    assert grade_answer("", (point,), (), answer).points[0].verdict == verdict
+
+
 def test_english_negation_inside_a_group_is_the_claim() -> None:
     point = KeyPoint("加数据作用小", (), 1, "更多同分布数据对欠拟合帮助很小",
                      (("more data",), ("does not help", "no help")))

@@ -36,6 +36,8 @@ _UNLESS_FOLLOWED_BY = {"不同": "[号向]", "不变": "[大小化形换成得�
 _NOT_NEGATION_RE = re.compile("|".join(
     re.escape(w) + (f"(?!{_UNLESS_FOLLOWED_BY[w]})" if w in _UNLESS_FOLLOWED_BY else "")
     for w in sorted(_NOT_NEGATIONS, key=len, reverse=True)))
+# The negation characters and words a pattern or a span of text may hold ("非零中心", "not all").
+NEG_CHARS_RE = re.compile(r"[不非无没未]|\bnot?\b|n't")
 _CUE_RE = re.compile(
     r"而不是|并不是|并不|并非|并没有|不是|不会|不能|不用|不需要|不必|不再|不要|不应|没有|没|无法|未|非|无|不|"
     r"\b(?:not|no|never|cannot|can't|won't|doesn't|don't|isn't|aren't|wasn't|weren't|didn't|without|neither|"

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from rapidfuzz import fuzz, process
 
 from app.content.model import Groups, KeyPoint, Misconception, Question
-from app.scoring.clauses import REMEDY_RE, Analysis, Clause
+from app.scoring.clauses import NEG_CHARS_RE, REMEDY_RE, Analysis, Clause
 from app.scoring.keypoints import (
     CJK,
     FUZZY_MAX_LEN,
@@ -51,7 +51,6 @@ _FUZZY_MISSING = 0.26  # see could_match_fuzzy
 _CJK_RUN_RE = re.compile(CJK + "+")
 _GRAM_WORD_RE = re.compile(LATIN + "{2,}")  # a Latin word as paraphrase evidence: "x" or "1" says nothing
 _POLAR_CHARS = frozenset("大小高低前后增减正负强弱多少上下长短快慢粗细深浅内外左右升降加乘除有无是否")
-_NEG_CHARS_RE = re.compile(r"[不非无没未]|\bnot?\b|n't")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +157,15 @@ def _rubric(prompt: str, keypoints: tuple[KeyPoint, ...], misconceptions: tuple[
     def claim(label: str, statement: str, weight: float, groups: Groups) -> _Claim:
         compiled = []
         for group in groups:
-            pats = []
-            for s in group:
-                syn = compile_synonym(s)
-                if syn is not None:
-                    polar = bool(REMEDY_RE.search(syn.text) or _NEG_CHARS_RE.search(syn.text))
-                    pats.append(_Pattern(syn, syn.text in stem, polar))
-            compiled.append(tuple(pats))
+            syns = [syn for syn in map(compile_synonym, group) if syn is not None]
+            polar = [bool(REMEDY_RE.search(syn.text) or NEG_CHARS_RE.search(syn.text)) for syn in syns]
+            if len(groups) > 1 and any(polar):
+                # In a relation a group is one role: beside "解决" or "没用", "有帮助" and "有效" are that
+                # role's words and hold its polarity, so "没有帮助" denies them. Only a word that a sibling
+                # cures ("梯度消失" of "缓解梯度消失") names the problem, asserted when denied (see _denies).
+                cures = [syn.text for syn, p in zip(syns, polar, strict=True) if p]
+                polar = [p or not any(syn.text in c for c in cures) for syn, p in zip(syns, polar, strict=True)]
+            compiled.append(tuple(_Pattern(syn, syn.text in stem, p) for syn, p in zip(syns, polar, strict=True)))
         norm = squeeze(normalize(statement))
         negated = bool(statement) and _statement_negated(norm)
         return _Claim(label, statement, weight, tuple(compiled), grams(norm) - stem_grams, negated,
@@ -267,7 +268,7 @@ def fuzzy_span(syn: Synonym, text: str, latin_runs: tuple[list[str], list[tuple[
         best = process.extractOne(syn.squashed, texts, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
         if best is not None:
             span = spans[best[2]]
-    if span is None or _NEG_CHARS_RE.findall(syn.text) != _NEG_CHARS_RE.findall(text[span[0]:span[1]]):
+    if span is None or NEG_CHARS_RE.findall(syn.text) != NEG_CHARS_RE.findall(text[span[0]:span[1]]):
         return None
     # One character can be the opposite ("iou大于" / "iou小于", "之前" / "之后"): not a typo either.
     if syn.cjk and _POLAR_CHARS.intersection(set(syn.text) ^ set(text[span[0]:span[1]])):
