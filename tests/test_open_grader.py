@@ -142,6 +142,26 @@ def test_the_problem_a_cure_undoes_is_asserted_by_denying_it(answer: str, verdic
     assert grade_answer("", (point,), (), answer).points[0].verdict == verdict
 
 
+@pytest.mark.parametrize(("qid", "denial", "claim"), [
+    ("reg-project-underfit", "加数据对欠拟合没有帮助", "加数据对欠拟合有帮助"),
+    ("reg-project-underfit", "加数据对欠拟合并没有帮助", "加数据对欠拟合有帮助"),
+    ("norm-bn-dropout", "dropout 不应该放在bn前", "dropout 应该放在bn前"),
+])
+def test_a_cue_that_only_touches_the_matched_words_still_denies(bundled_content, qid: str, denial: str,
+                                                                  claim: str) -> None:
+    """"没有" shares "有" with the misconception's "有帮助" (and "不应" "应" with "应该") but adds the denial:
+    it is no part of the words."""
+    q = bundled_content.by_id[qid]
+    assert not grade_answer(q.prompt, q.keypoints, q.misconceptions, denial).misconceptions
+    assert grade_answer(q.prompt, q.keypoints, q.misconceptions, claim).misconceptions
+
+
+def test_a_cue_sharing_the_words_own_negation_is_theirs() -> None:
+    """"并非" shares "非" with "非零中心": the words say it already."""
+    points = (KeyPoint("非零中心", ("非零中心",), 1, "输出不是零中心的"),)
+    assert grade_answer("", points, (), "sigmoid 的输出并非零中心").points[0].verdict == "covered"
+
+
 def test_english_negation_inside_a_group_is_the_claim() -> None:
     point = KeyPoint("加数据作用小", (), 1, "更多同分布数据对欠拟合帮助很小",
                      (("more data",), ("does not help", "no help")))

@@ -168,10 +168,11 @@ class Analysis:
         lo = se[j] if j >= 0 and se[j] >= clause.start else clause.start
         k = bisect_left(se, end)
         hi = se[k] if k < len(se) and se[k] < clause.end else clause.end
+        words = ((start, end), *own)
         count = 0
         for n in range(bisect_left(self._cue_starts, lo), bisect_left(self._cue_starts, hi)):
             a, b = self._cue_starts[n], self._cue_ends[n]
-            if (a < end and b > start) or _overlaps(a, b, own):
+            if self._owned(a, b, words):
                 continue
             if a >= end and self._forward_only[n]:
                 continue
@@ -180,9 +181,14 @@ class Analysis:
                 continue
             count += 1
         if remedies:
-            count += sum(1 for m in REMEDY_RE.finditer(self.norm, lo, hi)
-                         if (m.end() <= start or m.start() >= end) and not _overlaps(m.start(), m.end(), own))
+            count += sum(1 for m in REMEDY_RE.finditer(self.norm, lo, hi) if not self._owned(*m.span(), words))
         return count
+
+    def _owned(self, a: int, b: int, words: Sequence[tuple[int, int]]) -> bool:
+        """Whether the cue at [a, b) is part of one of the words: inside it, or sharing its own negation
+        ("并非" and "非零中心" share "非"). "没有" only touching "有帮助" adds a denial the words do not hold."""
+        return any(a < e and b > s and ((s <= a and b <= e) or NEG_CHARS_RE.search(self.norm, max(a, s), min(b, e)))
+                   for s, e in words)
 
     def bare(self, sentence: int) -> bool:
         """Whether a sentence only names things ("L1、L2、Dropout、BN"): no word of it predicates anything."""
@@ -196,10 +202,6 @@ class Analysis:
                 or not any(tag in _PREDICATE_TAGS for _, tag in get_tokenizer().tag(text, False)))
             self._bare[sentence] = got
         return got
-
-
-def _overlaps(a: int, b: int, spans: Sequence[tuple[int, int]]) -> bool:
-    return any(a < e and b > s for s, e in spans)
 
 
 def _blank(m: re.Match[str]) -> str:
