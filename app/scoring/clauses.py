@@ -168,7 +168,7 @@ class Analysis:
         lo = se[j] if j >= 0 and se[j] >= clause.start else clause.start
         k = bisect_left(se, end)
         hi = se[k] if k < len(se) and se[k] < clause.end else clause.end
-        words = ((start, end), *own)
+        words = _merged([(start, end), *own])
         count = 0
         for n in range(bisect_left(self._cue_starts, lo), bisect_left(self._cue_starts, hi)):
             a, b = self._cue_starts[n], self._cue_ends[n]
@@ -184,11 +184,18 @@ class Analysis:
             count += sum(1 for m in REMEDY_RE.finditer(self.norm, lo, hi) if not self._owned(*m.span(), words))
         return count
 
-    def _owned(self, a: int, b: int, words: Sequence[tuple[int, int]]) -> bool:
-        """Whether the cue at [a, b) is part of one of the words: inside it, or sharing its own negation
-        ("并非" and "非零中心" share "非"). "没有" only touching "有帮助" adds a denial the words do not hold."""
-        return any(a < e and b > s and ((s <= a and b <= e) or NEG_CHARS_RE.search(self.norm, max(a, s), min(b, e)))
-                   for s, e in words)
+    def _owned(self, a: int, b: int, words: tuple[list[int], list[int]]) -> bool:
+        """Whether the cue at [a, b) is part of the words (see _merged): inside them, or sharing their own
+        negation ("并非" and "非零中心" share "非"). "没有" only touching "有帮助" adds a denial the words do
+        not hold."""
+        starts, ends = words
+        j = bisect_right(ends, a)  # the first span ending after the cue starts; a cue overlaps few of them
+        while j < len(starts) and starts[j] < b:
+            s, e = starts[j], ends[j]
+            if (s <= a and b <= e) or NEG_CHARS_RE.search(self.norm, max(a, s), min(b, e)):
+                return True
+            j += 1
+        return False
 
     def bare(self, sentence: int) -> bool:
         """Whether a sentence only names things ("L1、L2、Dropout、BN"): no word of it predicates anything."""
@@ -202,6 +209,20 @@ class Analysis:
                 or not any(tag in _PREDICATE_TAGS for _, tag in get_tokenizer().tag(text, False)))
             self._bare[sentence] = got
         return got
+
+
+def _merged(spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """Spans as the starts and ends of their sorted, disjoint union: a cue is then looked up by bisection,
+    not against each of the thousands of matches one long clause may hold."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b in sorted(spans):
+        if starts and a < ends[-1]:
+            ends[-1] = max(ends[-1], b)
+        else:
+            starts.append(a)
+            ends.append(b)
+    return starts, ends
 
 
 def _blank(m: re.Match[str]) -> str:
