@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.scoring.keypoints import CJK, WORD_RE, get_tokenizer
@@ -21,17 +22,22 @@ _CLAUSE_END_RE = re.compile(r"[,;!?\n。，；！？]+|\.(?!\d)|\s-\s")  # "0.5"
 _SENTENCE_END_RE = re.compile(r"[;!?\n。；！？]+|\.(?!\d)")
 
 # Words that contain a negation character but deny nothing ("不同" = different, "非常" = very, "无论" =
-# whatever): masked before cues are looked for. Longest first, so "并不是" is a cue but "不仅" is not.
+# whatever, "不变" = invariant: "旋转不变", "尺度不变的特征", "不变量"): masked before cues are looked for.
+# Longest first, so "并不是" is a cue but "不仅" is not.
 _NOT_NEGATIONS = (
     "不仅", "不但", "不只", "不光", "不管", "不论", "无论", "不同", "不一样", "不断", "不少", "不久", "不错",
     "不止", "不过", "不了解", "非常", "无非", "除非", "是非", "未来", "无穷", "无限", "不确定性", "非线性",
-    "非极大值", "非极大", "非最大", "无监督", "非负", "非零", "无偏", "不可导", "不可微", "不变性",
+    "非极大值", "非极大", "非最大", "无监督", "非负", "非零", "无偏", "不可导", "不可微", "不变",
     "不平衡", "不均衡", "不稳定", "无关", "不足", "不够", "没问题", "无数", "不定",
     "not only", "no matter", "non-", "nonlinear", "non linear",
 )
+# ... unless the next character makes them a negation after all: "不同号" is 不 + 同号, "方差不变大" 不 + 变大.
+_UNLESS_FOLLOWED_BY = {"不同": "[号向]", "不变": "[大小化形换成得为强弱多少高低长短宽窄快慢好坏差深浅亮暗粗细动更]"}
 _NOT_NEGATION_RE = re.compile("|".join(
-    re.escape(w) + ("(?![号向])" if w == "不同" else "")  # "不同号" is 不 + 同号
+    re.escape(w) + (f"(?!{_UNLESS_FOLLOWED_BY[w]})" if w in _UNLESS_FOLLOWED_BY else "")
     for w in sorted(_NOT_NEGATIONS, key=len, reverse=True)))
+# The negation characters and words a pattern or a span of text may hold ("非零中心", "not all").
+NEG_CHARS_RE = re.compile(r"[不非无没未]|\bnot?\b|n't")
 _CUE_RE = re.compile(
     r"而不是|并不是|并不|并非|并没有|不是|不会|不能|不用|不需要|不必|不再|不要|不应|没有|没|无法|未|非|无|不|"
     r"\b(?:not|no|never|cannot|can't|won't|doesn't|don't|isn't|aren't|wasn't|weren't|didn't|without|neither|"
@@ -40,6 +46,9 @@ _CUE_RE = re.compile(
 # A negation's scope runs to the end of its clause or to a contrast ("不是 A 而是 B": B is asserted).
 _SCOPE_END_RE = re.compile(r"而是|但是|但|却|反而|相反|\b(?:but|instead|rather|however)\b")
 _FORWARD_ONLY = ("而不是", "rather than", "instead of")
+# A cue that names what it denies: "X 不随 Y 变化" says X is invariant; it denies only the change with Y
+# ("AUC 不随阈值变化" is no "随阈值变化"), not X or the rest of the clause.
+_ENCLOSING_CUE_RE = re.compile(r"并?不(?:会|再)?随着?(?!机)[^,;!?\n。，；！？]{0,16}?变[化动换]?")
 # Words that undo a problem: a claim framed as a cure ("缓解梯度消失") is asserted by denying the problem.
 REMEDY_RE = re.compile(r"缓解|解决|避免|防止|减轻|抑制|消除|克服|改善|规避|\b(?:prevents?|avoids?|mitigates?|"
                        r"alleviates?|solves?|fix(?:es)?|eliminates?|cures?)\b")
@@ -110,6 +119,8 @@ class Analysis:
         self._cue_starts = [a for a, _ in cues]
         self._cue_ends = [b for _, b in cues]
         self._forward_only = [masked.startswith(_FORWARD_ONLY, a) for a, _ in cues]
+        enclosing = {m.start(): m.end() for m in _ENCLOSING_CUE_RE.finditer(masked)}
+        self._reach = [enclosing.get(a) for a, _ in cues]  # the end of what an enclosing cue denies, else None
         self._scope_ends = [m.start() for m in _SCOPE_END_RE.finditer(norm)]
         self._refuted = {i for p in refutes if (i := self.clause_at(p)) is not None}
         for m in _REFUTE_WORD_RE.finditer(norm):  # "有人说 X，这是错的": the clause before is judged
@@ -137,16 +148,19 @@ class Analysis:
             return i
         return None
 
-    def negated(self, clause: Clause, start: int, end: int) -> bool:
+    def negated(self, clause: Clause, start: int, end: int, own: Sequence[tuple[int, int]] = ()) -> bool:
         """Whether the words at [start, end) are denied in their clause (an odd number of cues, see
         negations, or the clause judged false)."""
-        return (self.negations(clause, start, end) % 2 == 1) != clause.refuted
+        return (self.negations(clause, start, end, own=own) % 2 == 1) != clause.refuted
 
-    def negations(self, clause: Clause, start: int, end: int, remedies: bool = False) -> int:
+    def negations(self, clause: Clause, start: int, end: int, remedies: bool = False,
+                  own: Sequence[tuple[int, int]] = ()) -> int:
         """The negation cues that bear on the words at [start, end). A Chinese clause negates its
         predicate wherever the cue stands ("不是 A 导致的", "A 并不小", "跟 A 没有关系"), so every cue of the
-        words' part of the clause counts — parts are cut at contrasts ("不是 A 而是 B": B holds), and "而不是 /
-        rather than" reach forward only ("用 A 而不是 B"). Cues inside the words ("非零中心") are theirs.
+        words' part of the clause counts — parts are cut at contrasts ("不是 A 而是 B": B holds), "而不是 /
+        rather than" reach forward only ("用 A 而不是 B"), "不随 Y 变化" only over what it encloses. Cues
+        inside the words ("非零中心") are theirs, and so are cues inside the `own` spans (the other words of
+        the same claim: "数据 … 帮助不大").
         With `remedies`, words that undo a problem ("缓解", "避免", "prevents") count too: for a claim about
         curing a problem, "不会梯度消失" and "缓解了梯度消失" say the same."""
         se = self._scope_ends
@@ -154,17 +168,34 @@ class Analysis:
         lo = se[j] if j >= 0 and se[j] >= clause.start else clause.start
         k = bisect_left(se, end)
         hi = se[k] if k < len(se) and se[k] < clause.end else clause.end
+        words = _merged([(start, end), *own])
         count = 0
         for n in range(bisect_left(self._cue_starts, lo), bisect_left(self._cue_starts, hi)):
             a, b = self._cue_starts[n], self._cue_ends[n]
-            if a < end and b > start:
+            if self._owned(a, b, words):
                 continue
             if a >= end and self._forward_only[n]:
                 continue
+            reach = self._reach[n]
+            if reach is not None and not a <= start < end <= reach:
+                continue
             count += 1
         if remedies:
-            count += sum(1 for m in REMEDY_RE.finditer(self.norm, lo, hi) if m.end() <= start or m.start() >= end)
+            count += sum(1 for m in REMEDY_RE.finditer(self.norm, lo, hi) if not self._owned(*m.span(), words))
         return count
+
+    def _owned(self, a: int, b: int, words: tuple[list[int], list[int]]) -> bool:
+        """Whether the cue at [a, b) is part of the words (see _merged): inside them, or sharing their own
+        negation ("并非" and "非零中心" share "非"). "没有" only touching "有帮助" adds a denial the words do
+        not hold."""
+        starts, ends = words
+        j = bisect_right(ends, a)  # the first span ending after the cue starts; a cue overlaps few of them
+        while j < len(starts) and starts[j] < b:
+            s, e = starts[j], ends[j]
+            if (s <= a and b <= e) or NEG_CHARS_RE.search(self.norm, max(a, s), min(b, e)):
+                return True
+            j += 1
+        return False
 
     def bare(self, sentence: int) -> bool:
         """Whether a sentence only names things ("L1、L2、Dropout、BN"): no word of it predicates anything."""
@@ -178,6 +209,20 @@ class Analysis:
                 or not any(tag in _PREDICATE_TAGS for _, tag in get_tokenizer().tag(text, False)))
             self._bare[sentence] = got
         return got
+
+
+def _merged(spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """Spans as the starts and ends of their sorted, disjoint union: a cue is then looked up by bisection,
+    not against each of the thousands of matches one long clause may hold."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b in sorted(spans):
+        if starts and a < ends[-1]:
+            ends[-1] = max(ends[-1], b)
+        else:
+            starts.append(a)
+            ends.append(b)
+    return starts, ends
 
 
 def _blank(m: re.Match[str]) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from rapidfuzz import fuzz, process
 
 from app.content.model import Groups, KeyPoint, Misconception, Question
-from app.scoring.clauses import REMEDY_RE, Analysis, Clause
+from app.scoring.clauses import NEG_CHARS_RE, REMEDY_RE, Analysis, Clause
 from app.scoring.keypoints import (
     CJK,
     FUZZY_MAX_LEN,
@@ -51,7 +51,6 @@ _FUZZY_MISSING = 0.26  # see could_match_fuzzy
 _CJK_RUN_RE = re.compile(CJK + "+")
 _GRAM_WORD_RE = re.compile(LATIN + "{2,}")  # a Latin word as paraphrase evidence: "x" or "1" says nothing
 _POLAR_CHARS = frozenset("大小高低前后增减正负强弱多少上下长短快慢粗细深浅内外左右升降加乘除有无是否")
-_NEG_CHARS_RE = re.compile(r"[不非无没未]|\bnot?\b|n't")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +157,15 @@ def _rubric(prompt: str, keypoints: tuple[KeyPoint, ...], misconceptions: tuple[
     def claim(label: str, statement: str, weight: float, groups: Groups) -> _Claim:
         compiled = []
         for group in groups:
-            pats = []
-            for s in group:
-                syn = compile_synonym(s)
-                if syn is not None:
-                    polar = bool(REMEDY_RE.search(syn.text) or _NEG_CHARS_RE.search(syn.text))
-                    pats.append(_Pattern(syn, syn.text in stem, polar))
-            compiled.append(tuple(pats))
+            syns = [syn for syn in map(compile_synonym, group) if syn is not None]
+            polar = [bool(REMEDY_RE.search(syn.text) or NEG_CHARS_RE.search(syn.text)) for syn in syns]
+            if len(groups) > 1 and any(polar):
+                # In a relation a group is one role: beside "解决" or "没用", "有帮助" and "有效" are that
+                # role's words and hold its polarity, so "没有帮助" denies them. Only a word that a sibling
+                # cures ("梯度消失" of "缓解梯度消失") names the problem, asserted when denied (see _denies).
+                cures = [syn.text for syn, p in zip(syns, polar, strict=True) if p]
+                polar = [p or not any(syn.text in c for c in cures) for syn, p in zip(syns, polar, strict=True)]
+            compiled.append(tuple(_Pattern(syn, syn.text in stem, p) for syn, p in zip(syns, polar, strict=True)))
         norm = squeeze(normalize(statement))
         negated = bool(statement) and _statement_negated(norm)
         return _Claim(label, statement, weight, tuple(compiled), grams(norm) - stem_grams, negated,
@@ -267,7 +268,7 @@ def fuzzy_span(syn: Synonym, text: str, latin_runs: tuple[list[str], list[tuple[
         best = process.extractOne(syn.squashed, texts, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
         if best is not None:
             span = spans[best[2]]
-    if span is None or _NEG_CHARS_RE.findall(syn.text) != _NEG_CHARS_RE.findall(text[span[0]:span[1]]):
+    if span is None or NEG_CHARS_RE.findall(syn.text) != NEG_CHARS_RE.findall(text[span[0]:span[1]]):
         return None
     # One character can be the opposite ("iou大于" / "iou小于", "之前" / "之后"): not a typo either.
     if syn.cjk and _POLAR_CHARS.intersection(set(syn.text) ^ set(text[span[0]:span[1]])):
@@ -311,11 +312,14 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
     n_groups = len(claim.groups)
     # clause -> per group the best match (start, end, in_stem, fuzzy, polar): one outside the stem preferred
     found: dict[int, list[_Hit | None]] = {}
+    # clause -> every match of the claim's patterns in it: the claim's own wording (see _denies)
+    wording: dict[int, list[tuple[int, int]]] = {}
 
     def add(g: int, start: int, end: int, in_stem: bool, fuzzy: bool, polar: bool) -> None:
         i = an.clause_at(start)
         if i is None or end > an.ends[i]:
             return
+        wording.setdefault(i, []).append((start, end))
         slots = found.setdefault(i, [None] * n_groups)
         cur = slots[g]
         if cur is None or (cur[2] and not in_stem):
@@ -325,7 +329,7 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
         for pat in group:
             for a, b in answer.occurrences(pat.syn):
                 add(g, a, b, pat.in_stem, False, pat.polar)
-    best = _judge(answer, claim, found)
+    best = _judge(answer, claim, found, wording)
     if not near_misses or (best is not None and best.verdict == "covered"):
         return best
     # Near misses (typos) only where the exact patterns found nothing better: the slower, less sure path.
@@ -334,7 +338,7 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
             span = answer.fuzzy(pat.syn)
             if span is not None:
                 add(g, span[0], span[1], pat.in_stem, True, pat.polar)
-    fuzzy_best = _judge(answer, claim, found)
+    fuzzy_best = _judge(answer, claim, found, wording)
     if fuzzy_best is not None and (best is None or _RANK[fuzzy_best.verdict] > _RANK[best.verdict]):
         best = fuzzy_best
     if (best is None or best.verdict != "covered") and statement_threshold is not None and claim.grams \
@@ -346,7 +350,8 @@ def _evidence(answer: _Answer, claim: _Claim, statement_threshold: float | None,
     return best
 
 
-def _judge(answer: _Answer, claim: _Claim, found: dict[int, list[_Hit | None]]) -> _Evidence | None:
+def _judge(answer: _Answer, claim: _Claim, found: dict[int, list[_Hit | None]],
+           wording: dict[int, list[tuple[int, int]]]) -> _Evidence | None:
     an = answer.analysis
     best: _Evidence | None = None
     for i in sorted(found):
@@ -357,7 +362,7 @@ def _judge(answer: _Answer, claim: _Claim, found: dict[int, list[_Hit | None]]) 
         if clause.reported:
             continue
         hits = [s for s in spans if s is not None]
-        if any(_denies(an, clause, claim, h) for h in hits):
+        if any(_denies(an, clause, claim, h, wording[i]) for h in hits):
             verdict: Verdict = "contradicted"
         else:
             verdict = "named" if an.bare(clause.sentence) else "covered"
@@ -369,15 +374,17 @@ def _judge(answer: _Answer, claim: _Claim, found: dict[int, list[_Hit | None]]) 
     return best
 
 
-def _denies(an: Analysis, clause: Clause, claim: _Claim, hit: _Hit) -> bool:
-    """Whether the clause denies what the matched words claim."""
+def _denies(an: Analysis, clause: Clause, claim: _Claim, hit: _Hit, wording: Sequence[tuple[int, int]]) -> bool:
+    """Whether the clause denies what the matched words claim. A cue inside any match of the claim's
+    patterns in the clause is the claim's own wording, not a denial: in "加数据 & 没用|帮助不大" the
+    "不" of "帮助不大" says what the point says, it does not deny "数据"."""
     start, end, _, _, polar = hit
     if claim.remedy and not polar:
         # "梯度消失" for a claim that ReLU cures it: "不会梯度消失" and "缓解了梯度消失" assert the claim,
         # "不能缓解梯度消失" denies it.
-        n = an.negations(clause, start, end, remedies=True)
+        n = an.negations(clause, start, end, remedies=True, own=wording)
         return (n > 0 and n % 2 == 0) != clause.refuted
-    return an.negated(clause, start, end)
+    return an.negated(clause, start, end, own=wording)
 
 
 def _paraphrase(answer: _Answer, claim: _Claim, threshold: float) -> _Evidence | None:
