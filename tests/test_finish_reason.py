@@ -5,6 +5,7 @@ Time moves only through the injected clock. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from api_helpers import guest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -20,12 +21,6 @@ from tests.test_model_grader import MODEL
 def env(clocked_env):
     client, clock, _ = clocked_env
     return client, clock
-
-
-def guest(client: TestClient) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def start(client: TestClient, h: dict[str, str], round_id: str = "mini") -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from api_helpers import guest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -15,12 +16,6 @@ from tests.conftest import T0, make_settings
 def env(clocked_env):
     client, clock, content_dir = clocked_env
     return client, clock, content_dir
-
-
-def guest(client) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def start(client, headers) -> dict:

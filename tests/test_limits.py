@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from api_helpers import bearer, guest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -83,16 +84,6 @@ def make_app(db_url, content_dir) -> Iterator[Callable[..., tuple[FastAPI, Clock
 def at(app: FastAPI, address: str) -> TestClient:
     """Another client, from `address`, of an app that is running already (no lifespan of its own)."""
     return TestClient(app, client=(address, 50000))
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def guest(client: TestClient) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201, r.text
-    return bearer(r.json()["access_token"])
 
 
 def start(client: TestClient, headers: dict[str, str], round_id: str = "mini"):

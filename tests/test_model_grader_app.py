@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from api_helpers import guest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -38,12 +39,6 @@ def model_env(db_url, tmp_path) -> Iterator[tuple[TestClient, FakeModel, Clock]]
         app.state.clock = clock
         with TestClient(app) as client:
             yield client, fake, clock
-
-
-def guest(client: TestClient) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def all_missing(asked: Asked) -> str:

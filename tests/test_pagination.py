@@ -11,6 +11,7 @@ import re
 import shutil
 from datetime import timedelta
 
+from api_helpers import guest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,12 +25,6 @@ from app.models import Interview, User
 from app.pagination import HEX_ID, INT_ID
 from app.practice.export import export_batches
 from tests.conftest import T0, make_settings
-
-
-def guest(client: TestClient) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def walk(client: TestClient, path: str, headers: dict[str, str], limit: int) -> list[list[dict]]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_helpers import guest
 from fsrs import Rating
 from itsdangerous import URLSafeSerializer
 
@@ -27,12 +28,6 @@ GOOD_OPEN = "每个通道求均值方差，标准化后用 gamma beta 缩放平�
 def env(clocked_env):
     client, clock, content_dir = clocked_env
     return client, clock
-
-
-def guest(client) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def check(client, h, qid, answer, **extra) -> dict:

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
+from api_helpers import guest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -50,12 +51,6 @@ def csrf_of(html: str) -> str:
     m = CSRF_RE.search(html)
     assert m, "no csrf_token field on the page"
     return m.group(1)
-
-
-def guest(client: TestClient) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def start(client: TestClient, headers: dict[str, str]) -> str:

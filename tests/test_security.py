@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from api_helpers import bearer, guest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
@@ -58,12 +59,6 @@ def env(db_url, tmp_path) -> Iterator[tuple[TestClient, Any]]:
     app.state.engine.dispose()
 
 
-def guest(client: TestClient) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def register(client: TestClient, username: str) -> str:
     r = client.post("/api/v1/auth/register", json={"username": username, "password": PASSWORD})
     assert r.status_code == 201, r.text
@@ -74,11 +69,10 @@ def login(client: TestClient, username: str, password: str = PASSWORD):
     return client.post("/api/v1/auth/token", json={"username": username, "password": password})
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def row_counts(app) -> dict[str, int]:
+    # The quota counts of earlier writes reach their table at the ledger's next sync (every 0.5 s): now,
+    # so that a count taken before a probe and one after it differ only by what the probe wrote.
+    app.state.write_quotas.ledger.sync(app.state.engine, app.state.clock().timestamp())
     with Session(app.state.engine) as db:
         return {t.name: db.execute(select(func.count()).select_from(t)).scalar_one()
                 for t in SQLModel.metadata.sorted_tables}
@@ -299,8 +293,6 @@ def test_get_routes_never_write(env):
     iid = start_interview(client, h)["id"]  # one running interview per round: after the finish
     assert client.put(f"/api/v1/interviews/{iid}/answers/0", json={"answer": "a"}, headers=h).status_code == 200
     qid = "s-open"
-    # the quota counts of the writes above reach the table on the ledger's next sync: now, not mid-loop
-    app.state.write_quotas.ledger.sync(app.state.engine, app.state.clock().timestamp())
     before = row_counts(app)
     tried = 0
     for path, ops in app.openapi()["paths"].items():

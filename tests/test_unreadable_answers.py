@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from api_helpers import guest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -16,12 +17,6 @@ from tests.test_web_pages import csrf_of
 NUMBER_HINT = "无法识别这个数字，请只填写一个数字，例如 32、0.5 或 1e-3。"
 SHAPE_HINT = "形状的每一维都应是整数，无法识别“abc”。"
 PREFIX = "the answer cannot be read for this question: "
-
-
-def guest(client: TestClient) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def stats(client: TestClient, h: dict[str, str]) -> dict:

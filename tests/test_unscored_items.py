@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_helpers import guest
 from fastapi.testclient import TestClient
 
 from app.content.loader import load_content
@@ -96,12 +97,6 @@ def env(db_url, tmp_path) -> Iterator[tuple[TestClient, Clock, Path]]:
     app.state.clock = clock
     with TestClient(app) as client:
         yield client, clock, content_dir
-
-
-def guest(client: TestClient) -> dict[str, str]:
-    r = client.post("/api/v1/auth/guest")
-    assert r.status_code == 201
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_the_loader_reads_the_key_and_refuses_anything_but_a_boolean(tmp_path):

@@ -1,0 +1,16 @@
+"""Small helpers the API tests share (importable: pytest puts tests/ on sys.path for its conftest)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def guest(client: TestClient) -> dict[str, str]:
+    """A new guest's auth headers."""
+    r = client.post("/api/v1/auth/guest")
+    assert r.status_code == 201, r.text
+    return bearer(r.json()["access_token"])
