@@ -220,6 +220,11 @@ def _cross_check(content: Content, rounds: list[tuple[Round, Mapping[str, int]]]
     errors += _duplicates(((r.id, r.file, 1) for r, _ in rounds), "轮次 id")
     ids = {q.id for q in questions}
     for q in questions:
+        for other in q.not_duplicate_of:
+            if other not in ids or other == q.id:
+                errors.append(ContentError(q.file, q.line, f"not_duplicate_of 里的「{other}」不是另一道题目"))
+
+    for q in questions:
         for f in q.followups:
             if f not in ids:
                 errors.append(ContentError(q.file, q.line, f"追问「{f}」指向不存在的题目"))
