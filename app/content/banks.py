@@ -37,7 +37,8 @@ SECTION_NAMES = {
     "常见误区": "misconceptions", "misconceptions": "misconceptions",
     "解析": "explanation", "explanation": "explanation",
 }
-COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups", "scored", "not_duplicate_of"}
+COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups", "scored", "replaces",
+               "not_duplicate_of"}
 TYPE_KEYS = {
     "single": {"weights"},
     "multiple": {"weights"},
@@ -121,6 +122,10 @@ def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None
     if not isinstance(scored, bool):
         err(line("scored"), "scored 必须是 true 或 false（false：只练不评分，如自我介绍、反问）")
         ok = False
+    replaces = _str_list(meta.get("replaces", []))
+    if replaces is None or not all(ID_RE.match(r) for r in replaces):
+        err(line("replaces"), "replaces 必须是题目 id 的列表（合并进本题、已删除的旧题）")
+        ok = False
     not_duplicate_of = _reasons(meta.get("not_duplicate_of", {}))
     if not_duplicate_of is None:
         err(line("not_duplicate_of"), "not_duplicate_of 应为 {题目 id: 为什么两题问的不是一回事}，理由不能为空")
@@ -160,6 +165,7 @@ def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None
         id=qid, bank=bank, type=qtype, title=title, prompt=prompt, explanation=explanation,
         difficulty=difficulty, topics=tuple(topics or ()), tags=tuple(tags or ()), source=source.strip(),
         followups=tuple(followups or ()), scored=scored is not False, file=file, line=block.line,
+        replaces=tuple(replaces or ()),
         not_duplicate_of=not_duplicate_of or {}, **fields,
     )
 
