@@ -16,8 +16,8 @@ THRESHOLD sits just below them. What else scores that high is mostly generated t
 alike and ask different things, which say so with `not_duplicate_of: {other-id: reason}` in either item's
 metadata (the reason is for the next reader).
 
-Pairs are found through an inverted index of the bigrams, so only stems that share one are compared
-(about 60 ms for 430 items).
+Pairs are found through an inverted index of the bigrams, so only stems that share one are compared:
+60-110 ms for the 417 bundled items on the 2-core machine, where comparing every pair took 0.6 s.
 """
 
 from __future__ import annotations
