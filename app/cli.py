@@ -51,6 +51,15 @@ def content_check(
             raise typer.Exit(1)
 
 
+@content_cli.command("stats")
+def content_stats(directory: Annotated[Path | None, typer.Argument(help="content folder")] = None) -> None:
+    """Print the catalogue as markdown: questions per bank and type, topics, rounds with their sections'
+    main questions, follow-ups and minutes (docs/content.md is this for the bundled folder)."""
+    from app.content.catalogue import catalogue_markdown
+
+    typer.echo(catalogue_markdown(_check_or_exit(directory or get_settings().content_dir)), nl=False)
+
+
 @content_cli.command("calculators")
 def content_calculators() -> None:
     """List the calculators for generated items, with their parameters and defaults."""
