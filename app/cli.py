@@ -19,8 +19,14 @@ cli.add_typer(db_cli, name="db")
 
 
 @content_cli.command("check")
-def content_check(directory: Annotated[Path | None, typer.Argument(help="content folder")] = None) -> None:
-    """Validate every bank and round; print each problem as file:line: message."""
+def content_check(
+    directory: Annotated[Path | None, typer.Argument(help="content folder")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 1 on warnings too")] = False,
+) -> None:
+    """Validate every bank and round; print each problem as file:line: message, then each warning (near-
+    duplicate stems) the same way. Errors exit 1; warnings only with --strict."""
+    from app.content.near_duplicates import near_duplicate_warnings
+
     directory = directory or get_settings().content_dir
     try:
         content = load_content(directory)
@@ -36,6 +42,22 @@ def content_check(directory: Annotated[Path | None, typer.Argument(help="content
     types = ", ".join(f"{k} {v}" for k, v in sorted(by_type.items()))
     typer.echo(f"OK {directory}: {c['questions']} questions ({types}) in {c['banks']} banks, "
                f"{c['rounds']} rounds; version {content.version}; {content.load_seconds * 1000:.0f} ms")
+    warnings = near_duplicate_warnings(content.questions)
+    for warning in warnings:
+        typer.echo(f"{warning.file}:{warning.line}: 警告: {warning.message}", err=True)
+    if warnings:
+        typer.echo(f"{len(warnings)} warning(s) in {directory}", err=True)
+        if strict:
+            raise typer.Exit(1)
+
+
+@content_cli.command("stats")
+def content_stats(directory: Annotated[Path | None, typer.Argument(help="content folder")] = None) -> None:
+    """Print the catalogue as markdown: questions per bank and type, topics, rounds with their sections'
+    main questions, follow-ups and minutes (docs/content.md is this for the bundled folder)."""
+    from app.content.catalogue import catalogue_markdown
+
+    typer.echo(catalogue_markdown(_check_or_exit(directory or get_settings().content_dir)), nl=False)
 
 
 @content_cli.command("calculators")

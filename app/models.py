@@ -138,6 +138,15 @@ class ContentState(SQLModel, table=True):
     updated_at: datetime = _ts(nullable=False, default=utcnow)
 
 
+class QuestionAlias(SQLModel, table=True):
+    """A question id merged into another item (`replaces` in content): what is recorded under the old id is
+    kept under the new one (app/runtime/replacements.py)."""
+
+    old_id: str = Field(primary_key=True, max_length=64)
+    new_id: str = Field(max_length=64)
+    at: datetime = _ts(nullable=False, default=utcnow)  # when a publication last set it
+
+
 class ReloadLog(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts(nullable=False, default=utcnow)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.content.loader import load_content, pick_round_questions
+from app.content.near_duplicates import near_duplicate_warnings
 from app.scoring.check import check_answer, expected_answer, instance_for
 from tests.conftest import REPO
 
@@ -27,6 +28,12 @@ def test_minimum_counts(content):
     assert types["generated"] >= 15
     assert len({q.calculator for q in content.questions if q.type == "generated"}) >= 10
     assert types["open"] > 0
+
+
+def test_no_near_duplicate_stems(content):
+    """Each pair the checker finds is merged (replaces), rewritten, or allowed with a reason (not_duplicate_of)."""
+    warnings = [str(w) for w in near_duplicate_warnings(content.questions)]
+    assert not warnings, "\n".join(warnings)
 
 
 def test_every_question_is_complete(content):

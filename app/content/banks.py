@@ -37,7 +37,8 @@ SECTION_NAMES = {
     "常见误区": "misconceptions", "misconceptions": "misconceptions",
     "解析": "explanation", "explanation": "explanation",
 }
-COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups", "scored"}
+COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups", "scored", "replaces",
+               "not_duplicate_of"}
 TYPE_KEYS = {
     "single": {"weights"},
     "multiple": {"weights"},
@@ -121,6 +122,14 @@ def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None
     if not isinstance(scored, bool):
         err(line("scored"), "scored 必须是 true 或 false（false：只练不评分，如自我介绍、反问）")
         ok = False
+    replaces = _str_list(meta.get("replaces", []))
+    if replaces is None or not all(ID_RE.match(r) for r in replaces):
+        err(line("replaces"), "replaces 必须是题目 id 的列表（合并进本题、已删除的旧题）")
+        ok = False
+    not_duplicate_of = _reasons(meta.get("not_duplicate_of", {}))
+    if not_duplicate_of is None:
+        err(line("not_duplicate_of"), "not_duplicate_of 应为 {题目 id: 为什么两题问的不是一回事}，理由不能为空")
+        ok = False
 
     sections: dict[str, str] = {}
     section_lines: dict[str, int] = {}
@@ -155,7 +164,9 @@ def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None
     return Question(
         id=qid, bank=bank, type=qtype, title=title, prompt=prompt, explanation=explanation,
         difficulty=difficulty, topics=tuple(topics or ()), tags=tuple(tags or ()), source=source.strip(),
-        followups=tuple(followups or ()), scored=scored is not False, file=file, line=block.line, **fields,
+        followups=tuple(followups or ()), scored=scored is not False, file=file, line=block.line,
+        replaces=tuple(replaces or ()),
+        not_duplicate_of=not_duplicate_of or {}, **fields,
     )
 
 
@@ -165,6 +176,16 @@ def _str_list(value: Any) -> list[str] | None:
     if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
         return None
     return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _reasons(value: Any) -> dict[str, str] | None:
+    """not_duplicate_of: question id -> the reason, a non-empty string; None when malformed."""
+    if not isinstance(value, dict):
+        return None
+    out = {str(k).strip(): v.strip() for k, v in value.items() if isinstance(v, str)}
+    if len(out) != len(value) or not all(ID_RE.match(k) and v for k, v in out.items()):
+        return None
+    return out
 
 
 def _number(value: Any) -> float | None:

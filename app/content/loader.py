@@ -53,6 +53,8 @@ class Content:
     rounds: tuple[Round, ...]
     load_seconds: float = 0.0
     by_id: Mapping[str, Question] = field(default_factory=dict)
+    # old id -> the id of the item it was merged into (`replaces`), for the data that follows it
+    replaced_by: Mapping[str, str] = field(default_factory=dict)
     rounds_by_id: Mapping[str, Round] = field(default_factory=dict)
     unscored: frozenset[str] = frozenset()  # ids of the questions marked `scored: false`
     # follow-up id -> the questions that ask it as their 追问, in bank order
@@ -219,16 +221,34 @@ def _cross_check(content: Content, rounds: list[tuple[Round, Mapping[str, int]]]
     errors += _duplicates(((b.id, b.file, 1) for b in banks), "题库 id")
     errors += _duplicates(((r.id, r.file, 1) for r, _ in rounds), "轮次 id")
     ids = {q.id for q in questions}
+    replacing: dict[str, Question] = {}
+    for q in questions:
+        for old in q.replaces:
+            if old in ids:
+                errors.append(ContentError(q.file, q.line, f"replaces 里的「{old}」仍是一道题目：合并后删掉旧题"))
+            elif old in replacing:
+                first = replacing[old]
+                errors.append(ContentError(q.file, q.line, f"「{old}」已由「{first.id}」取代（{first.file}:{first.line}）"
+                                                           "，一道旧题只能合并进一道题"))
+            else:
+                replacing[old] = q
+        for other in q.not_duplicate_of:
+            if other not in ids or other == q.id:
+                errors.append(ContentError(q.file, q.line, f"not_duplicate_of 里的「{other}」不是另一道题目"))
+
+    def missing(qid: str) -> str:
+        return f"（它已被「{replacing[qid].id}」取代）" if qid in replacing else ""
+
     for q in questions:
         for f in q.followups:
             if f not in ids:
-                errors.append(ContentError(q.file, q.line, f"追问「{f}」指向不存在的题目"))
+                errors.append(ContentError(q.file, q.line, f"追问「{f}」指向不存在的题目{missing(f)}"))
             elif f == q.id:
                 errors.append(ContentError(q.file, q.line, "题目不能追问自己"))
     for rnd, refs in rounds:
         for qid, line in refs.items():
             if qid not in ids:
-                errors.append(ContentError(rnd.file, line, f"轮次引用了不存在的题目「{qid}」"))
+                errors.append(ContentError(rnd.file, line, f"轮次引用了不存在的题目「{qid}」{missing(qid)}"))
         for section in rnd.sections:
             fixed = set(section.questions)
             for rule in section.picks:
@@ -278,6 +298,7 @@ def build_content(
         rounds=tuple(rounds),
         load_seconds=time.perf_counter() - started,
         by_id=MappingProxyType({q.id: q for q in questions}),
+        replaced_by=MappingProxyType({old: q.id for q in questions for old in q.replaces}),
         rounds_by_id=MappingProxyType({r.id: r for r in rounds}),
         unscored=frozenset(q.id for q in questions if not q.scored),
         parents=MappingProxyType({k: tuple(v) for k, v in parents.items()}),

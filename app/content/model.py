@@ -65,6 +65,10 @@ class Question:
     scored: bool = True
     file: str = ""
     line: int = 0
+    # ids of the items this one was merged from: their answers and review cards follow it (app/runtime/replacements.py)
+    replaces: tuple[str, ...] = ()
+    # items whose stems look alike but ask another thing, each with the reason (app/content/near_duplicates.py)
+    not_duplicate_of: dict[str, str] = field(default_factory=dict)
     # choice
     options: tuple[Option, ...] = ()
     weights: dict[str, float] | None = None

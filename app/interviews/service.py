@@ -62,7 +62,7 @@ def from_snapshot(data: dict[str, Any]) -> Question:
         Misconception(m["label"], tuple(tuple(g) for g in m["groups"]), m.get("statement", ""))
         for m in values.get("misconceptions", ())
     )
-    for name in ("topics", "tags", "followups"):
+    for name in ("topics", "tags", "followups", "replaces"):
         values[name] = tuple(values.get(name, ()))
     if values.get("type") == "shape" and values.get("answer") is not None:
         values["answer"] = tuple(values["answer"])

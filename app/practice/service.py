@@ -20,6 +20,7 @@ from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import scheduling, stats
 from app.practice.scheduling import utc
+from app.runtime.replacements import recorded_id
 from app.scoring.check import CheckResult
 from app.views import question_view
 from app.write_quotas import WriteQuotas, answer_size
@@ -46,7 +47,9 @@ def record_attempt(
     seed: int | None = None, answer: Any = None, self_rating: str | None = None, source: str = "practice",
     interview_id: str | None = None, desired_retention: float | None = None,
 ) -> tuple[Attempt, ReviewCard]:
-    """Store one answered question and review the user's card for it with the rating the answer earns."""
+    """Store one answered question and review the user's card for it with the rating the answer earns; an
+    id merged into another item is recorded under that item (app.runtime.replacements)."""
+    question_id = recorded_id(db, question_id)
     if desired_retention is None:
         user = db.get(User, user_id)
         desired_retention = user.desired_retention if user else 0.9
@@ -175,7 +178,7 @@ def rerate(db: Session, content: Content, user: User, question_id: str, rating: 
         raise NotFound("only open questions take a self-rating; other answers are rated from their score")
     if not q.scored:
         raise NotFound("this question is not scored: it takes no self-rating and is never scheduled")
-    row = _card_row(db, user.id, question_id)
+    row = _card_row(db, user.id, recorded_id(db, question_id))
     if row is None or row.last_review is None:
         raise NotFound("you have not answered this question yet")
     return _rerate(db, user, row, scheduling.parse_rating(rating))
@@ -183,8 +186,9 @@ def rerate(db: Session, content: Content, user: User, question_id: str, rating: 
 
 def rerate_interview_item(db: Session, user: User, interview_id: str, question_id: str, rating: str) -> bool:
     """A self-rating given on a finished interview's report: it replaces the card's latest review only if
-    that review came from this interview (a later practice answer has moved the card on since)."""
-    row = _card_row(db, user.id, question_id)
+    that review came from this interview (a later practice answer has moved the card on since). The plan's
+    id may since have been merged into another item: its card is that item's."""
+    row = _card_row(db, user.id, recorded_id(db, question_id))
     if row is None or row.last_review is None or row.last_attempt_id is None:
         return False
     attempt = db.get(Attempt, row.last_attempt_id)

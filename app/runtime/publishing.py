@@ -7,6 +7,8 @@
 2. store: the content folder *is* the store (until bundles move into the database), so the version recorded
    is the hash of exactly the bytes that were validated;
 3. record: that hash goes into the one ContentState row, with a ReloadLog row, in one write transaction;
+   the same transaction moves what candidates recorded under ids the new version merged into other items
+   (`replaces`, app/runtime/replacements.py), so a version is never served without its merges;
 4. tell: the other workers poll the row (app/runtime/sync.py) and call `follow_published`.
 
 A worker serves exactly the recorded version or stays on its own. Following a publication, it loads the
@@ -38,6 +40,7 @@ from sqlmodel import Session, select
 from app.content.loader import Content, ContentInvalid, load_content
 from app.db import for_update, request_session, write_transaction
 from app.models import ContentState, ReloadLog
+from app.runtime.replacements import follow_replacements
 from app.runtime.store import ContentStore, HeldBack
 
 log = logging.getLogger("mianjing.publishing")
@@ -96,6 +99,12 @@ def _record_if_absent(db: Session, version: str, now: datetime) -> bool:
     return db.exec(stmt).first() is not None  # type: ignore[call-overload]
 
 
+def _with_replacements(db: Session, content: Content, detail: dict[str, Any]) -> dict[str, Any]:
+    """Move the data of merged ids (inside the recording transaction); the log row says what moved."""
+    followed = follow_replacements(db, content)
+    return {**detail, "replacements": followed.as_dict()} if followed.aliases else detail
+
+
 def publish(db: Session, directory: str | os.PathLike[str], actor: str, *, store: ContentStore | None = None,
             describe: Describe | None = None) -> Published:
     """Validate the folder, record its version and, given this process's store, serve it here at once.
@@ -117,6 +126,7 @@ def publish(db: Session, directory: str | os.PathLike[str], actor: str, *, store
         detail = describe(previous, new) if describe is not None else {}
         with write_transaction(db):
             previous_version = _record(db, new.version, datetime.now(UTC))
+            detail = _with_replacements(db, new, detail)
             db.add(ReloadLog(actor=actor, version_before=previous.version if previous else previous_version,
                              version_after=new.version, ok=True, detail=detail))
         # Swapped only once recorded: a failed commit leaves this worker on the published version.
@@ -133,8 +143,9 @@ def publish_at_start(engine: Engine, store: ContentStore, *, folder_is_truth: bo
     now = datetime.now(UTC)
     with request_session(engine) as db, write_transaction(db):
         if _record_if_absent(db, mine, now):
+            detail = {"rule": "first start: no version was recorded", **store.current.counts()}
             db.add(ReloadLog(actor="startup", version_before=None, version_after=mine, ok=True,
-                             detail={"rule": "first start: no version was recorded", **store.current.counts()}))
+                             detail=_with_replacements(db, store.current, detail)))
             log.info("first start: published the content folder, version %s", mine)
             return
         publication = recorded(db)
@@ -142,8 +153,9 @@ def publish_at_start(engine: Engine, store: ContentStore, *, folder_is_truth: bo
             return
         if folder_is_truth:
             _record(db, mine, now)
+            detail = {"rule": "MIANJING_PUBLISH_ON_START", **store.current.counts()}
             db.add(ReloadLog(actor="startup", version_before=publication.version, version_after=mine, ok=True,
-                             detail={"rule": "MIANJING_PUBLISH_ON_START", **store.current.counts()}))
+                             detail=_with_replacements(db, store.current, detail)))
             log.info("publish on start: published the content folder, version %s (was %s)", mine,
                      publication.version)
             return
