@@ -90,33 +90,42 @@ def test_a_fuzzy_match_never_drops_a_negation() -> None:
 # --- negation words that are the claim's own wording -----------------------------------------------
 
 _NEG_WORD_RE = re.compile(r"[不非无没未]|\bnot?\b|n't")
+# A relation whose second group is all negations: the point reg-project-underfit had until its follow-up
+# (reg-underfit-more-data) took the question over.
+DATA_HELPS_LITTLE = KeyPoint("加数据作用小", (), 1, "单纯增加同分布的训练数据对欠拟合帮助很小",
+                             (("数据", "样本"), ("没用", "无效", "帮助不大", "帮助很小", "作用不大", "作用有限",
+                                               "不起作用", "主要降低方差", "降低的是方差")))
+
+
+def _verdicts(content, qid: str | None, answer: str) -> dict[str, str]:
+    """The verdict per point of a bundled item (qid), or of DATA_HELPS_LITTLE alone (None)."""
+    if qid is None:
+        return {p.label: p.verdict for p in grade_answer("", (DATA_HELPS_LITTLE,), (), answer).points}
+    q = content.by_id[qid]
+    return {p.label: p.verdict for p in grade_answer(q.prompt, q.keypoints, q.misconceptions, answer).points}
 
 
 @pytest.mark.parametrize(("qid", "label", "answer"), [
-    ("reg-project-underfit", "加数据作用小", "多加数据对欠拟合没用"),
-    ("reg-project-underfit", "加数据作用小", "加数据帮助不大"),
+    (None, "加数据作用小", "多加数据对欠拟合没用"),
+    (None, "加数据作用小", "加数据帮助不大"),
     ("norm-bn-small-batch", "统计量估计不准", "均值和方差的估计不准"),
     ("norm-bn-small-batch", "统计量估计不准", "统计量估计不准"),
     ("tf-multihead", "参数量不变", "多头的总参数量不变"),
 ])
 def test_a_negation_inside_one_group_is_the_claim_not_a_denial(bundled_content, qid, label, answer) -> None:
     """"没用" in "加数据 & 没用" says what the point says: it does not deny the other group's "数据"."""
-    q = bundled_content.by_id[qid]
-    g = grade_answer(q.prompt, q.keypoints, q.misconceptions, answer)
-    assert {p.label: p.verdict for p in g.points}[label] == "covered"
+    assert _verdicts(bundled_content, qid, answer)[label] == "covered"
 
 
 @pytest.mark.parametrize(("qid", "label", "answer", "verdict"), [
-    ("reg-project-underfit", "加数据作用小", "加数据作用不小", "missing"),
-    ("reg-project-underfit", "加数据作用小", "加数据并不是没用", "contradicted"),
-    ("reg-project-underfit", "加数据作用小", "加数据对欠拟合并非帮助不大", "contradicted"),
+    (None, "加数据作用小", "加数据作用不小", "missing"),
+    (None, "加数据作用小", "加数据并不是没用", "contradicted"),
+    (None, "加数据作用小", "加数据对欠拟合并非帮助不大", "contradicted"),
     ("norm-bn-small-batch", "统计量估计不准", "并不是统计量估计不准", "contradicted"),
     ("norm-bn-small-batch", "统计量估计不准", "均值和方差的估计并没有不准", "contradicted"),
 ])
 def test_a_negation_outside_the_matched_words_still_denies(bundled_content, qid, label, answer, verdict) -> None:
-    q = bundled_content.by_id[qid]
-    g = grade_answer(q.prompt, q.keypoints, q.misconceptions, answer)
-    assert {p.label: p.verdict for p in g.points}[label] == verdict
+    assert _verdicts(bundled_content, qid, answer)[label] == verdict
 
 
 @pytest.mark.parametrize(("qid", "denial", "claim"), [
@@ -199,17 +208,16 @@ def test_every_bundled_relation_with_its_own_negation_is_asserted_by_its_words(b
     assert not wrong, wrong
 
 
-def test_one_long_clause_of_a_relations_own_negations_grades_in_linear_time(bundled_content) -> None:
+def test_one_long_clause_of_a_relations_own_negations_grades_in_linear_time() -> None:
     """20,000 characters of "数据没用" without punctuation: one clause holding 5,000 matches of each group and
     5,000 cues. Looking each cue up among the matches by bisection keeps this at ~40 ms; comparing every
     cue with every match took 4.7 s."""
-    q = bundled_content.by_id["reg-project-underfit"]
     text = "数据没用" * 5000
-    grade_answer(q.prompt, q.keypoints, q.misconceptions, "数据没用")  # rubric and tokenizer built
+    grade_answer("", (DATA_HELPS_LITTLE,), (), "数据没用")  # rubric and tokenizer built
     start = time.perf_counter()
-    g = grade_answer(q.prompt, q.keypoints, q.misconceptions, text)
+    g = grade_answer("", (DATA_HELPS_LITTLE,), (), text)
     assert time.perf_counter() - start < 1.0
-    assert {p.label: p.verdict for p in g.points}["加数据作用小"] == "covered"
+    assert g.points[0].verdict == "covered"
 
 
 # "不变" is invariance ("旋转不变", "尺度不变的特征", "不变量"), not a denial of the clause's other words.
