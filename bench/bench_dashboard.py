@@ -33,7 +33,7 @@ from sqlmodel import Session, func, select  # noqa: E402
 from app.db import db_session, upgrade  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Attempt, Interview, ReviewCard, User  # noqa: E402
-from app.practice import scheduling, service  # noqa: E402
+from app.practice import due, scheduling, service  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 TARGET_P99_MS = 50.0
@@ -119,11 +119,11 @@ def main() -> None:
             ("GET /dashboard page (TestClient)", timed(page("/dashboard"), args.calls)),
             ("GET /reviews page (TestClient)", timed(page("/reviews"), args.calls)),
             ("GET /practice page (TestClient)", timed(page("/practice"), args.calls)),
-            ("service.due_reviews", timed(svc(lambda db, c, u: service.due_reviews(db, c, u, NOW, 20)), args.calls)),
+            ("due.due_today", timed(svc(lambda db, c, u: due.due_today(db, c, u, NOW, UTC)), args.calls)),
             ("service.dashboard", timed(svc(lambda db, c, u: service.dashboard(db, c, u, NOW, UTC)), args.calls)),
         ]
     kind = url.split(":", 1)[0]
-    print(f"\n{args.attempts} attempts, {len(content.questions)} questions (cards), {due_now} due now, "
+    print(f"\n{args.attempts} attempts, {len(content.questions)} questions (cards), {due_now} due today, "
           f"database {kind}, {args.calls} calls each\n")
     print("| what | median ms | p99 ms | target p99 |")
     print("|---|---:|---:|---:|")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -81,9 +82,10 @@ def _zone(tz: str | None) -> Any:
                     first=("rate_review", {"question_id": "$response.body#/items/0/question_id"}))})
 def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
                 limit: PageLimit = DEFAULT_LIMIT, cursor: IntCursor = None) -> dict[str, Any]:
-    """Questions whose review is due now, most overdue first, with a link to each public view; `limit` at a
-    time (pass a page's `next` as `cursor`)."""
-    page = listing.due_page(db, content, caller.user(db), now, limit, cursor)
+    """Questions whose review is due today (before the end of my day), most overdue first, with a link to
+    each public view; `limit` at a time (pass a page's `next` as `cursor`). How many: `due_now` of
+    GET /me/stats, the forecast's first day."""
+    page = listing.due_page(db, content, caller.user(db), now, UTC, limit, cursor)
     return {"items": [{**item, "url": question_link(item["question_id"])} for item in page.items],
             "next": page.next}
 

@@ -295,7 +295,8 @@ class DueReview(BaseModel):
 
 
 class DueReviewPage(BaseModel):
-    """A page of the reviews due now, most overdue first (how many are due: GET /me/stats, `due_now`)."""
+    """A page of the reviews due today (before the end of my day), most overdue first (how many are due:
+    GET /me/stats, `due_now`, the forecast's first day)."""
 
     items: list[DueReview]
     next: IntNext = Field(description=NEXT_HELP)
@@ -334,7 +335,8 @@ class Dashboard(BaseModel):
     forecast: dict[str, int] = Field(description="ISO date -> reviews falling due that day, the next 14 days")
     recent_interviews: list[RecentInterview]
     desired_retention: float
-    due_now: int
+    due_now: int = Field(description="reviews due today (before the end of my day): GET /me/reviews/due lists "
+                                     "them, and the forecast's first day counts the same")
 
 
 class RetentionSettings(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Date, case, cast, literal, true
@@ -18,7 +18,7 @@ from app.content.model import Question
 from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
-from app.practice import scheduling, stats
+from app.practice import due, scheduling, stats
 from app.practice.scheduling import utc
 from app.scoring.check import CheckResult
 from app.views import question_view
@@ -223,24 +223,6 @@ def set_retention(db: Session, user: User, value: float) -> User:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def due_reviews(db: Session, content: Content, user: User, now: datetime, limit: int) -> dict[str, Any]:
-    """Cards due at `now`, most overdue first; cards of questions gone from the content are left out."""
-    rows = db.exec(select(ReviewCard.question_id, ReviewCard.due, ReviewCard.last_rating)
-                   .where(ReviewCard.user_id == user.id, ReviewCard.due <= utc(now))
-                   .order_by(col(ReviewCard.due), col(ReviewCard.id))).all()
-    items = []
-    total = 0
-    for qid, due, last_rating in rows:
-        q = content.by_id.get(qid)
-        if q is None or not q.scored:
-            continue
-        total += 1
-        if len(items) < limit:
-            items.append({"question_id": qid, "title": q.title, "bank": q.bank, "type": q.type,
-                          "topics": list(q.topics), "due": due.isoformat(), "last_rating": last_rating})
-    return {"now": utc(now).isoformat(), "total": total, "items": items}
-
-
 def _topics_of(content: Content) -> dict[str, tuple[str, ...]]:
     return {q.id: q.topics for q in content.questions}
 
@@ -285,10 +267,7 @@ def _per_day(db: Session, content: Content, user_id: int, now: datetime, tz: Any
 def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any) -> dict[str, Any]:
     now = utc(now)
     conn = db.connection()  # plain Core rows: no ORM bookkeeping for thousands of timestamps
-    horizon = now + timedelta(days=stats.FORECAST_DAYS + 1)
-    dues = conn.execute(select(ReviewCard.due)
-                        .where(ReviewCard.user_id == user.id, ReviewCard.due < horizon,
-                               scored_only(ReviewCard.question_id, content))).scalars().all()
+    forecast = due.read_days(db, content, user, now, tz, stats.FORECAST_DAYS).forecast()
     interviews = conn.execute(select(Interview.id, Interview.round_id, Interview.round_title, Interview.state,
                                      Interview.score, Interview.started_at, Interview.finished_at)
                               .where(Interview.user_id == user.id)
@@ -297,10 +276,9 @@ def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any)
                "finished_at": f.isoformat() if f else None}
               for i, r, t, s, sc, st, f in interviews]
     out = stats.dashboard(questions=_per_question(db, content, user.id), per_day=_per_day(db, content, user.id, now, tz),
-                          topics_of=_topics_of(content),
-                          dues=dues, interviews=recent, now=now, tz=tz)
+                          topics_of=_topics_of(content), forecast=forecast, interviews=recent, now=now, tz=tz)
     out["desired_retention"] = user.desired_retention
-    out["due_now"] = sum(1 for d in dues if d <= now)
+    out["due_now"] = next(iter(forecast.values()))  # today's entry: the due list's count (app.practice.due)
     return out
 
 
@@ -321,11 +299,11 @@ class PracticeFilters:
 
 
 def next_question(db: Session | None, content: Content, user: User | None, now: datetime,
-                  filters: PracticeFilters, *, avoid: str | None = None) -> dict[str, Any]:
-    """A question to practise: one of mine that is due, else one I have never answered, else the one
-    due soonest; anonymous callers get a random match. filters.weak restricts to my weakest topics.
-    `avoid` (the question just shown) is not picked again unless nothing else matches. Items that are not
-    scored are never offered: there is nothing to check."""
+                  filters: PracticeFilters, *, tz: tzinfo = UTC, avoid: str | None = None) -> dict[str, Any]:
+    """A question to practise: one of mine that is due today (app.practice.due), else one I have never
+    answered, else the one due soonest; anonymous callers get a random match. filters.weak restricts to my
+    weakest topics. `avoid` (the question just shown) is not picked again unless nothing else matches. Items
+    that are not scored are never offered: there is nothing to check."""
     candidates = [q for q in filters.matching(content) if q.scored]
     weak_topics: list[str] = []
     if filters.weak:
@@ -340,24 +318,25 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     if not candidates:
         raise NotFound("no question matches these filters")
     candidates = [q for q in candidates if q.id != avoid] or candidates
-    reason, due = "random", None
+    reason, when = "random", None
     if user is None or db is None:
         q = random.choice(candidates)
     else:
         ids = [q.id for q in candidates]
+        allowed = set(ids)
+        waiting = [c for c in due.due_today(db, content, user, now, tz) if c.question_id in allowed]
         cards = dict(db.exec(select(ReviewCard.question_id, ReviewCard.due)
                              .where(ReviewCard.user_id == user.id, col(ReviewCard.question_id).in_(ids))).all())
         unseen = [q for q in candidates if q.id not in cards]
-        soonest = min(cards.items(), key=lambda kv: (kv[1], kv[0])) if cards else None
-        if soonest is not None and soonest[1] <= utc(now):
-            q, reason, due = content.by_id[soonest[0]], "due", soonest[1]
+        if waiting:
+            q, reason, when = content.by_id[waiting[0].question_id], "due", waiting[0].due
         elif unseen:
             q, reason = random.choice(unseen), "new"
         else:
-            assert soonest is not None
-            q, reason, due = content.by_id[soonest[0]], "ahead", soonest[1]
+            soonest = min(cards.items(), key=lambda kv: (kv[1], kv[0]))
+            q, reason, when = content.by_id[soonest[0]], "ahead", soonest[1]
     view = question_view(q)  # a generated item gets a fresh seed
-    view["practice"] = {"reason": reason, "due": due.isoformat() if due else None, "weak_topics": weak_topics}
+    view["practice"] = {"reason": reason, "due": when.isoformat() if when else None, "weak_topics": weak_topics}
     return view
 
 
@@ -370,11 +349,3 @@ def account_work(db: Session, user: User) -> dict[str, int]:
         return conn.execute(select(func.count()).select_from(model).where(model.user_id == user.id)).scalar_one()
 
     return {"interviews": count(Interview), "cards": count(ReviewCard), "attempts": count(Attempt)}
-
-
-def next_due_at(db: Session, content: Content, user: User, now: datetime) -> datetime | None:
-    """When my next card falls due after `now` (None: no card is waiting)."""
-    due = db.exec(select(func.min(ReviewCard.due))
-                  .where(ReviewCard.user_id == user.id, ReviewCard.due > utc(now),
-                         scored_only(ReviewCard.question_id, content))).first()
-    return due

@@ -20,7 +20,7 @@ from app.auth.rules import Text
 from app.content.loader import Content
 from app.db import write_transaction
 from app.errors import AppError, NotFound
-from app.practice import service
+from app.practice import due, service
 from app.scoring.answers import answer_problem
 from app.scoring.check import check_answer, instance_for
 from app.views import followed_up, question_view
@@ -81,7 +81,7 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
         filters = replace(filters, weak=False)
     try:
         view = service.next_question(db if visitor.user else None, content, visitor.user, now, filters,
-                                     avoid=request.query_params.get("prev"))
+                                     tz=visitor.zone(), avoid=request.query_params.get("prev"))
     except NotFound:
         view = None
     next_url = practice_url(filters, prev=view["id"] if view else "")
@@ -95,22 +95,31 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
 
 @router.get("/reviews", response_class=HTMLResponse)
 def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    """Due cards one at a time, most overdue first; `skip` carries the ones passed over in this run."""
+    """The cards due today (app.practice.due) one at a time, most overdue first. `skip` carries the cards
+    passed over in this run, each as `id.reps`: a card answered since (its reps moved on) is not skipped — it
+    has left the list, or, due again today, comes back in its turn."""
     if visitor.user is None:
         return render(visitor, "reviews.html", {"login_needed": True})
-    skipped = query_values(request.query_params, "skip")
-    due = service.due_reviews(db, content, visitor.user, now, len(skipped) + 1)
-    waiting = [i for i in due["items"] if i["question_id"] not in skipped]
+    tz = visitor.zone()
+    cards = due.due_today(db, content, visitor.user, now, tz)
+    passed = dict(skip_entry(v) for v in query_values(request.query_params, "skip"))
+    skipped = [c for c in cards if c.question_id in passed and passed[c.question_id] in (None, c.reps)]
+    waiting = [c for c in cards if c not in skipped]
     view = None
     if waiting:
-        view = question_view(content.by_id[waiting[0]["question_id"]])  # generated: a fresh instance
-        view["practice"] = {"reason": "due", "due": waiting[0]["due"], "weak_topics": []}
-    next_url = "/reviews?" + urlencode([("skip", s) for s in (*skipped, *([view["id"]] if view else []))])
-    next_due = None if due["total"] else service.next_due_at(db, content, visitor.user, now)
+        view = question_view(content.by_id[waiting[0].question_id])  # generated: a fresh instance
+        view["practice"] = {"reason": "due", "due": waiting[0].due.isoformat(), "weak_topics": []}
+    next_url = "/reviews?" + urlencode([("skip", f"{c.question_id}.{c.reps}") for c in (*skipped, *waiting[:1])])
+    next_day = None if cards else due.read_days(db, content, visitor.user, now, tz, None).next_day()
     return _page(visitor, "reviews.html", _slot(
-        visitor, content, view, next_url=next_url, mode="reviews", left=due["total"], due_count=due["total"],
-        skipped=len(skipped),
-        next_due=local_time(next_due, visitor.zone()) if next_due else None))
+        visitor, content, view, next_url=next_url, mode="reviews", left=len(cards), due_count=len(cards),
+        skipped=len(skipped), next_due=next_day.isoformat() if next_day else None))
+
+
+def skip_entry(value: str) -> tuple[str, int | None]:
+    """`id.reps` of a skipped card (a bare id, from before the reps were carried: skipped whatever its reps)."""
+    qid, _, reps = value.rpartition(".")
+    return (qid, int(reps)) if qid and reps.isdecimal() else (value, None)
 
 
 @router.post("/practice/{question_id}/check", response_class=HTMLResponse)

@@ -40,6 +40,7 @@ from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
 from app.pagination import DEFAULT_LIMIT, HEX_ID, Page, invalid_cursor
+from app.practice import due
 from app.practice import service as practice_service
 from app.rate_limits import RateLimited
 from app.runtime.grader import OpenGrader
@@ -114,11 +115,11 @@ class Visitor:
             return UTC
 
     def due_count(self) -> int:
-        """My cards due now, for the nav badge (an indexed range read; 0 when nobody is signed in)."""
+        """My cards due today, for the nav badge (app.practice.due; 0 when nobody is signed in)."""
         if self.user is None:
             return 0
         content = self.request.app.state.store.current
-        return practice_service.due_reviews(self.db, content, self.user, self.now, 0)["total"]
+        return len(due.due_today(self.db, content, self.user, self.now, self.zone()))
 
     @property
     def grader(self) -> OpenGrader:
