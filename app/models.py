@@ -192,3 +192,6 @@ class ReviewCard(SQLModel, table=True):
     last_attempt_id: int | None = None
     reps: int = 0
     lapses: int = 0
+    # The second answer, which took the card out of the new ones: it counts against that day's cap of new
+    # cards (app.practice.due). NULL while the card is new.
+    first_review_at: datetime | None = _ts(nullable=True)

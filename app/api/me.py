@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from app.api.deps import AddressDep, CallerDep, ContentDep, NowDep, SessionDep, WriteQuotasDep
+from app.api.deps import AddressDep, CallerDep, ContentDep, NewCardsDep, NowDep, SessionDep, WriteQuotasDep
 from app.api.schemas import (
     AUTH_WRITE_ERRORS,
     REQUEST_ERRORS,
@@ -80,12 +80,13 @@ def _zone(tz: str | None) -> Any:
 @router.get("/reviews/due", response_model=DueReviewPage, operation_id="get_reviews_due", responses={
     **READ, **links(200, next_page=("get_reviews_due", {"cursor": "$response.body#/next"}),
                     first=("rate_review", {"question_id": "$response.body#/items/0/question_id"}))})
-def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
+def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep, new_cards: NewCardsDep,
                 limit: PageLimit = DEFAULT_LIMIT, cursor: IntCursor = None) -> dict[str, Any]:
     """Questions whose review is due today (before the end of my day), most overdue first, with a link to
-    each public view; `limit` at a time (pass a page's `next` as `cursor`). How many: `due_now` of
-    GET /me/stats, the forecast's first day."""
-    page = listing.due_page(db, content, caller.user(db), now, UTC, limit, cursor)
+    each public view; `limit` at a time (pass a page's `next` as `cursor`). New cards beyond the day's cap
+    (MIANJING_NEW_CARDS_PER_DAY) wait for a later day. How many: `due_now` of GET /me/stats, the forecast's
+    first day."""
+    page = listing.due_page(db, content, caller.user(db), now, UTC, new_cards, limit, cursor)
     return {"items": [{**item, "url": question_link(item["question_id"])} for item in page.items],
             "next": page.next}
 
@@ -116,14 +117,14 @@ def attempts(caller: CallerDep, db: SessionDep, content: ContentDep, limit: Page
 
 
 @router.get("/stats", response_model=Dashboard, operation_id="get_stats", responses=READ)
-def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
+def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep, new_cards: NewCardsDep,
              tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries"),
                            WithJsonSchema(TZ_SCHEMA)] = None,
              ) -> dict[str, Any]:
     """Mastery per topic, daily activity (365 days), the 14-day review forecast, recent interviews,
     weakest topics."""
     user = caller.user(db)  # 401 before any complaint about the query
-    return service.dashboard(db, content, user, now, _zone(tz))
+    return service.dashboard(db, content, user, now, _zone(tz), new_cards)
 
 
 @router.get("/settings", response_model=RetentionSettings, operation_id="get_settings", responses=READ)

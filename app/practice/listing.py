@@ -16,13 +16,13 @@ from app.practice import due
 from app.scoring.answers import readable_answer
 
 
-def due_page(db: Session, content: Content, user: User, now: datetime, tz: tzinfo, limit: int,
-             cursor: str | None = None) -> Page[dict[str, Any]]:
+def due_page(db: Session, content: Content, user: User, now: datetime, tz: tzinfo, new_per_day: int | None,
+             limit: int, cursor: str | None = None) -> Page[dict[str, Any]]:
     """The cards due on the candidate's today (app.practice.due), most overdue first, by (due, id) after
     `cursor`. Today's list is read whole and paged here: it is bounded by the content (one card per question)
     and must be the very set the count and the forecast see."""
     after = INT_ID.decode(cursor) if cursor is not None else None
-    cards = [c for c in due.due_today(db, content, user, now, tz) if after is None or c.key > after]
+    cards = [c for c in due.due_today(db, content, user, now, tz, new_per_day) if after is None or c.key > after]
     page = page_of(cards, limit, lambda c: INT_ID.encode(*c.key))
     return Page([due_item(content, c) for c in page.items], page.next)
 

@@ -72,6 +72,8 @@ def record_attempt(
         row.previous = row.card
     _apply(row, reviewed, rating, attempt.id)
     row.reps += 1
+    if row.reps == 2:  # its first review: a new card no more, counted against today's cap (app.practice.due)
+        row.first_review_at = reviewed.last_review
     db.add(row)
     db.flush()
     return attempt, row
@@ -264,10 +266,11 @@ def _per_day(db: Session, content: Content, user_id: int, now: datetime, tz: Any
     return {d if isinstance(d, date) else date.fromisoformat(d): n for d, n in rows}
 
 
-def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any) -> dict[str, Any]:
+def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any,
+              new_per_day: int | None) -> dict[str, Any]:
     now = utc(now)
     conn = db.connection()  # plain Core rows: no ORM bookkeeping for thousands of timestamps
-    forecast = due.read_days(db, content, user, now, tz, stats.FORECAST_DAYS).forecast()
+    forecast = due.read_days(db, content, user, now, tz, stats.FORECAST_DAYS, new_per_day).forecast()
     interviews = conn.execute(select(Interview.id, Interview.round_id, Interview.round_title, Interview.state,
                                      Interview.score, Interview.started_at, Interview.finished_at)
                               .where(Interview.user_id == user.id)
@@ -299,9 +302,11 @@ class PracticeFilters:
 
 
 def next_question(db: Session | None, content: Content, user: User | None, now: datetime,
-                  filters: PracticeFilters, *, tz: tzinfo = UTC, avoid: str | None = None) -> dict[str, Any]:
+                  filters: PracticeFilters, *, tz: tzinfo = UTC, new_per_day: int | None = None,
+                  avoid: str | None = None) -> dict[str, Any]:
     """A question to practise: one of mine that is due today (app.practice.due), else one I have never
-    answered, else the one due soonest; anonymous callers get a random match. filters.weak restricts to my
+    answered, else the one due soonest (a new card held back by the cap: the day it is held back to);
+    anonymous callers get a random match. filters.weak restricts to my
     weakest topics. `avoid` (the question just shown) is not picked again unless nothing else matches. Items
     that are not scored are never offered: there is nothing to check."""
     candidates = [q for q in filters.matching(content) if q.scored]
@@ -322,19 +327,20 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     if user is None or db is None:
         q = random.choice(candidates)
     else:
-        ids = [q.id for q in candidates]
-        allowed = set(ids)
-        waiting = [c for c in due.due_today(db, content, user, now, tz) if c.question_id in allowed]
-        cards = dict(db.exec(select(ReviewCard.question_id, ReviewCard.due)
-                             .where(ReviewCard.user_id == user.id, col(ReviewCard.question_id).in_(ids))).all())
-        unseen = [q for q in candidates if q.id not in cards]
+        found = due.read_days(db, content, user, now, tz, None, new_per_day)  # every card: the soonest too
+        allowed = {q.id for q in candidates}
+        mine = [c for c in found.cards if c.question_id in allowed]
+        waiting = [c for c in found.on(found.today) if c.question_id in allowed]
+        seen = {c.question_id for c in mine}
+        unseen = [q for q in candidates if q.id not in seen]
         if waiting:
             q, reason, when = content.by_id[waiting[0].question_id], "due", waiting[0].due
         elif unseen:
             q, reason = random.choice(unseen), "new"
         else:
-            soonest = min(cards.items(), key=lambda kv: (kv[1], kv[0]))
-            q, reason, when = content.by_id[soonest[0]], "ahead", soonest[1]
+            far = datetime.max.replace(tzinfo=UTC)  # a new card while the cap is 0: never due, asked last
+            soonest = min(mine, key=lambda c: (found.due_at(c) or far, c.question_id))
+            q, reason, when = content.by_id[soonest.question_id], "ahead", found.due_at(soonest)
     view = question_view(q)  # a generated item gets a fresh seed
     view["practice"] = {"reason": reason, "due": when.isoformat() if when else None, "weak_topics": weak_topics}
     return view

@@ -81,7 +81,8 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
         filters = replace(filters, weak=False)
     try:
         view = service.next_question(db if visitor.user else None, content, visitor.user, now, filters,
-                                     tz=visitor.zone(), avoid=request.query_params.get("prev"))
+                                     tz=visitor.zone(), new_per_day=visitor.new_cards_per_day,
+                                     avoid=request.query_params.get("prev"))
     except NotFound:
         view = None
     next_url = practice_url(filters, prev=view["id"] if view else "")
@@ -101,7 +102,7 @@ def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content:
     if visitor.user is None:
         return render(visitor, "reviews.html", {"login_needed": True})
     tz = visitor.zone()
-    cards = due.due_today(db, content, visitor.user, now, tz)
+    cards = due.due_today(db, content, visitor.user, now, tz, visitor.new_cards_per_day)
     passed = dict(skip_entry(v) for v in query_values(request.query_params, "skip"))
     skipped = [c for c in cards if c.question_id in passed and passed[c.question_id] in (None, c.reps)]
     waiting = [c for c in cards if c not in skipped]
@@ -110,7 +111,8 @@ def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content:
         view = question_view(content.by_id[waiting[0].question_id])  # generated: a fresh instance
         view["practice"] = {"reason": "due", "due": waiting[0].due.isoformat(), "weak_topics": []}
     next_url = "/reviews?" + urlencode([("skip", f"{c.question_id}.{c.reps}") for c in (*skipped, *waiting[:1])])
-    next_day = None if cards else due.read_days(db, content, visitor.user, now, tz, None).next_day()
+    next_day = None if cards else due.read_days(db, content, visitor.user, now, tz, None,
+                                                visitor.new_cards_per_day).next_day()
     return _page(visitor, "reviews.html", _slot(
         visitor, content, view, next_url=next_url, mode="reviews", left=len(cards), due_count=len(cards),
         skipped=len(skipped), next_due=next_day.isoformat() if next_day else None))
@@ -161,7 +163,7 @@ def dashboard_page(request: Request, visitor: VisitorDep, content: ContentDep) -
 def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **extra: Any) -> Response:
     assert visitor.user is not None
     tz = visitor.zone()
-    figures = service.dashboard(visitor.db, content, visitor.user, visitor.now, tz)
+    figures = service.dashboard(visitor.db, content, visitor.user, visitor.now, tz, visitor.new_cards_per_day)
     today = visitor.now.astimezone(tz).date()
     t = translator(visitor.lang)
     return render(visitor, "dashboard.html", {

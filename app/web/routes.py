@@ -119,7 +119,12 @@ class Visitor:
         if self.user is None:
             return 0
         content = self.request.app.state.store.current
-        return len(due.due_today(self.db, content, self.user, self.now, self.zone()))
+        return len(due.due_today(self.db, content, self.user, self.now, self.zone(), self.new_cards_per_day))
+
+    @property
+    def new_cards_per_day(self) -> int:
+        """MIANJING_NEW_CARDS_PER_DAY, for every count and list of due cards (app.practice.due)."""
+        return self.request.app.state.settings.new_cards_per_day
 
     @property
     def grader(self) -> OpenGrader:
