@@ -519,8 +519,15 @@
       }).then(function (body) {
         choose(body.rating);
         status.textContent = node.dataset.rated;
-        var due = node.querySelector('[data-part="review"] time');
-        if (due) { due.textContent = localTime(body.due); due.setAttribute("datetime", body.due); }
+        // An open answer waited for this rating: its card is scheduled now, and says when.
+        var review = node.querySelector('[data-part="review"]');
+        var due = review && review.querySelector("time");
+        if (due) {
+          review.querySelector(".review-text").textContent = review.dataset.scheduled;
+          due.textContent = localTime(body.due);
+          due.setAttribute("datetime", body.due);
+          due.hidden = false;
+        }
       }).catch(function () { status.textContent = node.dataset.failed; });
     });
   }

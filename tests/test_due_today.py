@@ -94,9 +94,9 @@ def test_every_count_and_list_agree(env):
 
     # At midnight the new day holds what was due tomorrow (s-single) and what was left over (s-shape).
     clock.now = datetime(2026, 11, 24, tzinfo=UTC)
-    counts, listed, stats, _ = figures(client, "2026-11-24")
+    counts, listed, stats, reviews = figures(client, "2026-11-24")
     assert set(counts.values()) == {3} and listed == ["s-shape", "s-single", "s-numeric"]
-    slot = client.get("/reviews?skip=s-shape.1", headers=HTMX).text
+    slot = client.get(re.search(r'hx-get="([^"]+)"', reviews).group(1), headers=HTMX).text
     assert shown(slot) == "s-single" and "本轮跳过 1 道" in slot
 
 
@@ -120,3 +120,30 @@ def test_the_forecast_counts_what_the_list_will_hold(env):
         assert len(client.get("/api/v1/me/reviews/due").json()["items"]) == listed_on[day]
     assert {d: n for d, n in listed_on.items()} == {
         d: sum(m for e, m in forecast.items() if e <= d) for d in forecast}  # unreviewed cards stay due
+
+
+def test_an_open_card_answered_in_review_without_its_rating_is_not_skipped_nor_scheduled(env):
+    """DESIGN: an open item's card moves only with the candidate's own rating. Answered in 今日复习 without
+    one, the card stays as it was (still due) but is not counted as skipped, and this run moves past it."""
+    client, clock, _ = env
+    as_guest(client, "/reviews")
+    answer(client, "s-open", "不知道", rating="again")  # due in a minute
+    answer(client, "s-single", "A")  # again: due in a minute too, answered after
+    page = client.get("/reviews").text
+    assert shown(page) == "s-open" and "今天还剩 2 道到期" in page
+    nxt = re.search(r'hx-get="([^"]+)"', page).group(1)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    result = client.post("/practice/s-open/check", data={"text": "按通道求均值和方差"}, headers={"X-CSRF-Token": token})
+    assert result.status_code == 200 and "作答已记录。自评之后安排下次复习。" in result.text
+    assert 'aria-pressed="true"' not in result.text and 'class="rate proposed"' in result.text
+    slot = client.get(nxt, headers=HTMX).text
+    assert shown(slot) == "s-single" and "今天还剩 2 道到期" in slot and "本轮跳过" not in slot
+    listed = client.get("/api/v1/me/reviews/due").json()["items"]
+    assert [(i["question_id"], i["last_rating"]) for i in listed] == [("s-open", "again"), ("s-single", "again")]
+    # Rated, it is scheduled as of that answer: easy takes it out of today.
+    rated = client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "easy"}, headers={"X-CSRF-Token": token})
+    assert rated.status_code == 200 and datetime.fromisoformat(rated.json()["due"]).date() > clock.now.date()
+    assert [i["question_id"] for i in client.get("/api/v1/me/reviews/due").json()["items"]] == ["s-single"]
+    attempts = client.get("/api/v1/me/attempts").json()["items"]
+    assert [(a["question_id"], a["rating"]) for a in attempts] == [("s-open", "easy"), ("s-single", "again"),
+                                                                     ("s-open", "again")]

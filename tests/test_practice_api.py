@@ -230,9 +230,14 @@ def test_open_self_rating_in_check_and_after_the_fact(env):
     client, clock = env
     h = guest(client)
     auto = check(client, h, "s-open", GOOD_OPEN)["review"]
-    assert auto["rating"] == "good" and at(auto["due"]) == T0 + timedelta(minutes=10)
-    # Rating afterwards replaces that review (same time, same number of attempts), it does not add one.
-    clock.advance(minutes=3)
+    # Key-point coverage only proposes: the card waits for the candidate's own rating (DESIGN).
+    assert (auto["rating"], auto["proposed"], auto["due"]) == (None, "good", None)
+    assert due(client, h)["items"] == [] and client.get("/api/v1/me/stats", headers=h).json()["due_now"] == 0
+    exported = client.get("/api/v1/me/export", headers=h).json()
+    assert [(e["question_id"], e["rating"]) for e in exported] == [("s-open", None)]
+    clock.advance(days=2)
+    assert due(client, h)["items"] == []  # never scheduled without it
+    # The rating schedules the card as of the answer; a second one replaces it (same time, same attempts).
     r = client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "easy"}, headers=h)
     assert r.status_code == 200 and r.json()["rating"] == "easy"
     assert at(r.json()["due"]) >= T0 + timedelta(days=5)
@@ -303,12 +308,21 @@ def test_finished_interview_records_answered_items(env):
     assert len(attempts) == 1  # only the answered item
     a = attempts[0]
     assert (a["question_id"], a["source"], a["interview_id"], a["score"], a["rating"]) == (
-        "s-open", "interview", state["id"], 1.0, "good")
+        "s-open", "interview", state["id"], 1.0, None)  # an open item: no rating given, nothing scheduled
     assert a["created_at"] == T0.isoformat()  # when it was answered, not when the interview closed
     s = client.get("/api/v1/me/stats", headers=h).json()
     assert s["recent_interviews"][0]["id"] == state["id"] and s["recent_interviews"][0]["state"] == "finished"
-    assert s["recent_interviews"][0]["score"] is not None
-    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]  # in ten minutes: today
+    assert s["recent_interviews"][0]["score"] is not None and s["attempts"] == 1
+    assert due(client, h)["items"] == []
+    # Rated during the interview, the item is scheduled at the finish, as of its answer.
+    state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
+    client.put(f"/api/v1/interviews/{state['id']}/answers/0", json={"answer": "不知道"}, headers=h)
+    assert client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "again"},
+                      headers=h).status_code == 200
+    client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h)
+    listed = due(client, h)["items"]
+    assert [(i["question_id"], i["last_rating"]) for i in listed] == [("s-open", "again")]
+    assert listed[0]["due"] == (clock.now + timedelta(minutes=1)).isoformat()
 
 
 def test_self_rating_on_a_finished_report_re_rates_the_card(env):
@@ -317,7 +331,7 @@ def test_self_rating_on_a_finished_report_re_rates_the_card(env):
     state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
     client.put(f"/api/v1/interviews/{state['id']}/answers/0", json={"answer": GOOD_OPEN}, headers=h)
     client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h)
-    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]  # coverage 1.0: good, 10 minutes
+    assert due(client, h)["items"] == []  # coverage 1.0 proposes good; the candidate has not rated yet
     r = client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "easy"}, headers=h)
     assert r.status_code == 200
     assert due(client, h)["items"] == []  # easy: days away
@@ -328,7 +342,7 @@ def test_self_rating_on_a_finished_report_re_rates_the_card(env):
     attempts = [e for e in client.get("/api/v1/me/export", headers=h).json() if e["kind"] == "attempt"]
     assert [(a["source"], a["rating"]) for a in attempts] == [("interview", "again")]
     # Once a practice answer has moved the card on, the old interview's rating no longer rewrites it.
-    later = check(client, h, "s-open", GOOD_OPEN)["review"]
+    later = check(client, h, "s-open", GOOD_OPEN, rating="good")["review"]
     client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "easy"}, headers=h)
     card_due = [i for i in client.get("/api/v1/me/export", headers=h).json() if i["kind"] == "attempt"]
     assert [(a["source"], a["rating"]) for a in card_due] == [("interview", "again"), ("practice", later["rating"])]
@@ -455,7 +469,7 @@ def test_another_user_never_sees_my_data(env):
     client, clock = env
     me, other = guest(client), guest(client)
     check(client, me, "s-numeric", "1")
-    check(client, me, "s-open", GOOD_OPEN)
+    check(client, me, "s-open", GOOD_OPEN, rating="good")
     client.post("/api/v1/interviews", json={"round": "mini"}, headers=me)
     clock.advance(hours=1)
     assert len(due(client, me)["items"]) == 2

@@ -99,7 +99,8 @@ def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: Now
                                                "minute: nothing was changed; see Retry-After")})
 def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: SessionDep,
                 content: ContentDep, now: NowDep, quotas: WriteQuotasDep, address: AddressDep) -> dict[str, Any]:
-    """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
+    """Rate my latest answer to an open question myself: it schedules the card that answer left waiting (open
+    items are scheduled only from the candidate's own rating), or replaces the rating I gave it before."""
     user = caller.user(db)
     with quotas.charged_write(db, now, quotas.charges(user.id, address)):
         row = service.rerate(db, content, user, question_id, body.rating)

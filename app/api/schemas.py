@@ -176,11 +176,17 @@ class CheckDetails(BaseModel):
 
 
 class CheckReview(BaseModel):
-    """A signed-in caller's recorded attempt and the review card it updated."""
+    """A signed-in caller's recorded attempt and the review card it updated. An open item's card is scheduled
+    only from the candidate's own rating: without `rating` in the check, `rating` and `due` are null until
+    POST /me/reviews/{question_id}/rating gives it."""
 
     attempt_id: int
-    rating: str | None = Field(description="again | hard | good | easy: the one sent, else proposed from the score")
-    due: Timestamp
+    rating: str | None = Field(
+        description="the rating that scheduled the card: from the score for objective items, the candidate's own "
+                    "for open ones (null: not given yet, the card waits)")
+    proposed: str = Field(
+        description="the rating the score suggests (for an open item: its key-point coverage); the candidate decides")
+    due: Timestamp | None = Field(description="the card's next review; null while an open answer waits for its rating")
 
 
 class CheckResponse(BaseModel):

@@ -45,20 +45,36 @@ def record_attempt(
     db: Session, *, user_id: int, question_id: str, qtype: str, score: float, correct: bool, now: datetime,
     seed: int | None = None, answer: Any = None, self_rating: str | None = None, source: str = "practice",
     interview_id: str | None = None, desired_retention: float | None = None,
-) -> tuple[Attempt, ReviewCard]:
-    """Store one answered question and review the user's card for it with the rating the answer earns."""
+) -> tuple[Attempt, ReviewCard | None]:
+    """Store one answered question and review the user's card for it with the rating the answer earns. An
+    open item earns none until the candidate rates it (DESIGN: open items are scheduled only from the
+    self-rating): its attempt is stored with rating null, the card is left as it is (None), and rerate() or
+    rerate_interview_item() schedules it from the rating when it comes."""
+    now = utc(now)
+    rating = None if awaits_self_rating(qtype, self_rating) else scheduling.rating_for(qtype, score, self_rating)
+    attempt = Attempt(user_id=user_id, question_id=question_id, seed=seed, answer=answer, score=score,
+                      correct=correct, rating=scheduling.rating_name(rating) if rating is not None else None,
+                      source=source, interview_id=interview_id, created_at=now)
+    db.add(attempt)
+    db.flush()
+    if rating is None:
+        return attempt, None
     if desired_retention is None:
         user = db.get(User, user_id)
         desired_retention = user.desired_retention if user else 0.9
-    rating = scheduling.rating_for(qtype, score, self_rating)
-    now = utc(now)
-    attempt = Attempt(user_id=user_id, question_id=question_id, seed=seed, answer=answer, score=score,
-                      correct=correct, rating=scheduling.rating_name(rating), source=source,
-                      interview_id=interview_id, created_at=now)
-    db.add(attempt)
-    db.flush()
+    return attempt, _review(db, user_id, question_id, rating, now, attempt.id, desired_retention)
+
+
+def awaits_self_rating(qtype: str, self_rating: str | None) -> bool:
+    """An open answer without the candidate's own rating schedules nothing yet."""
+    return qtype == "open" and not self_rating
+
+
+def _review(db: Session, user_id: int, question_id: str, rating: Any, when: datetime, attempt_id: int | None,
+            desired_retention: float) -> ReviewCard:
+    """Review the user's card for the question (made now if it is the first answer) as of `when`."""
     row = _card_row(db, user_id, question_id)
-    reviewed = scheduling.review(row.card if row else None, rating, now, desired_retention)
+    reviewed = scheduling.review(row.card if row else None, rating, when, desired_retention)
     if row is None:
         row = ReviewCard(user_id=user_id, question_id=question_id, card=reviewed.card, due=reviewed.due)
         try:
@@ -67,16 +83,16 @@ def record_attempt(
         except IntegrityError:
             row = _card_row(db, user_id, question_id)
             assert row is not None
-            reviewed = scheduling.review(row.card, rating, now, desired_retention)
+            reviewed = scheduling.review(row.card, rating, when, desired_retention)
     if row.id is not None and row.card is not reviewed.card:
         row.previous = row.card
-    _apply(row, reviewed, rating, attempt.id)
+    _apply(row, reviewed, rating, attempt_id)
     row.reps += 1
     if row.reps == 2:  # its first review: a new card no more, counted against today's cap (app.practice.due)
         row.first_review_at = reviewed.last_review
     db.add(row)
     db.flush()
-    return attempt, row
+    return row
 
 
 def _apply(row: ReviewCard, reviewed: scheduling.Reviewed, rating: Any, attempt_id: int | None) -> None:
@@ -144,12 +160,16 @@ def check_and_record(db: Session, *, user: User | None, question: Question, seed
 
 def record_check(db: Session, *, user: User, question: Question, seed: int | None, answer: Any,
                  result: CheckResult, rating: str | None, now: datetime) -> dict[str, Any]:
-    """The check endpoint's bookkeeping for a known user: the attempt and the review card."""
+    """The check endpoint's bookkeeping for a known user: the attempt and the review card. `rating` is the
+    one that scheduled the card (null: an open answer waiting for the candidate's rating, `due` null too),
+    `proposed` the one its score suggests."""
     attempt, card = record_attempt(
         db, user_id=user.id, question_id=question.id, qtype=question.type, score=result.score,
         correct=result.correct, now=now, seed=seed if question.type == "generated" else None, answer=answer,
         self_rating=rating, desired_retention=user.desired_retention)
-    return {"attempt_id": attempt.id, "rating": attempt.rating, "due": card.due.isoformat()}
+    proposed = scheduling.rating_name(scheduling.rating_for(question.type, result.score))
+    return {"attempt_id": attempt.id, "rating": attempt.rating, "proposed": proposed,
+            "due": card.due.isoformat() if card else None}
 
 
 def record_interview_item(db: Session, interview: Interview, item: dict[str, Any], row: Any,
@@ -167,7 +187,8 @@ def record_interview_item(db: Session, interview: Interview, item: dict[str, Any
 
 
 def rerate(db: Session, content: Content, user: User, question_id: str, rating: str) -> ReviewCard:
-    """Replace the automatic rating of the latest answer to an open question by the user's own rating."""
+    """The user's own rating of their latest answer to an open question: it schedules the card when that
+    answer waits for it, and replaces the rating the card was last reviewed with otherwise."""
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
@@ -177,23 +198,63 @@ def rerate(db: Session, content: Content, user: User, question_id: str, rating: 
         raise NotFound("only open questions take a self-rating; other answers are rated from their score")
     if not q.scored:
         raise NotFound("this question is not scored: it takes no self-rating and is never scheduled")
+    latest = _latest_attempt(db, user.id, question_id)
+    if latest is None:
+        raise NotFound("you have not answered this question yet")
+    new = scheduling.parse_rating(rating)
+    if latest.rating is None:
+        return _rate_waiting(db, user, latest, new)
     row = _card_row(db, user.id, question_id)
     if row is None or row.last_review is None:
         raise NotFound("you have not answered this question yet")
-    return _rerate(db, user, row, scheduling.parse_rating(rating))
+    return _rerate(db, user, row, new)
 
 
 def rerate_interview_item(db: Session, user: User, interview_id: str, question_id: str, rating: str) -> bool:
-    """A self-rating given on a finished interview's report: it replaces the card's latest review only if
-    that review came from this interview (a later practice answer has moved the card on since)."""
+    """A self-rating given on a finished interview's report: it schedules the card when this interview's
+    answer is the latest and waits for it, or replaces the card's latest review if that review came from
+    this interview; a later answer (practice, another interview) has moved the card on otherwise."""
+    attempt = db.exec(select(Attempt).where(Attempt.user_id == user.id, Attempt.interview_id == interview_id,
+                                            Attempt.question_id == question_id)).first()
+    if attempt is None:
+        return False
+    new = scheduling.parse_rating(rating)
+    if attempt.rating is None:
+        latest = _latest_attempt(db, user.id, question_id)
+        if latest is None or latest.id != attempt.id:
+            return False
+        _rate_waiting(db, user, attempt, new)
+        return True
     row = _card_row(db, user.id, question_id)
-    if row is None or row.last_review is None or row.last_attempt_id is None:
+    if row is None or row.last_review is None or row.last_attempt_id != attempt.id:
         return False
-    attempt = db.get(Attempt, row.last_attempt_id)
-    if attempt is None or attempt.interview_id != interview_id:
-        return False
-    _rerate(db, user, row, scheduling.parse_rating(rating))
+    _rerate(db, user, row, new)
     return True
+
+
+def latest_answers(db: Session, user: User, question_ids: list[str]) -> dict[str, tuple[int, str | None]]:
+    """question id -> (id, rating) of my latest attempt at it, for those of `question_ids` I have answered."""
+    if not question_ids:
+        return {}
+    newest_first = (col(Attempt.created_at).desc(), col(Attempt.id).desc())
+    ranked = select(Attempt.question_id, Attempt.id, Attempt.rating,
+                    func.row_number().over(partition_by=Attempt.question_id, order_by=newest_first).label("rn")
+                    ).where(Attempt.user_id == user.id, col(Attempt.question_id).in_(question_ids)).subquery()
+    rows = db.connection().execute(select(ranked.c.question_id, ranked.c.id, ranked.c.rating)
+                                   .where(ranked.c.rn == 1)).all()
+    return {qid: (attempt_id, rating) for qid, attempt_id, rating in rows}
+
+
+def _latest_attempt(db: Session, user_id: int, question_id: str) -> Attempt | None:
+    return db.exec(select(Attempt).where(Attempt.user_id == user_id, Attempt.question_id == question_id)
+                   .order_by(col(Attempt.created_at).desc(), col(Attempt.id).desc()).limit(1)).first()
+
+
+def _rate_waiting(db: Session, user: User, attempt: Attempt, new: Any) -> ReviewCard:
+    """An open answer's card scheduled from the candidate's rating, as of the answer."""
+    attempt.rating = scheduling.rating_name(new)
+    db.add(attempt)
+    return _review(db, user.id, attempt.question_id, new, attempt.created_at, attempt.id, user.desired_retention)
 
 
 def _rerate(db: Session, user: User, row: ReviewCard, new: Any) -> ReviewCard:

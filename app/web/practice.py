@@ -97,20 +97,33 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
 @router.get("/reviews", response_class=HTMLResponse)
 def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     """The cards due today (app.practice.due) one at a time, most overdue first. `skip` carries the cards
-    passed over in this run, each as `id.reps`: a card answered since (its reps moved on) is not skipped — it
-    has left the list, or, due again today, comes back in its turn."""
+    shown in this run, each as `id.answer` (its latest answer's id when it was shown). One not answered since
+    was passed over: it is skipped, and counted. One answered since is not skipped: reviewed, it has left the
+    list or, due again today, comes back in its turn; an open answer waiting for its self-rating (nothing
+    scheduled yet) stays out of this run."""
     if visitor.user is None:
         return render(visitor, "reviews.html", {"login_needed": True})
     tz = visitor.zone()
-    cards = due.due_today(db, content, visitor.user, now, tz, visitor.new_cards_per_day)
+    user = visitor.user
+    cards = due.due_today(db, content, user, now, tz, visitor.new_cards_per_day)
     passed = dict(skip_entry(v) for v in query_values(request.query_params, "skip"))
-    skipped = [c for c in cards if c.question_id in passed and passed[c.question_id] in (None, c.reps)]
-    waiting = [c for c in cards if c not in skipped]
+    latest = service.latest_answers(db, user, [c.question_id for c in cards if c.question_id in passed])
+    skipped, answered = [], []
+    for c in cards:
+        if c.question_id in passed:
+            answer_id, rating = latest.get(c.question_id, (0, None))
+            if passed[c.question_id] in (None, answer_id):
+                skipped.append(c)
+            elif rating is None:
+                answered.append(c)
+    waiting = [c for c in cards if c not in skipped and c not in answered]
     view = None
     if waiting:
         view = question_view(content.by_id[waiting[0].question_id])  # generated: a fresh instance
         view["practice"] = {"reason": "due", "due": waiting[0].due.isoformat(), "weak_topics": []}
-    next_url = "/reviews?" + urlencode([("skip", f"{c.question_id}.{c.reps}") for c in (*skipped, *waiting[:1])])
+        latest |= service.latest_answers(db, user, [waiting[0].question_id])
+    shown = [(c.question_id, latest.get(c.question_id, (0, None))[0]) for c in (*skipped, *answered, *waiting[:1])]
+    next_url = "/reviews?" + urlencode([("skip", f"{qid}.{answer_id}") for qid, answer_id in shown])
     next_day = None if cards else due.read_days(db, content, visitor.user, now, tz, None,
                                                 visitor.new_cards_per_day).next_day()
     return _page(visitor, "reviews.html", _slot(
@@ -119,9 +132,9 @@ def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content:
 
 
 def skip_entry(value: str) -> tuple[str, int | None]:
-    """`id.reps` of a skipped card (a bare id, from before the reps were carried: skipped whatever its reps)."""
-    qid, _, reps = value.rpartition(".")
-    return (qid, int(reps)) if qid and reps.isdecimal() else (value, None)
+    """`id.answer` of a card shown in this run (a bare id, from before the answer was carried: skipped)."""
+    qid, _, answer_id = value.rpartition(".")
+    return (qid, int(answer_id)) if qid and answer_id.isdecimal() else (value, None)
 
 
 @router.post("/practice/{question_id}/check", response_class=HTMLResponse)
