@@ -329,11 +329,11 @@ def test_retention_form_validates_and_needs_csrf(env):
     for bad in ("0.5", "0.995", "1", "high", "", "nan", "inf"):
         r = client.post("/dashboard/retention", data={"desired_retention": bad, "csrf_token": token})
         assert r.status_code == 422 and RETENTION_ERROR in r.text and 'aria-invalid="true"' in r.text, bad
-    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.9}
+    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.9, "timezone": None}
     r = client.post("/dashboard/retention", data={"desired_retention": " 0.85 ", "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?saved=1#settings"
-    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.85}
+    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.85, "timezone": None}
     page = client.get("/dashboard?saved=1").text
     assert "已保存" in page and 'value="0.85"' in page
     anon = TestClient(client.app)
@@ -357,11 +357,22 @@ def test_days_follow_the_browsers_time_zone(env):
     as_guest(client, "/dashboard")
     clock.advance(hours=13)  # 01:00 UTC on the 24th: still the 23rd in New York, the 24th in Shanghai
     answer(client, "s-single", "B")
-    assert "<title>2026-11-24：1 次作答</title>" in client.get("/dashboard").text  # no cookie yet: UTC
-    client.cookies.set("mj_tz", "America/New_York")
-    assert "<title>2026-11-23：1 次作答</title>" in client.get("/dashboard").text
-    client.cookies.set("mj_tz", "Mars/Olympus")
-    assert "<title>2026-11-24：1 次作答</title>" in client.get("/dashboard").text
+    page = client.get("/dashboard").text
+    assert "<title>2026-11-24：1 次作答</title>" in page  # not reported yet: UTC
+    assert 'data-timezone=""' in page and "还不知道你的时区" in page
+    # What static/app.js sends once the page sees the browser's zone differs from the stored one.
+    token = {"X-CSRF-Token": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)}
+    assert client.patch("/api/v1/me/settings", json={"timezone": "America/New_York"}).status_code == 403  # CSRF
+    r = client.patch("/api/v1/me/settings", json={"timezone": "America/New_York"}, headers=token)
+    assert r.status_code == 200 and r.json() == {"desired_retention": 0.9, "timezone": "America/New_York"}
+    page = client.get("/dashboard").text
+    assert "<title>2026-11-23：1 次作答</title>" in page and 'data-timezone="America/New_York"' in page
+    assert "按你的时区 America/New_York 计算" in page
+    r = client.patch("/api/v1/me/settings", json={"timezone": "Mars/Olympus"}, headers=token)
+    assert r.status_code == 422 and "unknown time zone 'Mars/Olympus'" in r.json()["detail"]
+    assert "<title>2026-11-23：1 次作答</title>" in client.get("/dashboard").text  # kept
+    assert "follow your time zone, America/New_York" in client.get("/dashboard?lang=en").text
+    assert "data-timezone" not in TestClient(client.app).get("/dashboard").text  # nobody signed in
 
 
 def test_pages_in_english_and_nav_links(env):

@@ -345,8 +345,10 @@ class Dashboard(BaseModel):
                                      "them, and the forecast's first day counts the same")
 
 
-class RetentionSettings(BaseModel):
+class AccountSettings(BaseModel):
     desired_retention: float
+    timezone: str | None = Field(description="the IANA zone my days are counted in (due reviews, the forecast, the "
+                                             "activity calendar), as my browser reported it; null: not known, UTC")
 
 
 class AttemptRecord(BaseModel):

@@ -4,7 +4,8 @@ and forecast, and practice's "due" pick all read it from here, so they can never
 A card is due on the candidate's day D when its due time falls before the end of D in their time zone, its
 question is in the current content and is scored. A card overdue from an earlier day counts for today; a
 card due later today is due today (as in Anki, the day is the unit: the forecast's today, the count and the
-list are one set).
+list are one set). The candidate's days are those of their time zone (`candidate_zone`: the IANA zone the
+browser reported, UTC until known).
 
 New cards per day (MIANJING_NEW_CARDS_PER_DAY), as Anki caps them. A new card is one never reviewed since
 the answer that made it (an interview's or a check's: `reps` is 1). Each day takes at most `new_per_day` of
@@ -22,6 +23,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -30,6 +32,26 @@ from app.content.loader import Content
 from app.models import ReviewCard, User
 from app.practice.scheduling import utc
 from app.practice.stats import FORECAST_DAYS, local_day
+
+ZONES: tuple[str, ...] = tuple(sorted(available_timezones()))  # the IANA names this server knows
+_KNOWN_ZONES = frozenset(ZONES)
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone `name` ("Asia/Shanghai"); ValueError for a name this server does not know (a typo, an
+    empty string, a path)."""
+    if name not in _KNOWN_ZONES:
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai")
+    return ZoneInfo(name)
+
+
+def candidate_zone(user: User | None) -> tzinfo:
+    """The candidate's time zone, as their browser reported it: their days are counted in it. UTC until it
+    is known (and should the zone database ever drop the stored name)."""
+    try:
+        return zone_named(user.timezone) if user is not None and user.timezone else UTC
+    except ValueError:
+        return UTC
 
 
 @dataclass(frozen=True)

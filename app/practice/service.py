@@ -273,6 +273,18 @@ def _rerate(db: Session, user: User, row: ReviewCard, new: Any) -> ReviewCard:
     return row
 
 
+def set_timezone(db: Session, user: User, name: str) -> User:
+    """The zone the candidate's days are counted in (app.practice.due.candidate_zone); 422 for an unknown one."""
+    try:
+        due.zone_named(name)
+    except ValueError as exc:
+        raise AppError(str(exc), status_code=422) from None
+    user.timezone = name
+    db.add(user)
+    db.flush()
+    return user
+
+
 def set_retention(db: Session, user: User, value: float) -> User:
     if not scheduling.MIN_RETENTION <= value <= scheduling.MAX_RETENTION:
         raise AppError(f"desired_retention must be between {scheduling.MIN_RETENTION} and "

@@ -7,11 +7,10 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -52,7 +51,6 @@ from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 from app.web.practice_views import answer_text, chosen_keys, local_time, marked_options
 from app.web.verdicts import open_verdicts
 
-TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
 HISTORY_PAGE = DEFAULT_LIMIT  # interviews per /history page, as the API's default page
 
 
@@ -107,12 +105,9 @@ class Visitor:
         return anon_csrf_token(self.request, self.anon)
 
     def zone(self) -> tzinfo:
-        """The browser's time zone (app.js stores it in a cookie) for calendar days; UTC until known."""
-        name = self.request.cookies.get(TZ_COOKIE, "")
-        try:
-            return ZoneInfo(name) if 0 < len(name) <= 64 else UTC
-        except (ZoneInfoNotFoundError, ValueError):
-            return UTC
+        """The visitor's time zone for calendar days: the one their browser reported (static/app.js sends it to
+        PATCH /api/v1/me/settings); UTC until known, and for nobody signed in."""
+        return due.candidate_zone(self.user)
 
     def due_count(self) -> int:
         """My cards due today, for the nav badge (app.practice.due; 0 when nobody is signed in)."""

@@ -145,7 +145,7 @@ def test_practice_session_reviews_and_dashboard(clocked_server, page):
     expect(slot).to_contain_text("今天没有需要复习的题目了")
     expect(page.locator("#due-badge")).to_be_hidden()  # the nav's count followed (htmx out-of-band)
     zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")  # what app.js told the server
-    forecast = page.request.get(base + "/api/v1/me/stats", params={"tz": zone}).json()["forecast"]
+    forecast = page.request.get(base + "/api/v1/me/stats").json()["forecast"]  # in the zone app.js reported
     today = T0.astimezone(ZoneInfo(zone)).date().isoformat()
     assert forecast[today] == 0
     next_day = next(d for d, n in forecast.items() if n)
@@ -153,7 +153,7 @@ def test_practice_session_reviews_and_dashboard(clocked_server, page):
 
     # The dashboard shows the same figures as GET /api/v1/me/stats (the browser's own session).
     page.goto(base + "/dashboard")
-    stats = page.request.get(base + "/api/v1/me/stats", params={"tz": zone}).json()
+    stats = page.request.get(base + "/api/v1/me/stats").json()
     assert stats["attempts"] == 8
     mastery = {m["topic"]: m["mastery"] for m in stats["mastery"]}
     assert mastery == {"BN": 0.9167, "过拟合": 1.0, "卷积计算": 1.0}  # s-single 1.0 and s-open 0.83
