@@ -49,6 +49,8 @@ class User(SQLModel, table=True):
     is_guest: bool = False
     is_admin: bool = False
     desired_retention: float = 0.9
+    # The IANA zone the browser reports (app.practice.due.candidate_zone): the candidate's days. NULL: UTC.
+    timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts(nullable=False, default=utcnow)
     # The last request, to the hour (app.auth.sessions.note_activity): a guest unseen for
     # MIANJING_GUEST_TTL_DAYS is removed by `mianjing db prune`. NULL is never pruned.
@@ -201,3 +203,6 @@ class ReviewCard(SQLModel, table=True):
     last_attempt_id: int | None = None
     reps: int = 0
     lapses: int = 0
+    # The second answer, which took the card out of the new ones: it counts against that day's cap of new
+    # cards (app.practice.due). NULL while the card is new.
+    first_review_at: datetime | None = _ts(nullable=True)

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     guest_ttl_days: int = Field(
         default=30, ge=1, description="`mianjing db prune` removes guest accounts (and their data) that nobody kept "
         "and that made no request for this many days")
+    new_cards_per_day: int = Field(
+        default=20, ge=0, le=100_000, description="new review cards (never reviewed since the answer that made them) "
+        "that may fall due on one of the candidate's days, as Anki caps them; the others wait for the next day with "
+        "room (app/practice/due.py). 0: new cards never fall due")
     content_poll_s: float = Field(
         default=0.25, gt=0, description="how often a worker reads the published content version")
     content_poll_backoff_max_s: float = Field(

@@ -33,7 +33,7 @@ from sqlmodel import Session, func, select  # noqa: E402
 from app.db import db_session, upgrade  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Attempt, Interview, ReviewCard, User  # noqa: E402
-from app.practice import scheduling, service  # noqa: E402
+from app.practice import due, scheduling, service  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 TARGET_P99_MS = 50.0
@@ -44,19 +44,23 @@ def seed_history(engine, content, user_id: int, n: int, rng: random.Random) -> N
     questions = list(content.questions)
     start = NOW - timedelta(days=365)
     times = sorted(start + timedelta(seconds=rng.uniform(0, 365 * 86400)) for _ in range(n))
-    attempts, cards = [], {}
+    attempts, cards, reps, first_review = [], {}, {}, {}
     for when in times:
         q = rng.choice(questions)
         score = rng.choice((0.0, 0.5, 1.0, 1.0, 1.0)) if q.type != "open" else round(rng.random(), 2)
         rating = scheduling.rating_for(q.type, score)
         reviewed = scheduling.review(cards.get(q.id), rating, when, 0.9)
         cards[q.id] = reviewed.card
+        reps[q.id] = reps.get(q.id, 0) + 1
+        if reps[q.id] == 2:
+            first_review[q.id] = when
         attempts.append({"user_id": user_id, "question_id": q.id, "seed": None, "answer": "x", "score": score,
                          "correct": score >= 0.999, "rating": scheduling.rating_name(rating), "source": "practice",
                          "interview_id": None, "created_at": when})
     rows = [{"user_id": user_id, "question_id": qid, "card": card, "previous": None,
              "due": datetime.fromisoformat(card["due"]), "last_review": datetime.fromisoformat(card["last_review"]),
-             "last_rating": None, "last_attempt_id": None, "reps": 1, "lapses": 0} for qid, card in cards.items()]
+             "last_rating": None, "last_attempt_id": None, "reps": reps[qid], "lapses": 0,
+             "first_review_at": first_review.get(qid)} for qid, card in cards.items()]
     interviews = [{"id": f"bench{i:027d}", "user_id": user_id, "round_id": "r", "round_title": "bench",
                    "content_version": "x", "state": "finished", "started_at": NOW - timedelta(days=i),
                    "deadline": NOW - timedelta(days=i) + timedelta(hours=1),
@@ -119,11 +123,11 @@ def main() -> None:
             ("GET /dashboard page (TestClient)", timed(page("/dashboard"), args.calls)),
             ("GET /reviews page (TestClient)", timed(page("/reviews"), args.calls)),
             ("GET /practice page (TestClient)", timed(page("/practice"), args.calls)),
-            ("service.due_reviews", timed(svc(lambda db, c, u: service.due_reviews(db, c, u, NOW, 20)), args.calls)),
-            ("service.dashboard", timed(svc(lambda db, c, u: service.dashboard(db, c, u, NOW, UTC)), args.calls)),
+            ("due.due_today", timed(svc(lambda db, c, u: due.due_today(db, c, u, NOW, UTC, 20)), args.calls)),
+            ("service.dashboard", timed(svc(lambda db, c, u: service.dashboard(db, c, u, NOW, UTC, 20)), args.calls)),
         ]
     kind = url.split(":", 1)[0]
-    print(f"\n{args.attempts} attempts, {len(content.questions)} questions (cards), {due_now} due now, "
+    print(f"\n{args.attempts} attempts, {len(content.questions)} questions (cards), {due_now} due today, "
           f"database {kind}, {args.calls} calls each\n")
     print("| what | median ms | p99 ms | target p99 |")
     print("|---|---:|---:|---:|")

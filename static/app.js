@@ -519,8 +519,15 @@
       }).then(function (body) {
         choose(body.rating);
         status.textContent = node.dataset.rated;
-        var due = node.querySelector('[data-part="review"] time');
-        if (due) { due.textContent = localTime(body.due); due.setAttribute("datetime", body.due); }
+        // An open answer waited for this rating: its card is scheduled now, and says when.
+        var review = node.querySelector('[data-part="review"]');
+        var due = review && review.querySelector("time");
+        if (due) {
+          review.querySelector(".review-text").textContent = review.dataset.scheduled;
+          due.textContent = localTime(body.due);
+          due.setAttribute("datetime", body.due);
+          due.hidden = false;
+        }
       }).catch(function () { status.textContent = node.dataset.failed; });
     });
   }
@@ -631,14 +638,17 @@
     });
   }
 
-  // The browser's time zone, so the server draws calendar days where the user lives.
-  function rememberTimeZone() {
+  // The browser's time zone, so that the candidate's days (due reviews, the forecast, "today") are their own:
+  // sent once, when the account's stored zone (body[data-timezone], signed in only) is not the browser's.
+  function reportTimeZone() {
+    var stored = document.body.dataset.timezone;
+    if (stored === undefined) return;
     var tz = "";
     try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
-    var cookie = "mj_tz=" + encodeURIComponent(tz);
-    if (tz && document.cookie.split("; ").indexOf(cookie) < 0) {
-      document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax" + (location.protocol === "https:" ? "; secure" : "");
-    }
+    if (!tz || tz === stored) return;
+    api("PATCH", "/api/v1/me/settings", { timezone: tz }).then(function (res) {
+      if (res.ok) document.body.dataset.timezone = tz;
+    }).catch(function () { /* the next page tries again */ });
   }
 
   // htmx swaps no 4xx/5xx answer; an error fragment aimed at the page's error area (app/errors.py) is let in.
@@ -665,6 +675,6 @@
     if (rep) initReport(rep);
     initPractice();
     initConfirmForms();
-    rememberTimeZone();
+    reportTimeZone();
   });
 })();

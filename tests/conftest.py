@@ -83,7 +83,7 @@ TEST_LIMITS = {"limit_guests_per_hour": 100_000, "limit_registrations_per_hour":
                "limit_logins_per_address_per_hour": 100_000,
                "limit_writes_per_minute": 1_000_000, "limit_writes_per_address_per_minute": 1_000_000,
                "limit_answer_chars_per_hour": 10**9, "limit_answer_chars_per_address_per_hour": 10**9,
-               "trusted_proxies": ""}
+               "trusted_proxies": "", "new_cards_per_day": 100_000}
 
 
 def make_settings(**overrides) -> Settings:

@@ -35,7 +35,8 @@ OPERATIONS = {
     "register", "login", "create_guest", "keep_guest", "logout",
     "start_interview", "list_interviews", "get_interview", "save_answer", "move_to_question", "finish_interview",
     "abandon_interview", "get_report", "rate_answer", "share_report", "unshare_report",
-    "get_reviews_due", "rate_review", "list_attempts", "get_stats", "get_settings", "update_settings", "export_data",
+    "get_reviews_due", "rate_review", "list_attempts", "get_stats", "get_settings", "update_settings",
+    "change_settings", "export_data",
     "get_next_question", "reload_content", "list_reloads",
 }
 
@@ -197,6 +198,9 @@ def test_a_guest_takes_an_interview_through_the_generated_client(live_server, ge
     assert len(stats.activity.additional_properties) == 365
     due = api("me.get_reviews_due").sync(client=client)
     assert isinstance(due, models.DueReviewPage) and due.next_ is None
+    zone = models.SettingsChangeTimezone("Asia/Shanghai")  # the IANA names are an enum
+    changed = api("me.change_settings").sync(client=client, body=models.SettingsChange(timezone=zone))
+    assert isinstance(changed, models.AccountSettings) and changed.timezone == "Asia/Shanghai"
     newest = api("me.list_attempts").sync(client=client, limit=1)
     assert isinstance(newest, models.AttemptPage) and len(newest.items) == 1 and isinstance(newest.next_, str)
     older = api("me.list_attempts").sync(client=client, limit=1, cursor=newest.next_)

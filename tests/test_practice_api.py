@@ -9,7 +9,7 @@ import csv
 import hashlib
 import hmac
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +18,7 @@ from fsrs import Rating
 from itsdangerous import URLSafeSerializer
 
 from app.practice import scheduling, stats
+from app.practice.due import DueCard, DueDays, day_end
 from tests.conftest import T0
 
 CHECK_KEYS = {"score", "correct", "expected", "feedback", "reference_html", "explanation_html", "details", "codes"}
@@ -100,9 +101,19 @@ def test_stats_pure_figures():
     assert sum(act.values()) == 5
 
     dues = [T0 - timedelta(days=3), T0 + timedelta(hours=1), T0 + timedelta(days=13), T0 + timedelta(days=14)]
-    fc = stats.forecast(dues, T0)
+    days = DueDays([DueCard(i, f"q{i}", d, None, 2) for i, d in enumerate(dues)], T0.date(), UTC)
+    fc = days.forecast()
     assert len(fc) == 14 and list(fc)[0] == "2026-11-23"
     assert fc["2026-11-23"] == 2 and fc["2026-12-06"] == 1 and sum(fc.values()) == 3
+    assert [c.question_id for c in days.on(T0.date())] == ["q0", "q1"]  # overdue, and later today
+    assert days.next_day() == date(2026, 12, 6)
+    # The day ends at the candidate's midnight: 23:30 UTC on the 23rd is the 24th in Shanghai.
+    late = DueDays([DueCard(1, "q", T0.replace(hour=23, minute=30), None, 2)], T0.date(), UTC)
+    assert late.forecast(2) == {"2026-11-23": 1, "2026-11-24": 0}
+    shanghai = ZoneInfo("Asia/Shanghai")
+    late = DueDays(late.cards, T0.date(), shanghai)  # noon UTC is 20:00 on the 23rd there
+    assert late.forecast(2) == {"2026-11-23": 0, "2026-11-24": 1} and late.on(T0.date()) == []
+    assert day_end(T0.date(), shanghai) == datetime(2026, 11, 23, 16, tzinfo=UTC)
 
     # Day boundaries follow the caller's zone: 20:00 UTC is already tomorrow in Shanghai.
     late = T0.replace(hour=20)
@@ -159,24 +170,28 @@ def test_due_list_changes_as_time_passes(env):
     h = guest(client)
     check(client, h, "s-numeric", "1")  # again: due in a minute
     check(client, h, "s-single", "B")  # good: due in ten minutes (first learning step)
-    assert due(client, h) == {"items": [], "next": None}
-    clock.advance(minutes=2)
+    # Due today means before the end of the day, not before now: both are due already.
     got = due(client, h)
-    assert [i["question_id"] for i in got["items"]] == ["s-numeric"]
+    assert [i["question_id"] for i in got["items"]] == ["s-numeric", "s-single"] and got["next"] is None
     item = got["items"][0]
     assert item == {"question_id": "s-numeric", "title": "数值", "bank": "sample", "type": "numeric",
                     "topics": ["BN", "参数量"], "due": (T0 + timedelta(minutes=1)).isoformat(),
                     "last_rating": "again", "url": "/api/v1/questions/s-numeric"}
     assert client.get(item["url"]).json()["id"] == "s-numeric"
-    clock.advance(minutes=10)
-    got = due(client, h)
-    assert [i["question_id"] for i in got["items"]] == ["s-numeric", "s-single"] and got["next"] is None
     first = due(client, h, limit=1)
     assert [i["question_id"] for i in first["items"]] == ["s-numeric"] and first["next"]
     second = due(client, h, limit=1, cursor=first["next"])
     assert [i["question_id"] for i in second["items"]] == ["s-single"] and second["next"] is None
-    check(client, h, "s-numeric", "128")
-    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-single"]
+    clock.advance(minutes=10)
+    again = check(client, h, "s-numeric", "128")["review"]  # out of relearning's first step: 10 minutes more
+    assert at(again["due"]) == clock.now + timedelta(minutes=10)
+    graduated = at(check(client, h, "s-single", "B")["review"]["due"])  # past the last step: days away
+    assert graduated.date() > T0.date()
+    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-numeric"]
+    clock.now = datetime.combine(graduated.date(), time.min, UTC)  # the start of the day s-single is due on
+    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-numeric", "s-single"]
+    clock.now -= timedelta(microseconds=1)  # the evening before: not yet
+    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-numeric"]
 
 
 def test_the_openapi_of_the_check_names_everything_an_open_check_sends(env):
@@ -210,9 +225,14 @@ def test_open_self_rating_in_check_and_after_the_fact(env):
     client, clock = env
     h = guest(client)
     auto = check(client, h, "s-open", GOOD_OPEN)["review"]
-    assert auto["rating"] == "good" and at(auto["due"]) == T0 + timedelta(minutes=10)
-    # Rating afterwards replaces that review (same time, same number of attempts), it does not add one.
-    clock.advance(minutes=3)
+    # Key-point coverage only proposes: the card waits for the candidate's own rating (DESIGN).
+    assert (auto["rating"], auto["proposed"], auto["due"]) == (None, "good", None)
+    assert due(client, h)["items"] == [] and client.get("/api/v1/me/stats", headers=h).json()["due_now"] == 0
+    exported = client.get("/api/v1/me/export", headers=h).json()
+    assert [(e["question_id"], e["rating"]) for e in exported] == [("s-open", None)]
+    clock.advance(days=2)
+    assert due(client, h)["items"] == []  # never scheduled without it
+    # The rating schedules the card as of the answer; a second one replaces it (same time, same attempts).
     r = client.post("/api/v1/me/reviews/s-open/rating", json={"rating": "easy"}, headers=h)
     assert r.status_code == 200 and r.json()["rating"] == "easy"
     assert at(r.json()["due"]) >= T0 + timedelta(days=5)
@@ -240,9 +260,9 @@ def test_open_self_rating_in_check_and_after_the_fact(env):
 def test_retention_setting_changes_intervals(env):
     client, _ = env
     lax, strict = guest(client), guest(client)
-    assert client.get("/api/v1/me/settings", headers=lax).json() == {"desired_retention": 0.9}
+    assert client.get("/api/v1/me/settings", headers=lax).json() == {"desired_retention": 0.9, "timezone": None}
     assert client.put("/api/v1/me/settings", json={"desired_retention": 0.75}, headers=lax).json() == {
-        "desired_retention": 0.75}
+        "desired_retention": 0.75, "timezone": None}
     client.put("/api/v1/me/settings", json={"desired_retention": 0.97}, headers=strict)
     a = check(client, lax, "s-open", "x", rating="easy")["review"]
     b = check(client, strict, "s-open", "x", rating="easy")["review"]
@@ -283,14 +303,21 @@ def test_finished_interview_records_answered_items(env):
     assert len(attempts) == 1  # only the answered item
     a = attempts[0]
     assert (a["question_id"], a["source"], a["interview_id"], a["score"], a["rating"]) == (
-        "s-open", "interview", state["id"], 1.0, "good")
+        "s-open", "interview", state["id"], 1.0, None)  # an open item: no rating given, nothing scheduled
     assert a["created_at"] == T0.isoformat()  # when it was answered, not when the interview closed
     s = client.get("/api/v1/me/stats", headers=h).json()
     assert s["recent_interviews"][0]["id"] == state["id"] and s["recent_interviews"][0]["state"] == "finished"
-    assert s["recent_interviews"][0]["score"] is not None
-    assert [i["question_id"] for i in due(client, h)["items"]] == []
-    clock.advance(minutes=10)
-    assert [i["question_id"] for i in due(client, h)["items"]] == ["s-open"]
+    assert s["recent_interviews"][0]["score"] is not None and s["attempts"] == 1
+    assert due(client, h)["items"] == []
+    # Rated during the interview, the item is scheduled at the finish, as of its answer.
+    state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
+    client.put(f"/api/v1/interviews/{state['id']}/answers/0", json={"answer": "不知道"}, headers=h)
+    assert client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "again"},
+                      headers=h).status_code == 200
+    client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h)
+    listed = due(client, h)["items"]
+    assert [(i["question_id"], i["last_rating"]) for i in listed] == [("s-open", "again")]
+    assert listed[0]["due"] == (clock.now + timedelta(minutes=1)).isoformat()
 
 
 def test_self_rating_on_a_finished_report_re_rates_the_card(env):
@@ -299,7 +326,10 @@ def test_self_rating_on_a_finished_report_re_rates_the_card(env):
     state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
     client.put(f"/api/v1/interviews/{state['id']}/answers/0", json={"answer": GOOD_OPEN}, headers=h)
     client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h)
-    assert due(client, h)["items"] == []  # key-point coverage 1.0: rated good, due in 10 minutes
+    assert due(client, h)["items"] == []  # coverage 1.0 proposes good; the candidate has not rated yet
+    r = client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "easy"}, headers=h)
+    assert r.status_code == 200
+    assert due(client, h)["items"] == []  # easy: days away
     r = client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "again"}, headers=h)
     assert r.status_code == 200
     clock.advance(minutes=1)
@@ -307,7 +337,7 @@ def test_self_rating_on_a_finished_report_re_rates_the_card(env):
     attempts = [e for e in client.get("/api/v1/me/export", headers=h).json() if e["kind"] == "attempt"]
     assert [(a["source"], a["rating"]) for a in attempts] == [("interview", "again")]
     # Once a practice answer has moved the card on, the old interview's rating no longer rewrites it.
-    later = check(client, h, "s-open", GOOD_OPEN)["review"]
+    later = check(client, h, "s-open", GOOD_OPEN, rating="good")["review"]
     client.put(f"/api/v1/interviews/{state['id']}/ratings/0", json={"rating": "easy"}, headers=h)
     card_due = [i for i in client.get("/api/v1/me/export", headers=h).json() if i["kind"] == "attempt"]
     assert [(a["source"], a["rating"]) for a in card_due] == [("interview", "again"), ("practice", later["rating"])]
@@ -373,13 +403,21 @@ def test_practice_next_prefers_due_then_new_and_seeds_generated(env):
     assert r["review"]["rating"] == "again"
     ex = client.get("/api/v1/me/export", headers=h).json()
     assert ex[0]["seed"] == first["seed"] and ex[0]["answer"] == "0"
+    # Due today (in a minute) comes before a new one.
     nxt = client.get("/api/v1/practice/next", params={"topic": "卷积计算"}, headers=h).json()
+    assert nxt["id"] == "s-generated"
+    assert nxt["practice"] == {"reason": "due", "due": (T0 + timedelta(minutes=1)).isoformat(), "weak_topics": []}
+    nxt = client.get("/api/v1/practice/next", params={"type": "shape"}, headers=h).json()
     assert nxt["id"] == "s-shape" and nxt["practice"]["reason"] == "new"
-    check(client, h, "s-shape", "1,64,56,56")
-    nxt = client.get("/api/v1/practice/next", params={"topic": "卷积计算"}, headers=h).json()
-    assert nxt["practice"] == {"reason": "ahead", "due": (T0 + timedelta(minutes=1)).isoformat(), "weak_topics": []}
-    clock.advance(minutes=1)
-    assert client.get("/api/v1/practice/next", params={"topic": "卷积计算"}, headers=h).json()["practice"][
+    check(client, h, "s-shape", "1,64,56,56")  # good: its next step is in ten minutes, today
+    assert client.get("/api/v1/practice/next", params={"type": "shape"}, headers=h).json()["practice"][
+        "reason"] == "due"
+    clock.advance(minutes=10)
+    later = at(check(client, h, "s-shape", "1,64,56,56")["review"]["due"])  # graduated: days away
+    nxt = client.get("/api/v1/practice/next", params={"type": "shape"}, headers=h).json()
+    assert nxt["practice"] == {"reason": "ahead", "due": later.isoformat(), "weak_topics": []}
+    clock.now = datetime.combine(later.date(), time.min, UTC)
+    assert client.get("/api/v1/practice/next", params={"type": "shape"}, headers=h).json()["practice"][
         "reason"] == "due"
     anon = client.get("/api/v1/practice/next", params={"bank": "sample", "difficulty": 1}).json()
     assert anon["id"] == "s-single" and anon["practice"]["reason"] == "random"
@@ -426,7 +464,7 @@ def test_another_user_never_sees_my_data(env):
     client, clock = env
     me, other = guest(client), guest(client)
     check(client, me, "s-numeric", "1")
-    check(client, me, "s-open", GOOD_OPEN)
+    check(client, me, "s-open", GOOD_OPEN, rating="good")
     client.post("/api/v1/interviews", json={"round": "mini"}, headers=me)
     clock.advance(hours=1)
     assert len(due(client, me)["items"]) == 2
@@ -441,7 +479,7 @@ def test_another_user_never_sees_my_data(env):
     assert client.get("/api/v1/practice/next", params={"topic": "参数量"}, headers=other).json()["practice"][
         "reason"] == "new"
     client.put("/api/v1/me/settings", json={"desired_retention": 0.8}, headers=other)
-    assert client.get("/api/v1/me/settings", headers=me).json() == {"desired_retention": 0.9}
+    assert client.get("/api/v1/me/settings", headers=me).json() == {"desired_retention": 0.9, "timezone": None}
 
 
 def test_bad_input_is_refused(env):
@@ -471,4 +509,4 @@ def test_bad_input_is_refused(env):
         assert getattr(client, method)(path).status_code == 401
     assert client.get("/api/v1/practice/next", params={"weak": "true"}).status_code == 401
     assert client.get("/api/v1/practice/next", params={"bank": "nope"}, headers=h).status_code == 404
-    assert client.get("/api/v1/me/settings", headers=h).json() == {"desired_retention": 0.9}
+    assert client.get("/api/v1/me/settings", headers=h).json() == {"desired_retention": 0.9, "timezone": None}

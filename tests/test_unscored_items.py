@@ -204,7 +204,8 @@ def test_cards_it_got_before_it_was_marked_are_never_due_again(env):
     write_content(content_dir, scored=True)
     client.app.state.store.reload_from(content_dir)
     h = guest(client)
-    assert client.post("/api/v1/questions/s-intro/check", json={"answer": INTRO_ANSWER}, headers=h).status_code == 200
+    assert client.post("/api/v1/questions/s-intro/check", json={"answer": INTRO_ANSWER, "rating": "again"},
+                       headers=h).status_code == 200
     assert client.post("/api/v1/questions/s-single/check", json={"answer": "A"}, headers=h).status_code == 200
     clock.advance(days=20)
     assert client.get("/api/v1/me/stats", headers=h).json()["due_now"] == 2

@@ -90,9 +90,12 @@ def test_a_practice_check_of_an_open_item_shows_verdicts_clauses_and_the_misconc
     assert "正确" not in html and "✓ " not in html.split('<ul class="keypoints">')[0]
     assert "<li>说反了：按通道统计</li>" in html and "<li>误区「推理也用batch统计」：" in html
     assert "要点由程序逐句自动判断" in html and "这是要点覆盖率" not in html
-    # The self-rating beside the verdicts, the grader's proposal pressed until the candidate picks their own.
+    # The self-rating beside the verdicts: the grader's proposal marked, none pressed, nothing scheduled until
+    # the candidate picks their own (DESIGN).
     assert html.index('data-part="keypoints"') < html.index('data-part="rating"') < html.index("参考答案")
-    assert html.count('aria-pressed="true"') == 1 and 'data-rate="again"' in html
+    assert html.count('aria-pressed="true"') == 0 and 'data-rate="again"' in html
+    assert html.count(" proposed") == 1 and re.search(r'class="rate proposed"\s+data-rate="hard"', html)
+    assert "作答已记录。自评之后安排下次复习。" in html
     assert_escaped(html)
     attempts = client.get("/api/v1/me/attempts").json()["items"]
     assert [(a["question_id"], a["score"]) for a in attempts] == [("s-open", 0.3)]

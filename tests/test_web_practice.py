@@ -7,7 +7,7 @@ time moves only through the injected clock.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -108,11 +108,15 @@ def test_signed_in_practice_prefers_due_cards_then_new_and_says_why(env):
     as_guest(client, "/practice?type=numeric")
     page = client.get("/practice?type=numeric")
     assert shown(page.text) == "s-numeric" and "新题" in page.text and "游客" in page.text
-    assert answer(client, "s-numeric", "3")["review"]["rating"] == "again"  # due in a minute
-    assert "提前复习" in client.get("/practice?type=numeric").text
-    clock.advance(minutes=2)
+    assert answer(client, "s-numeric", "3")["review"]["rating"] == "again"  # due in a minute: today
     page = client.get("/practice")
     assert shown(page.text) == "s-numeric" and "到期复习" in page.text and "到期时间 2026-11-23 12:01" in page.text
+    clock.advance(minutes=2)
+    answer(client, "s-numeric", "128")  # the next learning step: ten minutes, still today
+    assert "到期复习" in client.get("/practice?type=numeric").text
+    clock.advance(minutes=10)
+    answer(client, "s-numeric", "128")  # graduated: due days from now
+    assert "提前复习" in client.get("/practice?type=numeric").text
 
 
 def test_weak_topic_drill_from_the_dashboard(env):
@@ -157,31 +161,43 @@ def test_reviews_work_through_the_due_list(env):
     client, clock = env
     as_guest(client, "/reviews")
     page = client.get("/reviews")
-    assert "现在没有需要复习的题目" in page.text and "你还没有复习卡片" in page.text
-    answer(client, "s-numeric", "3")  # again: due at 12:01
+    assert "今天没有需要复习的题目了" in page.text and "你还没有复习卡片" in page.text
+    answer(client, "s-numeric", "3")  # again: due at 12:01, today
     answer(client, "s-single", "A")  # again: due at 12:01 too, answered later
-    answer(client, "s-open", "x", rating="easy")  # days away
+    easy = answer(client, "s-open", "x", rating="easy")["review"]["due"]  # days away
     page = client.get("/reviews")
-    assert "现在没有需要复习的题目" in page.text and "下一道将在 2026-11-23 12:01 到期" in page.text
-    clock.advance(minutes=2)
-    page = client.get("/reviews")
-    assert "还剩 2 道到期" in page.text and shown(page.text) == "s-numeric" and "到期复习" in page.text
+    assert "今天还剩 2 道到期" in page.text and shown(page.text) == "s-numeric" and "到期复习" in page.text
     assert re.search(r'id="due-badge">2<', page.text)
     # Skipping the first shows the second; skipping both says so.
     nxt = re.search(r'hx-get="([^"]+)"', page.text).group(1)
-    assert nxt == "/reviews?skip=s-numeric"
+    assert nxt == "/reviews?skip=s-numeric.1"  # the card, and its latest answer (attempt 1) when it was shown
     slot = client.get(nxt, headers=HTMX).text
     assert shown(slot) == "s-single" and "本轮跳过 1 道" in slot and 'hx-swap-oob="true"' in slot
-    slot = client.get("/reviews?skip=s-numeric&skip=s-single", headers=HTMX).text
+    nxt = re.search(r'hx-get="([^"]+)"', slot).group(1).replace("&amp;", "&")
+    assert nxt == "/reviews?skip=s-numeric.1&skip=s-single.2"
+    slot = client.get(nxt, headers=HTMX).text
     assert "剩下的到期题目都被跳过了" in slot
-    # Answered right, a card leaves the list; the count and the nav badge follow.
-    answer(client, "s-numeric", "128")
-    slot = client.get("/reviews", headers=HTMX).text
-    assert "还剩 1 道到期" in slot and shown(slot) == "s-single" and re.search(r'id="due-badge"[^>]*>1<', slot)
-    answer(client, "s-single", "B")
+    # An answered card is not a skipped one, even when it is due again today (its next step is in 10 minutes).
     page = client.get("/reviews")
-    assert "现在没有需要复习的题目" in page.text and re.search(r'id="due-badge" hidden>0<', page.text)
-    assert "下一道将在 2026-11-23 12:12 到期" in page.text
+    nxt = re.search(r'hx-get="([^"]+)"', page.text).group(1)
+    answer(client, "s-numeric", "128")
+    slot = client.get(nxt, headers=HTMX).text
+    assert "今天还剩 2 道到期" in slot and "跳过" not in slot.split('class="card practice-q"')[0]
+    assert shown(slot) == "s-single" and re.search(r'id="due-badge"[^>]*>2<', slot)
+    nxt = re.search(r'hx-get="([^"]+)"', slot).group(1).replace("&amp;", "&")
+    answer(client, "s-single", "B")
+    slot = client.get(nxt, headers=HTMX).text
+    assert "今天还剩 2 道到期" in slot and "本轮跳过" not in slot and shown(slot) == "s-numeric"
+    # Answered right past the last step, the cards leave today's list; the count and the nav badge follow.
+    clock.advance(minutes=10)
+    later = [answer(client, "s-numeric", "128")["review"]["due"]]
+    slot = client.get("/reviews", headers=HTMX).text
+    assert "今天还剩 1 道到期" in slot and shown(slot) == "s-single" and re.search(r'id="due-badge"[^>]*>1<', slot)
+    later.append(answer(client, "s-single", "B")["review"]["due"])
+    page = client.get("/reviews")
+    assert "今天没有需要复习的题目了" in page.text and re.search(r'id="due-badge" hidden>0<', page.text)
+    first_day = min(datetime.fromisoformat(d).date() for d in [easy, *later])
+    assert first_day > date(2026, 11, 23) and f"下一道题 {first_day.isoformat()} 到期" in page.text
 
 
 def parent_boxes(html: str) -> list[str]:
@@ -250,7 +266,7 @@ def test_dashboard_shows_the_same_figures_as_the_stats_api(env):
     as_guest(client, "/dashboard")
     answer(client, "s-single", "B")
     answer(client, "s-numeric", "1")
-    answer(client, "s-open", "按通道求均值和方差")  # 3 of 4 weighted key points
+    answer(client, "s-open", "按通道求均值和方差")  # 3 of 4 weighted key points; not rated: never due
     clock.advance(days=1)
     answer(client, "s-numeric", "128")
     page = client.get("/dashboard").text
@@ -266,9 +282,10 @@ def test_dashboard_shows_the_same_figures_as_the_stats_api(env):
     assert re.search(r'class="day l2"[^>]+><title>2026-11-24：1 次作答</title>', heat)
     assert "最近 52 周共作答 4 次，2 天有练习" in heat and "少" in heat and "多" in heat
     total = sum(stats["forecast"].values())
-    assert total == 3 and f"未来 14 天共有 {total} 道题到期" in page
+    assert total == 2 and f"未来 14 天共有 {total} 道题到期" in page
     assert ">今天</text>" in page.split('id="forecast"')[1]
-    assert stats["due_now"] == 2 and "2 道到期，开始复习" in page
+    # Everything scheduled so far is due today (learning steps are minutes): the count is the forecast's today.
+    assert stats["due_now"] == 2 == stats["forecast"]["2026-11-24"] and "2 道到期，开始复习" in page
     assert 'href="/api/v1/me/export?format=csv"' in page and 'href="/api/v1/me/export?format=json"' in page
 
 
@@ -291,12 +308,12 @@ def test_dashboard_and_reviews_show_only_my_data(env):
     answer(client, "s-numeric", "1")
     answer(client, "s-shape", "1,2,3,4")
     clock.advance(minutes=5)
-    assert "还剩 2 道到期" in client.get("/reviews").text
+    assert "今天还剩 2 道到期" in client.get("/reviews").text
     other = TestClient(client.app)
     as_guest(other, "/dashboard")
     page = other.get("/dashboard").text
     assert "还没有练习记录" in page and "参数量" not in page and "卷积计算" not in page
-    assert "现在没有需要复习的题目" in other.get("/reviews").text
+    assert "今天没有需要复习的题目了" in other.get("/reviews").text
     assert other.get("/api/v1/me/export").json() == []
     assert shown(other.get("/practice?type=numeric").text) == "s-numeric"
     assert "新题" in other.get("/practice?type=numeric").text  # my card is not theirs
@@ -312,11 +329,11 @@ def test_retention_form_validates_and_needs_csrf(env):
     for bad in ("0.5", "0.995", "1", "high", "", "nan", "inf"):
         r = client.post("/dashboard/retention", data={"desired_retention": bad, "csrf_token": token})
         assert r.status_code == 422 and RETENTION_ERROR in r.text and 'aria-invalid="true"' in r.text, bad
-    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.9}
+    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.9, "timezone": None}
     r = client.post("/dashboard/retention", data={"desired_retention": " 0.85 ", "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?saved=1#settings"
-    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.85}
+    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.85, "timezone": None}
     page = client.get("/dashboard?saved=1").text
     assert "已保存" in page and 'value="0.85"' in page
     anon = TestClient(client.app)
@@ -340,11 +357,22 @@ def test_days_follow_the_browsers_time_zone(env):
     as_guest(client, "/dashboard")
     clock.advance(hours=13)  # 01:00 UTC on the 24th: still the 23rd in New York, the 24th in Shanghai
     answer(client, "s-single", "B")
-    assert "<title>2026-11-24：1 次作答</title>" in client.get("/dashboard").text  # no cookie yet: UTC
-    client.cookies.set("mj_tz", "America/New_York")
-    assert "<title>2026-11-23：1 次作答</title>" in client.get("/dashboard").text
-    client.cookies.set("mj_tz", "Mars/Olympus")
-    assert "<title>2026-11-24：1 次作答</title>" in client.get("/dashboard").text
+    page = client.get("/dashboard").text
+    assert "<title>2026-11-24：1 次作答</title>" in page  # not reported yet: UTC
+    assert 'data-timezone=""' in page and "还不知道你的时区" in page
+    # What static/app.js sends once the page sees the browser's zone differs from the stored one.
+    token = {"X-CSRF-Token": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)}
+    assert client.patch("/api/v1/me/settings", json={"timezone": "America/New_York"}).status_code == 403  # CSRF
+    r = client.patch("/api/v1/me/settings", json={"timezone": "America/New_York"}, headers=token)
+    assert r.status_code == 200 and r.json() == {"desired_retention": 0.9, "timezone": "America/New_York"}
+    page = client.get("/dashboard").text
+    assert "<title>2026-11-23：1 次作答</title>" in page and 'data-timezone="America/New_York"' in page
+    assert "按你的时区 America/New_York 计算" in page
+    r = client.patch("/api/v1/me/settings", json={"timezone": "Mars/Olympus"}, headers=token)
+    assert r.status_code == 422 and "unknown time zone 'Mars/Olympus'" in r.json()["detail"]
+    assert "<title>2026-11-23：1 次作答</title>" in client.get("/dashboard").text  # kept
+    assert "follow your time zone, America/New_York" in client.get("/dashboard?lang=en").text
+    assert "data-timezone" not in TestClient(client.app).get("/dashboard").text  # nobody signed in
 
 
 def test_pages_in_english_and_nav_links(env):

@@ -64,6 +64,11 @@ async def get_write_quotas(request: Request) -> WriteQuotas:
     return request.app.state.write_quotas
 
 
+async def get_new_cards_per_day(request: Request) -> int:
+    """MIANJING_NEW_CARDS_PER_DAY, for every count and list of due cards (app.practice.due)."""
+    return request.app.state.settings.new_cards_per_day
+
+
 async def get_address(request: Request) -> str:
     """The client address every limit counts (app.rate_limits.client_address)."""
     return client_address(request)
@@ -76,6 +81,7 @@ AddressDep = Annotated[str, Depends(get_address)]
 GraderDep = Annotated[OpenGrader, Depends(get_grader)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
+NewCardsDep = Annotated[int, Depends(get_new_cards_per_day)]
 
 
 def anon_value(request: Request) -> str:

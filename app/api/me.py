@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
-from app.api.deps import AddressDep, CallerDep, ContentDep, NowDep, SessionDep, WriteQuotasDep
+from app.api.deps import AddressDep, CallerDep, ContentDep, NewCardsDep, NowDep, SessionDep, WriteQuotasDep
 from app.api.schemas import (
     AUTH_WRITE_ERRORS,
     REQUEST_ERRORS,
+    AccountSettings,
     AttemptPage,
     Dashboard,
     DueReviewPage,
     ExportRecord,
     IntCursor,
     PageLimit,
-    RetentionSettings,
     ReviewRated,
     errors,
     links,
@@ -28,14 +27,14 @@ from app.api.schemas import (
 from app.db import request_session, write_transaction
 from app.errors import AppError
 from app.pagination import DEFAULT_LIMIT
-from app.practice import listing, scheduling, service
+from app.practice import due, listing, scheduling, service
 from app.practice.export import export_batches, export_chunks
 from app.practice.scheduling import RatingName, utc
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
-# The zones this server knows, as the schema's enum of `tz`: a client (and a fuzzer) can tell a valid name
-# from the schema instead of from a 422.
-ZONES = sorted(available_timezones())
+# The zones this server knows, as the schema's enum of `tz` and `timezone`: a client (and a fuzzer) can tell
+# a valid name from the schema instead of from a 422.
+ZONES = list(due.ZONES)
 
 
 def _member_names(values: list[str]) -> list[str]:
@@ -62,28 +61,57 @@ class SettingsRequest(BaseModel):
                                      description="FSRS target probability of recall, 0.7 to 0.99")
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # left out means unchanged; the schema says no null, so no default of null
+
+
+class SettingsChange(BaseModel):
+    """The settings to change; those left out stay as they are (none may be null)."""
+
+    desired_retention: Annotated[float | None, WithJsonSchema({"type": "number", "minimum": scheduling.MIN_RETENTION,
+                                                               "maximum": scheduling.MAX_RETENTION})] = Field(
+        default=None, ge=scheduling.MIN_RETENTION, le=scheduling.MAX_RETENTION, json_schema_extra=_no_default,
+        description="FSRS target probability of recall, 0.7 to 0.99")
+    timezone: Annotated[str | None, WithJsonSchema(TZ_SCHEMA)] = Field(
+        default=None, max_length=64, json_schema_extra=_no_default,
+        description="the IANA zone my days are counted in, as the browser reports it "
+                    "(Intl.DateTimeFormat().resolvedOptions().timeZone); 422 for one this server does not know")
+
+    @field_validator("desired_retention", "timezone", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:  # left out is "unchanged"; null is no value for either
+            raise ValueError("leave the field out to keep it; it cannot be null")
+        return value
+
+
 def question_link(question_id: str) -> str:
     """Where the public API serves a question; the service returns ids, the API adds the links."""
     return f"/api/v1/questions/{question_id}"
 
 
-def _zone(tz: str | None) -> Any:
-    if tz is None:
-        return ZoneInfo("UTC")
+def _zone(tz: str) -> Any:
     try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise AppError(f"unknown time zone {tz!r}; use an IANA name such as Asia/Shanghai", status_code=422) from None
+        return due.zone_named(tz)
+    except ValueError as exc:
+        raise AppError(str(exc), status_code=422) from None
+
+
+def _settings(user: Any) -> dict[str, Any]:
+    return {"desired_retention": user.desired_retention, "timezone": user.timezone}
 
 
 @router.get("/reviews/due", response_model=DueReviewPage, operation_id="get_reviews_due", responses={
     **READ, **links(200, next_page=("get_reviews_due", {"cursor": "$response.body#/next"}),
                     first=("rate_review", {"question_id": "$response.body#/items/0/question_id"}))})
-def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
+def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep, new_cards: NewCardsDep,
                 limit: PageLimit = DEFAULT_LIMIT, cursor: IntCursor = None) -> dict[str, Any]:
-    """Questions whose review is due now, most overdue first, with a link to each public view; `limit` at a
-    time (pass a page's `next` as `cursor`)."""
-    page = listing.due_page(db, content, caller.user(db), now, limit, cursor)
+    """Questions whose review is due today (before the end of my day), most overdue first, with a link to
+    each public view; `limit` at a time (pass a page's `next` as `cursor`). New cards beyond the day's cap
+    (MIANJING_NEW_CARDS_PER_DAY) wait for a later day. How many: `due_now` of GET /me/stats, the forecast's
+    first day."""
+    user = caller.user(db)
+    page = listing.due_page(db, content, user, now, due.candidate_zone(user), new_cards, limit, cursor)
     return {"items": [{**item, "url": question_link(item["question_id"])} for item in page.items],
             "next": page.next}
 
@@ -96,7 +124,8 @@ def reviews_due(caller: CallerDep, db: SessionDep, content: ContentDep, now: Now
                                                "minute: nothing was changed; see Retry-After")})
 def rate_review(question_id: str, body: RatingRequest, caller: CallerDep, db: SessionDep,
                 content: ContentDep, now: NowDep, quotas: WriteQuotasDep, address: AddressDep) -> dict[str, Any]:
-    """Rate my latest answer to an open question myself; it replaces the rating from key-point coverage."""
+    """Rate my latest answer to an open question myself: it schedules the card that answer left waiting (open
+    items are scheduled only from the candidate's own rating), or replaces the rating I gave it before."""
     user = caller.user(db)
     with quotas.charged_write(db, now, quotas.charges(user.id, address)):
         row = service.rerate(db, content, user, question_id, body.rating)
@@ -114,27 +143,42 @@ def attempts(caller: CallerDep, db: SessionDep, content: ContentDep, limit: Page
 
 
 @router.get("/stats", response_model=Dashboard, operation_id="get_stats", responses=READ)
-def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
-             tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries"),
+def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep, new_cards: NewCardsDep,
+             tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries; left "
+                                                                         "out: my own (PATCH /me/settings), else UTC"),
                            WithJsonSchema(TZ_SCHEMA)] = None,
              ) -> dict[str, Any]:
     """Mastery per topic, daily activity (365 days), the 14-day review forecast, recent interviews,
-    weakest topics."""
+    weakest topics; days are my days (my time zone), or those of `tz`."""
     user = caller.user(db)  # 401 before any complaint about the query
-    return service.dashboard(db, content, user, now, _zone(tz))
+    zone = _zone(tz) if tz is not None else due.candidate_zone(user)
+    return service.dashboard(db, content, user, now, zone, new_cards)
 
 
-@router.get("/settings", response_model=RetentionSettings, operation_id="get_settings", responses=READ)
+@router.get("/settings", response_model=AccountSettings, operation_id="get_settings", responses=READ)
 def get_settings(caller: CallerDep, db: SessionDep) -> dict[str, Any]:
-    return {"desired_retention": caller.user(db).desired_retention}
+    return _settings(caller.user(db))
 
 
-@router.put("/settings", response_model=RetentionSettings, operation_id="update_settings", responses=WRITE)
+@router.put("/settings", response_model=AccountSettings, operation_id="update_settings", responses=WRITE)
 def put_settings(body: SettingsRequest, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
     user = caller.user(db)
     with write_transaction(db):
         user = service.set_retention(db, user, body.desired_retention)
-    return {"desired_retention": user.desired_retention}
+    return _settings(user)
+
+
+@router.patch("/settings", response_model=AccountSettings, operation_id="change_settings", responses=WRITE)
+def patch_settings(body: SettingsChange, caller: CallerDep, db: SessionDep) -> dict[str, Any]:
+    """Change the settings sent, keep the others: the pages send `timezone` as the browser reports it, so my
+    days (due reviews, the forecast, "today") are mine; 422 for a zone this server does not know."""
+    user = caller.user(db)
+    with write_transaction(db):
+        if body.timezone is not None:
+            user = service.set_timezone(db, user, body.timezone)
+        if body.desired_retention is not None:
+            user = service.set_retention(db, user, body.desired_retention)
+    return _settings(user)
 
 
 @router.get("/export", response_model=list[ExportRecord], operation_id="export_data", responses={

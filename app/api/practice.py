@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from app.api.deps import ContentDep, NowDep, OptionalCallerDep, SessionDep
+from app.api.deps import ContentDep, NewCardsDep, NowDep, OptionalCallerDep, SessionDep
 from app.api.schemas import REQUEST_ERRORS, CheckRequest, PracticeQuestion, errors, links
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, QuestionType
-from app.practice import service
+from app.practice import due, service
 from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
@@ -31,6 +31,7 @@ def next_question(
     caller: OptionalCallerDep,
     db: SessionDep,
     now: NowDep,
+    new_cards: NewCardsDep,
     bank: str | None = None,
     topic: str | None = None,
     type: Annotated[QuestionType | None, Query(description=f"one of {', '.join(QUESTION_TYPES)}")] = None,
@@ -43,4 +44,5 @@ def next_question(
     filters = service.PracticeFilters(banks=one(bank), topics=one(topic), types=one(type), weak=weak,
                                       difficulty=(difficulty, difficulty) if difficulty is not None else (1, 5))
     user = caller.optional_user(db)
-    return service.next_question(db if user else None, content, user, now, filters)
+    return service.next_question(db if user else None, content, user, now, filters, tz=due.candidate_zone(user),
+                                 new_per_day=new_cards)

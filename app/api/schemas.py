@@ -176,11 +176,17 @@ class CheckDetails(BaseModel):
 
 
 class CheckReview(BaseModel):
-    """A signed-in caller's recorded attempt and the review card it updated."""
+    """A signed-in caller's recorded attempt and the review card it updated. An open item's card is scheduled
+    only from the candidate's own rating: without `rating` in the check, `rating` and `due` are null until
+    POST /me/reviews/{question_id}/rating gives it."""
 
     attempt_id: int
-    rating: str | None = Field(description="again | hard | good | easy: the one sent, else proposed from the score")
-    due: Timestamp
+    rating: str | None = Field(
+        description="the rating that scheduled the card: from the score for objective items, the candidate's own "
+                    "for open ones (null: not given yet, the card waits)")
+    proposed: str = Field(
+        description="the rating the score suggests (for an open item: its key-point coverage); the candidate decides")
+    due: Timestamp | None = Field(description="the card's next review; null while an open answer waits for its rating")
 
 
 class CheckResponse(BaseModel):
@@ -295,7 +301,8 @@ class DueReview(BaseModel):
 
 
 class DueReviewPage(BaseModel):
-    """A page of the reviews due now, most overdue first (how many are due: GET /me/stats, `due_now`)."""
+    """A page of the reviews due today (before the end of my day), most overdue first (how many are due:
+    GET /me/stats, `due_now`, the forecast's first day)."""
 
     items: list[DueReview]
     next: IntNext = Field(description=NEXT_HELP)
@@ -334,11 +341,14 @@ class Dashboard(BaseModel):
     forecast: dict[str, int] = Field(description="ISO date -> reviews falling due that day, the next 14 days")
     recent_interviews: list[RecentInterview]
     desired_retention: float
-    due_now: int
+    due_now: int = Field(description="reviews due today (before the end of my day): GET /me/reviews/due lists "
+                                     "them, and the forecast's first day counts the same")
 
 
-class RetentionSettings(BaseModel):
+class AccountSettings(BaseModel):
     desired_retention: float
+    timezone: str | None = Field(description="the IANA zone my days are counted in (due reviews, the forecast, the "
+                                             "activity calendar), as my browser reported it; null: not known, UTC")
 
 
 class AttemptRecord(BaseModel):

@@ -1,46 +1,36 @@
-"""Keyset pages of my due reviews and my attempts (app.pagination): a page costs an index range read of
-one page, however long the account has practised."""
+"""Keyset pages of my due reviews and my attempts (app.pagination): a page of attempts costs an index range
+read of one page, however long the account has practised."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from app.content.loader import Content
-from app.models import Attempt, ReviewCard, User
+from app.models import Attempt, User
 from app.pagination import INT_ID, Page, page_of
-from app.practice.scheduling import utc
+from app.practice import due
 from app.scoring.answers import readable_answer
 
 
-def due_page(db: Session, content: Content, user: User, now: datetime, limit: int,
-             cursor: str | None = None) -> Page[dict[str, Any]]:
-    """Cards due at `now`, most overdue first, by (due, id) after `cursor` (ix_reviewcard_user_id_due).
-    Cards of questions gone from the content, or not scored, are left out: the read goes on, a page at a time, until a
-    page is full or the due cards run out."""
+def due_page(db: Session, content: Content, user: User, now: datetime, tz: tzinfo, new_per_day: int | None,
+             limit: int, cursor: str | None = None) -> Page[dict[str, Any]]:
+    """The cards due on the candidate's today (app.practice.due), most overdue first, by (due, id) after
+    `cursor`. Today's list is read whole and paged here: it is bounded by the content (one card per question)
+    and must be the very set the count and the forecast see."""
     after = INT_ID.decode(cursor) if cursor is not None else None
-    found: list[tuple[tuple[datetime, int], dict[str, Any]]] = []
-    while True:
-        stmt = (select(ReviewCard.id, ReviewCard.question_id, ReviewCard.due, ReviewCard.last_rating)
-                .where(ReviewCard.user_id == user.id, ReviewCard.due <= utc(now))
-                .order_by(col(ReviewCard.due), col(ReviewCard.id)).limit(limit + 1))
-        if after is not None:
-            stmt = stmt.where(tuple_(ReviewCard.due, ReviewCard.id) > tuple_(*after))
-        rows = db.exec(stmt).all()
-        for card_id, qid, due, last_rating in rows:
-            q = content.by_id.get(qid)
-            if q is not None and q.scored:
-                found.append(((due, card_id), {
-                    "question_id": qid, "title": q.title, "bank": q.bank, "type": q.type, "topics": list(q.topics),
-                    "due": due.isoformat(), "last_rating": last_rating}))
-        if len(found) > limit or len(rows) <= limit:
-            break
-        after = (rows[-1][2], rows[-1][0])
-    page = page_of(found, limit, lambda entry: INT_ID.encode(*entry[0]))
-    return Page([item for _, item in page.items], page.next)
+    cards = [c for c in due.due_today(db, content, user, now, tz, new_per_day) if after is None or c.key > after]
+    page = page_of(cards, limit, lambda c: INT_ID.encode(*c.key))
+    return Page([due_item(content, c) for c in page.items], page.next)
+
+
+def due_item(content: Content, card: due.DueCard) -> dict[str, Any]:
+    q = content.by_id[card.question_id]
+    return {"question_id": q.id, "title": q.title, "bank": q.bank, "type": q.type, "topics": list(q.topics),
+            "due": card.due.isoformat(), "last_rating": card.last_rating}
 
 
 def attempts_page(db: Session, content: Content, user: User, limit: int,

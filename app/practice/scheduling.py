@@ -39,8 +39,10 @@ def rating_for(qtype: str, score: float, self_rating: str | None = None) -> Rati
 
     Objective items (single, multiple, numeric, shape, generated): full marks -> Good, at least half -> Hard,
     else Again; a self-rating is ignored because the score already says how it went.
-    Open items: the user's own rating when given, otherwise the key-point coverage (>= 0.6, the threshold
-    for "answered" -> Good; >= 0.3 -> Hard; else Again). Coverage never yields Easy: only the user can say that.
+    Open items: the user's own rating when given, otherwise the rating the key-point coverage proposes
+    (>= 0.6, the threshold for "answered" -> Good; >= 0.3 -> Hard; else Again), which only ever proposes:
+    their cards are scheduled from the user's own rating (app.practice.service.record_attempt). Coverage never
+    yields Easy: only the user can say that.
     """
     if qtype == "open":
         if self_rating:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Date, case, cast, literal, true
@@ -18,7 +18,7 @@ from app.content.model import Question
 from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
-from app.practice import scheduling, stats
+from app.practice import due, scheduling, stats
 from app.practice.scheduling import utc
 from app.runtime.replacements import recorded_id
 from app.scoring.check import CheckResult
@@ -46,22 +46,38 @@ def record_attempt(
     db: Session, *, user_id: int, question_id: str, qtype: str, score: float, correct: bool, now: datetime,
     seed: int | None = None, answer: Any = None, self_rating: str | None = None, source: str = "practice",
     interview_id: str | None = None, desired_retention: float | None = None,
-) -> tuple[Attempt, ReviewCard]:
-    """Store one answered question and review the user's card for it with the rating the answer earns; an
-    id merged into another item is recorded under that item (app.runtime.replacements)."""
+) -> tuple[Attempt, ReviewCard | None]:
+    """Store one answered question and review the user's card for it with the rating the answer earns. An
+    open item earns none until the candidate rates it (DESIGN: open items are scheduled only from the
+    self-rating): its attempt is stored with rating null, the card is left as it is (None), and rerate() or
+    rerate_interview_item() schedules it from the rating when it comes. An id merged into another item is
+    recorded under that item (app.runtime.replacements)."""
     question_id = recorded_id(db, question_id)
+    now = utc(now)
+    rating = None if awaits_self_rating(qtype, self_rating) else scheduling.rating_for(qtype, score, self_rating)
+    attempt = Attempt(user_id=user_id, question_id=question_id, seed=seed, answer=answer, score=score,
+                      correct=correct, rating=scheduling.rating_name(rating) if rating is not None else None,
+                      source=source, interview_id=interview_id, created_at=now)
+    db.add(attempt)
+    db.flush()
+    if rating is None:
+        return attempt, None
     if desired_retention is None:
         user = db.get(User, user_id)
         desired_retention = user.desired_retention if user else 0.9
-    rating = scheduling.rating_for(qtype, score, self_rating)
-    now = utc(now)
-    attempt = Attempt(user_id=user_id, question_id=question_id, seed=seed, answer=answer, score=score,
-                      correct=correct, rating=scheduling.rating_name(rating), source=source,
-                      interview_id=interview_id, created_at=now)
-    db.add(attempt)
-    db.flush()
+    return attempt, _review(db, user_id, question_id, rating, now, attempt.id, desired_retention)
+
+
+def awaits_self_rating(qtype: str, self_rating: str | None) -> bool:
+    """An open answer without the candidate's own rating schedules nothing yet."""
+    return qtype == "open" and not self_rating
+
+
+def _review(db: Session, user_id: int, question_id: str, rating: Any, when: datetime, attempt_id: int | None,
+            desired_retention: float) -> ReviewCard:
+    """Review the user's card for the question (made now if it is the first answer) as of `when`."""
     row = _card_row(db, user_id, question_id)
-    reviewed = scheduling.review(row.card if row else None, rating, now, desired_retention)
+    reviewed = scheduling.review(row.card if row else None, rating, when, desired_retention)
     if row is None:
         row = ReviewCard(user_id=user_id, question_id=question_id, card=reviewed.card, due=reviewed.due)
         try:
@@ -70,14 +86,16 @@ def record_attempt(
         except IntegrityError:
             row = _card_row(db, user_id, question_id)
             assert row is not None
-            reviewed = scheduling.review(row.card, rating, now, desired_retention)
+            reviewed = scheduling.review(row.card, rating, when, desired_retention)
     if row.id is not None and row.card is not reviewed.card:
         row.previous = row.card
-    _apply(row, reviewed, rating, attempt.id)
+    _apply(row, reviewed, rating, attempt_id)
     row.reps += 1
+    if row.reps == 2:  # its first review: a new card no more, counted against today's cap (app.practice.due)
+        row.first_review_at = reviewed.last_review
     db.add(row)
     db.flush()
-    return attempt, row
+    return row
 
 
 def _apply(row: ReviewCard, reviewed: scheduling.Reviewed, rating: Any, attempt_id: int | None) -> None:
@@ -145,12 +163,16 @@ def check_and_record(db: Session, *, user: User | None, question: Question, seed
 
 def record_check(db: Session, *, user: User, question: Question, seed: int | None, answer: Any,
                  result: CheckResult, rating: str | None, now: datetime) -> dict[str, Any]:
-    """The check endpoint's bookkeeping for a known user: the attempt and the review card."""
+    """The check endpoint's bookkeeping for a known user: the attempt and the review card. `rating` is the
+    one that scheduled the card (null: an open answer waiting for the candidate's rating, `due` null too),
+    `proposed` the one its score suggests."""
     attempt, card = record_attempt(
         db, user_id=user.id, question_id=question.id, qtype=question.type, score=result.score,
         correct=result.correct, now=now, seed=seed if question.type == "generated" else None, answer=answer,
         self_rating=rating, desired_retention=user.desired_retention)
-    return {"attempt_id": attempt.id, "rating": attempt.rating, "due": card.due.isoformat()}
+    proposed = scheduling.rating_name(scheduling.rating_for(question.type, result.score))
+    return {"attempt_id": attempt.id, "rating": attempt.rating, "proposed": proposed,
+            "due": card.due.isoformat() if card else None}
 
 
 def record_interview_item(db: Session, interview: Interview, item: dict[str, Any], row: Any,
@@ -168,7 +190,8 @@ def record_interview_item(db: Session, interview: Interview, item: dict[str, Any
 
 
 def rerate(db: Session, content: Content, user: User, question_id: str, rating: str) -> ReviewCard:
-    """Replace the automatic rating of the latest answer to an open question by the user's own rating."""
+    """The user's own rating of their latest answer to an open question: it schedules the card when that
+    answer waits for it, and replaces the rating the card was last reviewed with otherwise."""
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
@@ -178,24 +201,66 @@ def rerate(db: Session, content: Content, user: User, question_id: str, rating: 
         raise NotFound("only open questions take a self-rating; other answers are rated from their score")
     if not q.scored:
         raise NotFound("this question is not scored: it takes no self-rating and is never scheduled")
-    row = _card_row(db, user.id, recorded_id(db, question_id))
+    question_id = recorded_id(db, question_id)
+    latest = _latest_attempt(db, user.id, question_id)
+    if latest is None:
+        raise NotFound("you have not answered this question yet")
+    new = scheduling.parse_rating(rating)
+    if latest.rating is None:
+        return _rate_waiting(db, user, latest, new)
+    row = _card_row(db, user.id, question_id)
     if row is None or row.last_review is None:
         raise NotFound("you have not answered this question yet")
-    return _rerate(db, user, row, scheduling.parse_rating(rating))
+    return _rerate(db, user, row, new)
 
 
 def rerate_interview_item(db: Session, user: User, interview_id: str, question_id: str, rating: str) -> bool:
-    """A self-rating given on a finished interview's report: it replaces the card's latest review only if
-    that review came from this interview (a later practice answer has moved the card on since). The plan's
-    id may since have been merged into another item: its card is that item's."""
-    row = _card_row(db, user.id, recorded_id(db, question_id))
-    if row is None or row.last_review is None or row.last_attempt_id is None:
+    """A self-rating given on a finished interview's report: it schedules the card when this interview's
+    answer is the latest and waits for it, or replaces the card's latest review if that review came from
+    this interview; a later answer (practice, another interview) has moved the card on otherwise. The plan's
+    id may since have been merged into another item: its attempts and card are that item's."""
+    question_id = recorded_id(db, question_id)
+    attempt = db.exec(select(Attempt).where(Attempt.user_id == user.id, Attempt.interview_id == interview_id,
+                                            Attempt.question_id == question_id)).first()
+    if attempt is None:
         return False
-    attempt = db.get(Attempt, row.last_attempt_id)
-    if attempt is None or attempt.interview_id != interview_id:
+    new = scheduling.parse_rating(rating)
+    if attempt.rating is None:
+        latest = _latest_attempt(db, user.id, question_id)
+        if latest is None or latest.id != attempt.id:
+            return False
+        _rate_waiting(db, user, attempt, new)
+        return True
+    row = _card_row(db, user.id, question_id)
+    if row is None or row.last_review is None or row.last_attempt_id != attempt.id:
         return False
-    _rerate(db, user, row, scheduling.parse_rating(rating))
+    _rerate(db, user, row, new)
     return True
+
+
+def latest_answers(db: Session, user: User, question_ids: list[str]) -> dict[str, tuple[int, str | None]]:
+    """question id -> (id, rating) of my latest attempt at it, for those of `question_ids` I have answered."""
+    if not question_ids:
+        return {}
+    newest_first = (col(Attempt.created_at).desc(), col(Attempt.id).desc())
+    ranked = select(Attempt.question_id, Attempt.id, Attempt.rating,
+                    func.row_number().over(partition_by=Attempt.question_id, order_by=newest_first).label("rn")
+                    ).where(Attempt.user_id == user.id, col(Attempt.question_id).in_(question_ids)).subquery()
+    rows = db.connection().execute(select(ranked.c.question_id, ranked.c.id, ranked.c.rating)
+                                   .where(ranked.c.rn == 1)).all()
+    return {qid: (attempt_id, rating) for qid, attempt_id, rating in rows}
+
+
+def _latest_attempt(db: Session, user_id: int, question_id: str) -> Attempt | None:
+    return db.exec(select(Attempt).where(Attempt.user_id == user_id, Attempt.question_id == question_id)
+                   .order_by(col(Attempt.created_at).desc(), col(Attempt.id).desc()).limit(1)).first()
+
+
+def _rate_waiting(db: Session, user: User, attempt: Attempt, new: Any) -> ReviewCard:
+    """An open answer's card scheduled from the candidate's rating, as of the answer."""
+    attempt.rating = scheduling.rating_name(new)
+    db.add(attempt)
+    return _review(db, user.id, attempt.question_id, new, attempt.created_at, attempt.id, user.desired_retention)
 
 
 def _rerate(db: Session, user: User, row: ReviewCard, new: Any) -> ReviewCard:
@@ -214,6 +279,18 @@ def _rerate(db: Session, user: User, row: ReviewCard, new: Any) -> ReviewCard:
     return row
 
 
+def set_timezone(db: Session, user: User, name: str) -> User:
+    """The zone the candidate's days are counted in (app.practice.due.candidate_zone); 422 for an unknown one."""
+    try:
+        due.zone_named(name)
+    except ValueError as exc:
+        raise AppError(str(exc), status_code=422) from None
+    user.timezone = name
+    db.add(user)
+    db.flush()
+    return user
+
+
 def set_retention(db: Session, user: User, value: float) -> User:
     if not scheduling.MIN_RETENTION <= value <= scheduling.MAX_RETENTION:
         raise AppError(f"desired_retention must be between {scheduling.MIN_RETENTION} and "
@@ -225,24 +302,6 @@ def set_retention(db: Session, user: User, value: float) -> User:
 
 
 # --- reading ----------------------------------------------------------------------------------
-
-
-def due_reviews(db: Session, content: Content, user: User, now: datetime, limit: int) -> dict[str, Any]:
-    """Cards due at `now`, most overdue first; cards of questions gone from the content are left out."""
-    rows = db.exec(select(ReviewCard.question_id, ReviewCard.due, ReviewCard.last_rating)
-                   .where(ReviewCard.user_id == user.id, ReviewCard.due <= utc(now))
-                   .order_by(col(ReviewCard.due), col(ReviewCard.id))).all()
-    items = []
-    total = 0
-    for qid, due, last_rating in rows:
-        q = content.by_id.get(qid)
-        if q is None or not q.scored:
-            continue
-        total += 1
-        if len(items) < limit:
-            items.append({"question_id": qid, "title": q.title, "bank": q.bank, "type": q.type,
-                          "topics": list(q.topics), "due": due.isoformat(), "last_rating": last_rating})
-    return {"now": utc(now).isoformat(), "total": total, "items": items}
 
 
 def _topics_of(content: Content) -> dict[str, tuple[str, ...]]:
@@ -286,13 +345,11 @@ def _per_day(db: Session, content: Content, user_id: int, now: datetime, tz: Any
     return {d if isinstance(d, date) else date.fromisoformat(d): n for d, n in rows}
 
 
-def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any) -> dict[str, Any]:
+def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any,
+              new_per_day: int | None) -> dict[str, Any]:
     now = utc(now)
     conn = db.connection()  # plain Core rows: no ORM bookkeeping for thousands of timestamps
-    horizon = now + timedelta(days=stats.FORECAST_DAYS + 1)
-    dues = conn.execute(select(ReviewCard.due)
-                        .where(ReviewCard.user_id == user.id, ReviewCard.due < horizon,
-                               scored_only(ReviewCard.question_id, content))).scalars().all()
+    forecast = due.read_days(db, content, user, now, tz, stats.FORECAST_DAYS, new_per_day).forecast()
     interviews = conn.execute(select(Interview.id, Interview.round_id, Interview.round_title, Interview.state,
                                      Interview.score, Interview.started_at, Interview.finished_at)
                               .where(Interview.user_id == user.id)
@@ -301,10 +358,9 @@ def dashboard(db: Session, content: Content, user: User, now: datetime, tz: Any)
                "finished_at": f.isoformat() if f else None}
               for i, r, t, s, sc, st, f in interviews]
     out = stats.dashboard(questions=_per_question(db, content, user.id), per_day=_per_day(db, content, user.id, now, tz),
-                          topics_of=_topics_of(content),
-                          dues=dues, interviews=recent, now=now, tz=tz)
+                          topics_of=_topics_of(content), forecast=forecast, interviews=recent, now=now, tz=tz)
     out["desired_retention"] = user.desired_retention
-    out["due_now"] = sum(1 for d in dues if d <= now)
+    out["due_now"] = next(iter(forecast.values()))  # today's entry: the due list's count (app.practice.due)
     return out
 
 
@@ -325,11 +381,13 @@ class PracticeFilters:
 
 
 def next_question(db: Session | None, content: Content, user: User | None, now: datetime,
-                  filters: PracticeFilters, *, avoid: str | None = None) -> dict[str, Any]:
-    """A question to practise: one of mine that is due, else one I have never answered, else the one
-    due soonest; anonymous callers get a random match. filters.weak restricts to my weakest topics.
-    `avoid` (the question just shown) is not picked again unless nothing else matches. Items that are not
-    scored are never offered: there is nothing to check."""
+                  filters: PracticeFilters, *, tz: tzinfo = UTC, new_per_day: int | None = None,
+                  avoid: str | None = None) -> dict[str, Any]:
+    """A question to practise: one of mine that is due today (app.practice.due), else one I have never
+    answered, else the one due soonest (a new card held back by the cap: the day it is held back to);
+    anonymous callers get a random match. filters.weak restricts to my
+    weakest topics. `avoid` (the question just shown) is not picked again unless nothing else matches. Items
+    that are not scored are never offered: there is nothing to check."""
     candidates = [q for q in filters.matching(content) if q.scored]
     weak_topics: list[str] = []
     if filters.weak:
@@ -344,24 +402,26 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     if not candidates:
         raise NotFound("no question matches these filters")
     candidates = [q for q in candidates if q.id != avoid] or candidates
-    reason, due = "random", None
+    reason, when = "random", None
     if user is None or db is None:
         q = random.choice(candidates)
     else:
-        ids = [q.id for q in candidates]
-        cards = dict(db.exec(select(ReviewCard.question_id, ReviewCard.due)
-                             .where(ReviewCard.user_id == user.id, col(ReviewCard.question_id).in_(ids))).all())
-        unseen = [q for q in candidates if q.id not in cards]
-        soonest = min(cards.items(), key=lambda kv: (kv[1], kv[0])) if cards else None
-        if soonest is not None and soonest[1] <= utc(now):
-            q, reason, due = content.by_id[soonest[0]], "due", soonest[1]
+        found = due.read_days(db, content, user, now, tz, None, new_per_day)  # every card: the soonest too
+        allowed = {q.id for q in candidates}
+        mine = [c for c in found.cards if c.question_id in allowed]
+        waiting = [c for c in found.on(found.today) if c.question_id in allowed]
+        seen = {c.question_id for c in mine}
+        unseen = [q for q in candidates if q.id not in seen]
+        if waiting:
+            q, reason, when = content.by_id[waiting[0].question_id], "due", waiting[0].due
         elif unseen:
             q, reason = random.choice(unseen), "new"
         else:
-            assert soonest is not None
-            q, reason, due = content.by_id[soonest[0]], "ahead", soonest[1]
+            far = datetime.max.replace(tzinfo=UTC)  # a new card while the cap is 0: never due, asked last
+            soonest = min(mine, key=lambda c: (found.due_at(c) or far, c.question_id))
+            q, reason, when = content.by_id[soonest.question_id], "ahead", found.due_at(soonest)
     view = question_view(q)  # a generated item gets a fresh seed
-    view["practice"] = {"reason": reason, "due": due.isoformat() if due else None, "weak_topics": weak_topics}
+    view["practice"] = {"reason": reason, "due": when.isoformat() if when else None, "weak_topics": weak_topics}
     return view
 
 
@@ -374,11 +434,3 @@ def account_work(db: Session, user: User) -> dict[str, int]:
         return conn.execute(select(func.count()).select_from(model).where(model.user_id == user.id)).scalar_one()
 
     return {"interviews": count(Interview), "cards": count(ReviewCard), "attempts": count(Attempt)}
-
-
-def next_due_at(db: Session, content: Content, user: User, now: datetime) -> datetime | None:
-    """When my next card falls due after `now` (None: no card is waiting)."""
-    due = db.exec(select(func.min(ReviewCard.due))
-                  .where(ReviewCard.user_id == user.id, ReviewCard.due > utc(now),
-                         scored_only(ReviewCard.question_id, content))).first()
-    return due

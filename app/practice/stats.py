@@ -117,31 +117,18 @@ def offset_segments(tz: tzinfo, start: datetime, end: datetime) -> list[tuple[da
     return segments
 
 
-def forecast(dues: Iterable[datetime], now: datetime, tz: tzinfo = UTC,
-             days: int = FORECAST_DAYS) -> dict[str, int]:
-    """ISO date -> cards falling due that day, today first; cards already overdue count for today."""
-    today = local_day(now, tz)
-    last = today + timedelta(days=days - 1)
-    counts: Counter[date] = Counter()
-    for dt in dues:
-        d = max(local_day(dt, tz), today)
-        if d <= last:
-            counts[d] += 1
-    return {(today + timedelta(days=i)).isoformat(): counts[today + timedelta(days=i)] for i in range(days)}
-
-
 def dashboard(
     *,
     questions: Mapping[str, tuple[float, int]],
     per_day: Mapping[date, int],
     topics_of: Mapping[str, Sequence[str]],
-    dues: Iterable[datetime],
+    forecast: Mapping[str, int],
     interviews: Sequence[Mapping[str, Any]],
     now: datetime,
     tz: tzinfo = UTC,
 ) -> dict[str, Any]:
     """Everything GET /me/stats shows. `questions`: question id -> (latest score, attempts);
-    `per_day`: attempts per local date; `dues`: when each card falls due."""
+    `per_day`: attempts per local date; `forecast`: ISO date -> cards due that day (app.practice.due)."""
     topics = mastery(questions, topics_of)
     return {
         "generated_at": now.isoformat(),
@@ -150,6 +137,6 @@ def dashboard(
         "mastery": topics,
         "weakest_topics": weakest(topics),
         "activity": activity_series(per_day, now, tz),
-        "forecast": forecast(dues, now, tz),
+        "forecast": dict(forecast),
         "recent_interviews": list(interviews),
     }

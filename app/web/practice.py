@@ -20,7 +20,7 @@ from app.auth.rules import Text
 from app.content.loader import Content
 from app.db import write_transaction
 from app.errors import AppError, NotFound
-from app.practice import service
+from app.practice import due, service
 from app.scoring.answers import answer_problem
 from app.scoring.check import check_answer, instance_for
 from app.views import followed_up, question_view
@@ -81,6 +81,7 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
         filters = replace(filters, weak=False)
     try:
         view = service.next_question(db if visitor.user else None, content, visitor.user, now, filters,
+                                     tz=visitor.zone(), new_per_day=visitor.new_cards_per_day,
                                      avoid=request.query_params.get("prev"))
     except NotFound:
         view = None
@@ -95,22 +96,45 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
 
 @router.get("/reviews", response_class=HTMLResponse)
 def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
-    """Due cards one at a time, most overdue first; `skip` carries the ones passed over in this run."""
+    """The cards due today (app.practice.due) one at a time, most overdue first. `skip` carries the cards
+    shown in this run, each as `id.answer` (its latest answer's id when it was shown). One not answered since
+    was passed over: it is skipped, and counted. One answered since is not skipped: reviewed, it has left the
+    list or, due again today, comes back in its turn; an open answer waiting for its self-rating (nothing
+    scheduled yet) stays out of this run."""
     if visitor.user is None:
         return render(visitor, "reviews.html", {"login_needed": True})
-    skipped = query_values(request.query_params, "skip")
-    due = service.due_reviews(db, content, visitor.user, now, len(skipped) + 1)
-    waiting = [i for i in due["items"] if i["question_id"] not in skipped]
+    tz = visitor.zone()
+    user = visitor.user
+    cards = due.due_today(db, content, user, now, tz, visitor.new_cards_per_day)
+    passed = dict(skip_entry(v) for v in query_values(request.query_params, "skip"))
+    latest = service.latest_answers(db, user, [c.question_id for c in cards if c.question_id in passed])
+    skipped, answered = [], []
+    for c in cards:
+        if c.question_id in passed:
+            answer_id, rating = latest.get(c.question_id, (0, None))
+            if passed[c.question_id] in (None, answer_id):
+                skipped.append(c)
+            elif rating is None:
+                answered.append(c)
+    waiting = [c for c in cards if c not in skipped and c not in answered]
     view = None
     if waiting:
-        view = question_view(content.by_id[waiting[0]["question_id"]])  # generated: a fresh instance
-        view["practice"] = {"reason": "due", "due": waiting[0]["due"], "weak_topics": []}
-    next_url = "/reviews?" + urlencode([("skip", s) for s in (*skipped, *([view["id"]] if view else []))])
-    next_due = None if due["total"] else service.next_due_at(db, content, visitor.user, now)
+        view = question_view(content.by_id[waiting[0].question_id])  # generated: a fresh instance
+        view["practice"] = {"reason": "due", "due": waiting[0].due.isoformat(), "weak_topics": []}
+        latest |= service.latest_answers(db, user, [waiting[0].question_id])
+    shown = [(c.question_id, latest.get(c.question_id, (0, None))[0]) for c in (*skipped, *answered, *waiting[:1])]
+    next_url = "/reviews?" + urlencode([("skip", f"{qid}.{answer_id}") for qid, answer_id in shown])
+    next_day = None if cards else due.read_days(db, content, visitor.user, now, tz, None,
+                                                visitor.new_cards_per_day).next_day()
     return _page(visitor, "reviews.html", _slot(
-        visitor, content, view, next_url=next_url, mode="reviews", left=due["total"], due_count=due["total"],
-        skipped=len(skipped),
-        next_due=local_time(next_due, visitor.zone()) if next_due else None))
+        visitor, content, view, next_url=next_url, mode="reviews", left=len(cards), due_count=len(cards),
+        skipped=len(skipped), next_due=next_day.isoformat() if next_day else None))
+
+
+def skip_entry(value: str) -> tuple[str, int | None]:
+    """`id.answer` of a card shown in this run (a bare id, from before the answer was carried: skipped)."""
+    qid, _, answer_id = value.rpartition(".")
+    return (qid, int(answer_id)) if qid and answer_id.isdecimal() else (value, None)
 
 
 @router.post("/practice/{question_id}/check", response_class=HTMLResponse)
@@ -152,7 +176,7 @@ def dashboard_page(request: Request, visitor: VisitorDep, content: ContentDep) -
 def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **extra: Any) -> Response:
     assert visitor.user is not None
     tz = visitor.zone()
-    figures = service.dashboard(visitor.db, content, visitor.user, visitor.now, tz)
+    figures = service.dashboard(visitor.db, content, visitor.user, visitor.now, tz, visitor.new_cards_per_day)
     today = visitor.now.astimezone(tz).date()
     t = translator(visitor.lang)
     return render(visitor, "dashboard.html", {

@@ -159,7 +159,8 @@ def check_view(question: Question, result: CheckResult, *, seed: int | None, ins
         "reference_html": reference_html(question),
         "expected_text": answer_text(result.expected),
         "explanation_html": explanation_html(question, seed, inst),
-        "review": {**review, "due_text": local_time(review["due"], tz)} if review else None,
+        "review": {**review, "due_text": local_time(review["due"], tz)} if review else None,  # due: None while
+        # an open answer waits for the candidate's rating
     }
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -40,6 +39,7 @@ from app.errors import AppError, NotFound
 from app.interviews import service
 from app.models import Interview, User
 from app.pagination import DEFAULT_LIMIT, HEX_ID, Page, invalid_cursor
+from app.practice import due
 from app.practice import service as practice_service
 from app.rate_limits import RateLimited
 from app.runtime.grader import OpenGrader
@@ -51,7 +51,6 @@ from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 from app.web.practice_views import answer_text, chosen_keys, local_time, marked_options
 from app.web.verdicts import open_verdicts
 
-TZ_COOKIE = "mj_tz"  # the browser's IANA time zone, set by app.js
 HISTORY_PAGE = DEFAULT_LIMIT  # interviews per /history page, as the API's default page
 
 
@@ -106,19 +105,21 @@ class Visitor:
         return anon_csrf_token(self.request, self.anon)
 
     def zone(self) -> tzinfo:
-        """The browser's time zone (app.js stores it in a cookie) for calendar days; UTC until known."""
-        name = self.request.cookies.get(TZ_COOKIE, "")
-        try:
-            return ZoneInfo(name) if 0 < len(name) <= 64 else UTC
-        except (ZoneInfoNotFoundError, ValueError):
-            return UTC
+        """The visitor's time zone for calendar days: the one their browser reported (static/app.js sends it to
+        PATCH /api/v1/me/settings); UTC until known, and for nobody signed in."""
+        return due.candidate_zone(self.user)
 
     def due_count(self) -> int:
-        """My cards due now, for the nav badge (an indexed range read; 0 when nobody is signed in)."""
+        """My cards due today, for the nav badge (app.practice.due; 0 when nobody is signed in)."""
         if self.user is None:
             return 0
         content = self.request.app.state.store.current
-        return practice_service.due_reviews(self.db, content, self.user, self.now, 0)["total"]
+        return len(due.due_today(self.db, content, self.user, self.now, self.zone(), self.new_cards_per_day))
+
+    @property
+    def new_cards_per_day(self) -> int:
+        """MIANJING_NEW_CARDS_PER_DAY, for every count and list of due cards (app.practice.due)."""
+        return self.request.app.state.settings.new_cards_per_day
 
     @property
     def grader(self) -> OpenGrader:

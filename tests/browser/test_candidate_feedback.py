@@ -87,6 +87,8 @@ def test_references_and_explanations_are_typeset_in_practice_reviews_and_the_rep
     expect(explanation.locator("code")).to_have_text("running_mean")
     assert_typeset(explanation)
     page.screenshot(path=str(SCREENSHOTS / "practice-reference.png"), full_page=True)
+    result(page).locator('button[data-rate="again"]').click()  # an open item is scheduled from this rating
+    expect(result(page).locator(".rate-status")).to_have_text("已记录")
 
     # The same card in today's reviews, once it is due.
     clock.advance(days=20)  # due by then; the session (30 days) still holds

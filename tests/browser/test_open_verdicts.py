@@ -87,14 +87,20 @@ def test_a_practice_check_shows_verdicts_clauses_and_the_misconception(server, p
     expect(result).not_to_contain_text("正确")  # neither 正确 nor 不正确: an open item is not right or wrong
     expect_verdicts(result)
     expect(result.locator("ul.feedback")).to_contain_text("说反了：按通道统计")
-    # The self-rating beside the verdicts: the grader's proposal until the candidate picks their own.
+    # The self-rating beside the verdicts: the grader's proposal marked, nothing pressed and nothing scheduled
+    # until the candidate picks their own; then the next review shows.
     rating = result.locator("[data-part=rating]")
-    expect(rating.locator('button[aria-pressed="true"]')).to_have_count(1)
-    due_before = result.locator("[data-part=review] time").get_attribute("datetime")
+    expect(rating.locator('button[aria-pressed="true"]')).to_have_count(0)
+    expect(rating.locator("button.proposed")).to_have_attribute("data-rate", "hard")
+    expect(rating.locator("button.proposed")).to_contain_text("建议")
+    expect(result.locator("[data-part=review]")).to_have_text("作答已记录。自评之后安排下次复习。")
+    expect(result.locator("[data-part=review] time")).to_be_hidden()
     rating.locator('button[data-rate="again"]').click()
     expect(rating.locator(".rate-status")).to_have_text("已记录")
     expect(rating.locator('button[data-rate="again"]')).to_have_attribute("aria-pressed", "true")
-    expect(result.locator("[data-part=review] time")).not_to_have_attribute("datetime", due_before)
+    expect(result.locator("[data-part=review]")).to_contain_text("已记录。下次复习：")
+    expect(result.locator("[data-part=review] time")).to_be_visible()
+    expect(result.locator("[data-part=review] time")).to_have_attribute("datetime", re.compile(r"^\d{4}-"))
     expect(page.locator("#answer-text")).to_have_value(NEGATED)  # the answer itself is left as typed
     expect_laid_out(page, "practice-open-verdicts")
 

@@ -7,7 +7,6 @@ The server is a real uvicorn running the app in a thread, so the test can move t
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
@@ -85,13 +84,15 @@ def test_practice_session_reviews_and_dashboard(clocked_server, page):
     expect(result(page).locator(".keypoints li.covered")).to_have_count(2)
     expect(result(page).locator(".keypoints li.missing")).to_contain_text("可学习的缩放平移")
     expect(result(page)).to_contain_text("要点由程序逐句自动判断")
-    expect(result(page).locator('button[data-rate="good"]')).to_have_attribute("aria-pressed", "true")  # coverage
-    due_before = result(page).locator("time").get_attribute("datetime")
+    # Coverage proposes good; the card is scheduled only from the candidate's own rating (DESIGN).
+    expect(result(page).locator('button[data-rate="good"]')).to_have_class(re.compile(r"\bproposed\b"))
+    expect(result(page).locator('button[data-rate="good"]')).to_have_attribute("aria-pressed", "false")
+    expect(result(page).locator("[data-part=review]")).to_have_text("作答已记录。自评之后安排下次复习。")
     result(page).locator('button[data-rate="easy"]').click()
     expect(result(page).locator(".rate-status")).to_have_text("已记录")
     expect(result(page).locator('button[data-rate="easy"]')).to_have_attribute("aria-pressed", "true")
     expect(result(page).locator('button[data-rate="good"]')).to_have_attribute("aria-pressed", "false")
-    expect(result(page).locator("time")).not_to_have_attribute("datetime", due_before)
+    expect(result(page).locator("[data-part=review] time")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "practice-open.png"), full_page=True)
 
     # A generated question answered right; "next" (htmx, same filters) brings a fresh instance of it.
@@ -104,45 +105,67 @@ def test_practice_session_reviews_and_dashboard(clocked_server, page):
     slot.locator(".next-question").click()
     expect(slot.locator("form.practice-form")).not_to_have_attribute("data-seed", first_seed)
     expect(slot.locator(".check-result")).to_have_count(0)
-    expect(slot.locator(".badge.reason")).to_have_text("提前复习")  # seen already, nothing else matches
+    expect(slot.locator(".badge.reason")).to_have_text("到期复习")  # answered right at 12:00: its next step is today
     assert page.url == base + "/practice?type=generated"
     expect(page.locator("#pq-title")).to_be_focused()
 
-    # Two minutes later the wrongly answered multiple-choice card is due: today's reviews work through it.
-    clock.advance(minutes=2)
+    # Twelve minutes later, today's reviews hold every card answered today but the open one (rated easy: days
+    # away), most overdue first; an answered card is never counted as skipped, and comes back when it is due
+    # again today.
+    clock.advance(minutes=12)
     page.goto(base + "/reviews")
-    expect(page.locator("#due-badge")).to_contain_text("1")
-    expect(page.locator(".left-count")).to_have_text("还剩 1 道到期")
+    expect(page.locator("#due-badge")).to_contain_text("3")
+    expect(page.locator(".left-count")).to_have_text("今天还剩 3 道到期")
     expect(slot.locator(".practice-q")).to_have_attribute("data-qid", "s-multiple")
     expect(slot.locator(".badge.reason")).to_have_text("到期复习")
-    for key in ("A", "B", "D"):
-        page.locator(f"label[for=opt-{key}]").click()
-    check(page)
-    expect(result(page).locator(".verdict")).to_contain_text("✓ 正确")
+
+    def right_answer(qid: str) -> None:
+        expect(slot.locator(".practice-q")).to_have_attribute("data-qid", qid)
+        if qid == "s-generated":
+            page.fill("#answer-text", conv_answer(slot.locator(".prompt").inner_text()))
+        for key in {"s-multiple": ("A", "B", "D"), "s-single": ("B",)}.get(qid, ()):
+            page.locator(f"label[for=opt-{key}]").click()
+        check(page)
+        expect(result(page).locator(".verdict")).to_contain_text("✓ 正确")
+
+    right_answer("s-multiple")  # out of its first step: the next one is in ten minutes, still today
     page.screenshot(path=str(SCREENSHOTS / "reviews.png"), full_page=True)
     slot.locator(".next-question").click()
-    expect(slot).to_contain_text("现在没有需要复习的题目")
+    expect(page.locator(".left-count")).to_have_text("今天还剩 3 道到期")  # and nothing skipped
+    right_answer("s-single")  # past its last step: days away
+    slot.locator(".next-question").click()
+    expect(page.locator(".left-count")).to_have_text("今天还剩 2 道到期")
+    expect(page.locator("#due-badge")).to_contain_text("2")
+    right_answer("s-generated")
+    clock.advance(minutes=10)
+    slot.locator(".next-question").click()
+    expect(page.locator(".left-count")).to_have_text("今天还剩 1 道到期")
+    right_answer("s-multiple")
+    slot.locator(".next-question").click()
+    expect(slot).to_contain_text("今天没有需要复习的题目了")
     expect(page.locator("#due-badge")).to_be_hidden()  # the nav's count followed (htmx out-of-band)
-    zone = ZoneInfo(page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone"))  # what app.js told the server
-    next_due = (T0 + timedelta(minutes=10)).astimezone(zone)  # s-single and s-generated, answered right at T0
-    expect(slot).to_contain_text(f"下一道将在 {next_due:%Y-%m-%d %H:%M} 到期")
+    zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")  # what app.js told the server
+    forecast = page.request.get(base + "/api/v1/me/stats").json()["forecast"]  # in the zone app.js reported
+    today = T0.astimezone(ZoneInfo(zone)).date().isoformat()
+    assert forecast[today] == 0
+    next_day = next(d for d, n in forecast.items() if n)
+    expect(slot).to_contain_text(f"下一道题 {next_day} 到期")
 
     # The dashboard shows the same figures as GET /api/v1/me/stats (the browser's own session).
     page.goto(base + "/dashboard")
     stats = page.request.get(base + "/api/v1/me/stats").json()
-    assert stats["attempts"] == 5
+    assert stats["attempts"] == 8
     mastery = {m["topic"]: m["mastery"] for m in stats["mastery"]}
     assert mastery == {"BN": 0.9167, "过拟合": 1.0, "卷积计算": 1.0}  # s-single 1.0 and s-open 0.83
     chart = page.locator("#mastery svg.bar-chart")
     for topic, value in mastery.items():
         expect(chart).to_contain_text(topic)
         expect(chart).to_contain_text(f"{round(value * 100)}%")
-    expect(page.locator(".dash-summary")).to_contain_text("共作答 5 次，涉及 4 道题")
-    day = T0.astimezone(zone).date().isoformat()
-    today = page.locator("#activity svg.heatmap rect.day").filter(has=page.locator(f'title:text-is("{day}：5 次作答")'))
-    expect(today).to_have_class("day l4")
+    expect(page.locator(".dash-summary")).to_contain_text("共作答 8 次，涉及 4 道题")
+    cell = page.locator("#activity svg.heatmap rect.day").filter(has=page.locator(f'title:text-is("{today}：8 次作答")'))
+    expect(cell).to_have_class("day l4")
     expect(page.locator("#activity svg.heatmap rect.day.l0").first).to_be_attached()
-    expect(page.locator("#activity")).to_contain_text("最近 52 周共作答 5 次，1 天有练习")
+    expect(page.locator("#activity")).to_contain_text("最近 52 周共作答 8 次，1 天有练习")
     forecast_total = sum(stats["forecast"].values())
     assert forecast_total >= 3
     expect(page.locator("#forecast")).to_contain_text(f"未来 14 天共有 {forecast_total} 道题到期")
