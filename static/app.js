@@ -167,6 +167,8 @@
       var raw = localStorage.getItem(prefix + p);
       if (raw === null || finished || stopped) return Promise.resolve(true);
       if (inflight[p]) return inflight[p];
+      // An edit remembered while its first send was in flight and then refused is that same text: not again.
+      if (raw === refused[p]) return Promise.resolve("refused");
       var waiting = notBefore - Date.now();
       if (waiting > 0) {
         // Typing while the server asked us to wait: the edit is kept and sent when the wait is over.
