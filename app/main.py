@@ -20,6 +20,7 @@ from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
 from app.fair_turns import FairTurns
+from app.judge.client import JudgeConfig
 from app.limits import RequestLimits, RequestShapeLimits
 from app.rate_limits import Limits
 from app.runtime.grader import grader_from_settings
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.schema_heads = code_heads()  # what /readyz compares the database's revision with
     app.state.clock = lambda: datetime.now(UTC)
     app.state.limits = Limits.from_settings(settings)
+    app.state.judge = JudgeConfig.from_settings(settings)  # the machine's code judge (started on first use)
     app.state.grader = grader_from_settings(settings)  # open answers: built-in, or a model when configured
     app.state.write_quotas = WriteQuotas.from_settings(settings)
     app.state.fair_turns = FairTurns(settings.fair_turns)  # one per worker process, used on its event loop

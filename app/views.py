@@ -43,6 +43,9 @@ def question_view(q: Question, seed: int | None = None, inst: Instance | None = 
         view.update(seed=seed, generator=q.calculator, params=inst.params, order=inst.order)
     view["prompt"] = prompt
     view["prompt_html"] = render_markdown(prompt)
+    view["code"] = None if q.code is None else {  # never the reference or the tests
+        "entry": q.code.entry, "starter": q.code.starter, "time_limit_s": q.code.time_limit_s,
+        "memory_mb": q.code.memory_mb}
     return view
 
 

@@ -31,7 +31,7 @@ PACKAGE = "mianjing_api_client"
 MAX_CLASS_NAME = 40
 OPERATIONS = {
     "get_health", "get_readiness",
-    "list_banks", "list_topics", "list_questions", "get_question", "check_answer", "list_rounds",
+    "list_banks", "list_topics", "list_questions", "get_question", "check_answer", "run_examples", "list_rounds",
     "register", "login", "create_guest", "keep_guest", "logout",
     "start_interview", "list_interviews", "get_interview", "save_answer", "move_to_question", "finish_interview",
     "abandon_interview", "get_report", "rate_answer", "share_report", "unshare_report",

@@ -24,6 +24,7 @@ from app.content.loader import Content
 from app.db import request_session
 from app.errors import AppError
 from app.fair_turns import flow_of
+from app.judge.client import JudgeConfig
 from app.models import User
 from app.rate_limits import Limits, client_address
 from app.runtime.grader import OpenGrader
@@ -69,6 +70,11 @@ async def get_new_cards_per_day(request: Request) -> int:
     return request.app.state.settings.new_cards_per_day
 
 
+async def get_judge(request: Request) -> JudgeConfig:
+    """Where the machine's judge process listens (app.judge.client); it starts on the first code check."""
+    return request.app.state.judge
+
+
 async def get_address(request: Request) -> str:
     """The client address every limit counts (app.rate_limits.client_address)."""
     return client_address(request)
@@ -82,6 +88,7 @@ GraderDep = Annotated[OpenGrader, Depends(get_grader)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 NewCardsDep = Annotated[int, Depends(get_new_cards_per_day)]
+JudgeDep = Annotated[JudgeConfig, Depends(get_judge)]
 
 
 def anon_value(request: Request) -> str:

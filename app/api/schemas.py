@@ -102,6 +102,16 @@ class QuestionPublic(BaseModel):
     params: dict[str, Any] | None
     prompt: str
     prompt_html: str
+    code: CodePublic | None = Field(default=None, description="code items: what the editor needs")
+
+
+class CodePublic(BaseModel):
+    """A code item's public part: never its reference implementation or its tests."""
+
+    entry: str = Field(description="the function to implement")
+    starter: str = Field(description="the stub the editor opens with")
+    time_limit_s: float = Field(description="CPU seconds for the whole submission, every case together")
+    memory_mb: int
 
 
 class QuestionPage(BaseModel):
@@ -173,6 +183,46 @@ class CheckDetails(BaseModel):
         default=None, description="open items: the misconceptions the answer asserts (each caps the score)")
     coverage: float | None = Field(default=None, description="open items: weighted key-point credit, before the cap")
     grader: str | None = Field(default=None, description='open items: which grader decided, "builtin" or "model:<model>"')
+    judge: CodeVerdict | None = Field(default=None, description="code items: the per-case verdicts")
+
+
+class CaseVerdict(BaseModel):
+    """One case of a code submission. Shown cases (`kind` example) carry input, expected, actual and the error's
+    line; hidden and random ones only their label and status, and of an error only its type."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(description="example | hidden | random")
+    label: str
+    status: str = Field(description="passed | wrong_answer | runtime_error | time_limit | memory_limit | "
+                        "output_limit | not_run")
+    ms: float | None = Field(description="wall time of this case inside the sandbox")
+    input: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    reason: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class CodeVerdict(BaseModel):
+    status: str = Field(description="accepted | compile_error | the first failing case's status")
+    passed: int
+    total: int
+    score: float
+    cases: list[CaseVerdict]
+    error: dict[str, Any] | None = Field(default=None, description="compile_error: the syntax error or missing "
+                                         "function, with its line")
+    stdout: str | None = Field(default=None, description="example runs: what the code printed (64 KiB at most)")
+    wall_ms: float
+    cpu_ms: float
+
+
+class CodeRunRequest(BaseModel):
+    source: str = Field(max_length=100_000, description="the Python source")
+
+
+class CodeRunResponse(BaseModel):
+    verdict: CodeVerdict
 
 
 class CheckReview(BaseModel):

@@ -389,6 +389,8 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     weakest topics. `avoid` (the question just shown) is not picked again unless nothing else matches. Items
     that are not scored are never offered: there is nothing to check."""
     candidates = [q for q in filters.matching(content) if q.scored]
+    if "code" not in filters.types:  # code items come when asked for (types=code), as in rounds
+        candidates = [q for q in candidates if q.type != "code"]
     weak_topics: list[str] = []
     if filters.weak:
         if user is None or db is None:

@@ -151,6 +151,8 @@ def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: Conten
         raise NotFound(f"no question with id {question_id!r}")
     if q.type == "generated" and seed is None:
         raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
+    if q.type == "code":  # judged through the API until its editor page lands (issue 18)
+        raise AppError("code items are checked with POST /api/v1/questions/{id}/check", status_code=422)
     answer = form_answer(q.type, text, choice or [])
     settings = visitor.request.app.state.settings
     if problem := answer_problem(answer, max_depth=settings.max_json_depth, max_chars=settings.max_answer_chars):

@@ -76,7 +76,8 @@ def filter_choices(content: Content) -> dict[str, Any]:
     topics = sorted(content.indexes["topic"].items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return {"banks": [(b.id, b.title) for b in content.banks],
             "topics": [(name, len(ids)) for name, ids in topics],
-            "types": [t for t in QUESTION_TYPES if content.indexes["type"].get(t)]}
+            # code items need the editor page (issue 18), not this form
+            "types": [t for t in QUESTION_TYPES if content.indexes["type"].get(t) and t != "code"]}
 
 
 def filter_summary(filters: PracticeFilters, content: Content, t: Callable[..., str]) -> list[str]:
