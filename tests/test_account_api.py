@@ -3,8 +3,11 @@ and an admin's one-time reset link; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -18,7 +21,7 @@ from app.db import request_session
 from app.main import create_app
 from app.models import Attempt, AuthSession, Interview, InterviewAnswer, PasswordResetToken, ReviewCard, User
 from app.practice.export import archive_chunks
-from tests.conftest import VALID, Clock, make_settings
+from tests.conftest import REPO, VALID, Clock, make_settings
 
 ADMIN = "admin-secret-token"
 PASSWORD = "s3cret-pass"
@@ -272,3 +275,31 @@ def test_a_reset_link_expires(env):
     assert client.get(path).status_code == 400
     assert client.get("/account/reset/" + "x" * 65).status_code == 422
     assert client.get("/account/reset/not-a-token").status_code == 400
+
+
+def test_the_command_line_prints_a_reset_link(env, db_url):
+    client, _ = env
+    h = register(client, "alice")
+
+    def reset_link(name: str) -> subprocess.CompletedProcess:
+        environ = {**os.environ, "PYTHONPATH": str(REPO), "MIANJING_DATABASE_URL": db_url, "MIANJING_ENV": "test",
+                   "MIANJING_CONTENT_DIR": str(VALID), "MIANJING_SECRET_KEY": "test-secret"}
+        return subprocess.run([sys.executable, "-m", "app.cli", "user", "reset-link", name,
+                               "--base-url", "http://testserver/"], cwd=REPO, env=environ, capture_output=True,
+                              text=True, timeout=120)
+
+    missing = reset_link("nobody")
+    assert missing.returncode == 1 and "no account named 'nobody'" in missing.stderr
+    done = reset_link("alice")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("http://testserver/account/reset/") and "valid once" in done.stderr
+    path = done.stdout.strip().removeprefix("http://testserver")
+    # The service's clock is the test's (T0, in the past), the command's the real one: read the link by the
+    # command's time.
+    client.app.state.clock = lambda: datetime.now(UTC)
+    page = client.get(path)
+    assert page.status_code == 200 and "alice" in page.text
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post(path, data={"csrf_token": csrf, "new_password": "from-the-cli"}, follow_redirects=False)
+    assert r.status_code == 303 and login(client, "alice", "from-the-cli") == 200
+    assert client.get("/api/v1/me/settings", headers=h).status_code == 401
