@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     guest_ttl_days: int = Field(
         default=30, ge=1, description="`mianjing db prune` removes guest accounts (and their data) that nobody kept "
         "and that made no request for this many days")
+    reset_link_ttl_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60, description="how long a password reset link an admin issues "
+        "(POST /api/v1/admin/users/{username}/reset-link, `mianjing user reset-link`) stays valid; it works once")
     new_cards_per_day: int = Field(
         default=20, ge=0, le=100_000, description="new review cards (never reviewed since the answer that made them) "
         "that may fall due on one of the candidate's days, as Anki caps them; the others wait for the next day with "

@@ -417,6 +417,92 @@ class AttemptRecord(BaseModel):
     interview_id: str | None
 
 
+class PasswordChanged(BaseModel):
+    sessions_ended: int = Field(description="my other sessions and tokens, ended by the change (this one stays)")
+
+
+class AccountDeleted(BaseModel):
+    """What was deleted with the account: every row of it, on the server's database."""
+
+    interviews: int
+    answers: int = Field(description="interview answers")
+    attempts: int
+    review_cards: int
+    sessions: int
+
+
+class ResetLink(BaseModel):
+    url: str = Field(description="the page that sets a new password; it works once, until `expires_at`")
+    expires_at: Timestamp
+
+
+class ArchiveSettings(BaseModel):
+    desired_retention: float
+    timezone: str | None
+
+
+class ArchiveAccount(BaseModel):
+    id: int
+    username: str | None
+    is_guest: bool
+    is_admin: bool
+    created_at: Timestamp
+    last_seen_at: Timestamp | None
+    settings: ArchiveSettings
+
+
+class ArchiveAnswer(BaseModel):
+    position: int
+    question_id: str | None
+    question_title: str | None
+    section: str | None
+    followup_of: int | None = Field(description="the position of the question this one follows up")
+    answer: Any
+    score: float | None
+    result: dict[str, Any] | None = Field(description="the scored result as stored (feedback codes, key points)")
+    self_rating: str | None
+    saved_at: Timestamp
+    first_seen_at: Timestamp | None
+    time_spent_ms: int
+
+
+class ArchiveInterview(BaseModel):
+    id: str
+    round_id: str
+    round_title: str
+    content_version: str
+    state: str
+    started_at: Timestamp
+    deadline: Timestamp
+    finished_at: Timestamp | None
+    score: float | None
+    question_count: int
+    shared: bool = Field(description="a share link is out (the link itself is not in the archive)")
+    answers: list[ArchiveAnswer]
+
+
+class ArchiveCard(BaseModel):
+    question_id: str
+    due: Timestamp
+    last_review: Timestamp | None
+    last_rating: str | None
+    reps: int
+    lapses: int
+    first_review_at: Timestamp | None
+    fsrs: dict[str, Any] = Field(description="the FSRS card (fsrs.Card.to_dict())")
+
+
+class AccountArchive(BaseModel):
+    """Everything the server holds of my account (app.practice.export.archive_chunks), no secrets."""
+
+    format: Literal["mianjing-archive/1"]
+    exported_at: Timestamp
+    account: ArchiveAccount
+    interviews: list[ArchiveInterview]
+    attempts: list[AttemptRecord]
+    review_cards: list[ArchiveCard]
+
+
 class AttemptPage(BaseModel):
     """A page of my attempts, newest first."""
 

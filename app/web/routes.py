@@ -187,7 +187,8 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
 @router.get("/", response_class=HTMLResponse)
 def home(visitor: VisitorDep, content: ContentDep) -> Response:
     rounds = [round_view(content, r) for r in content.rounds]
-    return render(visitor, "home.html", {"rounds": rounds})
+    deleted = visitor.request.query_params.get("deleted") == "1"  # where /account/delete leads
+    return render(visitor, "home.html", {"rounds": rounds, "account_deleted": deleted})
 
 
 @router.post("/start")
@@ -402,7 +403,9 @@ FormText = Annotated[Text, Form(max_length=512)]
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(visitor: VisitorDep) -> Response:
-    return render(visitor, "account.html", {"mode": "login"})
+    reset = visitor.request.query_params.get("reset") == "1"  # where a reset link's page leads
+    return render(visitor, "account.html", {"mode": "login", "notice": translator(visitor.lang)("reset_done")
+                                            if reset else None})
 
 
 @router.post("/login")
