@@ -120,6 +120,17 @@ def _ask(default: str, table: Mapping[str, str]) -> Param:
     return Param("choice", default, "可选 " + " / ".join(table), tuple(table))
 
 
+# Two boxes, each drawn as a corner plus a size unless x2/y2 are given (box_iou, box_giou).
+_BOX_PARAMS = {
+    "x1": Param("float", {"min": 0, "max": 8}, "每个框独立抽取左上角"),
+    "y1": Param("float", {"min": 0, "max": 8}),
+    "x2": Param("float", None, "null = x1 + size", nullable=True),
+    "y2": Param("float", None, "null = y1 + size", nullable=True),
+    "size": Param("float", {"min": 2, "max": 10}, "框的宽/高（x2、y2 为 null 时使用）"),
+}
+_BOX_ITEMS = tuple(_BOX_PARAMS)
+
+
 def _sample_boxes(values: dict[str, Any], pick: Picker, rng: random.Random) -> None:
     boxes = []
     for _ in range(2):

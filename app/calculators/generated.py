@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import (
+    _BOX_ITEMS,
+    _BOX_PARAMS,
     _WIDTH,
     Calculator,
     Instance,
@@ -491,12 +493,8 @@ _ALL = [
         "ask": _ask("stacked_params", _STACK_ASK),
     }, _solve_stacked, derived="single_kernel（= 2·num_layers + 1）, ask_text"),
     Calculator("box_iou", "检测框 IoU", "numeric", {
-        "x1": Param("float", {"min": 0, "max": 8}, "每个框独立抽取左上角"),
-        "y1": Param("float", {"min": 0, "max": 8}),
-        "x2": Param("float", None, "null = x1 + size", nullable=True),
-        "y2": Param("float", None, "null = y1 + size", nullable=True),
-        "size": Param("float", {"min": 2, "max": 10}, "框的宽/高（x2、y2 为 null 时使用）"),
-    }, _solve_box_iou, sample=_sample_boxes, per_item=("x1", "y1", "x2", "y2", "size"), derived="box_a, box_b（[x1, y1, x2, y2]）, box_a_text, box_b_text"),
+        **_BOX_PARAMS,
+    }, _solve_box_iou, sample=_sample_boxes, per_item=_BOX_ITEMS, derived="box_a, box_b（[x1, y1, x2, y2]）, box_a_text, box_b_text"),
     Calculator("precision_recall_f1", "精确率 / 召回率 / F1", "numeric", {
         "tp": Param("int", {"min": 1, "max": 100}),
         "fp": Param("int", {"min": 0, "max": 50}),

@@ -11,6 +11,8 @@ import random
 from typing import Any
 
 from .base import (
+    _BOX_ITEMS,
+    _BOX_PARAMS,
     _WIDTH,
     Calculator,
     Picker,
@@ -374,10 +376,12 @@ def _solve_lr(params: dict[str, Any]) -> _Solution:
         lines.append(rf"- $t = {t} < W = {warm}$，在预热阶段：${_g(base)}\times({_g(s)} + (1 - {_g(s)})\times{t}/{warm}) = {_g(lr)}$")
     else:
         angle = (t - warm) / (total - warm)
+        cos = math.cos(math.pi * angle)
+        cos_text = f"{cos:.4f}" if cos >= 0 else f"({cos:.4f})"
         lines.append(rf"- $t = {t} \ge W = {warm}$，在余弦阶段：进度 $({t} - {warm})/{total - warm} = {_fmt(angle)}$，"
-                     rf"$\cos(\pi\times{_fmt(angle)}) \approx {math.cos(math.pi * angle):.4f}$")
-        lines.append(rf"- $\eta_t = {_g(eta)} + \frac{{{_g(base)} - {_g(eta)}}}{{2}}\times(1 + {math.cos(math.pi * angle):.4f}) \approx {_g(lr)}$")
-    lines.append("- 预热让 Adam 的二阶矩估计和 BN 统计量先稳定下来，避免一开始大学习率把参数推坏。")
+                     rf"$\cos(\pi\times{_fmt(angle)}) \approx {cos:.4f}$")
+        lines.append(rf"- $\eta_t = {_g(eta)} + \frac{{{_g(base)} - {_g(eta)}}}{{2}}\times(1 + {cos_text}) \approx {_g(lr)}$")
+    lines.append("- 预热让自适应优化器的二阶矩估计先积累起来，也避免一开始用大学习率把随机初始化的参数推坏（大 batch 训练尤其需要）。")
     return _Solution(_sig(lr), "\n".join(lines), params, rel_tolerance=0.01)
 
 
@@ -668,13 +672,9 @@ MODEL_CALCULATORS = [
         "anchors_per_location": Param("int", 9),
     }, _solve_fpn_anchors, derived="levels_text（如 P3–P7）"),
     Calculator("box_giou", "GIoU / DIoU", "numeric", {
-        "x1": Param("float", {"min": 0, "max": 8}, "每个框独立抽取左上角"),
-        "y1": Param("float", {"min": 0, "max": 8}),
-        "x2": Param("float", None, "null = x1 + size", nullable=True),
-        "y2": Param("float", None, "null = y1 + size", nullable=True),
-        "size": Param("float", {"min": 2, "max": 10}, "框的宽/高（x2、y2 为 null 时使用）"),
+        **_BOX_PARAMS,
         "ask": _ask("giou", _GIOU_ASK),
-    }, _solve_giou, sample=_sample_boxes, per_item=("x1", "y1", "x2", "y2", "size"),
+    }, _solve_giou, sample=_sample_boxes, per_item=_BOX_ITEMS,
         derived="box_a, box_b, box_a_text, box_b_text, ask_text"),
     Calculator("dice_iou", "Dice 与 IoU（像素计数）", "numeric", {
         "tp": Param("int", {"min": 100, "max": 5000}),
