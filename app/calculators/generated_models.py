@@ -275,7 +275,7 @@ def _solve_resnet_stage(params: dict[str, Any]) -> _Solution:
     arch, stage = params["arch"], params["stage"]
     shape = resnet_stage_shape(params["input_shape"], arch, stage)
     params["arch_text"] = {"resnet18": "ResNet-18", "resnet50": "ResNet-50"}[arch]
-    lines = ["每个下采样都是 $\\lfloor (H + 2p - k)/s \\rfloor + 1$，$s = 2$ 时等于 $\\lceil H/2 \\rceil$：",
+    lines = ["每个下采样都是 $\\lfloor (H + 2p - k)/s \\rfloor + 1$，$s = 2$ 时等于 $\\lceil H/2 \\rceil$：", "",
              "| 层 | 高 | 宽 |", "|---|---|---|", f"| 输入 | {params['height']} | {params['width']} |"]
     h, w = params["height"], params["width"]
     steps = [("conv1 7×7/s2/p3", lambda x: conv_output_size(x, 7, 2, 3)),
@@ -302,7 +302,7 @@ def _solve_fpn_anchors(params: dict[str, Any]) -> _Solution:
     total = fpn_anchor_count(params["height"], params["width"], lo, hi, a)
     params["levels_text"] = f"P{lo}–P{hi}"
     lines = ["$P_l$ 的步长为 $2^l$；每次步长 2 的下采样（卷积或池化，$k=3, p=1$ 或 $k=1, p=0$）得到 $\\lceil H/2 \\rceil$，"
-             "所以 $H_l$ 是把 $H$ 连续 $l$ 次除以 2 并向上取整（不是直接 $H/2^l$ 取整）：",
+             "所以 $H_l$ 是把 $H$ 连续 $l$ 次除以 2 并向上取整（不是直接 $H/2^l$ 取整）：", "",
              "| 层 | 步长 | 特征图 | 位置数 | anchor 数 |", "|---|---|---|---|---|"]
     for level, (h, w) in sizes.items():
         lines.append(f"| P{level} | {2 ** level} | {h}×{w} | {h * w} | {h * w}×{a} = {h * w * a} |")
