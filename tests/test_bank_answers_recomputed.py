@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from app.calculators import (
+    adam_steps,
     box_iou,
     conv2d_macs,
     conv2d_output_shape,
@@ -24,10 +25,13 @@ from app.calculators import (
     conv_output_size,
     conv_transpose2d_output_shape,
     inverted_dropout,
+    label_smoothing_cross_entropy,
     linear_param_count,
+    model_memory,
     pool2d_output_shape,
     pool2d_output_size,
     precision_recall_f1,
+    quantize_int8,
     receptive_field,
     softmax_cross_entropy,
 )
@@ -184,6 +188,13 @@ RECOMPUTE: dict[str, Callable[[], object]] = {
     "seg-dice-numeric": lambda: precision_recall_f1(20, 30 - 20, 40 - 20)[2],  # Dice = F1 over pixels
     "deploy-distill-temp": lambda: softmax_cross_entropy([5 / 4, 2 / 4, 1 / 4], 1)[0],
     "reg-dropout-variance-numeric": lambda: _dropout_variance_ratio(0.5),
+    # quantisation, memory, optimiser state, label smoothing
+    "deploy-quant-asym": lambda: quantize_int8(1.5, -1.0, 3.0, "affine")["q"],
+    "deploy-quant-sym": lambda: quantize_int8(0.2371, -0.635, 0.635, "symmetric")["dequant"],
+    "deploy-model-size": lambda: model_memory(25_557_032, "float32", "MB"),
+    "deploy-size-mixed": lambda: model_memory(4_800_000, "int8", "MB") + model_memory(200_000, "float32", "MB"),
+    "opt-adam-first-step": lambda: abs(adam_steps([0.5], lr=0.001)[0]["update"]),
+    "opt-label-smoothing-target": lambda: label_smoothing_cross_entropy([0.0] * 10, 0, 0.1)["target_weight"],
 }
 
 # --- answers no calculator computes, recomputed here from their definitions ----------------------
@@ -241,7 +252,6 @@ NOT_COVERED = frozenset({
     "act-sigmoid-deriv-max", "act-sigmoid-chain-numeric", "act-he-std-numeric", "act-xavier-uniform-numeric",
     "act-relu-xavier-numeric", "adv-fgsm-numeric", "adv-pgd-numeric", "adv-fixmatch-mask-numeric",
     "clu-kmeans-step-numeric", "clu-silhouette-numeric", "clu-pca-evr-numeric",
-    "deploy-quant-asym", "deploy-quant-sym", "deploy-model-size", "deploy-size-mixed",
     "det-roi-quant-error", "det-yolov3-head-shape", "det-nms-count",
     "eng-pos-weight-numeric",
     "img-mean-numeric", "img-median-numeric", "img-sobel-numeric", "img-hist-eq-numeric", "img-bilinear-numeric",
@@ -252,8 +262,7 @@ NOT_COVERED = frozenset({
     "ml-xgb-leaf-numeric",
     "net-efficientnet-scaling",
     "norm-bn-normalize-numeric", "norm-bn-running-numeric", "norm-bn-fold-numeric",
-    "opt-momentum-numeric", "opt-adam-first-step", "opt-cosine-numeric", "opt-steplr-numeric",
-    "opt-label-smoothing-target", "opt-grad-clip-numeric",
+    "opt-momentum-numeric", "opt-cosine-numeric", "opt-steplr-numeric", "opt-grad-clip-numeric",
     "reg-weight-decay-numeric",
     "seg-vae-kl-numeric", "seg-diffusion-alphabar", "seg-ldm-latent-shape",
     "tf-swin-complexity",
