@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from app import rate_limits
 from app.api.deps import (
     AddressDep,
     Caller,
@@ -42,11 +41,11 @@ from app.content.model import QUESTION_TYPES, Question, QuestionType
 from app.errors import AppError, NotFound
 from app.judge import client as judge_client
 from app.judge.client import JudgeConfig
+from app.practice.service import admit_code_run, refuse_unreadable, refuse_unscored
 from app.practice.service import check_and_record as record_practice_check
-from app.practice.service import refuse_unreadable, refuse_unscored
 from app.rate_limits import Limits
 from app.runtime.grader import OpenGrader
-from app.scoring.check import CheckResult, JudgeCode, check_answer, instance_for
+from app.scoring.check import CheckResult, check_answer, instance_for
 from app.views import explanation_html, question_json, reference_html
 from app.write_quotas import WriteQuotas
 
@@ -179,12 +178,11 @@ def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, d
 def _judge_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, db: Session, quotas: WriteQuotas,
                       address: str, limits: Limits, judge: JudgeConfig) -> dict[str, Any]:
     user = caller.user(db)
-    rate_limits.admit(db, caller.now, (limits.code_runs, str(user.id)))
-    db.commit()
+    admit_code_run(db, limits, user, caller.now)
     payload: dict[str, Any] = {}
 
     def score() -> CheckResult:
-        result = check_answer(q, body.answer, judge=judged(judge, "submit"))
+        result = check_answer(q, body.answer, judge=judge_client.scorer(judge, "submit"))
         payload.update(score=result.score, correct=result.correct, expected=None, feedback=result.feedback,
                        reference_html=None, explanation_html=explanation_html(q), details=result.details,
                        codes=list(result.codes))
@@ -195,22 +193,6 @@ def _judge_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, d
     if review is not None:
         payload["review"] = review
     return payload
-
-
-def judged(judge: JudgeConfig, mode: str) -> JudgeCode:
-    """The judge as scoring calls it, its refusals as HTTP errors (the queue full: 429; no sandbox: 503)."""
-
-    def run(q: Question, source: str) -> dict[str, Any]:
-        assert q.code is not None
-        try:
-            return judge_client.judge(judge, q.code, source, mode)
-        except judge_client.JudgeBusy as exc:
-            raise AppError("the code judge is busy: try again shortly", status_code=429,
-                           headers={"Retry-After": str(exc.retry_after)}) from exc
-        except judge_client.JudgeUnavailable as exc:
-            raise AppError(f"code questions are unavailable here: {exc}", status_code=503) from exc
-
-    return run
 
 
 @router.post("/questions/{question_id}/run", response_model=CodeRunResponse, operation_id="run_examples",
@@ -231,10 +213,8 @@ async def run_examples(question_id: str, body: CodeRunRequest, content: ContentD
 
 def _run_examples(q: Question, body: CodeRunRequest, caller: Caller, db: Session, limits: Limits,
                   judge: JudgeConfig) -> dict[str, Any]:
-    user = caller.user(db)
-    rate_limits.admit(db, caller.now, (limits.code_runs, str(user.id)))
-    db.commit()
-    return {"verdict": judged(judge, "examples")(q, body.source)}
+    admit_code_run(db, limits, caller.user(db), caller.now)
+    return {"verdict": judge_client.scorer(judge, "examples")(q, body.source)}
 
 
 def scores_inline(q: Question, body: CheckRequest, grader: OpenGrader) -> bool:

@@ -15,10 +15,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.content.model import CodeSpec
+from app.content.model import CodeSpec, Question
+from app.errors import AppError
 from app.settings import Settings
 
 START_WAIT_S = 15.0  # a cold judge: its interpreter, then a first sandbox that imports numpy
@@ -112,6 +114,24 @@ def judge(cfg: JudgeConfig, spec: CodeSpec, source: str, mode: str) -> dict[str,
     if reply.get("error") == "unavailable":
         raise JudgeUnavailable(str(reply.get("reason", "")))
     raise RuntimeError(f"the judge refused the job: {reply}")
+
+
+def scorer(cfg: JudgeConfig, mode: str) -> Callable[[Question, str], dict[str, Any]]:
+    """The judge as scoring calls it (app.scoring.check's JudgeCode), its refusals as the errors a request
+    answers: the queue full, 429 with Retry-After; no sandbox here, 503 with the reason."""
+
+    def run(q: Question, source: str) -> dict[str, Any]:
+        if q.code is None:
+            raise ValueError(f"{q.id} is not a code item")
+        try:
+            return judge(cfg, q.code, source, mode)
+        except JudgeBusy as exc:
+            raise AppError("the code judge is busy: try again shortly", status_code=429,
+                           headers={"Retry-After": str(exc.retry_after)}) from exc
+        except JudgeUnavailable as exc:
+            raise AppError(f"code questions are unavailable here: {exc}", status_code=503) from exc
+
+    return run
 
 
 def status(cfg: JudgeConfig) -> dict[str, Any]:

@@ -76,8 +76,7 @@ def filter_choices(content: Content) -> dict[str, Any]:
     topics = sorted(content.indexes["topic"].items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return {"banks": [(b.id, b.title) for b in content.banks],
             "topics": [(name, len(ids)) for name, ids in topics],
-            # code items need the editor page (issue 18), not this form
-            "types": [t for t in QUESTION_TYPES if content.indexes["type"].get(t) and t != "code"]}
+            "types": [t for t in QUESTION_TYPES if content.indexes["type"].get(t)]}
 
 
 def filter_summary(filters: PracticeFilters, content: Content, t: Callable[..., str]) -> list[str]:
@@ -162,6 +161,7 @@ def check_view(question: Question, result: CheckResult, *, seed: int | None, ins
         "explanation_html": explanation_html(question, seed, inst),
         "review": {**review, "due_text": local_time(review["due"], tz)} if review else None,  # due: None while
         # an open answer waits for the candidate's rating
+        "judge": result.details.get("judge") if question.type == "code" else None,
     }
 
 
