@@ -20,10 +20,11 @@ from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
 from app.fair_turns import FairTurns
+from app.judge import client as judge_client
 from app.judge.client import JudgeConfig
 from app.limits import RequestLimits, RequestShapeLimits
 from app.rate_limits import Limits
-from app.runtime.grader import grader_from_settings
+from app.runtime.grader import WithJudge, grader_from_settings
 from app.runtime.publishing import publish_at_start
 from app.runtime.store import ContentStore
 from app.runtime.sync import follow_forever
@@ -91,7 +92,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.clock = lambda: datetime.now(UTC)
     app.state.limits = Limits.from_settings(settings)
     app.state.judge = JudgeConfig.from_settings(settings)  # the machine's code judge (started on first use)
-    app.state.grader = grader_from_settings(settings)  # open answers: built-in, or a model when configured
+    # open answers: built-in, or a model when configured; code items: the machine's judge beside it
+    app.state.grader = WithJudge(grader_from_settings(settings), judge_client.scorer(app.state.judge, "submit"))
     app.state.write_quotas = WriteQuotas.from_settings(settings)
     app.state.fair_turns = FairTurns(settings.fair_turns)  # one per worker process, used on its event loop
     install_error_handlers(app)

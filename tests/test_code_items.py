@@ -130,3 +130,46 @@ def test_without_a_sandbox_code_items_say_so_and_nothing_runs(tmp_path) -> None:
         from app.judge import client as judge_client
 
         judge_client.request(client.app.state.judge, {"op": "shutdown"}, 5)
+
+
+def test_a_coding_round_judges_the_last_saved_sources_at_its_finish(db_client) -> None:
+    headers = guest(db_client)
+    r = db_client.post("/api/v1/interviews", json={"round": "cv-coding"}, headers=headers)
+    assert r.status_code == 201, r.text
+    state = r.json()
+    iid = state["id"]
+    ids = [q["question"]["id"] for q in state["questions"]]
+    assert ids == ["code-nms", "code-box-iou"]
+    assert state["questions"][0]["question"]["code"]["entry"] == "nms"
+    assert "lexsort" not in json.dumps(state, ensure_ascii=False)  # the reference stays on the server
+    db_client.put(f"/api/v1/interviews/{iid}/answers/0", json={"answer": WRONG_NMS}, headers=headers)
+    db_client.put(f"/api/v1/interviews/{iid}/answers/0", json={"answer": reference(db_client, "code-nms")},
+                  headers=headers)  # the last autosave counts
+    db_client.put(f"/api/v1/interviews/{iid}/answers/1", json={"answer": "def box_iou(a, b):\n    return 0\n"},
+                  headers=headers)
+    r = db_client.post(f"/api/v1/interviews/{iid}/finish", headers=headers)
+    assert r.status_code == 200, r.text
+    report = db_client.get(f"/api/v1/interviews/{iid}/report", headers=headers).json()
+    nms, iou = report["questions"]
+    assert nms["judge"]["status"] == "accepted" and nms["score"] == 1.0 and nms["expected"] is None
+    assert iou["judge"]["status"] == "wrong_answer" and iou["score"] < 1 and iou["mistake"]
+    assert report["score"] == round((1.0 + iou["score"]) / 2, 4)
+    text = json.dumps(report, ensure_ascii=False)
+    assert "HIDDEN" not in text and "def generate" not in text  # the tests stay on the server (the answer is ours)
+
+
+def test_a_finish_without_a_sandbox_still_finishes_and_says_the_code_was_not_judged(tmp_path) -> None:
+    settings = make_settings(database_url=f"sqlite:///{tmp_path}/db.sqlite", judge_socket=tmp_path / "j.sock",
+                             judge_python="/nonexistent/python3", content_dir=REPO / "content")
+    with TestClient(create_app(settings)) as client:
+        headers = guest(client)
+        iid = client.post("/api/v1/interviews", json={"round": "cv-coding"}, headers=headers).json()["id"]
+        client.put(f"/api/v1/interviews/{iid}/answers/0", json={"answer": "def nms(a, b, c):\n    return []\n"},
+                   headers=headers)
+        assert client.post(f"/api/v1/interviews/{iid}/finish", headers=headers).status_code == 200
+        nms = client.get(f"/api/v1/interviews/{iid}/report", headers=headers).json()["questions"][0]
+        assert nms["judge"]["status"] == "not_judged" and nms["score"] == 0.0
+        assert "unavailable" in nms["judge"]["error"]["message"]
+        from app.judge import client as judge_client
+
+        judge_client.request(client.app.state.judge, {"op": "shutdown"}, 5)

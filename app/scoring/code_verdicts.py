@@ -128,11 +128,19 @@ def _error(error: dict, shown: bool) -> dict[str, Any]:
     return out
 
 
+def not_judged(reason: str) -> dict[str, Any]:
+    """The verdict of a code answer no judge could run at an interview's finish: scored 0, saying why."""
+    return {"status": "not_judged", "passed": 0, "total": 0, "score": 0.0, "cases": [],
+            "error": {"type": "NotJudged", "message": reason[:300]}, "wall_ms": 0.0, "cpu_ms": 0.0}
+
+
 def feedback(verdict: dict[str, Any]) -> tuple[str, tuple[dict[str, Any], ...]]:
     """One Chinese sentence and the feedback codes (DESIGN: results are data) for a verdict."""
     status, passed, total = verdict["status"], verdict["passed"], verdict["total"]
     if status == "accepted":
         return f"全部 {total} 个用例通过。", ({"code": "code_accepted", "total": total},)
+    if status == "not_judged":
+        return "没有判题：判题服务此时无法运行，这一题记 0 分。", ({"code": "code_not_judged"},)
     if status == "compile_error":
         return "代码无法运行（语法错误或缺少要求的函数），没有执行任何用例。", (
             {"code": "code_compile_error", "total": total},)
