@@ -114,6 +114,86 @@ def _hit_rate_at_k(args: tuple, expected: Any) -> None:
     np.testing.assert_allclose(expected, want, rtol=1e-12, atol=1e-12)
 
 
+def _seg_metrics(args: tuple, expected: Any) -> None:
+    pred, target, num_classes, ignore_index = args
+    p = torch.as_tensor(np.asarray(pred, dtype=np.int64)).reshape(-1)
+    t = torch.as_tensor(np.asarray(target, dtype=np.int64)).reshape(-1)
+    valid = t != ignore_index
+    # one class at a time over one-hot masks, the way a torch training loop often writes it
+    iou, dice = [], []
+    for c in range(num_classes):
+        pc, tc = (p == c) & valid, (t == c) & valid
+        inter, union, sizes = (pc & tc).sum().item(), (pc | tc).sum().item(), pc.sum().item() + tc.sum().item()
+        iou.append(inter / union if union else float("nan"))
+        dice.append(2 * inter / sizes if sizes else float("nan"))
+    iou_t, dice_t = torch.tensor(iou, dtype=torch.float64), torch.tensor(dice, dtype=torch.float64)
+    want = (iou_t, dice_t, torch.nanmean(iou_t).item(), torch.nanmean(dice_t).item())
+    for got, w in zip(expected, want, strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(w), rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def _kmeans(args: tuple, expected: Any) -> None:
+    x_np, init, max_iter = args
+    c = torch.as_tensor(init, dtype=torch.float64).clone()
+    x = torch.as_tensor(x_np, dtype=torch.float64).reshape(-1, c.shape[1])
+
+    def assign(c: torch.Tensor) -> torch.Tensor:
+        return ((x[:, None, :] - c[None]) ** 2).sum(2).argmin(1)  # torch.argmin: the first minimum
+
+    # Lloyd's iterations with index_add_ (sklearn's KMeans relocates empty clusters: not the item's rule)
+    for _ in range(max_iter):
+        labels = assign(c)
+        sums = torch.zeros_like(c).index_add_(0, labels, x)
+        counts = torch.bincount(labels, minlength=c.shape[0]).double()[:, None]
+        new = torch.where(counts > 0, sums / counts.clamp(min=1), c)
+        if torch.equal(new, c):
+            break
+        c = new
+    got_labels, got_c = expected
+    np.testing.assert_array_equal(np.asarray(got_labels), assign(c).numpy())
+    np.testing.assert_allclose(np.asarray(got_c), c.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def _fit_linear(args: tuple, expected: Any) -> None:
+    X_np, y_np, fit_intercept = args
+    X = torch.as_tensor(X_np, dtype=torch.float64)
+    y = torch.as_tensor(y_np, dtype=torch.float64).reshape(-1, 1)
+    x_mean, y_mean = (X.mean(0), y.mean()) if fit_intercept else (torch.zeros(X.shape[1], dtype=X.dtype), 0.0)
+    # gelsd: SVD-based, the minimum-norm solution when X is rank-deficient
+    w = torch.linalg.lstsq(X - x_mean, y - y_mean, driver="gelsd").solution.reshape(-1)
+    b = float(y_mean - x_mean @ w) if fit_intercept else 0.0
+    got_w, got_b = expected
+    np.testing.assert_allclose(np.asarray(got_w), w.numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(got_b, b, rtol=1e-7, atol=1e-9)
+    if fit_intercept:  # and as sklearn fits it
+        from sklearn.linear_model import LinearRegression
+
+        reg = LinearRegression().fit(np.asarray(X_np), np.asarray(y_np))
+        np.testing.assert_allclose(np.asarray(got_w), reg.coef_, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(got_b, reg.intercept_, rtol=1e-6, atol=1e-8)
+
+
+def _whiten(args: tuple, expected: Any) -> None:
+    x_np, mode, eps = args
+    x = torch.as_tensor(x_np, dtype=torch.float64)
+    n, d = x.shape
+    xc = x - x.mean(0)
+    # through the SVD of the centred data rather than an eigendecomposition of the covariance
+    _, s, vh = torch.linalg.svd(xc, full_matrices=True)
+    lam = torch.zeros(d, dtype=torch.float64)
+    lam[: s.numel()] = s**2 / n
+    v = vh.T
+    top = v.abs().argmax(0)
+    v = v * torch.sign(v[top, torch.arange(d)])
+    pca = (xc @ v) / torch.sqrt(lam + eps)
+    want = pca if mode == "pca" else pca @ v.T
+    np.testing.assert_allclose(np.asarray(expected), want.numpy(), rtol=1e-6, atol=1e-8)
+    # and what whitening promises: the covariance of the result is U diag(lam / (lam + eps)) U^T
+    cov = torch.as_tensor(np.asarray(expected)).T @ torch.as_tensor(np.asarray(expected)) / n
+    target = torch.diag(lam / (lam + eps)) if mode == "pca" else v @ torch.diag(lam / (lam + eps)) @ v.T
+    np.testing.assert_allclose(cov.numpy(), target.numpy(), rtol=1e-6, atol=1e-8)
+
+
 TORCH_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
     "code-box-iou": _box_iou,
     "code-giou": _giou,
@@ -121,4 +201,8 @@ TORCH_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
     "code-prf-confusion": _prf_from_confusion,
     "code-topk-accuracy": _topk_accuracy,
     "code-hit-rate": _hit_rate_at_k,
+    "code-seg-dice-miou": _seg_metrics,
+    "code-kmeans": _kmeans,
+    "code-least-squares": _fit_linear,
+    "code-whitening": _whiten,
 }
