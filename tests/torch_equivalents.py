@@ -194,6 +194,39 @@ def _whiten(args: tuple, expected: Any) -> None:
     np.testing.assert_allclose(cov.numpy(), target.numpy(), rtol=1e-6, atol=1e-8)
 
 
+def _lbp(args: tuple, expected: Any) -> None:
+    img = torch.as_tensor(np.asarray(args[0]), dtype=torch.float64)
+    h, w = img.shape
+    got = np.asarray(expected)
+    assert got.dtype == np.uint8 and got.shape == (max(h - 2, 0), max(w - 2, 0)), (got.dtype, got.shape)
+    if got.size == 0:
+        return
+    # F.unfold lists a 3x3 window row by row (0 1 2 / 3 4 5 / 6 7 8): clockwise from the top-left is 0 1 2 5 8 7 6 3
+    patches = torch.nn.functional.unfold(img[None, None], kernel_size=3)[0]  # (9, L)
+    bits = (patches[[0, 1, 2, 5, 8, 7, 6, 3]] >= patches[4]).long()
+    codes = (bits * (2 ** torch.arange(7, -1, -1))[:, None]).sum(0).reshape(h - 2, w - 2)
+    np.testing.assert_array_equal(got, codes.numpy())
+
+
+def _equalize_hist(args: tuple, expected: Any) -> None:
+    img = torch.as_tensor(np.asarray(args[0]).astype(np.int64))
+    got = np.asarray(expected)
+    assert got.dtype == np.uint8 and got.shape == tuple(img.shape), (got.dtype, got.shape)
+    n = img.numel()
+    if n == 0:
+        return
+    hist = torch.bincount(img.reshape(-1), minlength=256)
+    cdf = torch.cumsum(hist, 0)
+    cdf_min = hist[hist > 0][0]
+    if cdf_min == n:
+        np.testing.assert_array_equal(got, img.numpy())
+        return
+    # in integers: round(c * 255 / d) = floor((2 * c * 255 + d) / (2 * d)), no float anywhere
+    d = n - cdf_min
+    lut = torch.div(2 * (cdf - cdf_min).clamp(min=0) * 255 + d, 2 * d, rounding_mode="floor")
+    np.testing.assert_array_equal(got, lut[img].numpy())
+
+
 TORCH_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
     "code-box-iou": _box_iou,
     "code-giou": _giou,
@@ -205,4 +238,7 @@ TORCH_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
     "code-kmeans": _kmeans,
     "code-least-squares": _fit_linear,
     "code-whitening": _whiten,
+    "code-lbp": _lbp,
+    "code-equalize-hist": _equalize_hist,
+    # code-soft-nms, code-reverse-list, code-kth-from-end, code-max-subarray: no torch/torchvision equivalent
 }
