@@ -26,3 +26,54 @@ def _box_iou(args: tuple, expected: Any) -> None:
 TORCH_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
     "code-box-iou": _box_iou,
 }
+
+
+# ---------------------------------------------------------------- content/banks/coding-layers.md
+import torch.nn.functional as F  # noqa: E402 - this block is kept together for easy merges
+
+
+def _t(a: Any) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=np.float64))
+
+
+def _close(expected: Any, actual: torch.Tensor | float, rtol: float = 1e-9, atol: float = 1e-11) -> None:
+    if isinstance(actual, torch.Tensor):
+        actual = actual.detach().numpy()
+    np.testing.assert_allclose(np.asarray(expected, dtype=np.float64), np.asarray(actual, dtype=np.float64),
+                               rtol=rtol, atol=atol)
+
+
+def _with_defaults(args: tuple, defaults: tuple) -> tuple:
+    """A case's args with the entry's defaults filled in (cases may leave trailing arguments out)."""
+    return tuple(args) + tuple(defaults[len(args):])
+
+
+def _conv2d(args: tuple, expected: Any) -> None:
+    x, w, b, stride, padding, dilation, groups = _with_defaults(args, (None, None, None, 1, 0, 1, 1))
+    out = F.conv2d(_t(x), _t(w), None if b is None else _t(b), stride=stride, padding=padding, dilation=dilation,
+                   groups=groups)
+    _close(expected, out)
+
+
+def _im2col(args: tuple, expected: Any) -> None:
+    x, k, stride, padding, dilation = _with_defaults(args, (None, None, 1, 0, 1))
+    _close(expected, F.unfold(_t(x), k, dilation=dilation, padding=padding, stride=stride), atol=0)
+
+
+def _max_pool2d(args: tuple, expected: Any) -> None:
+    x, k, stride, padding = _with_defaults(args, (None, None, None, 0))
+    _close(expected, F.max_pool2d(_t(x), k, stride=stride, padding=padding), atol=0)
+
+
+def _avg_pool2d(args: tuple, expected: Any) -> None:
+    x, k, stride, padding, include = _with_defaults(args, (None, None, None, 0, True))
+    _close(expected, F.avg_pool2d(_t(x), k, stride=stride, padding=padding, count_include_pad=include))
+
+
+LAYER_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
+    "code-conv2d": _conv2d,
+    "code-im2col": _im2col,
+    "code-max-pool2d": _max_pool2d,
+    "code-avg-pool2d": _avg_pool2d,
+}
+TORCH_EQUIVALENTS.update(LAYER_EQUIVALENTS)
