@@ -70,10 +70,51 @@ def _avg_pool2d(args: tuple, expected: Any) -> None:
     _close(expected, F.avg_pool2d(_t(x), k, stride=stride, padding=padding, count_include_pad=include))
 
 
+def _batch_norm(args: tuple, expected: Any) -> None:
+    x, rm, rv, w, b, training, momentum, eps = _with_defaults(args, (None,) * 6 + (0.1, 1e-5))
+    rm_t, rv_t = _t(rm).clone(), _t(rv).clone()
+    y = F.batch_norm(_t(x), rm_t, rv_t, _t(w), _t(b), training=training, momentum=momentum, eps=eps)
+    y_exp, rm_exp, rv_exp = expected
+    _close(y_exp, y, rtol=1e-8, atol=1e-8)  # inputs near 1e6 carry 1e-10 of rounding
+    _close(rm_exp, rm_t)
+    _close(rv_exp, rv_t)
+
+
+def _layer_norm(args: tuple, expected: Any) -> None:
+    x, shape, w, b, eps = _with_defaults(args, (None, None, None, None, 1e-5))
+    shape = (shape,) if np.isscalar(shape) else tuple(shape)
+    out = F.layer_norm(_t(x), shape, None if w is None else _t(w), None if b is None else _t(b), eps=eps)
+    _close(expected, out, rtol=1e-7, atol=1e-7)  # inputs near 1e8 carry 1e-8 of rounding
+
+
+def _inverted_dropout(args: tuple, expected: Any) -> None:
+    x, mask, p, training = _with_defaults(args, (None, None, None, True))
+    if not training or p in (0, 1):  # torch's own dropout: no randomness left to align
+        _close(expected, F.dropout(_t(x), p=p, training=training), atol=0)
+        return
+    # torch draws its own mask: take the factor it gives kept elements, apply it with the case's mask
+    kept = F.dropout(torch.ones(4096, dtype=torch.float64), p=p, training=True)
+    factor = kept[kept != 0]
+    assert torch.allclose(factor, factor[0])
+    _close(expected, torch.where(torch.as_tensor(np.asarray(mask, dtype=bool)), _t(x) * factor[0], 0.0))
+
+
+def _softmax_cross_entropy(args: tuple, expected: Any) -> None:
+    logits, labels, smoothing = _with_defaults(args, (None, None, 0.0))
+    z, y = _t(logits), torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    probs, loss = expected
+    _close(probs, F.softmax(z, dim=1), atol=1e-15)
+    _close(loss, F.cross_entropy(z, y, label_smoothing=smoothing).item())
+
+
 LAYER_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
     "code-conv2d": _conv2d,
     "code-im2col": _im2col,
     "code-max-pool2d": _max_pool2d,
     "code-avg-pool2d": _avg_pool2d,
+    "code-batch-norm": _batch_norm,
+    "code-layer-norm": _layer_norm,
+    "code-inverted-dropout": _inverted_dropout,
+    "code-softmax-cross-entropy": _softmax_cross_entropy,
 }
 TORCH_EQUIVALENTS.update(LAYER_EQUIVALENTS)
