@@ -242,3 +242,220 @@ TORCH_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
     "code-equalize-hist": _equalize_hist,
     # code-soft-nms, code-reverse-list, code-kth-from-end, code-max-subarray: no torch/torchvision equivalent
 }
+
+
+# ---------------------------------------------------------------- content/banks/coding-layers.md
+import torch.nn.functional as F  # noqa: E402 - this block is kept together for easy merges
+
+
+def _t(a: Any) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=np.float64))
+
+
+def _close(expected: Any, actual: torch.Tensor | float, rtol: float = 1e-9, atol: float = 1e-11) -> None:
+    if isinstance(actual, torch.Tensor):
+        actual = actual.detach().numpy()
+    np.testing.assert_allclose(np.asarray(expected, dtype=np.float64), np.asarray(actual, dtype=np.float64),
+                               rtol=rtol, atol=atol)
+
+
+def _with_defaults(args: tuple, defaults: tuple) -> tuple:
+    """A case's args with the entry's defaults filled in (cases may leave trailing arguments out)."""
+    return tuple(args) + tuple(defaults[len(args):])
+
+
+def _conv2d(args: tuple, expected: Any) -> None:
+    x, w, b, stride, padding, dilation, groups = _with_defaults(args, (None, None, None, 1, 0, 1, 1))
+    out = F.conv2d(_t(x), _t(w), None if b is None else _t(b), stride=stride, padding=padding, dilation=dilation,
+                   groups=groups)
+    _close(expected, out)
+
+
+def _im2col(args: tuple, expected: Any) -> None:
+    x, k, stride, padding, dilation = _with_defaults(args, (None, None, 1, 0, 1))
+    _close(expected, F.unfold(_t(x), k, dilation=dilation, padding=padding, stride=stride), atol=0)
+
+
+def _max_pool2d(args: tuple, expected: Any) -> None:
+    x, k, stride, padding = _with_defaults(args, (None, None, None, 0))
+    _close(expected, F.max_pool2d(_t(x), k, stride=stride, padding=padding), atol=0)
+
+
+def _avg_pool2d(args: tuple, expected: Any) -> None:
+    x, k, stride, padding, include = _with_defaults(args, (None, None, None, 0, True))
+    _close(expected, F.avg_pool2d(_t(x), k, stride=stride, padding=padding, count_include_pad=include))
+
+
+def _batch_norm(args: tuple, expected: Any) -> None:
+    x, rm, rv, w, b, training, momentum, eps = _with_defaults(args, (None,) * 6 + (0.1, 1e-5))
+    rm_t, rv_t = _t(rm).clone(), _t(rv).clone()
+    y = F.batch_norm(_t(x), rm_t, rv_t, _t(w), _t(b), training=training, momentum=momentum, eps=eps)
+    y_exp, rm_exp, rv_exp = expected
+    _close(y_exp, y, rtol=1e-8, atol=1e-8)  # inputs near 1e6 carry 1e-10 of rounding
+    _close(rm_exp, rm_t)
+    _close(rv_exp, rv_t)
+
+
+def _layer_norm(args: tuple, expected: Any) -> None:
+    x, shape, w, b, eps = _with_defaults(args, (None, None, None, None, 1e-5))
+    shape = (shape,) if np.isscalar(shape) else tuple(shape)
+    out = F.layer_norm(_t(x), shape, None if w is None else _t(w), None if b is None else _t(b), eps=eps)
+    _close(expected, out, rtol=1e-7, atol=1e-7)  # inputs near 1e8 carry 1e-8 of rounding
+
+
+def _inverted_dropout(args: tuple, expected: Any) -> None:
+    x, mask, p, training = _with_defaults(args, (None, None, None, True))
+    if not training or p in (0, 1):  # torch's own dropout: no randomness left to align
+        _close(expected, F.dropout(_t(x), p=p, training=training), atol=0)
+        return
+    # torch draws its own mask: take the factor it gives kept elements, apply it with the case's mask
+    kept = F.dropout(torch.ones(4096, dtype=torch.float64), p=p, training=True)
+    factor = kept[kept != 0]
+    assert torch.allclose(factor, factor[0])
+    _close(expected, torch.where(torch.as_tensor(np.asarray(mask, dtype=bool)), _t(x) * factor[0], 0.0))
+
+
+def _softmax_cross_entropy(args: tuple, expected: Any) -> None:
+    logits, labels, smoothing = _with_defaults(args, (None, None, 0.0))
+    z, y = _t(logits), torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    probs, loss = expected
+    _close(probs, F.softmax(z, dim=1), atol=1e-15)
+    _close(loss, F.cross_entropy(z, y, label_smoothing=smoothing).item())
+
+
+def _sigmoid_focal_loss(args: tuple, expected: Any) -> None:
+    x, t, alpha, gamma, reduction = _with_defaults(args, (None, None, 0.25, 2.0, "mean"))
+    x, t = _t(x), _t(t)
+    # torchvision.ops.sigmoid_focal_loss, written out in torch (torchvision is not installed)
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    loss = ce * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
+    loss = {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}[reduction]()
+    _close(expected, loss, atol=1e-12)
+
+
+def _scaled_dot_product_attention(args: tuple, expected: Any) -> None:
+    q, k, v, mask = _with_defaults(args, (None, None, None, None))
+    m = None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool))
+    _close(expected, F.scaled_dot_product_attention(_t(q), _t(k), _t(v), attn_mask=m), atol=1e-11)
+
+
+def _bilinear_resize(args: tuple, expected: Any) -> None:
+    x, size, align = _with_defaults(args, (None, None, False))
+    _close(expected, F.interpolate(_t(x), size=tuple(size), mode="bilinear", align_corners=align))
+
+
+def _roi_align(args: tuple, expected: Any) -> None:
+    """torchvision.ops.roi_align (its CPU kernel) written out point by point in torch."""
+    x, rois, output_size, scale, ratio, aligned = _with_defaults(args, (None, None, None, 1.0, 2, False))
+    x, rois = _t(x), _t(rois).reshape(-1, 5)
+    ph, pw = (output_size, output_size) if np.isscalar(output_size) else output_size
+    _, c, h, w = x.shape
+    out = torch.zeros(len(rois), c, ph, pw, dtype=torch.float64)
+
+    def sample(fm: torch.Tensor, y: float, xx: float) -> torch.Tensor:
+        if y < -1.0 or y > h or xx < -1.0 or xx > w:
+            return torch.zeros(c, dtype=torch.float64)
+        y, xx = max(y, 0.0), max(xx, 0.0)
+        y0, x0 = int(y), int(xx)
+        y1, x1 = (y0 + 1, x0 + 1)
+        if y0 >= h - 1:
+            y0 = y1 = h - 1
+            y = float(y0)
+        if x0 >= w - 1:
+            x0 = x1 = w - 1
+            xx = float(x0)
+        ly, lx = y - y0, xx - x0
+        return ((1 - ly) * (1 - lx) * fm[:, y0, x0] + (1 - ly) * lx * fm[:, y0, x1]
+                + ly * (1 - lx) * fm[:, y1, x0] + ly * lx * fm[:, y1, x1])
+
+    offset = 0.5 if aligned else 0.0
+    for r, roi in enumerate(rois.tolist()):
+        fm = x[int(roi[0])]
+        sx, sy, ex, ey = (v * scale - offset for v in roi[1:])
+        rw, rh = ex - sx, ey - sy
+        if not aligned:
+            rw, rh = max(rw, 1.0), max(rh, 1.0)
+        bh, bw = rh / ph, rw / pw
+        for i in range(ph):
+            for j in range(pw):
+                acc = torch.zeros(c, dtype=torch.float64)
+                for a in range(ratio):
+                    for b in range(ratio):
+                        acc += sample(fm, sy + i * bh + (a + 0.5) * bh / ratio, sx + j * bw + (b + 0.5) * bw / ratio)
+                out[r, :, i, j] = acc / (ratio * ratio)
+    _close(expected, out)
+
+
+_SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=torch.float64)
+
+
+def _sobel(args: tuple, expected: Any) -> None:
+    img = _t(args[0])[None, None]
+    gx = F.conv2d(img, _SOBEL_X[None, None], padding=1)[0, 0]
+    gy = F.conv2d(img, _SOBEL_X.T[None, None], padding=1)[0, 0]
+    ex, ey, emag = expected
+    _close(ex, gx, atol=1e-12)
+    _close(ey, gy, atol=1e-12)
+    _close(emag, torch.sqrt(gx * gx + gy * gy), atol=1e-12)
+
+
+def _gaussian_blur(args: tuple, expected: Any) -> None:
+    img, sigma, radius, border = _with_defaults(args, (None, None, None, "zero"))
+    d = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    g = torch.exp(-d * d / (2 * sigma * sigma))
+    g = g / g.sum()
+    padded = F.pad(_t(img)[None, None], (radius,) * 4, mode="constant" if border == "zero" else "reflect")
+    _close(expected, F.conv2d(padded, torch.outer(g, g)[None, None])[0, 0], atol=1e-12)
+
+
+def _warmup_cosine_lr(args: tuple, expected: Any) -> None:
+    base, warmup, total, start, eta_min = _with_defaults(args, (None, None, None, 0.1, 0.0))
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base)
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, [
+        torch.optim.lr_scheduler.LinearLR(opt, start_factor=start, end_factor=1.0, total_iters=warmup),
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - warmup, eta_min=eta_min)],
+        milestones=[warmup])
+    lrs = [sched.get_last_lr()[0]]
+    for _ in range(total):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr()[0])
+    _close(expected, np.array(lrs), rtol=1e-9, atol=1e-12)
+
+
+def _adam_step(args: tuple, expected: Any) -> None:
+    param, grad, m, v, step, lr, betas, eps, wd = _with_defaults(args, (None,) * 5 + (1e-3, (0.9, 0.999), 1e-8, 0.0))
+    p = _t(param).clone().requires_grad_(True)
+    opt = torch.optim.Adam([p], lr=lr, betas=tuple(betas), eps=eps, weight_decay=wd, foreach=False)
+    opt.state[p] = {"step": torch.tensor(float(step - 1)), "exp_avg": _t(m).clone(), "exp_avg_sq": _t(v).clone()}
+    p.grad = _t(grad).clone()
+    opt.step()
+    e_param, e_m, e_v = expected
+    _close(e_param, p, rtol=1e-10, atol=1e-13)
+    _close(e_m, opt.state[p]["exp_avg"], atol=1e-15)
+    _close(e_v, opt.state[p]["exp_avg_sq"], atol=1e-15)
+
+
+LAYER_EQUIVALENTS: dict[str, Callable[[tuple, Any], None]] = {
+    "code-conv2d": _conv2d,
+    "code-im2col": _im2col,
+    "code-max-pool2d": _max_pool2d,
+    "code-avg-pool2d": _avg_pool2d,
+    "code-batch-norm": _batch_norm,
+    "code-layer-norm": _layer_norm,
+    "code-inverted-dropout": _inverted_dropout,
+    "code-softmax-cross-entropy": _softmax_cross_entropy,
+    "code-sigmoid-focal-loss": _sigmoid_focal_loss,
+    "code-scaled-dot-product-attention": _scaled_dot_product_attention,
+    "code-bilinear-resize": _bilinear_resize,
+    "code-roi-align": _roi_align,
+    "code-sobel": _sobel,
+    "code-gaussian-blur": _gaussian_blur,
+    "code-warmup-cosine-lr": _warmup_cosine_lr,
+    "code-adam-step": _adam_step,
+}
+TORCH_EQUIVALENTS.update(LAYER_EQUIVALENTS)
