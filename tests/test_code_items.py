@@ -138,22 +138,25 @@ def test_a_coding_round_judges_the_last_saved_sources_at_its_finish(db_client) -
     assert r.status_code == 201, r.text
     state = r.json()
     iid = state["id"]
-    ids = [q["question"]["id"] for q in state["questions"]]
-    assert ids == ["code-nms", "code-box-iou"]
-    assert state["questions"][0]["question"]["code"]["entry"] == "nms"
+    views = [q["question"] for q in state["questions"]]
+    assert [v["type"] for v in views] == ["code"] * 3 and views[0]["id"] == "code-nms"
+    assert views[1]["bank"] == "coding-layers" and views[2]["bank"] == "coding" and views[2]["id"] != "code-nms"
+    assert views[0]["code"]["entry"] == "nms"
     assert "lexsort" not in json.dumps(state, ensure_ascii=False)  # the reference stays on the server
     db_client.put(f"/api/v1/interviews/{iid}/answers/0", json={"answer": WRONG_NMS}, headers=headers)
     db_client.put(f"/api/v1/interviews/{iid}/answers/0", json={"answer": reference(db_client, "code-nms")},
                   headers=headers)  # the last autosave counts
-    db_client.put(f"/api/v1/interviews/{iid}/answers/1", json={"answer": "def box_iou(a, b):\n    return 0\n"},
+    entry = views[1]["code"]["entry"]
+    db_client.put(f"/api/v1/interviews/{iid}/answers/1", json={"answer": f"def {entry}(*args):\n    return 0\n"},
                   headers=headers)
     r = db_client.post(f"/api/v1/interviews/{iid}/finish", headers=headers)
     assert r.status_code == 200, r.text
     report = db_client.get(f"/api/v1/interviews/{iid}/report", headers=headers).json()
-    nms, iou = report["questions"]
+    nms, layer, unanswered = report["questions"]
     assert nms["judge"]["status"] == "accepted" and nms["score"] == 1.0 and nms["expected"] is None
-    assert iou["judge"]["status"] == "wrong_answer" and iou["score"] < 1 and iou["mistake"]
-    assert report["score"] == round((1.0 + iou["score"]) / 2, 4)
+    assert layer["judge"]["status"] in ("wrong_answer", "runtime_error") and layer["score"] < 1 and layer["mistake"]
+    assert unanswered["answer"] is None and unanswered["judge"] is None and unanswered["score"] == 0
+    assert report["score"] == round((1.0 + layer["score"]) / 3, 4)
     text = json.dumps(report, ensure_ascii=False)
     assert "HIDDEN" not in text and "def generate" not in text  # the tests stay on the server (the answer is ours)
 

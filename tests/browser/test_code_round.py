@@ -60,6 +60,7 @@ def test_a_candidate_sits_the_coding_round(bundled_server, page: Page, lang: str
     judged = first.locator(".code-verdict")
     expect(judged).to_have_attribute("data-status", "accepted")
     expect(judged.locator("tr.case")).to_have_count(19)
+    expect(page.locator('article.rq[data-type="code"]')).to_have_count(3)
     second = page.locator('article.rq[data-type="code"]').nth(1)
     second.locator("summary").click()
     expect(second.locator(".code-verdict")).to_have_count(0)  # never opened: not answered, nothing to judge
