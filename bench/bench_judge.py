@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
@@ -103,7 +105,7 @@ def submit(client: httpx.Client, headers: dict[str, str]) -> tuple[float, int, d
     return (time.perf_counter() - t) * 1000, r.status_code, r.json() if r.status_code == 200 else {}
 
 
-def web_user(base: str, stop: threading.Event, out: list[float]) -> None:
+def web_user(base: str, stop: threading.Event, out: list[float], reads_only: bool = False) -> None:
     headers = guest(base)
     with httpx.Client(base_url=base, timeout=30) as client:
         qid = client.get("/api/v1/questions", params={"type": "single", "limit": 1}).json()["items"][0]["id"]
@@ -111,15 +113,16 @@ def web_user(base: str, stop: threading.Event, out: list[float]) -> None:
             t = time.perf_counter()
             client.get(f"/api/v1/questions/{qid}", headers=headers)
             out.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            client.post(f"/api/v1/questions/{qid}/check", json={"answer": "A"}, headers=headers)
-            out.append((time.perf_counter() - t) * 1000)
+            if not reads_only:
+                t = time.perf_counter()
+                client.post(f"/api/v1/questions/{qid}/check", json={"answer": "A"}, headers=headers)
+                out.append((time.perf_counter() - t) * 1000)
             time.sleep(THINK_S)  # a person reads before the next request (fair turns tell people by it)
 
 
-def web_phase(base: str, users: int, seconds: float) -> list[float]:
+def web_phase(base: str, users: int, seconds: float, reads_only: bool = False) -> list[float]:
     stop, out = threading.Event(), []
-    threads = [threading.Thread(target=web_user, args=(base, stop, out)) for _ in range(users)]
+    threads = [threading.Thread(target=web_user, args=(base, stop, out, reads_only)) for _ in range(users)]
     for th in threads:
         th.start()
     time.sleep(seconds)
@@ -153,6 +156,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--users", type=int, default=8)
+    ap.add_argument("--reads-only", action="store_true", help="the other users only read questions")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mj-bench-judge-"))
     content = tmp / "content"
@@ -186,13 +190,13 @@ def main() -> None:
                          ("single-choice check (same guest)", choice)):
             print(f"| {name} | {len(xs)} | {statistics.median(xs):.0f} | {pct(xs, 0.99):.0f} | {max(xs):.0f} |")
 
-        idle = web_phase(base, args.users, args.seconds)
+        idle = web_phase(base, args.users, args.seconds, args.reads_only)
         stop, counts = threading.Event(), {}
         sat = threading.Thread(target=saturate, args=(base, args.clients, stop, counts))
         t0 = time.perf_counter()
         sat.start()
         time.sleep(2)  # the submitters are in
-        loaded = web_phase(base, args.users, args.seconds)
+        loaded = web_phase(base, args.users, args.seconds, args.reads_only)
         stop.set()
         sat.join(90)
         elapsed = time.perf_counter() - t0
@@ -207,15 +211,10 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
-        try:
-            httpx.post  # the judge process leaves by itself after its idle time; ask it now
-            import socket as _s
-            with _s.socket(_s.AF_UNIX) as s:
-                s.connect(str(tmp / "judge.sock"))
-                s.sendall(b'{"op": "shutdown"}\n')
-                s.recv(100)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(tmp / "judge.sock"))  # the judge leaves by itself after its idle time; ask it now
+            s.sendall(b'{"op": "shutdown"}\n')
+            s.recv(100)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -57,7 +57,9 @@ class Engine:
         self._refill()
 
     def _refill(self) -> None:
-        missing = self.concurrency - self.warm.qsize() - self._warming
+        # One more than run at once: a sandbox takes ~0.1 s to start, a small job less, so the next job in a
+        # slot would otherwise find none ready and start one cold.
+        missing = self.concurrency + 1 - self.warm.qsize() - self._warming
         for _ in range(max(0, missing)):
             self._warming += 1
             asyncio.get_running_loop().create_task(self._warm_one())

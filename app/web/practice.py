@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import AddressDep, ContentDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep
+from app.api.deps import AddressDep, ContentDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep, outside_turn
 from app.auth import accounts
 from app.auth.rules import Text
 from app.content.loader import Content
@@ -162,7 +162,7 @@ def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: Conten
         if visitor.user is None:
             return _needs_account(visitor)
         service.admit_code_run(db, visitor.request.app.state.limits, visitor.user, now)
-        judge = judge_client.scorer(visitor.request.app.state.judge, "submit")
+        judge = outside_turn(visitor.request, judge_client.scorer(visitor.request.app.state.judge, "submit"))
     try:
         result, review = service.check_and_record(
             db, user=visitor.user, question=q, seed=seed, answer=answer, rating=None, now=now, quotas=quotas,
@@ -188,7 +188,8 @@ def run_code(question_id: str, visitor: VisitorDep, db: SessionDep, content: Con
     if not (text or "").strip() or len(text or "") > settings.max_answer_chars:
         raise AppError(f"the source must hold 1 to {settings.max_answer_chars} characters", status_code=422)
     service.admit_code_run(db, visitor.request.app.state.limits, visitor.user, now)
-    verdict = judge_client.scorer(visitor.request.app.state.judge, "examples")(q, text or "")
+    verdict = outside_turn(visitor.request, judge_client.scorer(visitor.request.app.state.judge, "examples"))(
+        q, text or "")
     return render(visitor, "_code_run.html", {"verdict": verdict})
 
 
