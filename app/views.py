@@ -105,4 +105,11 @@ def round_view(content: Content, rnd: Round) -> dict[str, Any]:
         "followups_min": sum(o.followups_min for o in outline),
         "followups_max": sum(o.followups_max for o in outline),
         "sections": sections,
+        "needs_judge": needs_judge(content, rnd),
     }
+
+
+def needs_judge(content: Content, rnd: Round) -> bool:
+    """Whether the round asks code items (listed, or drawn by a `type: code` pick)."""
+    return any(content.by_id[qid].type == "code" for s in rnd.sections for qid in s.questions if qid in content.by_id) \
+        or any(p.type == "code" for s in rnd.sections for p in s.picks)

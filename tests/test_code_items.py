@@ -4,6 +4,7 @@ public view never carries the reference or the tests; limits and a missing sandb
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -11,7 +12,9 @@ import pytest
 from api_helpers import guest
 from fastapi.testclient import TestClient
 
+from app.judge import client as judge_client
 from app.main import create_app
+from app.runtime.grader import BUILTIN, WithJudge
 from tests.conftest import REPO, make_settings
 
 WRONG_NMS = """import numpy as np
@@ -127,8 +130,6 @@ def test_without_a_sandbox_code_items_say_so_and_nothing_runs(tmp_path) -> None:
         assert "unavailable" in r.json()["detail"]
         assert client.get("/api/v1/me/attempts", headers=headers).json()["items"] == []
         client.post("/api/v1/questions/code-nms/run", json={"source": "x"}, headers=headers)
-        from app.judge import client as judge_client
-
         judge_client.request(client.app.state.judge, {"op": "shutdown"}, 5)
 
 
@@ -161,18 +162,45 @@ def test_a_coding_round_judges_the_last_saved_sources_at_its_finish(db_client) -
     assert "HIDDEN" not in text and "def generate" not in text  # the tests stay on the server (the answer is ours)
 
 
-def test_a_finish_without_a_sandbox_still_finishes_and_says_the_code_was_not_judged(tmp_path) -> None:
-    settings = make_settings(database_url=f"sqlite:///{tmp_path}/db.sqlite", judge_socket=tmp_path / "j.sock",
-                             judge_python="/nonexistent/python3", content_dir=REPO / "content")
+def test_a_finish_after_the_sandbox_went_away_still_finishes_and_says_the_code_was_not_judged(tmp_path) -> None:
+    """The round started with a working judge; by the finish no sandbox can run (the machine's judge is now
+    one whose Python is missing): the finish still finishes, the code item says it was not judged."""
+    settings = make_settings(database_url=f"sqlite:///{tmp_path}/db.sqlite", content_dir=REPO / "content")
     with TestClient(create_app(settings)) as client:
         headers = guest(client)
         iid = client.post("/api/v1/interviews", json={"round": "cv-coding"}, headers=headers).json()["id"]
         client.put(f"/api/v1/interviews/{iid}/answers/0", json={"answer": "def nms(a, b, c):\n    return []\n"},
                    headers=headers)
+        broken = dataclasses.replace(client.app.state.judge, socket=tmp_path / "j.sock", python="/nonexistent/py")
+        client.app.state.judge = broken
+        client.app.state.grader = WithJudge(BUILTIN, judge_client.scorer(broken, "submit"))
         assert client.post(f"/api/v1/interviews/{iid}/finish", headers=headers).status_code == 200
         nms = client.get(f"/api/v1/interviews/{iid}/report", headers=headers).json()["questions"][0]
         assert nms["judge"]["status"] == "not_judged" and nms["score"] == 0.0
         assert "unavailable" in nms["judge"]["error"]["message"]
-        from app.judge import client as judge_client
+        judge_client.request(broken, {"op": "shutdown"}, 5)
 
+
+def test_without_a_sandbox_the_coding_round_is_listed_unavailable_and_does_not_start(tmp_path) -> None:
+    settings = make_settings(database_url=f"sqlite:///{tmp_path}/db.sqlite", judge_socket=tmp_path / "j.sock",
+                             judge_python="/nonexistent/python3", content_dir=REPO / "content")
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz").json()
+        assert ready["status"] == "ok" and ready["judge"]["available"] is False and ready["judge"]["reason"]
+        rounds = {r["id"]: r for r in client.get("/api/v1/rounds").json()}
+        assert rounds["cv-coding"]["needs_judge"] and rounds["cv-coding"]["unavailable"]
+        assert not rounds["tplink-cv-1"]["needs_judge"] and rounds["tplink-cv-1"]["unavailable"] is None
+        headers = guest(client)
+        r = client.post("/api/v1/interviews", json={"round": "cv-coding"}, headers=headers)
+        assert r.status_code == 503 and "unavailable" in r.json()["detail"]
+        assert client.post("/api/v1/interviews", json={"round": "tplink-cv-1"}, headers=headers).status_code == 201
+        page = client.get("/").text
+        card = page[page.index('data-round="cv-coding"'):]
+        card = card[: card.index('data-round="', 20)] if 'data-round="' in card[20:] else card
+        assert "round-unavailable" in card and 'name="round"' not in card
         judge_client.request(client.app.state.judge, {"op": "shutdown"}, 5)
+
+
+def test_readiness_reports_a_working_judge(db_client) -> None:
+    ready = db_client.get("/readyz").json()
+    assert ready["judge"] == {"available": True, "reason": ""}

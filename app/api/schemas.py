@@ -278,6 +278,9 @@ class RoundPublic(BaseModel):
     followups_min: int = Field(description=_FOLLOWUPS_MIN)
     followups_max: int = Field(description=_FOLLOWUPS_MAX)
     sections: list[SectionPublic]
+    needs_judge: bool = Field(default=False, description="it asks code items (judged in a sandbox)")
+    unavailable: str | None = Field(default=None, description="why it cannot start here (no sandbox for its code "
+                                    "items); null when it can")
 
 
 class ErrorResponse(BaseModel):
@@ -585,6 +588,11 @@ class GraderInfo(BaseModel):
                                                  "(MIANJING_GRADER_URL) to be graded")
 
 
+class JudgeInfo(BaseModel):
+    available: bool
+    reason: str = Field(default="", description="why not, when not (bubblewrap's own message, say)")
+
+
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     database: bool
@@ -598,3 +606,5 @@ class Readiness(BaseModel):
     reasons: list[str] = Field(description="why the worker is not ready; empty when status is ok")
     grader: GraderInfo = Field(description="who grades open answers (a grading service that fails does not make "
                                            "the worker unready: its answers get the built-in grade)")
+    judge: JudgeInfo = Field(description="whether code items can be judged here (no sandbox does not make the "
+                                         "worker unready: code items and coding rounds are off, with this reason)")

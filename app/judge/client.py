@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,6 +133,30 @@ def scorer(cfg: JudgeConfig, mode: str) -> Callable[[Question, str], dict[str, A
             raise AppError(f"code questions are unavailable here: {exc}", status_code=503) from exc
 
     return run
+
+
+_seen: dict[Path, tuple[float, dict[str, Any]]] = {}
+_seen_lock = threading.Lock()
+
+
+def availability(cfg: JudgeConfig, max_age_s: float = 30.0) -> dict[str, Any]:
+    """status(), remembered for max_age_s: pages and round lists ask it on every request."""
+    now = time.monotonic()
+    with _seen_lock:
+        hit = _seen.get(cfg.socket)
+        if hit is not None and now - hit[0] < max_age_s:
+            return hit[1]
+    value = status(cfg)
+    with _seen_lock:
+        _seen[cfg.socket] = (time.monotonic(), value)
+    return value
+
+
+def refuse_unless_available(cfg: JudgeConfig) -> None:
+    """503 with the reason where code items cannot be judged (a coding round does not start there)."""
+    seen = availability(cfg)
+    if not seen["available"]:
+        raise AppError(f"code questions are unavailable here: {seen['reason']}", status_code=503)
 
 
 def status(cfg: JudgeConfig) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from app.content.render import render_markdown
 from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.interviews import service
+from app.judge import client as judge_client
 from app.models import Interview, User
 from app.pagination import DEFAULT_LIMIT, HEX_ID, Page, invalid_cursor
 from app.practice import due
@@ -44,7 +45,7 @@ from app.practice import service as practice_service
 from app.rate_limits import RateLimited
 from app.runtime.grader import OpenGrader
 from app.runtime.reload import reload_content, reload_history
-from app.views import round_view
+from app.views import needs_judge, round_view
 from app.web import report_views
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
@@ -187,6 +188,10 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
 @router.get("/", response_class=HTMLResponse)
 def home(visitor: VisitorDep, content: ContentDep) -> Response:
     rounds = [round_view(content, r) for r in content.rounds]
+    if any(r["needs_judge"] for r in rounds):
+        seen = judge_client.availability(visitor.request.app.state.judge)
+        for r in rounds:
+            r["unavailable"] = None if seen["available"] or not r["needs_judge"] else seen["reason"]
     deleted = visitor.request.query_params.get("deleted") == "1"  # where /account/delete leads
     return render(visitor, "home.html", {"rounds": rounds, "account_deleted": deleted})
 
@@ -200,6 +205,8 @@ def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
     (its id). 429 (the error page) past the guest or the daily interview limit."""
     if round not in content.rounds_by_id:
         raise NotFound(f"no round with id {round!r}")
+    if needs_judge(content, content.rounds_by_id[round]):
+        judge_client.refuse_unless_available(visitor.request.app.state.judge)
     user = visitor.user
     if user is not None:
         service.close_expired_running(db=db, user=user, round_id=round, now=now, grader=visitor.grader)
