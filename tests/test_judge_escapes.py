@@ -148,6 +148,20 @@ def test_hidden_cases_tell_nothing_but_their_kind(judge_thread) -> None:
     assert set(wrong["cases"][1]) == {"kind", "label", "status", "ms"}
 
 
+def test_a_server_listening_on_the_host_is_out_of_reach(engine) -> None:
+    """The service's own port (here: a server listening on the host's loopback) cannot be reached."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    try:
+        verdict = engine(attempt(f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), 1)\n"
+                                 "return 'connected'"))
+        assert verdict["status"] == "accepted", verdict  # the attempt raised: "blocked"
+    finally:
+        server.close()
+
+
 def test_nothing_listens_inside_for_the_host(judge_thread) -> None:
     """The sandbox has no network: a server it starts is not reachable from the host."""
     probe = socket.socket()
