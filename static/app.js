@@ -276,6 +276,7 @@
       if (form && localStorage.getItem(prefix + pos) !== null) clearTimeout(timers[pos]);
       return Promise.all(pendingPositions().map(send));
     }
+    root.flushAnswers = flushAll;  // 提交 of a code item (runExamples) flushes first
 
     // What the server rendered is what it holds; a pending (unacknowledged) answer is newer.
     if (form) held[pos] = JSON.stringify(renderedAnswerOf(form));
@@ -641,6 +642,16 @@
   // 运行示例: the shown examples only, not scored; the verdict table goes under the editor.
   function runExamples(button) {
     var form = button.closest("form");
+    if (button.dataset.saved && interview.root && interview.root.flushAnswers) {
+      // 提交 in an interview judges what the server holds: the autosave goes first.
+      var flushed = interview.root.flushAnswers();
+      var go = function () { postRun(button, form, true); };
+      flushed.then(go, go);
+      return;
+    }
+    postRun(button, form, false);
+  }
+  function postRun(button, form, saved) {
     var out = form.querySelector(".code-run");
     var status = form.querySelector(".form-status");
     var label = button.textContent;
@@ -650,7 +661,7 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRF-Token": csrf() },
-      body: new URLSearchParams({ text: form.querySelector('[name="text"]').value }),
+      body: saved ? new URLSearchParams() : new URLSearchParams({ text: form.querySelector('[name="text"]').value }),
     })
       .then(function (res) {
         if (res.status === 429) throw Object.assign(new Error(""), { shown: withSeconds(form.dataset.wait, retryAfterMs(res)) });

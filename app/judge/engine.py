@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ REFERENCE_CPU_S = 20.0  # generous: the item's own code, the generator and refer
 FSIZE = 1 << 20
 NOFILE = 32
 CACHE_ITEMS = 512
+CACHE_VERDICTS = 2048
+DETERMINISTIC = ("accepted", "wrong_answer", "compile_error", "runtime_error")
 
 
 class ItemBroken(RuntimeError):
@@ -47,6 +50,9 @@ class Engine:
         self.warm: asyncio.Queue[Sandbox] = asyncio.Queue()
         self._warming = 0
         self.references: collections.OrderedDict[str, Reference] = collections.OrderedDict()
+        # Verdicts that the same source on the same item always gets again (not the limits, which depend on
+        # the machine's load): an interview's finish re-judges what its 提交 judged a minute ago.
+        self.verdicts: collections.OrderedDict[tuple[str, str, str], dict[str, Any]] = collections.OrderedDict()
         self._ref_locks: dict[str, asyncio.Lock] = {}
 
     async def probe(self) -> None:
@@ -117,6 +123,18 @@ class Engine:
 
     async def judge(self, spec: CodeSpec, source: str, mode: str) -> dict[str, Any]:
         """The verdict of `source` on the item's shown cases (mode "examples") or all of them ("submit")."""
+        key = (spec.fingerprint(), hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(), mode)
+        if key in self.verdicts:
+            self.verdicts.move_to_end(key)
+            return {**self.verdicts[key], "cached": True}
+        verdict = await self._judge(spec, source, mode)
+        if verdict["status"] in DETERMINISTIC:
+            self.verdicts[key] = verdict
+            while len(self.verdicts) > CACHE_VERDICTS:
+                self.verdicts.popitem(last=False)
+        return verdict
+
+    async def _judge(self, spec: CodeSpec, source: str, mode: str) -> dict[str, Any]:
         started = time.perf_counter()
         ref = await self.reference(spec)
         chosen = [i for i, c in enumerate(ref.cases) if mode == "submit" or c.kind == "example"]

@@ -26,6 +26,7 @@ from app.api.deps import (
     SessionDep,
     anon_value,
     carried_tokens,
+    outside_turn,
 )
 from app.auth import accounts, rules
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
@@ -257,6 +258,28 @@ def interview_page(interview_id: str, visitor: VisitorDep) -> Response:
     if isinstance(interview, Response):
         return interview
     return render(visitor, "interview.html", _interview_context(visitor, interview))
+
+
+@router.post("/interviews/{interview_id}/judge/{position}", response_class=HTMLResponse)
+def judge_interview_code(interview_id: str, position: int, visitor: VisitorDep) -> Response:
+    """提交 in an interview: the code item's saved source (the page flushes its autosave first) judged on every
+    case now, as the finish will judge it; the verdict as a fragment, hidden cases by kind and status only.
+    Nothing is recorded (the finish scores the last saved source); the judge remembers the verdict."""
+    interview = _owned_interview(visitor, interview_id, "active", elsewhere="/report")
+    if isinstance(interview, Response):
+        return interview
+    items = interview.plan["items"]
+    if not 0 <= position < len(items) or items[position]["question"]["type"] != "code":
+        raise NotFound(f"no code question at position {position}")
+    q = service.from_snapshot(items[position]["question"])
+    row = service.answers_by_position(visitor.db, interview).get(position)
+    source = row.answer if row is not None and isinstance(row.answer, str) else ""
+    if not source.strip():
+        raise AppError("nothing saved at this position yet: write the function first", status_code=422)
+    state = visitor.request.app.state
+    practice_service.admit_code_run(visitor.db, state.limits, visitor.signed_in(), visitor.now)
+    verdict = outside_turn(visitor.request, judge_client.scorer(state.judge, "submit"))(q, source)
+    return render(visitor, "_code_run.html", {"verdict": verdict, "submitted": True})
 
 
 @router.post("/interviews/{interview_id}/position")

@@ -50,6 +50,13 @@ def test_a_candidate_sits_the_coding_round(bundled_server, page: Page, lang: str
     set_source(page, reference("code-nms"))
     run.click()
     expect(verdict).to_have_attribute("data-status", "accepted")
+    expect(verdict.locator("tr.case")).to_have_count(1)  # the example only
+
+    # 提交判题: the saved source on every case, as the finish will judge it.
+    page.get_by_role("button", name="提交判题" if lang == "zh" else "Submit and judge").click()
+    expect(verdict.locator("tr.case")).to_have_count(19)
+    expect(verdict).to_have_attribute("data-status", "accepted")
+    expect(verdict.locator('tr.case[data-kind="hidden"] .case-io')).to_have_count(0)
     page.screenshot(path=str(SCREENSHOTS / f"code-round-{lang}.png"), full_page=True)
 
     page.once("dialog", lambda d: d.accept())
