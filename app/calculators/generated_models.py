@@ -416,7 +416,10 @@ def _solve_adam(params: dict[str, Any]) -> _Solution:
     total = sum(r["update"] for r in records)
     lines += ["", f"- 累计更新：${total:.6g}$",
               "- 第 1 步 $\\hat m_1 = g_1$、$\\hat v_1 = g_1^2$，更新量恰为 $\\eta\\cdot\\mathrm{sign}(g_1)$，与梯度大小无关；"
-              f"不做偏差修正时 $m_1 = (1-\\beta_1)\\,g_1 = {_fmt(round((1 - b1) * grads[0], 6))}$，早期步长会被严重低估。"]
+              f"不做偏差修正时 $m_1 = (1-\\beta_1)\\,g_1 = {_fmt(round((1 - b1) * grads[0], 6))}$、"
+              "$v_1 = (1-\\beta_2)\\,g_1^2$ 都被初值 0 拉低，$v$ 被拉低得更多（$\\beta_2$ 更接近 1），"
+              f"第 1 步更新量的大小会变成 $\\eta\\,(1-\\beta_1)/\\sqrt{{1-\\beta_2}} \\approx {(1 - b1) / math.sqrt(1 - b2):.3g}\\,\\eta$"
+              "（而不是 $\\eta$），偏差修正消除的正是这种早期失真。"]
     last = records[-1]
     answer = total if params["ask"] == "total_update" else last[params["ask"]]
     return _Solution(_sig(answer), "\n".join(lines), params, rel_tolerance=0.01)
