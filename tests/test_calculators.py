@@ -620,7 +620,7 @@ def test_drawn_instances_are_valid_and_agree_with_torch(name, ranges_kind):
             assert isinstance(inst.answer, float)
             slack = max(5e-5, 1e-5 * abs(expected)) if inst.rel_tolerance else 5e-5
             assert abs(inst.answer - expected) <= slack + 1e-12, (inst.answer, expected)
-            assert inst.tolerance == 0.01 or inst.rel_tolerance == 0.01
+            assert inst.tolerance == 0.01 or inst.rel_tolerance == 0.01 or (name, inst.tolerance) == ("int8_quantization", 0.001)
             assert abs(inst.answer) >= 5 * inst.tolerance  # answering 0 never passes
         if inst.kind == "numeric":
             assert inst.order is None

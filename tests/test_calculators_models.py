@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.calculators import InvalidConfig
+from app.calculators import InvalidConfig, draw
 from app.calculators.formulas_models import (
     adam_steps,
     attention_macs,
@@ -253,6 +253,28 @@ def test_int8_quantization_matches_torch(lo, hi, frac, scheme):
     assert ours["zero_point"] == theirs["zero_point"] and ours["q"] == theirs["q"]
     assert ours["dequant"] == pytest.approx(theirs["dequant"], rel=1e-5, abs=1e-6)
     assert ours["error"] <= ours["scale"] / 2 + 1e-9
+
+
+def test_adam_worked_text_gets_the_uncorrected_first_step_right():
+    # Without bias correction the first step is (1-b1)/sqrt(1-b2) times lr (about 3.16 for the defaults):
+    # larger, not smaller, than the corrected step, which is exactly lr.
+    for seed in range(20):
+        inst = draw("adam_step", {"beta1": [0.0, 0.9], "beta2": [0.99, 0.999]}, seed)
+        b1, b2 = inst.params["beta1"], inst.params["beta2"]
+        m1, v1 = (1 - b1) * 1.0, (1 - b2) * 1.0 ** 2  # one step of the raw moments for g = 1
+        assert f"{m1 / math.sqrt(v1):.3g}" in inst.worked
+        assert "低估" not in inst.worked
+
+
+def test_dequantised_value_is_not_passed_by_the_unquantised_x():
+    # The error is at most scale/2 (under 0.01 for most calibration ranges): x itself must not pass.
+    seen = 0
+    for seed in range(200):
+        inst = draw("int8_quantization", {"scheme": ["symmetric", "affine"], "ask": "dequant",
+                                          "x_min": {"min": -4.0, "max": -0.5}, "x_max": {"min": 0.5, "max": 4.0}}, seed)
+        assert abs(inst.params["x"] - inst.answer) > inst.tolerance
+        seen += abs(inst.params["x"] - inst.answer) < 0.01
+    assert seen > 100  # the case the old 0.01 tolerance let through is common
 
 
 _dtype = st.sampled_from(["float32", "float16", "bfloat16", "int8"])

@@ -416,7 +416,10 @@ def _solve_adam(params: dict[str, Any]) -> _Solution:
     total = sum(r["update"] for r in records)
     lines += ["", f"- 累计更新：${total:.6g}$",
               "- 第 1 步 $\\hat m_1 = g_1$、$\\hat v_1 = g_1^2$，更新量恰为 $\\eta\\cdot\\mathrm{sign}(g_1)$，与梯度大小无关；"
-              f"不做偏差修正时 $m_1 = (1-\\beta_1)\\,g_1 = {_fmt(round((1 - b1) * grads[0], 6))}$，早期步长会被严重低估。"]
+              f"不做偏差修正时 $m_1 = (1-\\beta_1)\\,g_1 = {_fmt(round((1 - b1) * grads[0], 6))}$、"
+              "$v_1 = (1-\\beta_2)\\,g_1^2$ 都被初值 0 拉低，$v$ 被拉低得更多（$\\beta_2$ 更接近 1），"
+              f"第 1 步更新量的大小会变成 $\\eta\\,(1-\\beta_1)/\\sqrt{{1-\\beta_2}} \\approx {(1 - b1) / math.sqrt(1 - b2):.3g}\\,\\eta$"
+              "（而不是 $\\eta$），偏差修正消除的正是这种早期失真。"]
     last = records[-1]
     answer = total if params["ask"] == "total_update" else last[params["ask"]]
     return _Solution(_sig(answer), "\n".join(lines), params, rel_tolerance=0.01)
@@ -456,6 +459,10 @@ _QUANT_ASK = {"scale": "量化尺度 scale", "zero_point": "零点 zero_point", 
               "dequant": "反量化后的值 $\\hat x$"}
 
 
+# The error |x - x̂| is at most scale/2, often under 0.01: a tolerance of 0.01 would accept x unquantised.
+DEQUANT_TOLERANCE = 0.001
+
+
 def _solve_quant(params: dict[str, Any]) -> _Solution:
     x, lo, hi, scheme, ask = params["x"], params["x_min"], params["x_max"], params["scheme"], params["ask"]
     r = quantize_int8(x, lo, hi, scheme)
@@ -463,6 +470,9 @@ def _solve_quant(params: dict[str, Any]) -> _Solution:
         raise InvalidConfig("对称量化的零点恒为 0，没什么可算的")
     if ask == "q" and r["q"] in (0, r["zero_point"]):
         raise InvalidConfig("x 量化到 0 或零点，不看题也能猜中")
+    if ask == "dequant" and r["error"] <= DEQUANT_TOLERANCE:
+        # The point is the rounding error: answering x itself must not pass.
+        raise InvalidConfig("反量化值与 x 相差不超过容差，照抄 x 也算对")
     params["scheme_text"] = {"symmetric": "对称量化（qint8，取值 [-127, 127]，零点为 0）",
                              "affine": "非对称量化（quint8，取值 [0, 255]）"}[scheme]
     params["ask_text"] = _QUANT_ASK[ask]
@@ -487,7 +497,7 @@ def _solve_quant(params: dict[str, Any]) -> _Solution:
         return _Solution(int(r[ask]), worked, params)
     if ask == "scale":
         return _Solution(_sig(scale), worked, params, rel_tolerance=0.01)
-    return _Solution(round(r["dequant"], 4), worked, params, tolerance=0.01)
+    return _Solution(round(r["dequant"], 4), worked, params, tolerance=DEQUANT_TOLERANCE)
 
 
 def _unit_text(unit: str) -> str:
