@@ -459,7 +459,7 @@ class ArchiveAnswer(BaseModel):
     question_id: str | None
     question_title: str | None
     section: str | None
-    followup_of: int | None = Field(description="the position of the question this one follows up")
+    followup_of: str | None = Field(description="the id of the question this one follows up (追问)")
     answer: Any
     score: float | None
     result: dict[str, Any] | None = Field(description="the scored result as stored (feedback codes, key points)")
