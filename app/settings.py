@@ -115,6 +115,10 @@ class Settings(BaseSettings):
                                "listens here; the first code check starts it")
     judge_concurrency: int = Field(
         default=max(1, (os.cpu_count() or 2) - 1), ge=1, le=64, description="sandboxes running at once (cores - 1)")
+    judge_cpu_share: float = Field(
+        default=0.6, ge=0, le=1, description="CPU the judge and its sandboxes may use, per sandbox slot, as a share of "
+        "one core (a cgroup quota, where the service may set one: root); 0 = no quota, nice 19 only. Measured: "
+        "other users' p99 beside a saturated judge 2-3x idle without it (docs/benchmarks.md)")
     judge_queue: int = Field(default=16, ge=1, le=1000, description="jobs admitted (running or waiting); past them "
                              "a code check gets 429 with Retry-After")
     judge_idle_exit_s: float = Field(default=900.0, gt=0, description="the judge process exits after this long "

@@ -26,5 +26,5 @@ def readyz(request: Request) -> JSONResponse:
     body = readiness(state.engine, state.store, state.schema_heads)
     body["grader"] = state.grader.describe()
     seen = judge_client.availability(state.judge)
-    body["judge"] = {"available": seen["available"], "reason": seen["reason"]}
+    body["judge"] = {"available": seen["available"], "reason": seen["reason"], "cpu": seen.get("cpu")}
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)

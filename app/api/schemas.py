@@ -591,6 +591,7 @@ class GraderInfo(BaseModel):
 class JudgeInfo(BaseModel):
     available: bool
     reason: str = Field(default="", description="why not, when not (bubblewrap's own message, say)")
+    cpu: str | None = Field(default=None, description="the judge's CPU quota (MIANJING_JUDGE_CPU_SHARE), as applied")
 
 
 class Readiness(BaseModel):

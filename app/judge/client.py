@@ -47,11 +47,13 @@ class JudgeConfig:
     python: str
     site: str
     enabled: bool = True
+    cpu_cores: float = 0.0
 
     @classmethod
     def from_settings(cls, s: Settings) -> JudgeConfig:
         return cls(socket=s.judge_socket.resolve(), concurrency=s.judge_concurrency, queue=s.judge_queue,
-                   idle_exit_s=s.judge_idle_exit_s, python=s.judge_python, site=s.judge_site, enabled=s.judge_enabled)
+                   idle_exit_s=s.judge_idle_exit_s, python=s.judge_python, site=s.judge_site, enabled=s.judge_enabled,
+                   cpu_cores=s.judge_cpu_share * s.judge_concurrency)
 
 
 def _ask(cfg: JudgeConfig, request: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -81,7 +83,7 @@ def _start(cfg: JudgeConfig) -> None:
         subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "app.judge.server", "--socket", str(cfg.socket),
              "--concurrency", str(cfg.concurrency), "--queue", str(cfg.queue), "--idle-exit", str(cfg.idle_exit_s),
-             "--python", cfg.python, "--site", cfg.site],
+             "--python", cfg.python, "--site", cfg.site, "--cpu", str(cfg.cpu_cores)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env, cwd=str(PROJECT))
         log.close()
         deadline = time.monotonic() + START_WAIT_S
@@ -168,4 +170,4 @@ def status(cfg: JudgeConfig) -> dict[str, Any]:
     except OSError as exc:
         return {"available": False, "reason": f"the judge process does not answer: {exc}"}
     return {"available": bool(reply.get("available")), "reason": reply.get("reason", ""),
-            "concurrency": reply.get("concurrency"), "queue": reply.get("queue")}
+            "concurrency": reply.get("concurrency"), "queue": reply.get("queue"), "cpu": reply.get("cpu")}
