@@ -226,12 +226,42 @@ def _dilated_footprint(dilations: list[int], kernel_size: int = 3) -> int:
     return int((x != 0).sum())
 
 
+# --- second wave (issue 21): definitions of the items added then ---------------------------------
+
+
+def _fgsm_l2(shape: tuple[int, ...], eps: float) -> float:
+    gradient = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert bool((gradient != 0).all())
+    return float((eps * gradient.sign()).norm())
+
+
+def _ema(start: float, values: list[float], alpha: float) -> float:
+    for v in values:
+        start = alpha * start + (1 - alpha) * v
+    return start
+
+
+def _sharpen(p: list[float], t: float) -> list[float]:
+    q = torch.tensor(p, dtype=torch.float64) ** (1 / t)
+    return (q / q.sum()).tolist()
+
+
+def _info_nce(positive: float, negatives: list[float], tau: float) -> float:
+    logits = torch.tensor([positive, *negatives], dtype=torch.float64) / tau
+    return float(torch.nn.functional.cross_entropy(logits[None], torch.tensor([0])))
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
     "img-lbp-numeric": lambda: _lbp([[6, 5, 2], [7, 6, 1], [9, 8, 7]]),
     "metric-hit-rate-numeric": lambda: _hit_rate([[2, 4], [7], [1, 2, 3], [6], [5, 9]], 5),
     "clu-zca-numeric": lambda: _zca([[2, 1], [1, 2]], [2, 0])[0],
+    # second wave (issue 21)
+    "adv-fgsm-l2-numeric": lambda: _fgsm_l2((3, 32, 32), 8 / 255),
+    "adv-ema-numeric": lambda: _ema(0.5, [1.0, 1.2], 0.9),
+    "adv-mixmatch-sharpen-numeric": lambda: _sharpen([0.6, 0.3, 0.1], 0.5)[0],
+    "adv-infonce-numeric": lambda: _info_nce(0.8, [0.2, 0.0, -0.4], 0.5),
 }
 
 
