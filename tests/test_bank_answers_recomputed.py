@@ -251,6 +251,36 @@ def _info_nce(positive: float, negatives: list[float], tau: float) -> float:
     return float(torch.nn.functional.cross_entropy(logits[None], torch.tensor([0])))
 
 
+def _dbscan_core_count(points: list[float], eps: float, min_pts: int) -> int:
+    """A point is core when at least min_pts points (itself included) lie within eps."""
+    return sum(sum(abs(p - q) <= eps for q in points) >= min_pts for p in points)
+
+
+def _last_merge_height(points: list[float], linkage: Callable[[list[float]], float]) -> float:
+    """Agglomerative clustering of 1-D points; the distance of clusters a, b is linkage(pairwise distances)."""
+    clusters = [[p] for p in points]
+    height = 0.0
+    while len(clusters) > 1:
+        height, i, j = min((linkage([abs(p - q) for p in a for q in b]), i, j)
+                           for i, a in enumerate(clusters) for j, b in enumerate(clusters) if i < j)
+        clusters[i] += clusters.pop(j)
+    return height
+
+
+def _gmm_responsibility(x: float, means: list[float], stds: list[float], weights: list[float], k: int) -> float:
+    dist = torch.distributions.Normal(torch.tensor(means, dtype=torch.float64), torch.tensor(stds, dtype=torch.float64))
+    joint = torch.tensor(weights, dtype=torch.float64) * dist.log_prob(torch.tensor(x, dtype=torch.float64)).exp()
+    return float(joint[k] / joint.sum())
+
+
+def _pca_reconstruction_mse(points: list[list[float]], keep: int) -> float:
+    x = torch.tensor(points, dtype=torch.float64)
+    x = x - x.mean(0)
+    _, _, vh = torch.linalg.svd(x, full_matrices=False)
+    basis = vh[:keep].T
+    return float(((x - x @ basis @ basis.T) ** 2).sum(1).mean())
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -262,6 +292,11 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "adv-ema-numeric": lambda: _ema(0.5, [1.0, 1.2], 0.9),
     "adv-mixmatch-sharpen-numeric": lambda: _sharpen([0.6, 0.3, 0.1], 0.5)[0],
     "adv-infonce-numeric": lambda: _info_nce(0.8, [0.2, 0.0, -0.4], 0.5),
+    "clu-dbscan-core-numeric": lambda: _dbscan_core_count([1, 2, 3, 4, 8, 9, 10, 15], 1.5, 3),
+    "clu-complete-linkage-numeric": lambda: _last_merge_height([0, 1, 3, 7], max),
+    "clu-gmm-resp-numeric": lambda: _gmm_responsibility(1.5, [0, 2], [1, 1], [0.5, 0.5], 1),
+    "clu-pca-recon-numeric": lambda: _pca_reconstruction_mse([[2, 2], [-2, -2], [1, -1], [-1, 1]], 1),
+    "clu-color-quant-numeric": lambda: (512 * 512 * 24) / (512 * 512 * math.log2(16) + 16 * 24),
 }
 
 
