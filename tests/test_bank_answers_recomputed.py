@@ -281,6 +281,17 @@ def _pca_reconstruction_mse(points: list[list[float]], keep: int) -> float:
     return float(((x - x @ basis @ basis.T) ** 2).sum(1).mean())
 
 
+def _max_rounding_error(in_range: float, outlier: float) -> float:
+    """Symmetric per-tensor INT8 with the scale set by the largest |w|: the worst error inside [-in_range, in_range]."""
+    w = torch.linspace(-in_range, in_range, 25401, dtype=torch.float64)
+    scale = max(in_range, abs(outlier)) / 127
+    return float((w - torch.clamp(torch.round(w / scale), -127, 127) * scale).abs().max())
+
+
+def _kv_cache_bytes(layers: int, d_model: int, tokens: int, dtype: torch.dtype) -> int:
+    return 2 * layers * d_model * tokens * torch.empty((), dtype=dtype).element_size()  # K and V
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -297,6 +308,9 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "clu-gmm-resp-numeric": lambda: _gmm_responsibility(1.5, [0, 2], [1, 1], [0.5, 0.5], 1),
     "clu-pca-recon-numeric": lambda: _pca_reconstruction_mse([[2, 2], [-2, -2], [1, -1], [-1, 1]], 1),
     "clu-color-quant-numeric": lambda: (512 * 512 * 24) / (512 * 512 * math.log2(16) + 16 * 24),
+    "deploy-quant-outlier-numeric": lambda: _max_rounding_error(1.27, 12.7),
+    "deploy-kv-cache-numeric": lambda: _kv_cache_bytes(32, 4096, 4096, torch.float16) / 2**30,
+    "deploy-roofline-numeric": lambda: min(100, 20 * 1),  # min(peak TFLOPS, intensity FLOP/B × TB/s)
 }
 
 
