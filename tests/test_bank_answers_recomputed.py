@@ -292,6 +292,12 @@ def _kv_cache_bytes(layers: int, d_model: int, tokens: int, dtype: torch.dtype) 
     return 2 * layers * d_model * tokens * torch.empty((), dtype=dtype).element_size()  # K and V
 
 
+def _ridge_1d(xs: list[float], ys: list[float], lam: float) -> float:
+    x = torch.tensor(xs, dtype=torch.float64)[:, None]
+    y = torch.tensor(ys, dtype=torch.float64)[:, None]
+    return float(torch.linalg.solve(x.T @ x + lam * torch.eye(1, dtype=torch.float64), x.T @ y))
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -311,6 +317,12 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "deploy-quant-outlier-numeric": lambda: _max_rounding_error(1.27, 12.7),
     "deploy-kv-cache-numeric": lambda: _kv_cache_bytes(32, 4096, 4096, torch.float16) / 2**30,
     "deploy-roofline-numeric": lambda: min(100, 20 * 1),  # min(peak TFLOPS, intensity FLOP/B × TB/s)
+    "reg-l1-prox-numeric": lambda: int((torch.nn.functional.softshrink(
+        torch.tensor([0.8, -0.2, -0.5, 0.1, 0.25]), 0.1 * 3) == 0).sum()),
+    "reg-ridge-numeric": lambda: _ridge_1d([1, 2], [2, 4], 5),
+    "reg-mixup-loss-numeric": lambda: float(torch.nn.functional.cross_entropy(
+        torch.tensor([[0.6, 0.4]], dtype=torch.float64).log(), torch.tensor([[0.7, 0.3]], dtype=torch.float64))),
+    "reg-stochastic-depth-numeric": lambda: sum(1 - (block / 54) * (1 - 0.5) for block in range(1, 55)),
 }
 
 
