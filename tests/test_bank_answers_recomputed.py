@@ -298,6 +298,29 @@ def _ridge_1d(xs: list[float], ys: list[float], lam: float) -> float:
     return float(torch.linalg.solve(x.T @ x + lam * torch.eye(1, dtype=torch.float64), x.T @ y))
 
 
+def _attention_matrix_macs(n: int, d_model: int, heads: int) -> int:
+    """MACs of QKᵀ and of the weights times V, all heads, as torch's FLOP counter sees them (2 FLOPs a MAC)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    q, k, v = (torch.randn(1, heads, n, d_model // heads) for _ in range(3))
+    with FlopCounterMode(display=False) as counter:
+        (q @ k.transpose(-2, -1)).softmax(-1) @ v
+    return counter.get_total_flops() // 2
+
+
+def _cross_attention_weights_shape() -> tuple[int, ...]:
+    attn = torch.nn.MultiheadAttention(512, 8, batch_first=True)
+    _, weights = attn(torch.randn(2, 20, 512), torch.randn(2, 50, 512), torch.randn(2, 50, 512),
+                      need_weights=True, average_attn_weights=False)
+    return tuple(weights.shape)
+
+
+def _swiglu_params(d_model: int, d_ff: int) -> int:
+    ffn = torch.nn.ModuleList([torch.nn.Linear(d_model, d_ff, bias=False), torch.nn.Linear(d_model, d_ff, bias=False),
+                               torch.nn.Linear(d_ff, d_model, bias=False)])
+    return sum(p.numel() for p in ffn.parameters())
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -323,6 +346,9 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "reg-mixup-loss-numeric": lambda: float(torch.nn.functional.cross_entropy(
         torch.tensor([[0.6, 0.4]], dtype=torch.float64).log(), torch.tensor([[0.7, 0.3]], dtype=torch.float64))),
     "reg-stochastic-depth-numeric": lambda: sum(1 - (block / 54) * (1 - 0.5) for block in range(1, 55)),
+    "tf-attn-flops-numeric": lambda: _attention_matrix_macs(197, 768, 12),
+    "tf-cross-attn-shape": _cross_attention_weights_shape,
+    "tf-swiglu-params": lambda: _swiglu_params(4096, 11008),
 }
 
 
