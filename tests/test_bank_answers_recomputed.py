@@ -321,6 +321,12 @@ def _swiglu_params(d_model: int, d_ff: int) -> int:
     return sum(p.numel() for p in ffn.parameters())
 
 
+def _param_count_example() -> int:
+    model = torch.nn.Sequential(torch.nn.Linear(10, 20), torch.nn.BatchNorm1d(20), torch.nn.ReLU(),
+                                torch.nn.Linear(20, 5))
+    return sum(p.numel() for p in model.parameters())
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -349,6 +355,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "tf-attn-flops-numeric": lambda: _attention_matrix_macs(197, 768, 12),
     "tf-cross-attn-shape": _cross_attention_weights_shape,
     "tf-swiglu-params": lambda: _swiglu_params(4096, 11008),
+    "eng-broadcast-shape": lambda: tuple((torch.zeros(3, 1, 5) + torch.zeros(4, 1)).shape),
+    "eng-param-count-numeric": _param_count_example,
 }
 
 
