@@ -327,6 +327,45 @@ def _param_count_example() -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def _conv_at_centre(patch: list[list[float]], kernel: list[list[float]]) -> float:
+    x = torch.tensor(patch, dtype=torch.float64)[None, None]
+    return float(torch.nn.functional.conv2d(x, torch.tensor(kernel, dtype=torch.float64)[None, None]))
+
+
+def _components(image: list[list[int]], neighbours: list[tuple[int, int]]) -> int:
+    """Connected foreground regions by flood fill over the given neighbour offsets."""
+    rows, cols = len(image), len(image[0])
+    seen: set[tuple[int, int]] = set()
+    count = 0
+    for start in ((r, c) for r in range(rows) for c in range(cols) if image[r][c]):
+        if start in seen:
+            continue
+        count += 1
+        stack = [start]
+        seen.add(start)
+        while stack:
+            r, c = stack.pop()
+            for dr, dc in neighbours:
+                n = (r + dr, c + dc)
+                if 0 <= n[0] < rows and 0 <= n[1] < cols and image[n[0]][n[1]] and n not in seen:
+                    seen.add(n)
+                    stack.append(n)
+    return count
+
+
+def _opening_count() -> int:
+    """Binary opening by a 3×3 square as torch max-pooling: erosion is -maxpool(-x), dilation maxpool(x)."""
+    x = torch.zeros(1, 1, 9, 9)
+    x[0, 0, 1:6, 1:6] = 1
+    x[0, 0, 3, 6:9] = 1
+    x[0, 0, 7, 7] = 1
+    assert int(x.sum()) == 29
+    # outside the image is background: pad with 0 before eroding
+    eroded = -torch.nn.functional.max_pool2d(-torch.nn.functional.pad(x, (1, 1, 1, 1)), 3, stride=1)
+    opened = torch.nn.functional.max_pool2d(eroded, 3, stride=1, padding=1)
+    return int(opened.sum())
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -357,6 +396,14 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "tf-swiglu-params": lambda: _swiglu_params(4096, 11008),
     "eng-broadcast-shape": lambda: tuple((torch.zeros(3, 1, 5) + torch.zeros(4, 1)).shape),
     "eng-param-count-numeric": _param_count_example,
+    "img-gamma-numeric": lambda: 255 * (64 / 255) ** 0.5,
+    "img-laplacian-numeric": lambda: _conv_at_centre([[20, 30, 20], [30, 60, 40], [20, 50, 20]],
+                                                     [[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+    "img-separable-numeric": lambda: (7 * 7) / (7 + 7),
+    "img-components-numeric": lambda: _components(
+        [[1, 1, 0, 0, 1], [1, 0, 0, 1, 0], [0, 0, 1, 0, 0], [0, 1, 0, 0, 1], [1, 0, 0, 1, 1]],
+        [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]),
+    "img-opening-numeric": _opening_count,
 }
 
 
