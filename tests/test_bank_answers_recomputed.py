@@ -366,6 +366,35 @@ def _opening_count() -> int:
     return int(opened.sum())
 
 
+def _eleven_point_ap(matches: str, num_gt: int) -> float:
+    """VOC2007 AP: the mean over recall thresholds 0, 0.1, …, 1 of the best precision at recall ≥ threshold."""
+    points, tp, fp = [], 0, 0
+    for m in matches:
+        tp, fp = tp + (m == "T"), fp + (m == "F")
+        precision, recall, _ = precision_recall_f1(tp, fp, num_gt - tp) if tp else (0.0, 0.0, 0.0)
+        points.append((recall, precision))
+    return sum(max([p for r, p in points if r >= t / 10 - _EPS], default=0.0) for t in range(11)) / 11
+
+
+def _mcc(tp: int, fn: int, fp: int, tn: int) -> float:
+    return (tp * tn - fp * fn) / math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+
+
+def _ece(bins: list[tuple[int, float, int]]) -> float:
+    """bins: (samples, mean confidence, correct)."""
+    n = sum(size for size, _, _ in bins)
+    return sum(size / n * abs(correct / size - conf) for size, conf, correct in bins)
+
+
+def _iou_of_masks_with_dice(dice: float) -> float:
+    """Two masks with the given Dice (a prediction of 8 pixels inside a truth of 12 has Dice 0.8): their IoU."""
+    truth = torch.ones(12, dtype=torch.bool)
+    pred = torch.arange(12) < 8
+    inter, union = (pred & truth).sum().item(), (pred | truth).sum().item()
+    assert abs(2 * inter / (pred.sum().item() + truth.sum().item()) - dice) < _EPS
+    return inter / union
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -404,6 +433,10 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
         [[1, 1, 0, 0, 1], [1, 0, 0, 1, 0], [0, 0, 1, 0, 0], [0, 1, 0, 0, 1], [1, 0, 0, 1, 1]],
         [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]),
     "img-opening-numeric": _opening_count,
+    "metric-dice-iou-numeric": lambda: _iou_of_masks_with_dice(0.8),
+    "metric-mcc-numeric": lambda: _mcc(40, 10, 30, 920),
+    "metric-ece-numeric": lambda: _ece([(4, 0.65, 2), (6, 0.95, 5)]),
+    "metric-ap-11point-numeric": lambda: _eleven_point_ap("TFTFT", num_gt=4),
 }
 
 
