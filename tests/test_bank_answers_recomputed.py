@@ -395,6 +395,21 @@ def _iou_of_masks_with_dice(dice: float) -> float:
     return inter / union
 
 
+def _group_norm_statistics(shape: tuple[int, int, int, int], groups: int) -> int:
+    """(mean, var) pairs GroupNorm computes: one per sample and group; checked against torch's group_norm."""
+    x = torch.randn(shape, dtype=torch.float64)
+    grouped = x.reshape(shape[0], groups, -1)
+    mean, var = grouped.mean(-1, keepdim=True), grouped.var(-1, unbiased=False, keepdim=True)
+    ours = ((grouped - mean) / (var + 1e-5).sqrt()).reshape(shape)
+    assert torch.allclose(ours, torch.nn.functional.group_norm(x, groups))
+    return mean.numel()
+
+
+def _adain(x: float, content: tuple[float, float], style: tuple[float, float]) -> float:
+    (mu_c, sigma_c), (mu_s, sigma_s) = content, style
+    return sigma_s * (x - mu_c) / sigma_c + mu_s
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -437,6 +452,9 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "metric-mcc-numeric": lambda: _mcc(40, 10, 30, 920),
     "metric-ece-numeric": lambda: _ece([(4, 0.65, 2), (6, 0.95, 5)]),
     "metric-ap-11point-numeric": lambda: _eleven_point_ap("TFTFT", num_gt=4),
+    "norm-ln-numeric": lambda: float(torch.nn.functional.layer_norm(torch.tensor([1.0, 2.0, 3.0, 6.0]), (4,))[3]),
+    "norm-adain-numeric": lambda: _adain(4, (2, 2), (10, 3)),
+    "norm-gn-stats-numeric": lambda: _group_norm_statistics((4, 64, 32, 32), 8),
 }
 
 
