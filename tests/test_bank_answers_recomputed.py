@@ -410,6 +410,12 @@ def _adain(x: float, content: tuple[float, float], style: tuple[float, float]) -
     return sigma_s * (x - mu_c) / sigma_c + mu_s
 
 
+def _panoptic_quality(tp_ious: list[float], fp: int, fn: int) -> float:
+    sq = sum(tp_ious) / len(tp_ious)
+    rq = len(tp_ious) / (len(tp_ious) + fp / 2 + fn / 2)
+    return sq * rq
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -455,6 +461,9 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "norm-ln-numeric": lambda: float(torch.nn.functional.layer_norm(torch.tensor([1.0, 2.0, 3.0, 6.0]), (4,))[3]),
     "norm-adain-numeric": lambda: _adain(4, (2, 2), (10, 3)),
     "norm-gn-stats-numeric": lambda: _group_norm_statistics((4, 64, 32, 32), 8),
+    "seg-x0-pred-numeric": lambda: (1.0 - math.sqrt(1 - 0.64) * 0.5) / math.sqrt(0.64),
+    "seg-cfg-numeric": lambda: 0.2 + 7.5 * (0.4 - 0.2),
+    "seg-pq-numeric": lambda: _panoptic_quality([0.9, 0.8, 0.7], fp=1, fn=1),
 }
 
 
