@@ -416,6 +416,12 @@ def _panoptic_quality(tp_ious: list[float], fp: int, fn: int) -> float:
     return sq * rq
 
 
+def _softmax_ce_logit_grad(logits: list[float], target: int, k: int) -> float:
+    z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.cross_entropy(z[None], torch.tensor([target])).backward()
+    return float(z.grad[k])
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -464,6 +470,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-x0-pred-numeric": lambda: (1.0 - math.sqrt(1 - 0.64) * 0.5) / math.sqrt(0.64),
     "seg-cfg-numeric": lambda: 0.2 + 7.5 * (0.4 - 0.2),
     "seg-pq-numeric": lambda: _panoptic_quality([0.9, 0.8, 0.7], fp=1, fn=1),
+    "act-gelu-numeric": lambda: float(torch.nn.functional.gelu(torch.tensor(-1.0, dtype=torch.float64))),
+    "act-softmax-ce-grad-numeric": lambda: _softmax_ce_logit_grad([2, 1, 0], 0, 0),
 }
 
 
