@@ -422,6 +422,27 @@ def _softmax_ce_logit_grad(logits: list[float], target: int, k: int) -> float:
     return float(z.grad[k])
 
 
+def _warmup_cosine(epoch: int, peak: float, warmup: int, total: int) -> float:
+    """Linear warmup then cosine to 0, as torch's LinearLR + CosineAnnealingLR chained by SequentialLR."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=peak)
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, [
+        torch.optim.lr_scheduler.LinearLR(opt, start_factor=1e-12, end_factor=1.0, total_iters=warmup),
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - warmup)], milestones=[warmup])
+    for _ in range(epoch):
+        opt.step()
+        sched.step()
+    return opt.param_groups[0]["lr"]
+
+
+def _rmsprop_first_step(grad: float, lr: float, alpha: float) -> float:
+    param = torch.nn.Parameter(torch.tensor([1.0], dtype=torch.float64))
+    opt = torch.optim.RMSprop([param], lr=lr, alpha=alpha, eps=1e-12)
+    param.grad = torch.tensor([grad], dtype=torch.float64)
+    opt.step()
+    return 1.0 - float(param)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -472,6 +493,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-pq-numeric": lambda: _panoptic_quality([0.9, 0.8, 0.7], fp=1, fn=1),
     "act-gelu-numeric": lambda: float(torch.nn.functional.gelu(torch.tensor(-1.0, dtype=torch.float64))),
     "act-softmax-ce-grad-numeric": lambda: _softmax_ce_logit_grad([2, 1, 0], 0, 0),
+    "opt-warmup-cosine-numeric": lambda: _warmup_cosine(24, 0.1, 5, 100),
+    "opt-rmsprop-numeric": lambda: _rmsprop_first_step(2.0, 0.01, 0.9),
 }
 
 
