@@ -440,7 +440,7 @@ def _rmsprop_first_step(grad: float, lr: float, alpha: float) -> float:
     opt = torch.optim.RMSprop([param], lr=lr, alpha=alpha, eps=1e-12)
     param.grad = torch.tensor([grad], dtype=torch.float64)
     opt.step()
-    return 1.0 - float(param)
+    return 1.0 - float(param.detach())
 
 
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
