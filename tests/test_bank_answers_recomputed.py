@@ -443,6 +443,28 @@ def _rmsprop_first_step(grad: float, lr: float, alpha: float) -> float:
     return 1.0 - float(param.detach())
 
 
+def _r2(y: list[float], pred: list[float]) -> float:
+    t, p = torch.tensor(y, dtype=torch.float64), torch.tensor(pred, dtype=torch.float64)
+    return float(1 - ((t - p) ** 2).sum() / ((t - t.mean()) ** 2).sum())
+
+
+def _poly_kernel_by_features(x: tuple[float, float], z: tuple[float, float]) -> float:
+    """(xᵀz + 1)² as the inner product of the explicit degree-2 feature maps; both ways must agree."""
+    def phi(u: tuple[float, float]) -> torch.Tensor:
+        r = math.sqrt(2)
+        return torch.tensor([u[0] ** 2, u[1] ** 2, r * u[0] * u[1], r * u[0], r * u[1], 1.0], dtype=torch.float64)
+    by_features = float(phi(x) @ phi(z))
+    assert math.isclose(by_features, (x[0] * z[0] + x[1] * z[1] + 1) ** 2)
+    return by_features
+
+
+def _variance_of_mean(n: int, var: float, rho: float) -> float:
+    cov = torch.full((n, n), rho * var, dtype=torch.float64)
+    cov.fill_diagonal_(var)
+    w = torch.full((n,), 1 / n, dtype=torch.float64)
+    return float(w @ cov @ w)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -495,6 +517,12 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "act-softmax-ce-grad-numeric": lambda: _softmax_ce_logit_grad([2, 1, 0], 0, 0),
     "opt-warmup-cosine-numeric": lambda: _warmup_cosine(24, 0.1, 5, 100),
     "opt-rmsprop-numeric": lambda: _rmsprop_first_step(2.0, 0.01, 0.9),
+    "ml-r2-numeric": lambda: _r2([1, 2, 3, 4], [1.5, 2, 2.5, 4]),
+    "ml-gbdt-residual-numeric": lambda: (sum([3, 5, 10]) / 3) + 0.1 * (10 - sum([3, 5, 10]) / 3),
+    "ml-hinge-numeric": lambda: float(torch.clamp(1 - torch.tensor([1, -1, 1.0]) * torch.tensor([0.3, 0.5, 2.0]),
+                                                  min=0).sum()),
+    "ml-poly-kernel-numeric": lambda: _poly_kernel_by_features((1, 2), (3, 1)),
+    "ml-bagging-variance-numeric": lambda: _variance_of_mean(10, 1.0, 0.5),
 }
 
 
