@@ -465,6 +465,21 @@ def _variance_of_mean(n: int, var: float, rho: float) -> float:
     return float(w @ cov @ w)
 
 
+def _resnet50_layer3() -> tuple[int, ...]:
+    """Stem, then each stage's first block: its 3×3 conv carries the stride (torchvision), 1×1 to 4× width."""
+    x = _resnet_stem()
+    for width, stride in ((64, 1), (128, 2), (256, 2)):
+        x = conv2d_output_shape(x, width, 1)
+        x = conv2d_output_shape(x, width, 3, stride=stride, padding=1)
+        x = conv2d_output_shape(x, 4 * width, 1)
+    return x
+
+
+def _grid_cells(size: int, strides: list[int]) -> int:
+    """Positions of stride-s feature maps of a size×size input (stride-s 1×1 convolutions: FPN/YOLO levels)."""
+    return sum(conv_output_size(size, s, s) ** 2 for s in strides)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -523,6 +538,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
                                                   min=0).sum()),
     "ml-poly-kernel-numeric": lambda: _poly_kernel_by_features((1, 2), (3, 1)),
     "ml-bagging-variance-numeric": lambda: _variance_of_mean(10, 1.0, 0.5),
+    "net-resnet50-depth-numeric": lambda: 3 * sum([3, 4, 6, 3]),
+    "net-resnet-layer3-shape": _resnet50_layer3,
 }
 
 
