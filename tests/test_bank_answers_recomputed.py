@@ -540,6 +540,9 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "ml-bagging-variance-numeric": lambda: _variance_of_mean(10, 1.0, 0.5),
     "net-resnet50-depth-numeric": lambda: 3 * sum([3, 4, 6, 3]),
     "net-resnet-layer3-shape": _resnet50_layer3,
+    "det-retina-anchors-numeric": lambda: 9 * _grid_cells(640, [8, 16, 32, 64, 128]),
+    "det-yolo-box-count-numeric": lambda: 3 * _grid_cells(416, [32, 16, 8]),
+    "det-box-encode-numeric": lambda: math.log(100 / 50),
 }
 
 
