@@ -480,6 +480,64 @@ def _grid_cells(size: int, strides: list[int]) -> int:
     return sum(conv_output_size(size, s, s) ** 2 for s in strides)
 
 
+def _shape_of(module: torch.nn.Module, *shape: int) -> tuple[int, ...]:
+    with torch.no_grad():
+        return tuple(module(torch.zeros(shape)).shape)
+
+
+def _deeplab_os8_logits(size: int, classes: int) -> tuple[int, ...]:
+    """ResNet stem and layer2 keep their strides, layer3/4 are dilated (stride 1): output stride 8."""
+    x = conv2d_output_shape((1, 3, size, size), 64, 7, stride=2, padding=3)
+    x = pool2d_output_shape(x, 3, stride=2, padding=1)
+    x = conv2d_output_shape(x, 512, 3, stride=2, padding=1)                # layer2's first block
+    x = conv2d_output_shape(x, 1024, 3, stride=1, padding=2, dilation=2)  # layer3
+    x = conv2d_output_shape(x, 2048, 3, stride=1, padding=4, dilation=4)  # layer4
+    return conv2d_output_shape(x, classes, 1)
+
+
+def _vgg16_adaptive(h: int, w: int) -> tuple[int, ...]:
+    x = (1, 512, h, w)
+    for _ in range(5):  # the 3×3 padding-1 convolutions keep the size; five 2×2 pools halve it
+        x = pool2d_output_shape(x, 2, stride=2)
+    with torch.no_grad():
+        return tuple(torch.nn.AdaptiveAvgPool2d((7, 7))(torch.zeros(x)).shape)
+
+
+def _inception_3a() -> tuple[int, ...]:
+    nn = torch.nn
+    branches = [nn.Conv2d(192, 64, 1),
+                nn.Sequential(nn.Conv2d(192, 96, 1), nn.Conv2d(96, 128, 3, padding=1)),
+                nn.Sequential(nn.Conv2d(192, 16, 1), nn.Conv2d(16, 32, 5, padding=2)),
+                nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(192, 32, 1))]
+    x = torch.zeros(1, 192, 28, 28)
+    with torch.no_grad():
+        return tuple(torch.cat([b(x) for b in branches], dim=1).shape)
+
+
+def _unet_concat() -> tuple[int, ...]:
+    with torch.no_grad():
+        up = torch.nn.ConvTranspose2d(512, 256, 2, stride=2)(torch.zeros(1, 512, 28, 28))
+        return tuple(torch.cat([up, torch.zeros(1, 256, 56, 56)], dim=1).shape)
+
+
+def _swin_patch_merging(h: int, w: int, c: int) -> tuple[int, ...]:
+    x = torch.zeros(1, h * w, c).view(1, h, w, c)
+    x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], dim=-1)
+    with torch.no_grad():
+        x = torch.nn.Linear(4 * c, 2 * c, bias=False)(torch.nn.LayerNorm(4 * c)(x))
+    return tuple(x.view(1, -1, 2 * c).shape)
+
+
+def _pyr_down_size(h: int, w: int, times: int) -> tuple[int, ...]:
+    """cv2.pyrDown as a 5×5 Gaussian with stride 2 and padding 2: ⌈H/2⌉ × ⌈W/2⌉."""
+    x = torch.zeros(1, 1, h, w)
+    g = torch.tensor([1.0, 4, 6, 4, 1])
+    kernel = (torch.outer(g, g) / 256)[None, None]
+    for _ in range(times):
+        x = torch.nn.functional.conv2d(x, kernel, stride=2, padding=2)
+    return tuple(x.shape[2:])
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -543,6 +601,10 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "det-retina-anchors-numeric": lambda: 9 * _grid_cells(640, [8, 16, 32, 64, 128]),
     "det-yolo-box-count-numeric": lambda: 3 * _grid_cells(416, [32, 16, 8]),
     "det-box-encode-numeric": lambda: math.log(100 / 50),
+    "conv-unfold-shape": lambda: tuple(torch.nn.functional.unfold(torch.zeros(1, 3, 32, 32), 3, padding=1).shape),
+    "conv-conv1d-shape": lambda: _shape_of(torch.nn.Conv1d(128, 256, 5, stride=2), 8, 128, 100),
+    "conv-conv3d-shape": lambda: _shape_of(torch.nn.Conv3d(3, 64, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3)),
+                                           1, 3, 16, 112, 112),
 }
 
 
