@@ -605,6 +605,12 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "conv-conv1d-shape": lambda: _shape_of(torch.nn.Conv1d(128, 256, 5, stride=2), 8, 128, 100),
     "conv-conv3d-shape": lambda: _shape_of(torch.nn.Conv3d(3, 64, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3)),
                                            1, 3, 16, 112, 112),
+    "seg-pixelshuffle-shape": lambda: _shape_of(torch.nn.PixelShuffle(2), 1, 64, 32, 32),
+    "seg-dcgan-gen-shape": lambda: _shape_of(torch.nn.Sequential(torch.nn.ConvTranspose2d(100, 512, 4, 1, 0),
+                                                                 torch.nn.ConvTranspose2d(512, 256, 4, 2, 1)),
+                                             1, 100, 1, 1),
+    "seg-unet-concat-shape": _unet_concat,
+    "seg-deeplab-os-shape": lambda: _deeplab_os8_logits(512, 21),
 }
 
 
