@@ -611,6 +611,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
                                              1, 100, 1, 1),
     "seg-unet-concat-shape": _unet_concat,
     "seg-deeplab-os-shape": lambda: _deeplab_os8_logits(512, 21),
+    "net-adaptive-pool-shape": lambda: _vgg16_adaptive(416, 544),
+    "net-inception-concat-shape": _inception_3a,
 }
 
 
