@@ -613,6 +613,9 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-deeplab-os-shape": lambda: _deeplab_os8_logits(512, 21),
     "net-adaptive-pool-shape": lambda: _vgg16_adaptive(416, 544),
     "net-inception-concat-shape": _inception_3a,
+    "tf-head-split-shape": lambda: tuple(torch.zeros(2, 197, 768).view(2, 197, 12, 64).transpose(1, 2).shape),
+    "tf-swin-merge-shape": lambda: _swin_patch_merging(56, 56, 96),
+    "tf-detr-logits-shape": lambda: _shape_of(torch.nn.Linear(256, 91 + 1), 2, 100, 256),
 }
 
 
