@@ -616,6 +616,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "tf-head-split-shape": lambda: tuple(torch.zeros(2, 197, 768).view(2, 197, 12, 64).transpose(1, 2).shape),
     "tf-swin-merge-shape": lambda: _swin_patch_merging(56, 56, 96),
     "tf-detr-logits-shape": lambda: _shape_of(torch.nn.Linear(256, 91 + 1), 2, 100, 256),
+    "det-yolo-reshape-shape": lambda: tuple(torch.zeros(1, 255, 13, 13).view(1, 3, 85, 13, 13)
+                                            .permute(0, 1, 3, 4, 2).shape),
 }
 
 
