@@ -618,6 +618,9 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "tf-detr-logits-shape": lambda: _shape_of(torch.nn.Linear(256, 91 + 1), 2, 100, 256),
     "det-yolo-reshape-shape": lambda: tuple(torch.zeros(1, 255, 13, 13).view(1, 3, 85, 13, 13)
                                             .permute(0, 1, 3, 4, 2).shape),
+    "eng-stack-cat-shape": lambda: tuple(torch.stack([torch.zeros(2, 4)] * 3, dim=1).shape),
+    "eng-einsum-shape": lambda: tuple(torch.einsum("bhqd,bhkd->bhqk", torch.zeros(2, 8, 10, 64),
+                                                   torch.zeros(2, 8, 20, 64)).shape),
 }
 
 
