@@ -621,6 +621,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "eng-stack-cat-shape": lambda: tuple(torch.stack([torch.zeros(2, 4)] * 3, dim=1).shape),
     "eng-einsum-shape": lambda: tuple(torch.einsum("bhqd,bhkd->bhqk", torch.zeros(2, 8, 10, 64),
                                                    torch.zeros(2, 8, 20, 64)).shape),
+    "img-pyramid-shape": lambda: _pyr_down_size(480, 640, 3),
 }
 
 
