@@ -538,6 +538,38 @@ def _pyr_down_size(h: int, w: int, times: int) -> tuple[int, ...]:
     return tuple(x.shape[2:])
 
 
+def _roi_features_shape(features: tuple[int, ...], boxes_per_image: list[int], out: int) -> tuple[int, ...]:
+    """RoIAlign's layout without torchvision: every box of every image pooled to out×out, boxes stacked."""
+    x = torch.zeros(features)
+    crops = [torch.nn.functional.adaptive_avg_pool2d(x[i:i + 1, :, 5:20, 5:30], out)
+             for i, count in enumerate(boxes_per_image) for _ in range(count)]
+    return tuple(torch.cat(crops).shape)
+
+
+def _attn_mask_per_head_shape() -> tuple[int, ...]:
+    """The 3-D mask nn.MultiheadAttention accepts: it must run with it, and a per-head mask must matter."""
+    attn = torch.nn.MultiheadAttention(512, 8, batch_first=True)
+    q, kv = torch.randn(2, 20, 512), torch.randn(2, 50, 512)
+    mask = torch.zeros(2 * 8, 20, 50, dtype=torch.bool)
+    mask[0, :, 1:] = True  # sample 0, head 0 may only look at key 0
+    _, w = attn(q, kv, kv, attn_mask=mask, need_weights=True, average_attn_weights=False)
+    assert torch.allclose(w[0, 0, :, 0], torch.ones(20)) and not torch.allclose(w[0, 1, :, 0], torch.ones(20))
+    return tuple(mask.shape)
+
+
+def _swin_relative_bias_table(window: int, heads: int) -> tuple[int, ...]:
+    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+    rel = coords[:, :, None] - coords[:, None, :]  # (2, M², M²) relative offsets
+    distinct = {tuple(p) for p in rel.permute(1, 2, 0).reshape(-1, 2).tolist()}
+    return (len(distinct), heads)
+
+
+def _mbv2_after_depthwise() -> tuple[int, ...]:
+    nn = torch.nn
+    block = nn.Sequential(nn.Conv2d(24, 144, 1, bias=False), nn.Conv2d(144, 144, 3, stride=2, padding=1, groups=144))
+    return _shape_of(block, 1, 24, 56, 56)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -622,6 +654,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "eng-einsum-shape": lambda: tuple(torch.einsum("bhqd,bhkd->bhqk", torch.zeros(2, 8, 10, 64),
                                                    torch.zeros(2, 8, 20, 64)).shape),
     "img-pyramid-shape": lambda: _pyr_down_size(480, 640, 3),
+    "conv-dw-weight-shape": lambda: tuple(torch.nn.Conv2d(32, 32, 3, stride=2, padding=1, groups=32).weight.shape),
 }
 
 
