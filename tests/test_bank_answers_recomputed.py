@@ -655,6 +655,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
                                                    torch.zeros(2, 8, 20, 64)).shape),
     "img-pyramid-shape": lambda: _pyr_down_size(480, 640, 3),
     "conv-dw-weight-shape": lambda: tuple(torch.nn.Conv2d(32, 32, 3, stride=2, padding=1, groups=32).weight.shape),
+    "det-roi-align-shape": lambda: _roi_features_shape((2, 256, 50, 50), [60, 40], 7),
+    "det-p6-shape": lambda: _shape_of(torch.nn.Conv2d(2048, 256, 3, stride=2, padding=1), 1, 2048, 7, 7),
 }
 
 
