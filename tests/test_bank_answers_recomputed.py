@@ -657,6 +657,9 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "conv-dw-weight-shape": lambda: tuple(torch.nn.Conv2d(32, 32, 3, stride=2, padding=1, groups=32).weight.shape),
     "det-roi-align-shape": lambda: _roi_features_shape((2, 256, 50, 50), [60, 40], 7),
     "det-p6-shape": lambda: _shape_of(torch.nn.Conv2d(2048, 256, 3, stride=2, padding=1), 1, 2048, 7, 7),
+    "tf-relpos-table-shape": lambda: _swin_relative_bias_table(7, 3),
+    "tf-attn-mask-3d-shape": _attn_mask_per_head_shape,
+    "tf-bert-mlm-shape": lambda: _shape_of(torch.nn.Linear(768, 30522), 8, 128, 768),
 }
 
 
