@@ -660,6 +660,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "tf-relpos-table-shape": lambda: _swin_relative_bias_table(7, 3),
     "tf-attn-mask-3d-shape": _attn_mask_per_head_shape,
     "tf-bert-mlm-shape": lambda: _shape_of(torch.nn.Linear(768, 30522), 8, 128, 768),
+    "seg-maskrcnn-mask-shape": lambda: _shape_of(torch.nn.Sequential(
+        torch.nn.ConvTranspose2d(256, 256, 2, stride=2), torch.nn.Conv2d(256, 80, 1)), 100, 256, 14, 14),
 }
 
 
