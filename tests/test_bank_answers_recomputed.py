@@ -664,6 +664,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
         torch.nn.ConvTranspose2d(256, 256, 2, stride=2), torch.nn.Conv2d(256, 80, 1)), 100, 256, 14, 14),
     "norm-bn-mean-shape": lambda: tuple(torch.zeros(8, 64, 32, 32).mean(dim=(0, 2, 3), keepdim=True).shape),
     "eng-adv-index-shape": lambda: tuple(torch.zeros(10, 20, 30)[[0, 1, 2], :, [3, 4, 5]].shape),
+    "net-mbv2-dw-shape": _mbv2_after_depthwise,
 }
 
 
