@@ -570,6 +570,15 @@ def _mbv2_after_depthwise() -> tuple[int, ...]:
     return _shape_of(block, 1, 24, 56, 56)
 
 
+def _grad_cam_max() -> float:
+    """Grad-CAM through autograd: a class score linear in the maps with the stated gradients."""
+    maps = torch.tensor([[[1.0, 2], [0, 1]], [[0, 1], [3, 0]]], dtype=torch.float64, requires_grad=True)
+    grads = torch.tensor([[[0.2, 0.2], [0.2, 0.2]], [[-0.1, 0.1], [-0.3, -0.1]]], dtype=torch.float64)
+    (maps * grads).sum().backward()  # d score / d maps = grads
+    alpha = maps.grad.mean(dim=(1, 2))
+    return float(torch.relu((alpha[:, None, None] * maps.detach()).sum(0)).max())
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -665,6 +674,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "norm-bn-mean-shape": lambda: tuple(torch.zeros(8, 64, 32, 32).mean(dim=(0, 2, 3), keepdim=True).shape),
     "eng-adv-index-shape": lambda: tuple(torch.zeros(10, 20, 30)[[0, 1, 2], :, [3, 4, 5]].shape),
     "net-mbv2-dw-shape": _mbv2_after_depthwise,
+    "net-gradcam-numeric": _grad_cam_max,
 }
 
 
