@@ -579,6 +579,13 @@ def _grad_cam_max() -> float:
     return float(torch.relu((alpha[:, None, None] * maps.detach()).sum(0)).max())
 
 
+def _kl(p: list[float], q: list[float]) -> float:
+    pt, qt = torch.tensor(p, dtype=torch.float64), torch.tensor(q, dtype=torch.float64)
+    kl = float(torch.nn.functional.kl_div(qt.log(), pt, reduction="sum"))  # torch's KL(p || q)
+    assert math.isclose(kl, float(-(pt * qt.log()).sum() + (pt * pt.log()).sum()))  # = H(p, q) − H(p)
+    return kl
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -675,6 +682,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "eng-adv-index-shape": lambda: tuple(torch.zeros(10, 20, 30)[[0, 1, 2], :, [3, 4, 5]].shape),
     "net-mbv2-dw-shape": _mbv2_after_depthwise,
     "net-gradcam-numeric": _grad_cam_max,
+    "opt-kl-ce-numeric": lambda: _kl([0.5, 0.5], [0.8, 0.2]),
 }
 
 
