@@ -586,6 +586,11 @@ def _kl(p: list[float], q: list[float]) -> float:
     return kl
 
 
+def _mean_recall_at_k(users: list[tuple[int, int]]) -> float:
+    """users: (relevant items, of them in the top k); the recall of each user, averaged over users."""
+    return sum(hits / relevant for relevant, hits in users) / len(users)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -683,6 +688,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "net-mbv2-dw-shape": _mbv2_after_depthwise,
     "net-gradcam-numeric": _grad_cam_max,
     "opt-kl-ce-numeric": lambda: _kl([0.5, 0.5], [0.8, 0.2]),
+    "metric-recall-at-k-numeric": lambda: _mean_recall_at_k([(4, 2), (1, 1), (2, 0)]),
 }
 
 
