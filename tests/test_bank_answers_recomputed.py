@@ -591,6 +591,10 @@ def _mean_recall_at_k(users: list[tuple[int, int]]) -> float:
     return sum(hits / relevant for relevant, hits in users) / len(users)
 
 
+def _bic(params: int, log_likelihood: float, n: int) -> float:
+    return params * math.log(n) - 2 * log_likelihood
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -689,6 +693,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "net-gradcam-numeric": _grad_cam_max,
     "opt-kl-ce-numeric": lambda: _kl([0.5, 0.5], [0.8, 0.2]),
     "metric-recall-at-k-numeric": lambda: _mean_recall_at_k([(4, 2), (1, 1), (2, 0)]),
+    "clu-bic-numeric": lambda: _bic(25, -990, 1000) - _bic(10, -1000, 1000),
 }
 
 
