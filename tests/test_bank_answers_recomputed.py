@@ -595,6 +595,12 @@ def _bic(params: int, log_likelihood: float, n: int) -> float:
     return params * math.log(n) - 2 * log_likelihood
 
 
+def _cohen_kappa(agree: int, n: int, yes_a: int, yes_b: int) -> float:
+    p_o = agree / n
+    p_e = (yes_a / n) * (yes_b / n) + (1 - yes_a / n) * (1 - yes_b / n)
+    return (p_o - p_e) / (1 - p_e)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -694,6 +700,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "opt-kl-ce-numeric": lambda: _kl([0.5, 0.5], [0.8, 0.2]),
     "metric-recall-at-k-numeric": lambda: _mean_recall_at_k([(4, 2), (1, 1), (2, 0)]),
     "clu-bic-numeric": lambda: _bic(25, -990, 1000) - _bic(10, -1000, 1000),
+    "metric-kappa-numeric": lambda: _cohen_kappa(80, 100, 60, 50),
 }
 
 
