@@ -601,6 +601,13 @@ def _cohen_kappa(agree: int, n: int, yes_a: int, yes_b: int) -> float:
     return (p_o - p_e) / (1 - p_e)
 
 
+def _focal_loss(p_t: float, alpha_t: float, gamma: float) -> float:
+    """α_t (1 − p_t)^γ times −ln p_t, the last taken from torch's binary cross-entropy."""
+    p = torch.tensor(p_t, dtype=torch.float64)
+    bce = torch.nn.functional.binary_cross_entropy(p, torch.tensor(1.0, dtype=torch.float64))
+    return float(alpha_t * (1 - p) ** gamma * bce)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -701,6 +708,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "metric-recall-at-k-numeric": lambda: _mean_recall_at_k([(4, 2), (1, 1), (2, 0)]),
     "clu-bic-numeric": lambda: _bic(25, -990, 1000) - _bic(10, -1000, 1000),
     "metric-kappa-numeric": lambda: _cohen_kappa(80, 100, 60, 50),
+    "det-focal-numeric": lambda: _focal_loss(0.9, 1 - 0.25, 2),
 }
 
 
