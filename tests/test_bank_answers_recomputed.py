@@ -608,6 +608,10 @@ def _focal_loss(p_t: float, alpha_t: float, gamma: float) -> float:
     return float(alpha_t * (1 - p) ** gamma * bce)
 
 
+def _bilateral_weight(distance: float, difference: float, sigma_s: float, sigma_r: float) -> float:
+    return math.exp(-distance**2 / (2 * sigma_s**2)) * math.exp(-difference**2 / (2 * sigma_r**2))
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -709,6 +713,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "clu-bic-numeric": lambda: _bic(25, -990, 1000) - _bic(10, -1000, 1000),
     "metric-kappa-numeric": lambda: _cohen_kappa(80, 100, 60, 50),
     "det-focal-numeric": lambda: _focal_loss(0.9, 1 - 0.25, 2),
+    "img-bilateral-numeric": lambda: _bilateral_weight(1, 20, 1, 20),
 }
 
 
