@@ -612,6 +612,10 @@ def _bilateral_weight(distance: float, difference: float, sigma_s: float, sigma_
     return math.exp(-distance**2 / (2 * sigma_s**2)) * math.exp(-difference**2 / (2 * sigma_r**2))
 
 
+def _soft_nms_gaussian(score: float, iou: float, sigma: float) -> float:
+    return score * math.exp(-iou**2 / sigma)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -714,6 +718,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "metric-kappa-numeric": lambda: _cohen_kappa(80, 100, 60, 50),
     "det-focal-numeric": lambda: _focal_loss(0.9, 1 - 0.25, 2),
     "img-bilateral-numeric": lambda: _bilateral_weight(1, 20, 1, 20),
+    "det-soft-nms-numeric": lambda: _soft_nms_gaussian(0.8, 0.6, 0.5),
 }
 
 
