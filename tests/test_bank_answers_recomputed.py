@@ -616,6 +616,11 @@ def _soft_nms_gaussian(score: float, iou: float, sigma: float) -> float:
     return score * math.exp(-iou**2 / sigma)
 
 
+def _smoothing_radius(sigma: float, p_a: float, p_b: float) -> float:
+    icdf = torch.distributions.Normal(0.0, 1.0).icdf
+    return sigma / 2 * float(icdf(torch.tensor(p_a, dtype=torch.float64)) - icdf(torch.tensor(p_b, dtype=torch.float64)))
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -719,6 +724,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "det-focal-numeric": lambda: _focal_loss(0.9, 1 - 0.25, 2),
     "img-bilateral-numeric": lambda: _bilateral_weight(1, 20, 1, 20),
     "det-soft-nms-numeric": lambda: _soft_nms_gaussian(0.8, 0.6, 0.5),
+    "adv-smoothing-numeric": lambda: _smoothing_radius(0.5, 0.9, 0.1),
 }
 
 
