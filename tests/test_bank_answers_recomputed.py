@@ -621,6 +621,18 @@ def _smoothing_radius(sigma: float, p_a: float, p_b: float) -> float:
     return sigma / 2 * float(icdf(torch.tensor(p_a, dtype=torch.float64)) - icdf(torch.tensor(p_b, dtype=torch.float64)))
 
 
+def _otsu_best_between_variance(histogram: list[int]) -> float:
+    h = torch.tensor(histogram, dtype=torch.float64)
+    levels = torch.arange(len(histogram), dtype=torch.float64)
+    best = 0.0
+    for t in range(len(histogram) - 1):
+        w0, w1 = h[:t + 1].sum() / h.sum(), h[t + 1:].sum() / h.sum()
+        mu0 = (h[:t + 1] * levels[:t + 1]).sum() / h[:t + 1].sum()
+        mu1 = (h[t + 1:] * levels[t + 1:]).sum() / h[t + 1:].sum()
+        best = max(best, float(w0 * w1 * (mu0 - mu1) ** 2))
+    return best
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -725,6 +737,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "img-bilateral-numeric": lambda: _bilateral_weight(1, 20, 1, 20),
     "det-soft-nms-numeric": lambda: _soft_nms_gaussian(0.8, 0.6, 0.5),
     "adv-smoothing-numeric": lambda: _smoothing_radius(0.5, 0.9, 0.1),
+    "img-otsu-numeric": lambda: _otsu_best_between_variance([4, 2, 2, 4]),
 }
 
 
