@@ -633,6 +633,19 @@ def _otsu_best_between_variance(histogram: list[int]) -> float:
     return best
 
 
+def _winograd_2x2_3x3_products() -> int:
+    """F(2×2, 3×3) with Lavin's matrices, checked against torch's conv2d; its products are one 4×4 Hadamard."""
+    bt = torch.tensor([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=torch.float64)
+    g = torch.tensor([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=torch.float64)
+    at = torch.tensor([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    d, k = torch.randn(4, 4, generator=gen, dtype=torch.float64), torch.randn(3, 3, generator=gen, dtype=torch.float64)
+    products = (g @ k @ g.T) * (bt @ d @ bt.T)
+    out = at @ products @ at.T
+    assert torch.allclose(out, torch.nn.functional.conv2d(d[None, None], k[None, None])[0, 0])
+    return products.numel()
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -738,6 +751,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "det-soft-nms-numeric": lambda: _soft_nms_gaussian(0.8, 0.6, 0.5),
     "adv-smoothing-numeric": lambda: _smoothing_radius(0.5, 0.9, 0.1),
     "img-otsu-numeric": lambda: _otsu_best_between_variance([4, 2, 2, 4]),
+    "conv-winograd-numeric": _winograd_2x2_3x3_products,
 }
 
 
