@@ -646,6 +646,14 @@ def _winograd_2x2_3x3_products() -> int:
     return products.numel()
 
 
+def _adamw_first_step(theta: float, grad: float, lr: float, weight_decay: float) -> float:
+    param = torch.nn.Parameter(torch.tensor([theta], dtype=torch.float64))
+    opt = torch.optim.AdamW([param], lr=lr, weight_decay=weight_decay, eps=1e-12)
+    param.grad = torch.tensor([grad], dtype=torch.float64)
+    opt.step()
+    return float(param.detach())
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -752,6 +760,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "adv-smoothing-numeric": lambda: _smoothing_radius(0.5, 0.9, 0.1),
     "img-otsu-numeric": lambda: _otsu_best_between_variance([4, 2, 2, 4]),
     "conv-winograd-numeric": _winograd_2x2_3x3_products,
+    "opt-adamw-numeric": lambda: _adamw_first_step(1.0, 0.5, 0.01, 0.1),
 }
 
 
