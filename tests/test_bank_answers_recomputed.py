@@ -654,6 +654,12 @@ def _adamw_first_step(theta: float, grad: float, lr: float, weight_decay: float)
     return float(param.detach())
 
 
+def _hue_degrees(rgb: tuple[int, int, int]) -> float:
+    import colorsys
+
+    return 360 * colorsys.rgb_to_hsv(*(c / 255 for c in rgb))[0]
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -761,6 +767,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "img-otsu-numeric": lambda: _otsu_best_between_variance([4, 2, 2, 4]),
     "conv-winograd-numeric": _winograd_2x2_3x3_products,
     "opt-adamw-numeric": lambda: _adamw_first_step(1.0, 0.5, 0.01, 0.1),
+    "img-hsv-numeric": lambda: _hue_degrees((255, 128, 0)),
 }
 
 
