@@ -660,6 +660,13 @@ def _hue_degrees(rgb: tuple[int, int, int]) -> float:
     return 360 * colorsys.rgb_to_hsv(*(c / 255 for c in rgb))[0]
 
 
+def _uniform_lbp_bins(points: int) -> int:
+    """Circular codes with at most two 0/1 transitions, one bin each, plus one bin for all the others."""
+    def transitions(code: int) -> int:
+        return sum(((code >> i) & 1) != ((code >> ((i + 1) % points)) & 1) for i in range(points))
+    return sum(transitions(code) <= 2 for code in range(1 << points)) + 1
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -768,6 +775,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "conv-winograd-numeric": _winograd_2x2_3x3_products,
     "opt-adamw-numeric": lambda: _adamw_first_step(1.0, 0.5, 0.01, 0.1),
     "img-hsv-numeric": lambda: _hue_degrees((255, 128, 0)),
+    "img-lbp-uniform-numeric": lambda: _uniform_lbp_bins(16),
 }
 
 
