@@ -667,6 +667,11 @@ def _uniform_lbp_bins(points: int) -> int:
     return sum(transitions(code) <= 2 for code in range(1 << points)) + 1
 
 
+def _ssim_window(mu: tuple[float, float], var: tuple[float, float], cov: float, bits: int = 8) -> float:
+    c1, c2 = (0.01 * (2**bits - 1)) ** 2, (0.03 * (2**bits - 1)) ** 2
+    return ((2 * mu[0] * mu[1] + c1) * (2 * cov + c2)) / ((mu[0] ** 2 + mu[1] ** 2 + c1) * (var[0] + var[1] + c2))
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -776,6 +781,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "opt-adamw-numeric": lambda: _adamw_first_step(1.0, 0.5, 0.01, 0.1),
     "img-hsv-numeric": lambda: _hue_degrees((255, 128, 0)),
     "img-lbp-uniform-numeric": lambda: _uniform_lbp_bins(16),
+    "metric-ssim-numeric": lambda: _ssim_window((100, 110), (400, 300), 300),
 }
 
 
