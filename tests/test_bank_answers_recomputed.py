@@ -672,6 +672,16 @@ def _ssim_window(mu: tuple[float, float], var: tuple[float, float], cov: float, 
     return ((2 * mu[0] * mu[1] + c1) * (2 * cov + c2)) / ((mu[0] ** 2 + mu[1] ** 2 + c1) * (var[0] + var[1] + c2))
 
 
+def _rope_dot(m: int, n: int, theta: float) -> float:
+    def rotation(angle: float) -> torch.Tensor:
+        c, s = math.cos(angle), math.sin(angle)
+        return torch.tensor([[c, -s], [s, c]], dtype=torch.float64)
+    q = k = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    dot = float((rotation(m * theta) @ q) @ (rotation(n * theta) @ k))
+    assert math.isclose(dot, float((rotation((m + 3) * theta) @ q) @ (rotation((n + 3) * theta) @ k)))
+    return dot
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -782,6 +792,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "img-hsv-numeric": lambda: _hue_degrees((255, 128, 0)),
     "img-lbp-uniform-numeric": lambda: _uniform_lbp_bins(16),
     "metric-ssim-numeric": lambda: _ssim_window((100, 110), (400, 300), 300),
+    "tf-rope-numeric": lambda: _rope_dot(2, 1, math.pi / 3),
 }
 
 
