@@ -682,6 +682,17 @@ def _rope_dot(m: int, n: int, theta: float) -> float:
     return dot
 
 
+def _momentum_terminal_step(lr: float, momentum: float, steps: int = 500) -> float:
+    param = torch.nn.Parameter(torch.tensor([0.0], dtype=torch.float64))
+    opt = torch.optim.SGD([param], lr=lr, momentum=momentum)
+    before = 0.0
+    for _ in range(steps):
+        before = float(param.detach())
+        param.grad = torch.tensor([1.0], dtype=torch.float64)
+        opt.step()
+    return before - float(param.detach())
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -793,6 +804,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "img-lbp-uniform-numeric": lambda: _uniform_lbp_bins(16),
     "metric-ssim-numeric": lambda: _ssim_window((100, 110), (400, 300), 300),
     "tf-rope-numeric": lambda: _rope_dot(2, 1, math.pi / 3),
+    "opt-momentum-terminal-numeric": lambda: _momentum_terminal_step(0.01, 0.9),
 }
 
 
