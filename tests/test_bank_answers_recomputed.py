@@ -693,6 +693,13 @@ def _momentum_terminal_step(lr: float, momentum: float, steps: int = 500) -> flo
     return before - float(param.detach())
 
 
+def _naive_bayes_posterior(prior: float, likelihoods: list[tuple[float, float]]) -> float:
+    """P(class 1 | all features present): likelihoods are (P(f | class 1), P(f | class 0))."""
+    joint1 = prior * math.prod(l1 for l1, _ in likelihoods)
+    joint0 = (1 - prior) * math.prod(l0 for _, l0 in likelihoods)
+    return joint1 / (joint1 + joint0)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -805,6 +812,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "metric-ssim-numeric": lambda: _ssim_window((100, 110), (400, 300), 300),
     "tf-rope-numeric": lambda: _rope_dot(2, 1, math.pi / 3),
     "opt-momentum-terminal-numeric": lambda: _momentum_terminal_step(0.01, 0.9),
+    "ml-nb-numeric": lambda: _naive_bayes_posterior(0.4, [(0.5, 0.1), (0.1, 0.4)]),
 }
 
 
