@@ -700,6 +700,12 @@ def _naive_bayes_posterior(prior: float, likelihoods: list[tuple[float, float]])
     return joint1 / (joint1 + joint0)
 
 
+def _sigmoid_grad(x: float) -> float:
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    torch.sigmoid(t).backward()
+    return float(t.grad)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -813,6 +819,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "tf-rope-numeric": lambda: _rope_dot(2, 1, math.pi / 3),
     "opt-momentum-terminal-numeric": lambda: _momentum_terminal_step(0.01, 0.9),
     "ml-nb-numeric": lambda: _naive_bayes_posterior(0.4, [(0.5, 0.1), (0.1, 0.4)]),
+    "act-sigmoid-sat-numeric": lambda: _sigmoid_grad(5.0),
 }
 
 
