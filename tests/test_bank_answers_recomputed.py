@@ -706,6 +706,16 @@ def _sigmoid_grad(x: float) -> float:
     return float(t.grad)
 
 
+def _bn_eval(x: float, mean: float, var: float, gamma: float, beta: float) -> float:
+    bn = torch.nn.BatchNorm1d(1, eps=0.0).double().eval()
+    with torch.no_grad():
+        bn.running_mean.fill_(mean)
+        bn.running_var.fill_(var)
+        bn.weight.fill_(gamma)
+        bn.bias.fill_(beta)
+        return float(bn(torch.tensor([[x]], dtype=torch.float64)))
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -821,6 +831,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "ml-nb-numeric": lambda: _naive_bayes_posterior(0.4, [(0.5, 0.1), (0.1, 0.4)]),
     "act-sigmoid-sat-numeric": lambda: _sigmoid_grad(5.0),
     "metric-balanced-acc-numeric": lambda: (40 / (40 + 10) + 920 / (920 + 30)) / 2,
+    "norm-bn-eval-numeric": lambda: _bn_eval(5, 3, 4, 2, 1),
 }
 
 
