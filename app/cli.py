@@ -290,6 +290,43 @@ def user_create(
     typer.echo(f"user {username} saved{' (admin)' if admin else ''}")
 
 
+@user_cli.command("reset-link")
+def user_reset_link(
+    username: str,
+    base_url: Annotated[str | None, typer.Option(help="where candidates reach the service; default "
+                                                      "http://MIANJING_HOST:MIANJING_PORT")] = None,
+) -> None:
+    """Print a one-time link that sets a new password for the account and ends all its sessions, valid for
+    MIANJING_RESET_LINK_TTL_MINUTES (there is no mail server: hand it to its owner). Older links stop working."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.auth.reset_links import RESET_PATH, issue_reset_link
+    from app.auth.sessions import find_user
+    from app.db import db_session, make_engine
+    from app.errors import AppError
+
+    settings = get_settings()
+    _migrate_or_exit(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with db_session(engine) as db:
+            user = find_user(db, username.strip())
+            if user is None:
+                typer.echo(f"no account named {username!r}", err=True)
+                raise typer.Exit(1)
+            try:
+                token, expires = issue_reset_link(db, user, datetime.now(UTC),
+                                                  timedelta(minutes=settings.reset_link_ttl_minutes))
+            except AppError as exc:
+                typer.echo(exc.message, err=True)
+                raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    base = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    typer.echo(f"{base}{RESET_PATH}{token}")
+    typer.echo(f"valid once, until {expires:%Y-%m-%d %H:%M} UTC", err=True)
+
+
 def _migrate_or_exit(url: str) -> None:
     from app.db import MigrationFailed, migrate_under_lock
 

@@ -124,6 +124,23 @@ class FairTurns:
             if len(self._flows) > MAX_FLOWS:
                 self._forget_idle()
 
+    def lend(self) -> None:
+        """Give the calling request's turn back while it waits for something that is not this worker (the code
+        judge's verdict): the worker serves others meanwhile. take_back() must follow."""
+        if self.concurrency > 0:
+            self._release()
+
+    async def take_back(self) -> None:
+        """Take a turn again after lend(), ahead of every waiting request (this one had its place already)."""
+        if self.concurrency <= 0:
+            return
+        if self._running < self.concurrency and not self._queue:
+            self._running += 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._queue, (0.0, next(self._seq), granted))
+        await granted  # called from the route's thread (app.api.deps.outside_turn): nothing cancels it
+
     def _release(self) -> None:
         self._running -= 1
         while self._queue and self._running < self.concurrency:

@@ -14,15 +14,17 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app.api import admin, auth, health, interviews, me, practice, questions, rounds
+from app.api import account, admin, auth, health, interviews, me, practice, questions, rounds
 from app.api.deps import csrf_guard, fair_turn
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
 from app.errors import install_error_handlers
 from app.fair_turns import FairTurns
+from app.judge import client as judge_client
+from app.judge.client import JudgeConfig
 from app.limits import RequestLimits, RequestShapeLimits
 from app.rate_limits import Limits
-from app.runtime.grader import grader_from_settings
+from app.runtime.grader import WithJudge, grader_from_settings
 from app.runtime.publishing import publish_at_start
 from app.runtime.store import ContentStore
 from app.runtime.sync import follow_forever
@@ -89,7 +91,9 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.state.schema_heads = code_heads()  # what /readyz compares the database's revision with
     app.state.clock = lambda: datetime.now(UTC)
     app.state.limits = Limits.from_settings(settings)
-    app.state.grader = grader_from_settings(settings)  # open answers: built-in, or a model when configured
+    app.state.judge = JudgeConfig.from_settings(settings)  # the machine's code judge (started on first use)
+    # open answers: built-in, or a model when configured; code items: the machine's judge beside it
+    app.state.grader = WithJudge(grader_from_settings(settings), judge_client.scorer(app.state.judge, "submit"))
     app.state.write_quotas = WriteQuotas.from_settings(settings)
     app.state.fair_turns = FairTurns(settings.fair_turns)  # one per worker process, used on its event loop
     install_error_handlers(app)
@@ -100,10 +104,12 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(interviews.router)
     app.include_router(admin.router)
     app.include_router(me.router)
+    app.include_router(account.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
     app.add_middleware(RequestShapeLimits, limits=RequestLimits.of(settings))
     # --- web pages and security headers (app/web) ---
+    from app.web import account as account_pages
     from app.web import api_docs
     from app.web import practice as practice_pages
     from app.web import routes as web_routes
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
 
     app.include_router(api_docs.router)
     app.include_router(web_routes.router)
+    app.include_router(account_pages.router)
     app.include_router(practice_pages.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---

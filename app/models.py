@@ -67,6 +67,16 @@ class AuthSession(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
 
 
+class PasswordResetToken(SQLModel, table=True):
+    """A one-time link to set a new password, issued by an admin (there is no mail server): only a hash of
+    the secret is stored, and it is deleted when used, replaced or expired."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    expires_at: datetime = _ts(nullable=False)
+
+
 class RateLimitEvent(SQLModel, table=True):
     """One counted event of a rate limit (app/rate_limits.py): a guest created, an account registered, an
     interview started, a login attempted. Kept for the limit's window in the database, so that every worker

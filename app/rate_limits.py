@@ -166,6 +166,7 @@ class Limits:
     login_account: Limit  # per (account, address), with the back-off
     login_address: Limit
     logins_address: Limit  # successful logins, each a new session
+    code_runs: Limit  # code checks and example runs per account: each takes a sandbox
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -186,4 +187,6 @@ class Limits:
             login_address=Limit("login-address", s.limit_login_failures_per_address_per_hour, hour, login),
             logins_address=Limit("logins-address", s.limit_logins_per_address_per_hour, hour,
                                  "这个地址一小时内登录的次数已达上限，请 {seconds} 秒后再试。"),
+            code_runs=Limit("code-run", s.limit_code_runs_per_minute, timedelta(minutes=1),
+                            "代码提交太频繁，请 {seconds} 秒后再试。"),
         )

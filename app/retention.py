@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from app.db import request_session, write_transaction
-from app.models import Attempt, AuthSession, Interview, InterviewAnswer, ReviewCard, User
+from app.models import Attempt, AuthSession, Interview, InterviewAnswer, PasswordResetToken, ReviewCard, User
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Pruned:
     answers: int = 0
     attempts: int = 0
     review_cards: int = 0
+    reset_links: int = 0  # a guest has none (no username): left out of the prune's summary
     batches: int = 0
 
     def add(self, other: Pruned) -> None:
@@ -65,7 +66,7 @@ def prune_guests(engine: Engine, cutoff: datetime, *, batch_size: int = 10, paus
         with request_session(engine) as db, write_transaction(db):
             ids = list(db.exec(select(User.id).where(_expired(cutoff)).order_by(User.id)  # type: ignore[call-overload]
                                .limit(batch_size).with_for_update(skip_locked=True)).scalars())
-            batch = _delete(db, ids) if ids else Pruned()
+            batch = delete_accounts(db, ids) if ids else Pruned()
         if not ids:
             return total
         total.add(batch)
@@ -76,8 +77,9 @@ def prune_guests(engine: Engine, cutoff: datetime, *, batch_size: int = 10, paus
         time.sleep(pause_s)
 
 
-def _delete(db: Session, ids: list[int]) -> Pruned:
-    """Everything of these accounts, children first (the foreign keys have no ON DELETE CASCADE)."""
+def delete_accounts(db: Session, ids: list[int]) -> Pruned:
+    """Everything of these accounts, children first (the foreign keys have no ON DELETE CASCADE), inside the
+    caller's write: the prune's batches, and a candidate deleting their own account (app.auth.accounts)."""
     interviews = select(Interview.id).where(col(Interview.user_id).in_(ids))
 
     def gone(stmt) -> int:
@@ -88,6 +90,7 @@ def _delete(db: Session, ids: list[int]) -> Pruned:
         attempts=gone(delete(Attempt).where(col(Attempt.user_id).in_(ids))),
         review_cards=gone(delete(ReviewCard).where(col(ReviewCard.user_id).in_(ids))),
         sessions=gone(delete(AuthSession).where(col(AuthSession.user_id).in_(ids))),
+        reset_links=gone(delete(PasswordResetToken).where(col(PasswordResetToken.user_id).in_(ids))),
         interviews=gone(delete(Interview).where(col(Interview.user_id).in_(ids))),
         accounts=gone(delete(User).where(col(User.id).in_(ids))),
         batches=1,

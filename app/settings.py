@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app.scoring.answers import MAX_OPEN_TEXT_LEN, MAX_READABLE_DEPTH
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+def default_judge_site() -> str:
+    """Where scripts/setup.sh puts the sandbox's numpy: /opt for root, the checkout for anyone else."""
+    if os.geteuid() == 0:
+        return "/opt/mianjing-judge/site"
+    return str(Path(__file__).resolve().parents[1] / ".judge-site")
 
 
 class Settings(BaseSettings):
@@ -66,6 +74,9 @@ class Settings(BaseSettings):
     guest_ttl_days: int = Field(
         default=30, ge=1, description="`mianjing db prune` removes guest accounts (and their data) that nobody kept "
         "and that made no request for this many days")
+    reset_link_ttl_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60, description="how long a password reset link an admin issues "
+        "(POST /api/v1/admin/users/{username}/reset-link, `mianjing user reset-link`) stays valid; it works once")
     new_cards_per_day: int = Field(
         default=20, ge=0, le=100_000, description="new review cards (never reviewed since the answer that made them) "
         "that may fall due on one of the candidate's days, as Anki caps them; the others wait for the next day with "
@@ -95,6 +106,23 @@ class Settings(BaseSettings):
     limit_logins_per_address_per_hour: int = Field(
         default=1000, ge=1, description="successful logins one client address may make in any hour, whatever the "
         "account: each one stores a session for 30 days")
+    limit_code_runs_per_minute: int = Field(
+        default=12, ge=1, description="code submissions and example runs one account may send to the judge in "
+        "any minute")
+    # --- the code judge (app/judge; docs/judge.md) ---
+    judge_enabled: bool = Field(default=True, description="false: code items answer 503 (switched off)")
+    judge_socket: Path = Field(default=Path("./var/judge.sock"), description="the machine's judge process "
+                               "listens here; the first code check starts it")
+    judge_concurrency: int = Field(
+        default=max(1, (os.cpu_count() or 2) - 1), ge=1, le=64, description="sandboxes running at once (cores - 1)")
+    judge_queue: int = Field(default=16, ge=1, le=1000, description="jobs admitted (running or waiting); past them "
+                             "a code check gets 429 with Retry-After")
+    judge_idle_exit_s: float = Field(default=900.0, gt=0, description="the judge process exits after this long "
+                                     "without a job")
+    judge_python: str = Field(default="/usr/bin/python3", description="the sandbox's interpreter (world-readable, "
+                              "under /usr: the sandbox sees only /usr and the judge's site folder)")
+    judge_site: str = Field(default_factory=lambda: default_judge_site(), description="numpy for the sandbox, installed by "
+                            "scripts/setup.sh; mounted read-only at /judge/site")
     limit_interviews_per_address_per_hour: int = Field(
         default=500, ge=1, description="interviews one client address may start in any hour, whatever the account "
         "(a class of 100 starting five 15-minute rounds each)")

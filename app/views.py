@@ -43,6 +43,9 @@ def question_view(q: Question, seed: int | None = None, inst: Instance | None = 
         view.update(seed=seed, generator=q.calculator, params=inst.params, order=inst.order)
     view["prompt"] = prompt
     view["prompt_html"] = render_markdown(prompt)
+    view["code"] = None if q.code is None else {  # never the reference or the tests
+        "entry": q.code.entry, "starter": q.code.starter, "time_limit_s": q.code.time_limit_s,
+        "memory_mb": q.code.memory_mb}
     return view
 
 
@@ -102,4 +105,11 @@ def round_view(content: Content, rnd: Round) -> dict[str, Any]:
         "followups_min": sum(o.followups_min for o in outline),
         "followups_max": sum(o.followups_max for o in outline),
         "sections": sections,
+        "needs_judge": needs_judge(content, rnd),
     }
+
+
+def needs_judge(content: Content, rnd: Round) -> bool:
+    """Whether the round asks code items (listed, or drawn by a `type: code` pick)."""
+    return any(content.by_id[qid].type == "code" for s in rnd.sections for qid in s.questions if qid in content.by_id) \
+        or any(p.type == "code" for s in rnd.sections for p in s.picks)

@@ -39,9 +39,31 @@ if [ -f "$STAMP" ]; then
   stamped_extras=$(sed -n 's/^extras=//p' "$STAMP")
 fi
 # Up to date: the same pyproject.toml, installed with these extras or more ("test" includes the base install).
+# The code judge (docs/judge.md): bubblewrap, and numpy in a world-readable folder the sandbox mounts read-only
+# (the service's own Python may live where the sandbox's unprivileged uid cannot read). Root puts it under /opt;
+# anyone else under the checkout (their sandbox runs as themselves). Without bubblewrap code items stay off.
+judge_env() {
+  if ! command -v bwrap >/dev/null; then
+    say "installing bubblewrap (the code judge's sandbox)"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq bubblewrap >/dev/null; } \
+      || say "WARNING: could not install bubblewrap: code questions will be unavailable (503, /readyz says why)"
+  fi
+  local site numpy_version
+  if [ "$(id -u)" -eq 0 ]; then site=/opt/mianjing-judge/site; else site="$PWD/.judge-site"; fi
+  numpy_version=$(.venv/bin/python -c 'import numpy; print(numpy.__version__)')
+  if [ ! -d "$site/numpy-$numpy_version.dist-info" ]; then
+    say "installing numpy $numpy_version for the judge's sandbox into $site"
+    rm -rf "$site.new"
+    ( umask 022; .venv/bin/python -m pip install -q --target "$site.new" --no-deps --only-binary=:all: \
+        --python-version 3.11 "numpy==$numpy_version" ) && rm -rf "$site" && mv "$site.new" "$site"
+  fi
+}
+
 if [ "$hash" = "$stamped_hash" ] && { [ -z "$EXTRAS" ] || [ "$stamped_extras" = "$EXTRAS" ]; } \
    && [ -x .venv/bin/mianjing ]; then
   say ".venv is up to date (pyproject.toml unchanged${stamped_extras:+, extras: $stamped_extras}): nothing to install"
+  judge_env
   exit 0
 fi
 
@@ -70,3 +92,4 @@ fi
 took
 printf 'pyproject_sha256=%s\nextras=%s\n' "$hash" "$EXTRAS" > "$STAMP.tmp" && mv "$STAMP.tmp" "$STAMP"
 say "installed; next time nothing is installed until pyproject.toml changes ($STAMP)"
+judge_env

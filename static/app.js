@@ -276,6 +276,7 @@
       if (form && localStorage.getItem(prefix + pos) !== null) clearTimeout(timers[pos]);
       return Promise.all(pendingPositions().map(send));
     }
+    root.flushAnswers = flushAll;  // 提交 of a code item (runExamples) flushes first
 
     // What the server rendered is what it holds; a pending (unacknowledged) answer is newer.
     if (form) held[pos] = JSON.stringify(renderedAnswerOf(form));
@@ -572,6 +573,17 @@
           waited.shown = waited.message;
           throw waited;
         }
+        if (res.status === 401 || res.status === 503) {
+          // A code item: no account yet, or no sandbox on this server; the fragment says which.
+          return res.text().then(function (text) {
+            var parsed = document.createElement("template");
+            parsed.innerHTML = text;
+            var part = parsed.content.querySelector('[data-part="refusal"]');
+            var stopped = new Error("HTTP " + res.status);
+            stopped.shown = part ? part.textContent.trim() : labels.failed;
+            throw stopped;
+          });
+        }
         if (!isRefusal(res)) throw new Error("HTTP " + res.status);
         // Refused as it stands (unreadable, too long): nothing recorded; the answer stays to be corrected.
         return refusalText(res, answer, labels).then(function (text) {
@@ -600,7 +612,77 @@
       });
   }
 
+  // 手撕代码: a textarea.code-editor becomes a CodeMirror editor (static/vendor/codemirror, loaded on the first
+  // page that has one); the textarea stays the form's field, kept in sync, so without the editor it still works.
+  var editorScript = null;
+  function loadEditor() {
+    if (window.MianjingEditor) return Promise.resolve(window.MianjingEditor);
+    if (!editorScript) {
+      editorScript = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = "/static/vendor/codemirror/codemirror.min.js";
+        s.onload = function () { resolve(window.MianjingEditor); };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    return editorScript;
+  }
+  function attachEditors(root) {
+    var areas = root.querySelectorAll("textarea.code-editor:not([data-editor])");
+    if (!areas.length) return;
+    loadEditor().then(function (ed) {
+      areas.forEach(function (area) {
+        if (area.dataset.editor) return;
+        area.dataset.editor = "1";
+        area.editor = ed.attach(area, { label: area.dataset.label });
+      });
+    }).catch(function () { /* the plain textarea stays */ });
+  }
+  // 运行示例: the shown examples only, not scored; the verdict table goes under the editor.
+  function runExamples(button) {
+    var form = button.closest("form");
+    if (button.dataset.saved && interview.root && interview.root.flushAnswers) {
+      // 提交 in an interview judges what the server holds: the autosave goes first.
+      var flushed = interview.root.flushAnswers();
+      var go = function () { postRun(button, form, true); };
+      flushed.then(go, go);
+      return;
+    }
+    postRun(button, form, false);
+  }
+  function postRun(button, form, saved) {
+    var out = form.querySelector(".code-run");
+    var status = form.querySelector(".form-status");
+    var label = button.textContent;
+    button.disabled = true;
+    button.textContent = button.dataset.running;
+    fetch(button.dataset.run, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf() },
+      body: saved ? new URLSearchParams() : new URLSearchParams({ text: form.querySelector('[name="text"]').value }),
+    })
+      .then(function (res) {
+        if (res.status === 429) throw Object.assign(new Error(""), { shown: withSeconds(form.dataset.wait, retryAfterMs(res)) });
+        return res.text().then(function (html) { return { ok: res.ok, html: html }; });
+      })
+      .then(function (r) {
+        var parsed = document.createElement("template");
+        parsed.innerHTML = r.html;
+        out.replaceChildren(parsed.content);
+        if (status) status.textContent = "";
+      })
+      .catch(function (e) { if (status) status.textContent = e.shown || form.dataset.failed; })
+      .finally(function () { button.disabled = false; button.textContent = label; });
+  }
+
   function initPractice() {
+    attachEditors(document);
+    document.addEventListener("click", function (e) {
+      var button = e.target.closest("button.run-examples");
+      if (button) { e.preventDefault(); runExamples(button); }
+    });
     document.addEventListener("submit", function (e) {
       var form = e.target.closest("form.practice-form");
       if (!form) return;
@@ -624,6 +706,7 @@
       var slot = document.getElementById("question-slot");
       if (!slot) return;
       renderMath(slot);
+      attachEditors(slot);
       var heading = document.getElementById("pq-title");
       if (heading) heading.focus();
     });

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from app.calculators import (
+    adam_steps,
     box_iou,
     conv2d_macs,
     conv2d_output_shape,
@@ -24,10 +25,13 @@ from app.calculators import (
     conv_output_size,
     conv_transpose2d_output_shape,
     inverted_dropout,
+    label_smoothing_cross_entropy,
     linear_param_count,
+    model_memory,
     pool2d_output_shape,
     pool2d_output_size,
     precision_recall_f1,
+    quantize_int8,
     receptive_field,
     softmax_cross_entropy,
 )
@@ -184,6 +188,13 @@ RECOMPUTE: dict[str, Callable[[], object]] = {
     "seg-dice-numeric": lambda: precision_recall_f1(20, 30 - 20, 40 - 20)[2],  # Dice = F1 over pixels
     "deploy-distill-temp": lambda: softmax_cross_entropy([5 / 4, 2 / 4, 1 / 4], 1)[0],
     "reg-dropout-variance-numeric": lambda: _dropout_variance_ratio(0.5),
+    # quantisation, memory, optimiser state, label smoothing
+    "deploy-quant-asym": lambda: quantize_int8(1.5, -1.0, 3.0, "affine")["q"],
+    "deploy-quant-sym": lambda: quantize_int8(0.2371, -0.635, 0.635, "symmetric")["dequant"],
+    "deploy-model-size": lambda: model_memory(25_557_032, "float32", "MB"),
+    "deploy-size-mixed": lambda: model_memory(4_800_000, "int8", "MB") + model_memory(200_000, "float32", "MB"),
+    "opt-adam-first-step": lambda: abs(adam_steps([0.5], lr=0.001)[0]["update"]),
+    "opt-label-smoothing-target": lambda: label_smoothing_cross_entropy([0.0] * 10, 0, 0.1)["target_weight"],
 }
 
 # --- answers no calculator computes, recomputed here from their definitions ----------------------
@@ -716,6 +727,14 @@ def _bn_eval(x: float, mean: float, var: float, gamma: float, beta: float) -> fl
         return float(bn(torch.tensor([[x]], dtype=torch.float64)))
 
 
+def _retina_cls_head(size: int, stride: int, anchors: int, classes: int) -> tuple[int, ...]:
+    side = conv_output_size(size, stride, stride)
+    x = (1, 256, side, side)
+    for _ in range(4):
+        x = conv2d_output_shape(x, 256, 3, padding=1)
+    return conv2d_output_shape(x, anchors * classes, 3, padding=1)
+
+
 RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "seg-dilated-gridding": lambda: _dilated_footprint([2, 2, 2]),
     "ml-ls-line-numeric": lambda: _least_squares_at([0, 1, 2, 3], [1, 3, 4, 6], 4),
@@ -783,7 +802,8 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "conv-conv1d-shape": lambda: _shape_of(torch.nn.Conv1d(128, 256, 5, stride=2), 8, 128, 100),
     "conv-conv3d-shape": lambda: _shape_of(torch.nn.Conv3d(3, 64, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3)),
                                            1, 3, 16, 112, 112),
-    "seg-pixelshuffle-shape": lambda: _shape_of(torch.nn.PixelShuffle(2), 1, 64, 32, 32),
+    "seg-subpixel-channels": lambda: next(c for c in range(1, 100) if c % 9 == 0 and _shape_of(
+        torch.nn.PixelShuffle(3), 1, c, 4, 4) == (1, 3, 12, 12)),
     "seg-dcgan-gen-shape": lambda: _shape_of(torch.nn.Sequential(torch.nn.ConvTranspose2d(100, 512, 4, 1, 0),
                                                                  torch.nn.ConvTranspose2d(512, 256, 4, 2, 1)),
                                              1, 100, 1, 1),
@@ -832,6 +852,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "act-sigmoid-sat-numeric": lambda: _sigmoid_grad(5.0),
     "metric-balanced-acc-numeric": lambda: (40 / (40 + 10) + 920 / (920 + 30)) / 2,
     "norm-bn-eval-numeric": lambda: _bn_eval(5, 3, 4, 2, 1),
+    "det-retina-cls-shape": lambda: _retina_cls_head(640, stride=8, anchors=9, classes=80),
 }
 
 
@@ -841,7 +862,6 @@ NOT_COVERED = frozenset({
     "act-sigmoid-deriv-max", "act-sigmoid-chain-numeric", "act-he-std-numeric", "act-xavier-uniform-numeric",
     "act-relu-xavier-numeric", "adv-fgsm-numeric", "adv-pgd-numeric", "adv-fixmatch-mask-numeric",
     "clu-kmeans-step-numeric", "clu-silhouette-numeric", "clu-pca-evr-numeric",
-    "deploy-quant-asym", "deploy-quant-sym", "deploy-model-size", "deploy-size-mixed",
     "det-roi-quant-error", "det-yolov3-head-shape", "det-nms-count",
     "eng-pos-weight-numeric",
     "img-mean-numeric", "img-median-numeric", "img-sobel-numeric", "img-hist-eq-numeric", "img-bilinear-numeric",
@@ -852,8 +872,7 @@ NOT_COVERED = frozenset({
     "ml-xgb-leaf-numeric",
     "net-efficientnet-scaling",
     "norm-bn-normalize-numeric", "norm-bn-running-numeric", "norm-bn-fold-numeric",
-    "opt-momentum-numeric", "opt-adam-first-step", "opt-cosine-numeric", "opt-steplr-numeric",
-    "opt-label-smoothing-target", "opt-grad-clip-numeric",
+    "opt-momentum-numeric", "opt-cosine-numeric", "opt-steplr-numeric", "opt-grad-clip-numeric",
     "reg-weight-decay-numeric",
     "seg-vae-kl-numeric", "seg-diffusion-alphabar", "seg-ldm-latent-shape",
     "tf-swin-complexity",

@@ -25,8 +25,8 @@ def test_minimum_counts(content):
     assert len(content.banks) >= 12
     assert types["single"] + types["multiple"] >= 80
     assert types["numeric"] + types["shape"] + types["generated"] >= 40
-    assert types["generated"] >= 15
-    assert len({q.calculator for q in content.questions if q.type == "generated"}) >= 10
+    assert types["generated"] >= 40
+    assert len({q.calculator for q in content.questions if q.type == "generated"}) >= 30
     assert types["open"] > 0
 
 

@@ -20,8 +20,8 @@ def test_the_committed_page_is_the_commands_output():
 def test_the_catalogue_counts_banks_topics_and_rounds():
     page = catalogue_markdown(load_content(VALID))
     # the fixture bank: one question of each type
-    assert "| `sample` | 示例题库 | sample.md | 1 | 1 | 1 | 1 | 1 | 1 | 6 |" in page
-    assert "| **in all** | 1 bank |  | 1 | 1 | 1 | 1 | 1 | 1 | 6 |" in page
+    assert "| `sample` | 示例题库 | sample.md | 1 | 1 | 1 | 1 | 1 | 1 | 0 | 6 |" in page
+    assert "| **in all** | 1 bank |  | 1 | 1 | 1 | 1 | 1 | 1 | 0 | 6 |" in page
     assert "| BN | 3 |" in page and "| 卷积计算 | 2 |" in page
     # the mini round: s-open and a drawn single (with its follow-up s-numeric); two drawn conv questions
     assert "### 迷你轮 (`mini`, 10 minutes)" in page

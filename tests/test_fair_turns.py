@@ -150,3 +150,38 @@ def test_switched_off_it_never_waits():
             assert turns.waiting == 0
 
     asyncio.run(run())
+
+
+def test_a_request_waiting_for_the_judge_lends_its_turn_and_takes_it_back_first():
+    """One turn: a code check lends it while the judge works, another caller is served meanwhile, and the
+    check gets a turn back ahead of a request that queued after it."""
+
+    async def scenario() -> list[str]:
+        turns = FairTurns(1)
+        order: list[str] = []
+        judge_done = asyncio.Event()
+
+        async def code_check() -> None:
+            async with turns.turn("t:coder"):
+                turns.lend()
+                await judge_done.wait()  # the judge process working
+                await turns.take_back()
+                order.append("check recorded")
+
+        async def reader(name: str, release: bool) -> None:
+            async with turns.turn(f"t:{name}"):
+                order.append(name)
+                if release:
+                    judge_done.set()
+                    await asyncio.sleep(0)  # still holding the turn as the verdict arrives
+
+        check = asyncio.create_task(code_check())
+        await asyncio.sleep(0)
+        first = asyncio.create_task(reader("served while the judge works", True))
+        await asyncio.sleep(0)
+        late = asyncio.create_task(reader("queued after", False))
+        await asyncio.gather(check, first, late)
+        assert turns._running == 0 and not turns._queue
+        return order
+
+    assert asyncio.run(scenario()) == ["served while the judge works", "check recorded", "queued after"]

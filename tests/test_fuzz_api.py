@@ -10,10 +10,12 @@ hook swaps in real ids (a question id, the user's interview, a real position) pa
 scoring and interview code is fuzzed with arbitrary answers too.
 
 The stateful test at the end follows the OpenAPI links between operations. The same checks against a live
-server, by hand (logout and keep revoke the token, so they stay out; the admin routes want the admin token):
+server, by hand (logout, keep and deleting the account revoke the token, so they stay out; the admin routes
+want the admin token):
 
     schemathesis run http://127.0.0.1:8000/openapi.json --checks all -H "Authorization: Bearer $GUEST_TOKEN" \
-        --exclude-path /api/v1/auth/logout --exclude-path /api/v1/auth/keep --exclude-path-regex '/api/v1/admin/.*'
+        --exclude-path /api/v1/auth/logout --exclude-path /api/v1/auth/keep --exclude-path /api/v1/me \
+        --exclude-path-regex '/api/v1/admin/.*'
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def _with_nul(value, keys=None):
 
 
 # Body fields whose schema allows any text (no pattern, no enum), so a NUL keeps the request valid.
-FREE_TEXT = {"answer", "round", "password"}
+FREE_TEXT = {"answer", "round", "password", "current_password", "new_password"}
 
 
 @schema.hook
@@ -152,8 +154,9 @@ def call_as_the_user(case, env):
     if case.path_parameters and case.path_parameters.get("interview_id") == INTERVIEW:
         case.path_parameters["interview_id"] = env["interview_id"]
     token = ADMIN_TOKEN if case.path.startswith("/api/v1/admin") else env["token"]
-    if case.path in ("/api/v1/auth/logout", "/api/v1/auth/keep"):
-        # Both revoke the caller's token, which would turn every later call into a 401: use a fresh guest.
+    if case.path in ("/api/v1/auth/logout", "/api/v1/auth/keep", "/api/v1/me"):
+        # Each revokes the caller's token (DELETE /me the whole account), which would turn every later call
+        # into a 401: use a fresh guest.
         token = env["client"].post("/api/v1/auth/guest").json()["access_token"]
     # Operations that declare the bearer scheme get the user's token in place of the generated one; a case
     # that leaves the header out on purpose (negative data) goes without it and must be refused.

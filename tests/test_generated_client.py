@@ -31,12 +31,12 @@ PACKAGE = "mianjing_api_client"
 MAX_CLASS_NAME = 40
 OPERATIONS = {
     "get_health", "get_readiness",
-    "list_banks", "list_topics", "list_questions", "get_question", "check_answer", "list_rounds",
+    "list_banks", "list_topics", "list_questions", "get_question", "check_answer", "run_examples", "list_rounds",
     "register", "login", "create_guest", "keep_guest", "logout",
     "start_interview", "list_interviews", "get_interview", "save_answer", "move_to_question", "finish_interview",
     "abandon_interview", "get_report", "rate_answer", "share_report", "unshare_report",
     "get_reviews_due", "rate_review", "list_attempts", "get_stats", "get_settings", "update_settings",
-    "change_settings", "export_data",
+    "change_settings", "export_data", "change_password", "export_archive", "delete_account", "issue_reset_link",
     "get_next_question", "reload_content", "list_reloads",
 }
 

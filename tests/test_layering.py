@@ -68,6 +68,9 @@ def violation(importer: str, imported: str) -> str | None:
         return "app.content imports only app.content and app.calculators"
     if within(importer, "app.scoring") and not within(imported, "app.scoring", "app.content", "app.calculators"):
         return "app.scoring imports only app.scoring, app.content and app.calculators"
+    if within(importer, "app.judge") and within(imported, *SERVICES, "app.runtime", "app.api", "app.web", "app.db",
+                                                "app.models"):
+        return "app.judge uses content and scoring only: it never touches the database, the services or HTTP"
     if within(importer, "app.runtime") and within(imported, *SERVICES, "app.api", "app.web"):
         return "app.runtime never imports the services, the API or the web pages"
     if within(importer, *SERVICES) and within(imported, "app.api", "app.web"):
@@ -95,7 +98,8 @@ def test_every_import_runs_down_the_layers() -> None:
 def test_every_layer_is_checked() -> None:
     """The rules above would pass vacuously if a layer moved; each must still hold modules with imports."""
     names = [name for name, _ in app_modules()]
-    for layer in ("app.calculators", "app.content", "app.scoring", "app.runtime", *SERVICES, "app.api", "app.web"):
+    for layer in ("app.calculators", "app.content", "app.scoring", "app.runtime", "app.judge", *SERVICES, "app.api",
+                  "app.web"):
         assert any(within(n, layer) for n in names), f"no modules in {layer}"
 
 
@@ -110,6 +114,8 @@ def test_every_layer_is_checked() -> None:
     ("app.scoring.check", "from app import models", False),
     ("app.runtime.reload", "from app.api.admin import require_admin", False),
     ("app.runtime.store", "from app.practice import service", False),
+    ("app.judge.engine", "from app.db import write_transaction", False),
+    ("app.judge.server", "from app.api.deps import JudgeDep", False),
     ("app.practice.service", "from app.api import me", False),
     ("app.interviews.service", "import app.web.routes", False),
     ("app.web.routes", "from app.api import admin as admin_api", False),
@@ -127,6 +133,7 @@ def test_an_upward_import_is_caught(importer: str, source: str, is_package: bool
     ("app.content.banks", "from app.calculators import draw", False),
     ("app.scoring.check", "from app.content.model import Question", False),
     ("app.runtime.store", "from app.scoring.keypoints import get_tokenizer", False),
+    ("app.judge.engine", "from app.scoring.code_verdicts import build", False),
     ("app.runtime.sync", "from app.models import ContentState", False),
     ("app.practice.service", "from app.runtime.store import ContentStore", False),
     ("app.web.routes", "from app.runtime.reload import reload_content", False),

@@ -1,16 +1,22 @@
-"""Admin: reload the content live. Needs MIANJING_ADMIN_TOKEN; without one the admin API is off."""
+"""Admin: reload the content live, issue password reset links. Needs MIANJING_ADMIN_TOKEN; without one the
+admin API is off."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import SessionDep, bearer_token
-from app.api.schemas import ErrorResponse, ReloadLogEntry, ReloadResult, ValidationErrorResponse, errors
-from app.errors import AppError
+from app.api.deps import NowDep, SessionDep, bearer_token
+from app.api.schemas import ErrorResponse, ReloadLogEntry, ReloadResult, ResetLink, ValidationErrorResponse, errors
+from app.auth.reset_links import RESET_PATH, issue_reset_link
+from app.auth.rules import LOGIN_NAME_MAX_CHARS
+from app.auth.sessions import find_user
+from app.db import write_transaction
+from app.errors import AppError, NotFound
 from app.runtime.reload import reload_content, reload_history
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
@@ -44,3 +50,20 @@ def reload(request: Request, db: SessionDep) -> JSONResponse:
 def reloads(request: Request, db: SessionDep) -> list[dict[str, Any]]:
     require_admin(request)
     return reload_history(db)
+
+
+@router.post("/users/{username}/reset-link", status_code=201, response_model=ResetLink,
+             operation_id="issue_reset_link", responses=errors(413, e404="no account of that name"))
+def reset_link(username: Annotated[str, Path(max_length=LOGIN_NAME_MAX_CHARS)], request: Request, db: SessionDep,
+               now: NowDep) -> dict[str, Any]:
+    """A one-time link that sets a new password for the account and ends all its sessions, valid for
+    MIANJING_RESET_LINK_TTL_MINUTES; it replaces the account's older links. There is no mail server: hand
+    the link to its owner yourself."""
+    require_admin(request)
+    user = find_user(db, username)
+    if user is None:
+        raise NotFound("no account of that name")
+    ttl = timedelta(minutes=request.app.state.settings.reset_link_ttl_minutes)
+    with write_transaction(db):
+        token, expires = issue_reset_link(db, user, now, ttl)
+    return {"url": str(request.base_url).rstrip("/") + RESET_PATH + token, "expires_at": expires.isoformat()}

@@ -8,11 +8,12 @@ behind its token included) runs in the route itself, one hop: `caller.user(db)`.
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
+import anyio.from_thread
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
@@ -24,11 +25,14 @@ from app.content.loader import Content
 from app.db import request_session
 from app.errors import AppError
 from app.fair_turns import flow_of
+from app.judge.client import JudgeConfig
 from app.models import User
 from app.rate_limits import Limits, client_address
 from app.runtime.grader import OpenGrader
 from app.write_quotas import WriteQuotas
 
+P = ParamSpec("P")
+R = TypeVar("R")
 ANON_COOKIE = "mj_anon"  # random value that anchors a page's CSRF token before there is a session
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 bearer_scheme = HTTPBearer(auto_error=False, description="a token from /api/v1/auth/token, /register or /guest")
@@ -69,6 +73,11 @@ async def get_new_cards_per_day(request: Request) -> int:
     return request.app.state.settings.new_cards_per_day
 
 
+async def get_judge(request: Request) -> JudgeConfig:
+    """Where the machine's judge process listens (app.judge.client); it starts on the first code check."""
+    return request.app.state.judge
+
+
 async def get_address(request: Request) -> str:
     """The client address every limit counts (app.rate_limits.client_address)."""
     return client_address(request)
@@ -82,6 +91,7 @@ GraderDep = Annotated[OpenGrader, Depends(get_grader)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 NewCardsDep = Annotated[int, Depends(get_new_cards_per_day)]
+JudgeDep = Annotated[JudgeConfig, Depends(get_judge)]
 
 
 def anon_value(request: Request) -> str:
@@ -155,6 +165,21 @@ async def fair_turn(request: Request) -> AsyncIterator[None]:
     async with request.app.state.fair_turns.turn(flow_of(bearer_token(request) or read_session_cookie(request),
                                                          client_address(request))):
         yield
+
+
+def outside_turn(request: Request, fn: Callable[P, R]) -> Callable[P, R]:
+    """`fn`, to be called from the route's worker thread, with the request's fair turn lent back while it runs:
+    waiting for the judge process (seconds, none of this worker's time) must not keep people's requests out."""
+    turns = request.app.state.fair_turns
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        anyio.from_thread.run_sync(turns.lend)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            anyio.from_thread.run(turns.take_back)
+
+    return call
 
 
 async def get_optional_caller(request: Request, now: NowDep) -> Caller:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.api.schemas import Health, Readiness, errors
+from app.judge import client as judge_client
 from app.runtime.readiness import readiness
 
 # No parameters, but any URL may carry a query string the edge refuses (app/limits.py).
@@ -24,4 +25,6 @@ def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     body = readiness(state.engine, state.store, state.schema_heads)
     body["grader"] = state.grader.describe()
+    seen = judge_client.availability(state.judge)
+    body["judge"] = {"available": seen["available"], "reason": seen["reason"]}
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)

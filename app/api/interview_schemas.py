@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.api.schemas import (
     NEXT_HELP,
+    CodeVerdict,
     FeedbackCode,
     HexNext,
     KeypointHit,
@@ -163,6 +164,8 @@ class ReportQuestion(BaseModel):
                                       "results stored before codes)")
     time_spent_seconds: float
     self_rating: str | None
+    judge: CodeVerdict | None = Field(default=None, description="code items: the per-case verdicts of the last "
+                                      "autosaved source")
     followup_of: str | None
 
 

@@ -7,7 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import AddressDep, CallerDep, ContentDep, GraderDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep
+from app.api.deps import (
+    AddressDep,
+    CallerDep,
+    ContentDep,
+    GraderDep,
+    JudgeDep,
+    LimitsDep,
+    NowDep,
+    SessionDep,
+    WriteQuotasDep,
+)
 from app.api.interview_schemas import (
     AnswerRated,
     AnswerSaved,
@@ -25,6 +35,7 @@ from app.api.schemas import (
     JSON_INT,
     REQUEST_ERRORS,
     Answer,
+    ErrorResponse,
     HexCursor,
     PageLimit,
     errors,
@@ -34,9 +45,11 @@ from app.auth.rules import Text
 from app.db import write_transaction
 from app.interviews import service
 from app.interviews.service import FinishReason
+from app.judge import client as judge_client
 from app.models import Interview
 from app.pagination import DEFAULT_LIMIT
 from app.practice.scheduling import RatingName
+from app.views import needs_judge
 from app.write_quotas import answer_size
 
 router = APIRouter(prefix="/api/v1/interviews", tags=["interviews"], responses=REQUEST_ERRORS)
@@ -90,10 +103,15 @@ def _state(db, interview: Interview, now, status_code: int = 200) -> Response:
           "continue it (active_interview_id) or abandon it first"},
     **errors(e429="the account has started its interviews for the day, or the client address its interviews "
                   "for the hour; see Retry-After"), **STARTED_LINKS,
+    503: {"model": ErrorResponse, "description": "the round asks code items and no sandbox can run here"},
 })
 def start(body: StartRequest, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
-          limits: LimitsDep, address: AddressDep, grader: GraderDep) -> Response:
+          limits: LimitsDep, address: AddressDep, grader: GraderDep, judge: JudgeDep) -> Response:
+    """Start a round. One that asks code items needs a sandbox here: 503 with the reason where none can run."""
     user = caller.user(db)
+    rnd = content.rounds_by_id.get(body.round)
+    if rnd is not None and needs_judge(content, rnd):
+        judge_client.refuse_unless_available(judge)
     service.close_expired_running(db=db, user=user, round_id=body.round, now=now, grader=grader)
     with write_transaction(db):
         interview = service.start_interview(db=db, content=content, user=user, round_id=body.round, now=now,

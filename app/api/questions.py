@@ -6,17 +6,30 @@ import hashlib
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from app.api.deps import AddressDep, Caller, ContentDep, GraderDep, OptionalCallerDep, SessionDep, WriteQuotasDep
+from app.api.deps import (
+    AddressDep,
+    Caller,
+    ContentDep,
+    GraderDep,
+    JudgeDep,
+    LimitsDep,
+    OptionalCallerDep,
+    SessionDep,
+    WriteQuotasDep,
+    outside_turn,
+)
 from app.api.practice import PracticeCheckRequest
 from app.api.schemas import (
     REQUEST_ERRORS,
     BankPublic,
     CheckRequest,
     CheckResponse,
+    CodeRunRequest,
+    CodeRunResponse,
     ErrorResponse,
     QuestionPage,
     QuestionPublic,
@@ -27,10 +40,12 @@ from app.api.schemas import (
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, Question, QuestionType
 from app.errors import AppError, NotFound
+from app.judge import client as judge_client
+from app.practice.service import admit_code_run, refuse_unreadable, refuse_unscored
 from app.practice.service import check_and_record as record_practice_check
-from app.practice.service import refuse_unreadable, refuse_unscored
+from app.rate_limits import Limits
 from app.runtime.grader import OpenGrader
-from app.scoring.check import CheckResult, check_answer, instance_for
+from app.scoring.check import CheckResult, JudgeCode, check_answer, instance_for
 from app.views import explanation_html, question_json, reference_html
 from app.write_quotas import WriteQuotas
 
@@ -118,16 +133,22 @@ async def get_question(
                           e429="a signed-in caller's account or client address has used up a write quota (writes "
                                "per minute, answer text per hour): not scored, nothing recorded; see Retry-After")})
 async def check(question_id: str, body: PracticeCheckRequest, content: ContentDep, caller: OptionalCallerDep,
-                db: SessionDep, grader: GraderDep, quotas: WriteQuotasDep, address: AddressDep) -> Response:
+                db: SessionDep, grader: GraderDep, quotas: WriteQuotasDep, address: AddressDep, limits: LimitsDep,
+                judge: JudgeDep, request: Request) -> Response:
     """Score an answer, or refuse one the scorer cannot read (422, with the format it expects in `hint`).
     A signed-in caller's attempt is recorded and their review card updated; the write
     quotas count it (one write, the whole answer's text), and past them it is refused before it is scored.
     An open answer is graded by the model grader when the service has one (GET /readyz, `grader`), which
-    sends it to that grading service."""
+    sends it to that grading service. A code item's answer is its Python source: it needs an account (a guest
+    is fine), counts against the per-account code limit, and waits for the machine's judge (503 where no
+    sandbox can run, 429 when the judge's queue is full); `details.judge` holds the per-case verdicts."""
     q = content.by_id.get(question_id)
     if q is None:
         raise NotFound(f"no question with id {question_id!r}")
     refuse_unscored(q)
+    if q.type == "code":
+        judged = outside_turn(request, judge_client.scorer(judge, "submit"))
+        return _json(await run_in_threadpool(_judge_and_record, q, body, caller, db, quotas, address, limits, judged))
     if q.type == "generated" and body.seed is None:
         raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
     if caller.token is None and scores_inline(q, body, grader):
@@ -153,6 +174,49 @@ def _check_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, d
     if review is not None:
         payload["review"] = review
     return payload
+
+
+def _judge_and_record(q: Question, body: PracticeCheckRequest, caller: Caller, db: Session, quotas: WriteQuotas,
+                      address: str, limits: Limits, judge: JudgeCode) -> dict[str, Any]:
+    user = caller.user(db)
+    admit_code_run(db, limits, user, caller.now)
+    payload: dict[str, Any] = {}
+
+    def score() -> CheckResult:
+        result = check_answer(q, body.answer, judge=judge)
+        payload.update(score=result.score, correct=result.correct, expected=None, feedback=result.feedback,
+                       reference_html=None, explanation_html=explanation_html(q), details=result.details,
+                       codes=list(result.codes))
+        return result
+
+    _, review = record_practice_check(db, user=user, question=q, seed=None, answer=body.answer, rating=None,
+                                      now=caller.now, quotas=quotas, address=address, score=score)
+    if review is not None:
+        payload["review"] = review
+    return payload
+
+
+@router.post("/questions/{question_id}/run", response_model=CodeRunResponse, operation_id="run_examples",
+             responses={**NOT_FOUND, **errors(413, e422="no source", e429="the per-account code "
+                                              "limit or the judge's queue: see Retry-After"),
+                        403: {"model": ErrorResponse, "description": "a session cookie without the page's X-CSRF-Token"},
+                        401: {"model": ErrorResponse, "description": "code runs need an account (a guest is fine)"},
+                        503: {"model": ErrorResponse, "description": "no sandbox can run here: code items are off"}})
+async def run_examples(question_id: str, body: CodeRunRequest, content: ContentDep, caller: OptionalCallerDep,
+                       db: SessionDep, limits: LimitsDep, judge: JudgeDep, request: Request) -> Response:
+    """Run a code item's source on its shown examples only (运行示例): not scored, nothing recorded; the verdict
+    shows each example's input, expected and actual value, and what the code printed."""
+    q = content.by_id.get(question_id)
+    if q is None or q.type != "code":
+        raise NotFound(f"no code question with id {question_id!r} (only code items run examples)")
+    judged = outside_turn(request, judge_client.scorer(judge, "examples"))
+    return _json(await run_in_threadpool(_run_examples, q, body, caller, db, limits, judged))
+
+
+def _run_examples(q: Question, body: CodeRunRequest, caller: Caller, db: Session, limits: Limits,
+                  judge: JudgeCode) -> dict[str, Any]:
+    admit_code_run(db, limits, caller.user(db), caller.now)
+    return {"verdict": judge(q, body.source)}
 
 
 def scores_inline(q: Question, body: CheckRequest, grader: OpenGrader) -> bool:

@@ -102,6 +102,16 @@ class QuestionPublic(BaseModel):
     params: dict[str, Any] | None
     prompt: str
     prompt_html: str
+    code: CodePublic | None = Field(default=None, description="code items: what the editor needs")
+
+
+class CodePublic(BaseModel):
+    """A code item's public part: never its reference implementation or its tests."""
+
+    entry: str = Field(description="the function to implement")
+    starter: str = Field(description="the stub the editor opens with")
+    time_limit_s: float = Field(description="CPU seconds for the whole submission, every case together")
+    memory_mb: int
 
 
 class QuestionPage(BaseModel):
@@ -173,6 +183,46 @@ class CheckDetails(BaseModel):
         default=None, description="open items: the misconceptions the answer asserts (each caps the score)")
     coverage: float | None = Field(default=None, description="open items: weighted key-point credit, before the cap")
     grader: str | None = Field(default=None, description='open items: which grader decided, "builtin" or "model:<model>"')
+    judge: CodeVerdict | None = Field(default=None, description="code items: the per-case verdicts")
+
+
+class CaseVerdict(BaseModel):
+    """One case of a code submission. Shown cases (`kind` example) carry input, expected, actual and the error's
+    line; hidden and random ones only their label and status, and of an error only its type."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(description="example | hidden | random")
+    label: str
+    status: str = Field(description="passed | wrong_answer | runtime_error | time_limit | memory_limit | "
+                        "output_limit | not_run")
+    ms: float | None = Field(description="wall time of this case inside the sandbox")
+    input: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    reason: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class CodeVerdict(BaseModel):
+    status: str = Field(description="accepted | compile_error | the first failing case's status")
+    passed: int
+    total: int
+    score: float
+    cases: list[CaseVerdict]
+    error: dict[str, Any] | None = Field(default=None, description="compile_error: the syntax error or missing "
+                                         "function, with its line")
+    stdout: str | None = Field(default=None, description="example runs: what the code printed (64 KiB at most)")
+    wall_ms: float
+    cpu_ms: float
+
+
+class CodeRunRequest(BaseModel):
+    source: str = Field(max_length=100_000, description="the Python source")
+
+
+class CodeRunResponse(BaseModel):
+    verdict: CodeVerdict
 
 
 class CheckReview(BaseModel):
@@ -228,6 +278,9 @@ class RoundPublic(BaseModel):
     followups_min: int = Field(description=_FOLLOWUPS_MIN)
     followups_max: int = Field(description=_FOLLOWUPS_MAX)
     sections: list[SectionPublic]
+    needs_judge: bool = Field(default=False, description="it asks code items (judged in a sandbox)")
+    unavailable: str | None = Field(default=None, description="why it cannot start here (no sandbox for its code "
+                                    "items); null when it can")
 
 
 class ErrorResponse(BaseModel):
@@ -367,6 +420,92 @@ class AttemptRecord(BaseModel):
     interview_id: str | None
 
 
+class PasswordChanged(BaseModel):
+    sessions_ended: int = Field(description="my other sessions and tokens, ended by the change (this one stays)")
+
+
+class AccountDeleted(BaseModel):
+    """What was deleted with the account: every row of it, on the server's database."""
+
+    interviews: int
+    answers: int = Field(description="interview answers")
+    attempts: int
+    review_cards: int
+    sessions: int
+
+
+class ResetLink(BaseModel):
+    url: str = Field(description="the page that sets a new password; it works once, until `expires_at`")
+    expires_at: Timestamp
+
+
+class ArchiveSettings(BaseModel):
+    desired_retention: float
+    timezone: str | None
+
+
+class ArchiveAccount(BaseModel):
+    id: int
+    username: str | None
+    is_guest: bool
+    is_admin: bool
+    created_at: Timestamp
+    last_seen_at: Timestamp | None
+    settings: ArchiveSettings
+
+
+class ArchiveAnswer(BaseModel):
+    position: int
+    question_id: str | None
+    question_title: str | None
+    section: str | None
+    followup_of: str | None = Field(description="the id of the question this one follows up (追问)")
+    answer: Any
+    score: float | None
+    result: dict[str, Any] | None = Field(description="the scored result as stored (feedback codes, key points)")
+    self_rating: str | None
+    saved_at: Timestamp
+    first_seen_at: Timestamp | None
+    time_spent_ms: int
+
+
+class ArchiveInterview(BaseModel):
+    id: str
+    round_id: str
+    round_title: str
+    content_version: str
+    state: str
+    started_at: Timestamp
+    deadline: Timestamp
+    finished_at: Timestamp | None
+    score: float | None
+    question_count: int
+    shared: bool = Field(description="a share link is out (the link itself is not in the archive)")
+    answers: list[ArchiveAnswer]
+
+
+class ArchiveCard(BaseModel):
+    question_id: str
+    due: Timestamp
+    last_review: Timestamp | None
+    last_rating: str | None
+    reps: int
+    lapses: int
+    first_review_at: Timestamp | None
+    fsrs: dict[str, Any] = Field(description="the FSRS card (fsrs.Card.to_dict())")
+
+
+class AccountArchive(BaseModel):
+    """Everything the server holds of my account (app.practice.export.archive_chunks), no secrets."""
+
+    format: Literal["mianjing-archive/1"]
+    exported_at: Timestamp
+    account: ArchiveAccount
+    interviews: list[ArchiveInterview]
+    attempts: list[AttemptRecord]
+    review_cards: list[ArchiveCard]
+
+
 class AttemptPage(BaseModel):
     """A page of my attempts, newest first."""
 
@@ -449,6 +588,11 @@ class GraderInfo(BaseModel):
                                                  "(MIANJING_GRADER_URL) to be graded")
 
 
+class JudgeInfo(BaseModel):
+    available: bool
+    reason: str = Field(default="", description="why not, when not (bubblewrap's own message, say)")
+
+
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     database: bool
@@ -462,3 +606,5 @@ class Readiness(BaseModel):
     reasons: list[str] = Field(description="why the worker is not ready; empty when status is ok")
     grader: GraderInfo = Field(description="who grades open answers (a grading service that fails does not make "
                                            "the worker unready: its answers get the built-in grade)")
+    judge: JudgeInfo = Field(description="whether code items can be judged here (no sandbox does not make the "
+                                         "worker unready: code items and coding rounds are off, with this reason)")

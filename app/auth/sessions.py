@@ -64,8 +64,12 @@ def revoke_token(db: Session, token: str) -> None:
     db.exec(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
 
 
-def revoke_all(db: Session, user_id: int) -> None:
-    db.exec(delete(AuthSession).where(AuthSession.user_id == user_id))
+def revoke_all(db: Session, user_id: int, keep: str | None = None) -> int:
+    """End every session of the user, except the one of token `keep` (the request that asked); how many."""
+    stmt = delete(AuthSession).where(col(AuthSession.user_id) == user_id)
+    if keep is not None:
+        stmt = stmt.where(col(AuthSession.token_hash) != token_hash(keep))
+    return db.exec(stmt).rowcount  # type: ignore[call-overload]
 
 
 def find_user(db: Session, username: str) -> User | None:

@@ -9,10 +9,28 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
+from .base import (
+    _BOX_ITEMS,
+    _BOX_PARAMS,
+    _WIDTH,
+    Calculator,
+    Instance,
+    Picker,
+    _approx,
+    _ask,
+    _bias_text,
+    _dims,
+    _fmt,
+    _image,
+    _sample_boxes,
+    _sample_logits,
+    _shape_text,
+    _Solution,
+    _spatial,
+)
 from .formulas import (
     InvalidConfig,
     _at_least,
@@ -35,102 +53,10 @@ from .formulas import (
     softmax_cross_entropy,
     stacked_conv_param_counts,
 )
-from .params import Param, ParamRangeError, _draw_value, _fmt_spec, _parse_spec, _Spec
+from .generated_models import MODEL_CALCULATORS
+from .params import Param, ParamRangeError, _draw_value, _parse_spec, _Spec
 
 MAX_TRIES = 1000
-
-
-@dataclass(frozen=True)
-class Instance:
-    calculator: str
-    seed: int
-    params: dict[str, Any]
-    kind: Literal["shape", "numeric"]
-    answer: tuple[int, ...] | float
-    tolerance: float
-    rel_tolerance: float
-    order: str | None
-    worked: str
-
-
-# --------------------------------------------------------------------------------------------
-# Calculators
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Solution:
-    answer: tuple[int, ...] | float
-    worked: str
-    params: dict[str, Any]  # drawn values plus derived ones for the prompt (never the answer)
-    tolerance: float = 0.0
-    rel_tolerance: float = 0.0
-
-
-Picker = Callable[[str], Any]  # draws a fresh value for the named parameter
-
-
-@dataclass(frozen=True)
-class Calculator:
-    name: str
-    title: str
-    kind: Literal["shape", "numeric"]
-    params: dict[str, Param]
-    solve: Callable[[dict[str, Any]], _Solution]
-    # Specs that apply per layer / per box / per class are drawn by `sample` (mutating the values
-    # of the other, once-drawn parameters); `per_item` names them.
-    sample: Callable[[dict[str, Any], Picker, random.Random], None] | None = None
-    per_item: tuple[str, ...] = ()
-    derived: str = ""  # extra instance params for prompts, documented by describe()
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return {name: p.default for name, p in self.params.items()}
-
-    def describe(self) -> str:
-        answer = "形状 NCHW" if self.kind == "shape" else "数值"
-        lines = [f"{self.name} — {self.title}（答案：{answer}）"]
-        for name, p in self.params.items():
-            note = f"  # {p.help}" if p.help else ""
-            lines.append(f"  {name}: {_fmt_spec(p.default)}{note}")
-        if self.derived:
-            lines.append(f"  另可在题面使用：{self.derived}")
-        return "\n".join(lines)
-
-
-def _fmt(x: float) -> str:
-    """Numbers in worked text: integers plain, others to 4 decimals without trailing zeros."""
-    if isinstance(x, int) or float(x).is_integer():
-        return str(int(x))
-    return f"{x:.4f}".rstrip("0").rstrip(".")
-
-
-def _approx(n: int) -> str:
-    """'（≈ 1.81M）' after large counts so they stay readable; empty below 10 000."""
-    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if n >= 10_000 and n >= scale:
-            return f"（≈ {n / scale:.3g}{unit}）"
-    return ""
-
-
-def _bias_text(bias: bool) -> str:
-    return "带偏置" if bias else "不带偏置"
-
-
-def _shape_text(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _spatial(params: dict[str, Any]) -> None:
-    """width null means a square input; input_shape is what the prompt shows."""
-    if params.get("width") is None:
-        params["width"] = params["height"]
-    # conv2d_macs has no batch_size: MACs are counted per image.
-    params["input_shape"] = [params.get("batch_size", 1), params["in_channels"], params["height"], params["width"]]
-
-
-def _dims(params: dict[str, Any], *names: str) -> list[tuple[int, int]]:
-    return [_pair(params[n], n) for n in names]
 
 
 # -- conv2d_output_shape ------------------------------------------------------------------------
@@ -398,16 +324,6 @@ def _solve_stacked(params: dict[str, Any]) -> _Solution:
 # -- box IoU ------------------------------------------------------------------------------------
 
 
-def _sample_boxes(values: dict[str, Any], pick: Picker, rng: random.Random) -> None:
-    boxes = []
-    for _ in range(2):
-        x1, y1, x2, y2 = pick("x1"), pick("y1"), pick("x2"), pick("y2")
-        x2 = x1 + pick("size") if x2 is None else x2  # null x2/y2: corner + size
-        y2 = y1 + pick("size") if y2 is None else y2
-        boxes.append([round(v, 2) for v in (x1, y1, x2, y2)])
-    values["box_a"], values["box_b"] = boxes
-
-
 def _solve_box_iou(params: dict[str, Any]) -> _Solution:
     a, b = params["box_a"], params["box_b"]
     iou = box_iou(a, b)
@@ -453,13 +369,6 @@ def _solve_prf(params: dict[str, Any]) -> _Solution:
 _CE_ASK = {"prob": "目标类别的 softmax 概率", "loss": "交叉熵损失（自然对数）"}
 
 
-def _sample_logits(values: dict[str, Any], pick: Picker, rng: random.Random) -> None:
-    c = values["num_classes"]
-    _at_least(c, 2, "num_classes")
-    values["logits"] = [pick("logit") for _ in range(c)]
-    values["target"] = rng.randrange(c)
-
-
 def _solve_ce(params: dict[str, Any]) -> _Solution:
     logits, t = params["logits"], params["target"]
     prob, loss = softmax_cross_entropy(logits, t)
@@ -502,16 +411,6 @@ def _solve_dropout(params: dict[str, Any]) -> _Solution:
 _CHANNELS_IN = [3, 16, 32, 64, 128]
 _CHANNELS_OUT = [16, 32, 64, 128, 256]
 _SIDE = {"min": 7, "max": 224}
-_WIDTH = Param("int", None, "null = 与 height 相同（正方形输入）", nullable=True)
-
-
-def _image(in_channels: list[int], height: dict[str, int]) -> dict[str, Param]:
-    return {"batch_size": Param("int", 1), "in_channels": Param("int", in_channels),
-            "height": Param("int", height), "width": _WIDTH}
-
-
-def _ask(default: str, table: Mapping[str, str]) -> Param:
-    return Param("choice", default, "可选 " + " / ".join(table), tuple(table))
 
 
 _ALL = [
@@ -594,12 +493,8 @@ _ALL = [
         "ask": _ask("stacked_params", _STACK_ASK),
     }, _solve_stacked, derived="single_kernel（= 2·num_layers + 1）, ask_text"),
     Calculator("box_iou", "检测框 IoU", "numeric", {
-        "x1": Param("float", {"min": 0, "max": 8}, "每个框独立抽取左上角"),
-        "y1": Param("float", {"min": 0, "max": 8}),
-        "x2": Param("float", None, "null = x1 + size", nullable=True),
-        "y2": Param("float", None, "null = y1 + size", nullable=True),
-        "size": Param("float", {"min": 2, "max": 10}, "框的宽/高（x2、y2 为 null 时使用）"),
-    }, _solve_box_iou, sample=_sample_boxes, per_item=("x1", "y1", "x2", "y2", "size"), derived="box_a, box_b（[x1, y1, x2, y2]）, box_a_text, box_b_text"),
+        **_BOX_PARAMS,
+    }, _solve_box_iou, sample=_sample_boxes, per_item=_BOX_ITEMS, derived="box_a, box_b（[x1, y1, x2, y2]）, box_a_text, box_b_text"),
     Calculator("precision_recall_f1", "精确率 / 召回率 / F1", "numeric", {
         "tp": Param("int", {"min": 1, "max": 100}),
         "fp": Param("int", {"min": 0, "max": 50}),
@@ -618,7 +513,7 @@ _ALL = [
     }, _solve_dropout, derived="ask_text"),
 ]
 
-CALCULATORS: dict[str, Calculator] = {c.name: c for c in _ALL}
+CALCULATORS: dict[str, Calculator] = {c.name: c for c in _ALL + MODEL_CALCULATORS}
 
 
 # --------------------------------------------------------------------------------------------
@@ -695,7 +590,7 @@ def _draw(calc: Calculator, specs: dict[str, _Spec], seed: int) -> Instance | st
         return Instance(
             calculator=calc.name, seed=seed, params=sol.params, kind=calc.kind, answer=sol.answer,
             tolerance=sol.tolerance, rel_tolerance=sol.rel_tolerance,
-            order="NCHW" if calc.kind == "shape" else None, worked=sol.worked)
+            order=calc.order if calc.kind == "shape" else None, worked=sol.worked)
     return problem
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import math
@@ -14,6 +15,7 @@ from app.content.markdown_doc import Block, DocError, parse_document
 from app.content.model import (
     QUESTION_TYPES,
     BankInfo,
+    CodeSpec,
     ContentError,
     Groups,
     KeyPoint,
@@ -36,6 +38,10 @@ SECTION_NAMES = {
     "要点": "keypoints", "key points": "keypoints", "keypoints": "keypoints",
     "常见误区": "misconceptions", "misconceptions": "misconceptions",
     "解析": "explanation", "explanation": "explanation",
+    "代码模板": "starter", "starter": "starter",
+    "参考实现": "code_reference", "reference implementation": "code_reference",
+    "测试用例": "tests", "tests": "tests",
+    "包装": "wrapper", "wrapper": "wrapper",
 }
 COMMON_KEYS = {"type", "difficulty", "topics", "tags", "source", "followups", "scored", "replaces",
                "not_duplicate_of"}
@@ -46,7 +52,10 @@ TYPE_KEYS = {
     "shape": {"answer", "order", "batch_optional"},
     "open": set(),
     "generated": {"calculator", "params", "suffixes"},  # suffixes: only with a numeric calculator
+    "code": {"entry", "compare", "rtol", "atol", "random_cases", "seed", "time_limit", "memory_mb"},
 }
+CODE_LIMITS = {"time_limit": (0.1, 10.0), "memory_mb": (16, 1024), "random_cases": (0, 100)}
+FENCE_RE = re.compile(r"^\s*(```+|~~~+)\s*([\w+-]*)\s*$")
 
 # A generated item may name any instance parameter plus these in its templates.
 TEMPLATE_EXTRAS = {"answer", "worked"}
@@ -136,7 +145,8 @@ def _question(block: Block, bank: str, file: str, err: Callable[[int, str], None
     for section in block.sections:
         name = SECTION_NAMES.get(section.title.strip().lower())
         if name is None:
-            err(section.line, f"未知小节「{section.title}」，可用: 选项、参考答案、要点、常见误区、解析")
+            err(section.line, f"未知小节「{section.title}」，可用: 选项、参考答案、要点、常见误区、解析"
+                              "（代码题: 代码模板、参考实现、测试用例、包装）")
             ok = False
             continue
         if name in sections:
@@ -430,6 +440,90 @@ def _check_templates(prompt: str, explanation: str, fields: dict[str, Any], bloc
     return True
 
 
+def _code(meta, sections, section_lines, block, fields, err) -> bool:
+    entry = meta.get("entry")
+    if not isinstance(entry, str) or not entry.isidentifier():
+        err(block.key_line("entry"), "代码题需要 entry：要实现的函数名")
+        return False
+    ok = True
+    code: dict[str, str] = {}
+    names = {"starter": "代码模板", "code_reference": "参考实现", "tests": "测试用例", "wrapper": "包装"}
+    for name, title in names.items():
+        if name not in sections:
+            if name != "wrapper":
+                err(block.line, f"代码题缺少「### {title}」小节（一个 ```python 代码块）")
+                ok = False
+            continue
+        source, first = _fenced(sections[name], section_lines[name + ".text"])
+        if source is None:
+            err(section_lines[name], f"「{title}」小节应是一个 ```python 代码块")
+            ok = False
+            continue
+        defined = _top_level_names(source, first, err)
+        if defined is None:
+            ok = False
+            continue
+        need = {"starter": {entry}, "code_reference": {entry}, "tests": {"EXAMPLES", "HIDDEN"}, "wrapper": {"call"}}
+        missing = sorted(need[name] - defined)
+        if missing:
+            err(section_lines[name], f"「{title}」没有定义 {', '.join(missing)}")
+            ok = False
+        code[name] = source
+    rule = meta.get("compare", "allclose")
+    if rule not in ("exact", "allclose", "set", "unordered", "shape_dtype"):
+        err(block.key_line("compare"), "compare 可选: exact, allclose, set, unordered, shape_dtype")
+        ok = False
+    numbers: dict[str, float] = {}
+    for key, default in (("rtol", 1e-6), ("atol", 1e-8), ("time_limit", 2.0), ("memory_mb", 256),
+                         ("random_cases", 10), ("seed", 0)):
+        value = meta.get(key, default)
+        number = _number(value)
+        low, high = CODE_LIMITS.get(key, (0, math.inf))
+        if number is None or not low <= number <= high or (key in ("memory_mb", "random_cases", "seed")
+                                                           and not float(number).is_integer()):
+            err(block.key_line(key), f"{key} 应为 {low} 到 {high} 之间的数" + ("（整数）" if key != "rtol" else ""))
+            ok = False
+        else:
+            numbers[key] = number
+    if ok:
+        fields["code"] = CodeSpec(
+            entry=entry, starter=code["starter"], reference=code["code_reference"], tests=code["tests"],
+            wrapper=code.get("wrapper", ""), compare=rule, rtol=numbers["rtol"], atol=numbers["atol"],
+            random_cases=int(numbers["random_cases"]), seed=int(numbers["seed"]),
+            time_limit_s=numbers["time_limit"], memory_mb=int(numbers["memory_mb"]))
+    return ok
+
+
+def _fenced(text: str, text_line: int) -> tuple[str | None, int]:
+    """The body of the section's one fenced code block and the file line of its first line."""
+    lines = text.split("\n")
+    start = next((i for i, raw in enumerate(lines) if FENCE_RE.match(raw)), None)
+    if start is None:
+        return None, 0
+    fence = FENCE_RE.match(lines[start]).group(1)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].strip().startswith(fence)), None)
+    if end is None:
+        return None, 0
+    return "\n".join(lines[start + 1:end]) + "\n", text_line + 2 + start
+
+
+def _top_level_names(source: str, first: int, err: Callable[[int, str], None]) -> set[str] | None:
+    """The names a code block defines at its top level, or None after reporting its syntax error."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        err(first + (exc.lineno or 1) - 1, f"Python 语法错误: {exc.msg}")
+        return None
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
 _TYPE_CHECKERS = {
     "single": _choice,
     "multiple": _choice,
@@ -437,6 +531,7 @@ _TYPE_CHECKERS = {
     "shape": _shape,
     "open": _open,
     "generated": _generated,
+    "code": _code,
 }
 
 

@@ -97,8 +97,11 @@ class Content:
         return list(self.questions) if selected is None else [self.questions[i] for i in sorted(selected)]
 
     def matching(self, rule: PickRule) -> list[Question]:
-        return self.filter(banks=one(rule.bank), topics=one(rule.topic), tags=one(rule.tag), types=one(rule.type),
-                           difficulty=rule.difficulty or (1, 5))
+        """What a round's pick rule may draw. Code items only when the rule asks for them (`type: code`): a
+        round of questions never turns into a coding round by chance, and one without a sandbox skips none."""
+        found = self.filter(banks=one(rule.bank), topics=one(rule.topic), tags=one(rule.tag), types=one(rule.type),
+                            difficulty=rule.difficulty or (1, 5))
+        return found if rule.type == "code" else [q for q in found if q.type != "code"]
 
     def counts(self) -> dict[str, int]:
         return {"questions": len(self.questions), "banks": len(self.banks), "rounds": len(self.rounds)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-QuestionType = Literal["single", "multiple", "numeric", "shape", "open", "generated"]
+QuestionType = Literal["single", "multiple", "numeric", "shape", "open", "generated", "code"]
 QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
 
 
@@ -45,6 +45,32 @@ class Misconception:
     @property
     def pattern_groups(self) -> Groups:
         return self.groups
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSpec:
+    """A 手撕代码 item: the function to write, how it is judged (app/judge), and what is never sent to a client
+    (the reference implementation and the tests)."""
+
+    entry: str  # the function's name
+    starter: str  # the stub the editor opens with: the signature and a docstring
+    reference: str  # the reference implementation (never sent)
+    tests: str  # defines EXAMPLES and HIDDEN ([(label, args)]) and optionally generate(rng) -> args (never sent)
+    wrapper: str = ""  # optional `def call(fn, *args)`: turns inputs into what fn takes and its result back
+    compare: str = "allclose"  # exact | allclose | set | unordered | shape_dtype (app/scoring/code_compare.py)
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    random_cases: int = 10  # drawn by generate(rng) from `seed`: the same for every submission
+    seed: int = 0
+    time_limit_s: float = 2.0  # CPU seconds for the whole submission, every case together
+    memory_mb: int = 256
+
+    def fingerprint(self) -> str:
+        """What the expected outputs depend on: a cache key for them."""
+        import hashlib
+
+        parts = (self.entry, self.reference, self.tests, self.wrapper, str(self.seed), str(self.random_cases))
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +114,8 @@ class Question:
     # generated
     calculator: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # code
+    code: CodeSpec | None = None
 
     @property
     def correct_keys(self) -> tuple[str, ...]:

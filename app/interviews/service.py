@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 
 from app import rate_limits
 from app.content.loader import Content, pick_round_questions, with_followups
-from app.content.model import KeyPoint, Misconception, Option, Question
+from app.content.model import CodeSpec, KeyPoint, Misconception, Option, Question
 from app.db import for_update, write_transaction, writing
 from app.errors import AppError, NotFound
 from app.interviews.summary import ItemOutcome, summarize
@@ -37,7 +37,8 @@ from app.practice.service import record_interview_item, rerate_interview_item
 from app.rate_limits import Limits
 from app.runtime.grader import BUILTIN, OpenGrader
 from app.scoring.answers import AnswerFormatError, readable_answer
-from app.scoring.check import check_answer, expected_answer, instance_for, open_text
+from app.scoring.check import JudgeCode, check_answer, expected_answer, instance_for, open_text
+from app.scoring.code_verdicts import not_judged
 from app.scoring.open_grader import OpenGrade, grade_open
 from app.views import explanation_html, new_seed, question_view, reference_html
 from app.write_quotas import answer_size
@@ -66,6 +67,8 @@ def from_snapshot(data: dict[str, Any]) -> Question:
         values[name] = tuple(values.get(name, ()))
     if values.get("type") == "shape" and values.get("answer") is not None:
         values["answer"] = tuple(values["answer"])
+    if values.get("code"):
+        values["code"] = CodeSpec(**values["code"])
     return Question(**values)
 
 
@@ -190,6 +193,10 @@ class GradedAnswers:
 
     grades: Mapping[tuple[str, str], OpenGrade] = field(default_factory=dict)
     late: str | None = None  # why an answer graded inside the write had no model; None: no model configured
+    # Code answers judged before the write, by question and source; one saved after (or a close that found
+    # the time up inside a write) is judged by `judge` there, and without a judge scored as not judged.
+    verdicts: Mapping[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    judge: JudgeCode | None = None
 
     def grade(self, question: Question, text: str) -> OpenGrade:
         found = self.grades.get((question.id, text))
@@ -198,18 +205,40 @@ class GradedAnswers:
         grade = grade_open(question, text)
         return dataclasses.replace(grade, fallback=self.late) if self.late else grade
 
+    def judge_code(self, question: Question, source: str) -> dict[str, Any]:
+        found = self.verdicts.get((question.id, source))
+        if found is not None:
+            return found
+        return judge_or_explain(self.judge, question, source)
+
 
 BUILTIN_GRADES = GradedAnswers()
 
 
+def judge_or_explain(judge: JudgeCode | None, question: Question, source: str) -> dict[str, Any]:
+    """A code answer's verdict for a finish: judged now, or, where no judge can run (none here, the queue
+    full, no sandbox), a verdict that says it was not judged (scored 0) rather than a finish that fails."""
+    if judge is not None:
+        try:
+            return judge(question, source)
+        except AppError as exc:
+            reason = exc.message
+    else:
+        reason = "no judge"
+    return not_judged(reason)
+
+
 def grade_open_answers(db: Session, interview: Interview, grader: OpenGrader) -> GradedAnswers:
     """Grade a running interview's open answers for its finish, all at once (within the grader's finish
-    budget): outside any write, or not at all (a write that finds the time up grades with the built-in
-    grader and says so)."""
-    if not grader.remote or interview.state != "active":
+    budget), and judge its code answers: outside any write, or not at all (a write that finds the time up
+    grades with the built-in grader and says so, and judges code there)."""
+    if interview.state != "active":
         return BUILTIN_GRADES
+    judged = _judge_code_answers(db, interview, grader.judge)
+    if not grader.remote:
+        return GradedAnswers(verdicts=judged, judge=grader.judge) if grader.judge else BUILTIN_GRADES
     if writing(db):
-        return GradedAnswers(late="inside_write")
+        return GradedAnswers(late="inside_write", judge=grader.judge)
     answers = answers_by_position(db, interview)
     jobs = []
     for item in interview.plan["items"]:
@@ -221,14 +250,31 @@ def grade_open_answers(db: Session, interview: Interview, grader: OpenGrader) ->
         except AnswerFormatError:
             continue  # scored as unreadable, by check_answer
     grades = grader.grade_all(jobs)
-    return GradedAnswers({(q.id, text): g for (q, text), g in zip(jobs, grades, strict=True)}, late="inside_write")
+    return GradedAnswers({(q.id, text): g for (q, text), g in zip(jobs, grades, strict=True)}, late="inside_write",
+                         verdicts=judged, judge=grader.judge)
+
+
+def _judge_code_answers(db: Session, interview: Interview, judge: JudgeCode | None) -> dict[tuple[str, str], Any]:
+    """The verdicts of the interview's code answers (its last autosaved sources), judged before the write."""
+    if judge is None or writing(db) or not any(i["question"]["type"] == "code" for i in interview.plan["items"]):
+        return {}
+    answers = answers_by_position(db, interview)
+    verdicts: dict[tuple[str, str], Any] = {}
+    for item in interview.plan["items"]:
+        row = answers.get(item["position"])
+        if item["question"]["type"] != "code" or row is None or not isinstance(row.answer, str) or \
+                not row.answer.strip():
+            continue
+        q = from_snapshot(item["question"])
+        verdicts[(q.id, row.answer)] = judge_or_explain(judge, q, row.answer)
+    return verdicts
 
 
 def grade_before_finish(*, db: Session, user: User, interview_id: str, grader: OpenGrader,
                         now: datetime | None = None, reason: FinishReason = "manual") -> GradedAnswers:
     """What a finish route calls before its write: the open answers of the caller's interview, graded (not
-    for a time-up finish the write will refuse as too early)."""
-    if not grader.remote:
+    for a time-up finish the write will refuse as too early), and its code answers judged."""
+    if not grader.remote and grader.judge is None:
         return BUILTIN_GRADES
     interview = get_owned(db, user, interview_id)
     if now is not None:
@@ -379,7 +425,7 @@ def _score(item: dict[str, Any], answer: Any, graded: GradedAnswers = BUILTIN_GR
     if not answered:
         return {"score": 0.0, "correct": False, "feedback": "未作答。", "details": {}, "answered": False,
                 "expected": expected_answer(q, seed=item["seed"]), "scored": True}
-    r = check_answer(q, answer, seed=item["seed"], grade=graded.grade)
+    r = check_answer(q, answer, seed=item["seed"], grade=graded.grade, judge=graded.judge_code)
     return {"score": r.score, "correct": r.correct, "feedback": r.feedback, "expected": r.expected,
             "details": r.details, "codes": list(r.codes), "answered": True, "scored": True}
 
@@ -586,7 +632,8 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
         if not q.scored:  # the answer as it was given, and nothing that marks or reveals
             questions.append({**entry, "score": None, "correct": None, "mistake": False, "feedback": "",
                               "expected": None, "reference_html": None, "explanation_html": "", "keypoints": None,
-                              "misconceptions": None, "grader": None, "codes": [], "self_rating": None})
+                              "misconceptions": None, "grader": None, "codes": [], "self_rating": None,
+                              "judge": None})
             continue
         questions.append({
             **entry,
@@ -599,6 +646,7 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "grader": (result.get("details") or {}).get("grader") if q.type == "open" else None,
             "codes": result.get("codes", []),
             "self_rating": outcome.self_rating,
+            "judge": (result.get("details") or {}).get("judge") if q.type == "code" else None,
         })
     summary = summarize(interview.plan["sections"], outcomes, interview.plan.get("duration"))
     return {

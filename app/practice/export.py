@@ -1,4 +1,5 @@
-"""The export of all my attempts and interviews: a full download, streamed in batches.
+"""The export of all my attempts and interviews (a flat CSV or JSON list), and the archive of everything the
+database holds of my account (one JSON object): full downloads, streamed in batches.
 
 However long the account's history, the server holds one batch at a time: each is a keyset read (app.pagination's
 order, oldest first) in a short session of its own, so a client that downloads slowly never pins a database
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Literal
 
 import orjson
@@ -18,49 +20,53 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from app.content.loader import Content
-from app.models import Attempt, Interview
+from app.models import Attempt, Interview, InterviewAnswer, ReviewCard, User
 from app.practice.listing import attempt_record
 
 EXPORT_FIELDS = ("kind", "id", "created_at", "question_id", "question_title", "seed", "answer", "score",
                  "correct", "rating", "source", "interview_id", "round_id", "round_title", "state",
                  "finished_at", "answer_unreadable")
 EXPORT_BATCH = 500  # records per read and per chunk sent: one thread hop and one short session each
+ARCHIVE_INTERVIEW_BATCH = 20  # an interview's frozen plan is ~90 KB: fewer of them a read
+ARCHIVE_FORMAT = "mianjing-archive/1"
 _BLANK = dict.fromkeys(EXPORT_FIELDS)
 OpenSession = Callable[[], AbstractContextManager[Session]]
+
+
+def keyset_batches(open_session: OpenSession, stmt: Any, order: tuple[Any, Any], key: Callable[[Any], tuple[Any, Any]],
+                   batch: int) -> Iterator[list[Any]]:
+    """The rows of `stmt` in the order of the two columns `order` (a time and an id), `batch` at a time, each
+    batch a keyset read in a session of its own; `key` gives a row's values of `order`."""
+    after: tuple[Any, Any] | None = None
+    while True:
+        with open_session() as db:
+            page = stmt.order_by(*order).limit(batch)
+            if after is not None:
+                page = page.where(tuple_(*order) > tuple_(*after))
+            rows = list(db.exec(page).all())
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        after = key(rows[-1])
+
+
+def _attempt_batches(open_session: OpenSession, user_id: int, batch: int) -> Iterator[list[Attempt]]:
+    return keyset_batches(open_session, select(Attempt).where(Attempt.user_id == user_id),
+                          (col(Attempt.created_at), col(Attempt.id)), lambda a: (a.created_at, a.id), batch)
 
 
 def export_batches(open_session: OpenSession, content: Content, user_id: int,
                    batch: int = EXPORT_BATCH) -> Iterator[list[dict[str, Any]]]:
     """My attempts (oldest first) then my interviews (oldest first), as flat records with EXPORT_FIELDS,
     `batch` at a time."""
-    after: tuple[Any, Any] | None = None
-    while True:
-        with open_session() as db:
-            stmt = (select(Attempt).where(Attempt.user_id == user_id)
-                    .order_by(col(Attempt.created_at), col(Attempt.id)).limit(batch))
-            if after is not None:
-                stmt = stmt.where(tuple_(Attempt.created_at, Attempt.id) > tuple_(*after))
-            attempts = list(db.exec(stmt).all())
-        if attempts:
-            yield [_attempt(content, a) for a in attempts]
-        if len(attempts) < batch:
-            break
-        after = (attempts[-1].created_at, attempts[-1].id)
-    after = None
+    for attempts in _attempt_batches(open_session, user_id, batch):
+        yield [_attempt(content, a) for a in attempts]
     columns = (Interview.id, Interview.started_at, Interview.score, Interview.round_id, Interview.round_title,
                Interview.state, Interview.finished_at)  # never the plan (~90 KB an interview)
-    while True:
-        with open_session() as db:
-            istmt = (select(*columns).where(Interview.user_id == user_id)
-                     .order_by(col(Interview.started_at), col(Interview.id)).limit(batch))
-            if after is not None:
-                istmt = istmt.where(tuple_(Interview.started_at, Interview.id) > tuple_(*after))
-            interviews = list(db.exec(istmt).all())
-        if interviews:
-            yield [_interview(*row) for row in interviews]
-        if len(interviews) < batch:
-            break
-        after = (interviews[-1][1], interviews[-1][0])
+    for interviews in keyset_batches(open_session, select(*columns).where(Interview.user_id == user_id),
+                                     (col(Interview.started_at), col(Interview.id)), lambda r: (r[1], r[0]), batch):
+        yield [_interview(*row) for row in interviews]
 
 
 def _attempt(content: Content, a: Attempt) -> dict[str, Any]:
@@ -82,11 +88,17 @@ def export_chunks(batches: Iterator[list[dict[str, Any]]], fmt: Literal["csv", "
         for records in batches:
             yield _csv_rows([[_csv_cell(r[f]) for f in EXPORT_FIELDS] for r in records]).encode()
         return
+    yield from _json_list(batches)
+
+
+def _json_list(batches: Iterable[list[Any]]) -> Iterator[bytes]:
+    """A JSON list of the records of `batches`, one chunk per batch."""
     yield b"["
     first = True
     for records in batches:
-        yield (b"" if first else b",") + b",".join(orjson.dumps(r) for r in records)
-        first = False
+        if records:
+            yield (b"" if first else b",") + b",".join(orjson.dumps(r) for r in records)
+            first = False
     yield b"]"
 
 
@@ -120,3 +132,81 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- the archive: everything of my account --------------------------------------------------------------
+
+
+def archive_chunks(open_session: OpenSession, content: Content, user_id: int, now: datetime,
+                   batch: int = EXPORT_BATCH, interview_batch: int = ARCHIVE_INTERVIEW_BATCH) -> Iterator[bytes]:
+    """One JSON object, a batch at a time: the account and its settings, its interviews (oldest first) each
+    with its answers and results, its attempts, its review cards. Never a password hash, a session or a
+    share token: secrets are not data of the candidate's."""
+    with open_session() as db:
+        user = db.get(User, user_id)
+        account = _account(user) if user is not None else None
+    yield b'{"format":' + orjson.dumps(ARCHIVE_FORMAT) + b',"exported_at":' + orjson.dumps(now.isoformat()) \
+        + b',"account":' + orjson.dumps(account) + b',"interviews":'
+    yield from _json_list(_archive_interviews(open_session, user_id, interview_batch))
+    yield b',"attempts":'
+    yield from _json_list([attempt_record(content, a) for a in rows]
+                          for rows in _attempt_batches(open_session, user_id, batch))
+    yield b',"review_cards":'
+    cards = keyset_batches(open_session, select(ReviewCard).where(ReviewCard.user_id == user_id),
+                           (col(ReviewCard.due), col(ReviewCard.id)), lambda c: (c.due, c.id), batch)
+    yield from _json_list([_card(c) for c in rows] for rows in cards)
+    yield b"}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _account(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "is_guest": user.is_guest, "is_admin": user.is_admin,
+            "created_at": _iso(user.created_at), "last_seen_at": _iso(user.last_seen_at),
+            "settings": {"desired_retention": user.desired_retention, "timezone": user.timezone}}
+
+
+def _archive_interviews(open_session: OpenSession, user_id: int, batch: int) -> Iterator[list[dict[str, Any]]]:
+    for interviews in keyset_batches(open_session, select(Interview).where(Interview.user_id == user_id),
+                                     (col(Interview.started_at), col(Interview.id)),
+                                     lambda i: (i.started_at, i.id), batch):
+        with open_session() as db:
+            answers = db.exec(select(InterviewAnswer)
+                              .where(col(InterviewAnswer.interview_id).in_([i.id for i in interviews]))
+                              .order_by(col(InterviewAnswer.interview_id), col(InterviewAnswer.position))).all()
+        by_interview: dict[str, list[InterviewAnswer]] = {}
+        for row in answers:
+            by_interview.setdefault(row.interview_id, []).append(row)
+        yield [_archived_interview(i, by_interview.get(i.id, [])) for i in interviews]
+
+
+def _archived_interview(interview: Interview, answers: list[InterviewAnswer]) -> dict[str, Any]:
+    items = interview.plan.get("items", [])
+    sections = interview.plan.get("sections", [])
+
+    def asked(position: int) -> dict[str, Any]:
+        item = items[position] if 0 <= position < len(items) else {}
+        question = item.get("question", {})
+        section = item.get("section")
+        return {"question_id": question.get("id"), "question_title": question.get("title"),
+                "section": sections[section].get("title") if isinstance(section, int) and section < len(sections)
+                else None, "followup_of": item.get("followup_of")}
+
+    return {
+        "id": interview.id, "round_id": interview.round_id, "round_title": interview.round_title,
+        "content_version": interview.content_version, "state": interview.state,
+        "started_at": _iso(interview.started_at), "deadline": _iso(interview.deadline),
+        "finished_at": _iso(interview.finished_at), "score": interview.score,
+        "question_count": interview.question_count, "shared": interview.share_token is not None,
+        "answers": [{"position": a.position, **asked(a.position), "answer": a.answer, "score": a.score,
+                     "result": a.result, "self_rating": a.self_rating, "saved_at": _iso(a.saved_at),
+                     "first_seen_at": _iso(a.first_seen_at), "time_spent_ms": a.time_spent_ms} for a in answers],
+    }
+
+
+def _card(card: ReviewCard) -> dict[str, Any]:
+    return {"question_id": card.question_id, "due": _iso(card.due), "last_review": _iso(card.last_review),
+            "last_rating": card.last_rating, "reps": card.reps, "lapses": card.lapses,
+            "first_review_at": _iso(card.first_review_at), "fsrs": card.card}

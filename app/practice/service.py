@@ -13,6 +13,7 @@ from sqlalchemy import Date, case, cast, literal, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from app import rate_limits
 from app.content.loader import Content
 from app.content.model import Question
 from app.db import for_update, write_transaction
@@ -20,6 +21,7 @@ from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import due, scheduling, stats
 from app.practice.scheduling import utc
+from app.rate_limits import Limits
 from app.runtime.replacements import recorded_id
 from app.scoring.check import CheckResult
 from app.views import question_view
@@ -133,6 +135,13 @@ class UnreadableAnswer(AppError):
     def __init__(self, hint: str) -> None:
         super().__init__(self.PREFIX + hint, hint=hint)
         self.hint = hint
+
+
+def admit_code_run(db: Session, limits: Limits, user: User, now: datetime) -> None:
+    """Count one code check or example run against the account's limit (429 past it), committed at once: a
+    sandbox run is spent whether or not what follows is recorded."""
+    rate_limits.admit(db, now, (limits.code_runs, str(user.id)))
+    db.commit()
 
 
 def refuse_unreadable(result: CheckResult) -> CheckResult:
@@ -389,6 +398,8 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     weakest topics. `avoid` (the question just shown) is not picked again unless nothing else matches. Items
     that are not scored are never offered: there is nothing to check."""
     candidates = [q for q in filters.matching(content) if q.scored]
+    if "code" not in filters.types:  # code items come when asked for (types=code), as in rounds
+        candidates = [q for q in candidates if q.type != "code"]
     weak_topics: list[str] = []
     if filters.weak:
         if user is None or db is None:

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from app.content.model import Question
+from app.scoring.check import JudgeCode
 from app.scoring.model_verdicts import (
     InvalidReply,
     addresses_the_grader,
@@ -51,6 +52,7 @@ class OpenGrader(Protocol):
 
     name: str  # "builtin" or "model:<model>": details.grader of what it grades
     remote: bool  # sends answers to another service (slow, and never to be called on the event loop)
+    judge: JudgeCode | None  # code items' judge (app.judge), beside it for interview finishes; None: none here
 
     def grade(self, question: Question, text: str) -> OpenGrade: ...
 
@@ -66,6 +68,7 @@ class OpenGrader(Protocol):
 class BuiltinGrader:
     name = GRADER
     remote = False
+    judge: JudgeCode | None = None
 
     def grade(self, question: Question, text: str) -> OpenGrade:
         return grade_open(question, text)
@@ -142,6 +145,7 @@ class ModelGrader:
     """Grades with a model, checked and capped by the built-in grader (app/scoring/model_verdicts.py)."""
 
     remote = True
+    judge: JudgeCode | None = None
 
     def __init__(self, *, url: str, model: str, api_key: str | None = None, timeout_s: float = 5.0,
                  finish_budget_s: float = 20.0, concurrency: int = 8, backoff_max_s: float = 60.0,
@@ -249,6 +253,26 @@ class ModelGrader:
         if not isinstance(content, str):
             raise _Fallback("invalid_response", f"no message content: {r.text[:300]!r}")
         return content
+
+
+class WithJudge:
+    """An open grader and the code judge together: what marks an interview's answers beyond a comparison. It
+    grades as its grader does; finishes find the judge beside it (app.interviews.service)."""
+
+    def __init__(self, grader: OpenGrader, judge: JudgeCode) -> None:
+        self.grader = grader
+        self.judge = judge
+        self.name = grader.name
+        self.remote = grader.remote
+
+    def grade(self, question: Question, text: str) -> OpenGrade:
+        return self.grader.grade(question, text)
+
+    def grade_all(self, jobs: Sequence[tuple[Question, str]]) -> list[OpenGrade]:
+        return self.grader.grade_all(jobs)
+
+    def describe(self) -> dict[str, Any]:
+        return self.grader.describe()
 
 
 def grader_from_settings(settings: Settings) -> OpenGrader:

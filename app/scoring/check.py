@@ -23,10 +23,13 @@ from app.scoring.answers import (
     parse_number,
     parse_shape,
 )
+from app.scoring.code_verdicts import feedback as code_feedback
 from app.scoring.open_grader import OpenGrade, grade_open
 
 # Grades an open answer (its text already checked): grade_open, or the model grader's (app/runtime/grader.py).
 GradeOpen = Callable[[Question, str], OpenGrade]
+# Judges a code item's source in the sandbox (app/judge via the API): the verdict of app/scoring/code_verdicts.py.
+JudgeCode = Callable[[Question, str], dict[str, Any]]
 # 60% of the (weighted) key points covered counts as answered (and below it, as a mistake: DESIGN).
 OPEN_CORRECT_THRESHOLD = 0.6
 CORRECT_THRESHOLD = 0.999  # everything else must be fully right; the slack absorbs float sums
@@ -69,6 +72,8 @@ def expected_answer(question: Question, *, seed: int | None = None) -> Any:
         return list(parse_shape(question.answer))
     if qtype == "open":
         return question.reference
+    if qtype == "code":
+        return None  # the reference implementation is never revealed
     if qtype == "generated":
         _require_seed(seed)
         assert seed is not None
@@ -77,13 +82,16 @@ def expected_answer(question: Question, *, seed: int | None = None) -> Any:
 
 
 def check_answer(question: Question, answer: Any, *, seed: int | None = None,
-                 inst: Instance | None = None, grade: GradeOpen = grade_open) -> CheckResult:
+                 inst: Instance | None = None, grade: GradeOpen = grade_open,
+                 judge: JudgeCode | None = None) -> CheckResult:
     """Score `answer` (as sent by the client: str, number, list...) against `question`; a generated one's
     instance for `seed` is drawn here unless the caller has drawn it already (`inst`); an open one is graded
-    by `grade`."""
+    by `grade`, a code one by `judge`."""
     qtype = question.type
     if qtype == "generated":
         return _check_generated(question, answer, seed, inst)
+    if qtype == "code":
+        return _check_code(question, answer, judge)
     try:
         if qtype == "single":
             return _check_single(question, answer)
@@ -312,6 +320,17 @@ def open_result(question: Question, grade: OpenGrade) -> CheckResult:
 
 
 # --- generated ---------------------------------------------------------------------------------
+
+
+def _check_code(question: Question, answer: Any, judge: JudgeCode | None) -> CheckResult:
+    if not isinstance(answer, str) or not answer.strip():
+        return _unreadable(None, "代码题的答案是 Python 源码（一个字符串），不能为空")
+    if judge is None:
+        raise ValueError(f"question {question.id} is a code item: it needs the judge")
+    verdict = judge(question, answer)
+    text, codes = code_feedback(verdict)
+    return CheckResult(score=float(verdict["score"]), correct=verdict["status"] == "accepted", expected=None,
+                       feedback=text, details={"judge": verdict}, codes=codes)
 
 
 def _check_generated(question: Question, answer: Any, seed: Any, inst: Instance | None) -> CheckResult:

@@ -14,12 +14,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import AddressDep, ContentDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep
+from app.api.deps import AddressDep, ContentDep, LimitsDep, NowDep, SessionDep, WriteQuotasDep, outside_turn
 from app.auth import accounts
 from app.auth.rules import Text
 from app.content.loader import Content
 from app.db import write_transaction
 from app.errors import AppError, NotFound
+from app.judge import client as judge_client
 from app.practice import due, service
 from app.scoring.answers import answer_problem
 from app.scoring.check import check_answer, instance_for
@@ -156,14 +157,46 @@ def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: Conten
     if problem := answer_problem(answer, max_depth=settings.max_json_depth, max_chars=settings.max_answer_chars):
         raise AppError(f"the answer {problem}", status_code=422)
     inst = instance_for(q, seed) if q.type == "generated" and seed is not None else None
+    judge = None
+    if q.type == "code":  # a sandbox run: an account's (a guest is fine), within its code limit
+        if visitor.user is None:
+            return _needs_account(visitor)
+        service.admit_code_run(db, visitor.request.app.state.limits, visitor.user, now)
+        judge = outside_turn(visitor.request, judge_client.scorer(visitor.request.app.state.judge, "submit"))
     try:
         result, review = service.check_and_record(
             db, user=visitor.user, question=q, seed=seed, answer=answer, rating=None, now=now, quotas=quotas,
-            address=address, score=lambda: check_answer(q, answer, seed=seed, inst=inst, grade=visitor.grader.grade))
+            address=address, score=lambda: check_answer(q, answer, seed=seed, inst=inst, grade=visitor.grader.grade,
+                                                         judge=judge))
     except service.UnreadableAnswer as refused:  # the form keeps the text; the hint says what to write
         return render(visitor, "_check_refused.html", {"hint": refused.hint, "due_count": None}, status_code=422)
     view = check_view(q, result, seed=seed, inst=inst, review=review, t=translator(visitor.lang), tz=visitor.zone())
     return render(visitor, "_check_result.html", {"res": view, "due_count": None})
+
+
+@router.post("/practice/{question_id}/run", response_class=HTMLResponse)
+def run_code(question_id: str, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
+             text: Annotated[Text | None, Form()] = None) -> Response:
+    """运行示例: a code item's source on its shown examples, not scored and not recorded; the verdict table as a
+    fragment (what the API's POST /questions/{id}/run answers, rendered)."""
+    q = content.by_id.get(question_id)
+    if q is None or q.type != "code":
+        raise NotFound(f"no code question with id {question_id!r}")
+    if visitor.user is None:
+        return _needs_account(visitor)
+    settings = visitor.request.app.state.settings
+    if not (text or "").strip() or len(text or "") > settings.max_answer_chars:
+        raise AppError(f"the source must hold 1 to {settings.max_answer_chars} characters", status_code=422)
+    service.admit_code_run(db, visitor.request.app.state.limits, visitor.user, now)
+    verdict = outside_turn(visitor.request, judge_client.scorer(visitor.request.app.state.judge, "examples"))(
+        q, text or "")
+    return render(visitor, "_code_run.html", {"verdict": verdict})
+
+
+def _needs_account(visitor: Visitor) -> Response:
+    """Code runs in a sandbox of its own: a visitor starts as a guest first (one click, nothing to fill in)."""
+    return render(visitor, "_check_refused.html", {"hint": translator(visitor.lang)("code_needs_account"),
+                                                    "due_count": None}, status_code=401)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

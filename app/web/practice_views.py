@@ -161,6 +161,7 @@ def check_view(question: Question, result: CheckResult, *, seed: int | None, ins
         "explanation_html": explanation_html(question, seed, inst),
         "review": {**review, "due_text": local_time(review["due"], tz)} if review else None,  # due: None while
         # an open answer waits for the candidate's rating
+        "judge": result.details.get("judge") if question.type == "code" else None,
     }
 
 

@@ -26,6 +26,7 @@ from app.api.deps import (
     SessionDep,
     anon_value,
     carried_tokens,
+    outside_turn,
 )
 from app.auth import accounts, rules
 from app.auth.cookies import clear_session_cookie, is_https, read_session_cookie, set_session_cookie
@@ -37,6 +38,7 @@ from app.content.render import render_markdown
 from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.interviews import service
+from app.judge import client as judge_client
 from app.models import Interview, User
 from app.pagination import DEFAULT_LIMIT, HEX_ID, Page, invalid_cursor
 from app.practice import due
@@ -44,7 +46,7 @@ from app.practice import service as practice_service
 from app.rate_limits import RateLimited
 from app.runtime.grader import OpenGrader
 from app.runtime.reload import reload_content, reload_history
-from app.views import round_view
+from app.views import needs_judge, round_view
 from app.web import report_views
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
@@ -187,7 +189,12 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
 @router.get("/", response_class=HTMLResponse)
 def home(visitor: VisitorDep, content: ContentDep) -> Response:
     rounds = [round_view(content, r) for r in content.rounds]
-    return render(visitor, "home.html", {"rounds": rounds})
+    if any(r["needs_judge"] for r in rounds):
+        seen = judge_client.availability(visitor.request.app.state.judge)
+        for r in rounds:
+            r["unavailable"] = None if seen["available"] or not r["needs_judge"] else seen["reason"]
+    deleted = visitor.request.query_params.get("deleted") == "1"  # where /account/delete leads
+    return render(visitor, "home.html", {"rounds": rounds, "account_deleted": deleted})
 
 
 @router.post("/start")
@@ -199,6 +206,8 @@ def start(visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
     (its id). 429 (the error page) past the guest or the daily interview limit."""
     if round not in content.rounds_by_id:
         raise NotFound(f"no round with id {round!r}")
+    if needs_judge(content, content.rounds_by_id[round]):
+        judge_client.refuse_unless_available(visitor.request.app.state.judge)
     user = visitor.user
     if user is not None:
         service.close_expired_running(db=db, user=user, round_id=round, now=now, grader=visitor.grader)
@@ -249,6 +258,28 @@ def interview_page(interview_id: str, visitor: VisitorDep) -> Response:
     if isinstance(interview, Response):
         return interview
     return render(visitor, "interview.html", _interview_context(visitor, interview))
+
+
+@router.post("/interviews/{interview_id}/judge/{position}", response_class=HTMLResponse)
+def judge_interview_code(interview_id: str, position: int, visitor: VisitorDep) -> Response:
+    """提交 in an interview: the code item's saved source (the page flushes its autosave first) judged on every
+    case now, as the finish will judge it; the verdict as a fragment, hidden cases by kind and status only.
+    Nothing is recorded (the finish scores the last saved source); the judge remembers the verdict."""
+    interview = _owned_interview(visitor, interview_id, "active", elsewhere="/report")
+    if isinstance(interview, Response):
+        return interview
+    items = interview.plan["items"]
+    if not 0 <= position < len(items) or items[position]["question"]["type"] != "code":
+        raise NotFound(f"no code question at position {position}")
+    q = service.from_snapshot(items[position]["question"])
+    row = service.answers_by_position(visitor.db, interview).get(position)
+    source = row.answer if row is not None and isinstance(row.answer, str) else ""
+    if not source.strip():
+        raise AppError("nothing saved at this position yet: write the function first", status_code=422)
+    state = visitor.request.app.state
+    practice_service.admit_code_run(visitor.db, state.limits, visitor.signed_in(), visitor.now)
+    verdict = outside_turn(visitor.request, judge_client.scorer(state.judge, "submit"))(q, source)
+    return render(visitor, "_code_run.html", {"verdict": verdict, "submitted": True})
 
 
 @router.post("/interviews/{interview_id}/position")
@@ -402,7 +433,9 @@ FormText = Annotated[Text, Form(max_length=512)]
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(visitor: VisitorDep) -> Response:
-    return render(visitor, "account.html", {"mode": "login"})
+    reset = visitor.request.query_params.get("reset") == "1"  # where a reset link's page leads
+    return render(visitor, "account.html", {"mode": "login", "notice": translator(visitor.lang)("reset_done")
+                                            if reset else None})
 
 
 @router.post("/login")
