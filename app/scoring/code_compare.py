@@ -57,8 +57,10 @@ def _same(actual: Any, expected: Any, rtol: float, atol: float, *, exact: bool, 
     if exact or e.dtype.kind in "biu" and a.dtype.kind in "biu":
         return None if np.array_equal(a, e) else "数值不相等"
     if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
-        worst = float(np.nanmax(np.abs(a.astype(complex) - e.astype(complex)))) if a.size else 0.0
-        return f"数值不在容差内（最大偏差 {worst:.3g}）"
+        diff = np.abs(a.astype(complex) - e.astype(complex))
+        if not a.size or np.isnan(diff).all():  # NaN where a number was expected: no deviation to report
+            return "数值不在容差内（出现了 NaN 或 inf）"
+        return f"数值不在容差内（最大偏差 {float(np.nanmax(diff)):.3g}）"
     return None
 
 
