@@ -4,6 +4,7 @@ scoring below, everything that serves a question above."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -107,6 +108,16 @@ def round_view(content: Content, rnd: Round) -> dict[str, Any]:
         "sections": sections,
         "needs_judge": needs_judge(content, rnd),
     }
+
+
+def mark_unavailable(rounds: list[dict[str, Any]], availability: Callable[[], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Round views with `unavailable` (the judge's reason, or None) set; the judge is asked only when a round
+    needs it."""
+    if any(r["needs_judge"] for r in rounds):
+        seen = availability()
+        for r in rounds:
+            r["unavailable"] = None if seen["available"] or not r["needs_judge"] else seen["reason"]
+    return rounds
 
 
 def needs_judge(content: Content, rnd: Round) -> bool:

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from app.api.deps import ContentDep, JudgeDep
 from app.api.schemas import REQUEST_ERRORS, RoundPublic
 from app.judge import client as judge_client
-from app.views import round_view
+from app.views import mark_unavailable, round_view
 
 router = APIRouter(prefix="/api/v1", tags=["rounds"], responses=REQUEST_ERRORS)
 
@@ -17,8 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["rounds"], responses=REQUEST_ERRORS)
 async def list_rounds(content: ContentDep, judge: JudgeDep) -> list[dict]:
     """The rounds; one that asks code items says why it is unavailable where no sandbox can run."""
     rounds = [round_view(content, r) for r in content.rounds]
-    if any(r["needs_judge"] for r in rounds):
-        seen = await run_in_threadpool(judge_client.availability, judge)
-        for r in rounds:
-            r["unavailable"] = None if seen["available"] or not r["needs_judge"] else seen["reason"]
-    return rounds
+    if not any(r["needs_judge"] for r in rounds):
+        return rounds
+    seen = await run_in_threadpool(judge_client.availability, judge)  # may start the judge: not on the loop
+    return mark_unavailable(rounds, lambda: seen)

@@ -46,7 +46,7 @@ from app.practice import service as practice_service
 from app.rate_limits import RateLimited
 from app.runtime.grader import OpenGrader
 from app.runtime.reload import reload_content, reload_history
-from app.views import needs_judge, round_view
+from app.views import mark_unavailable, needs_judge, round_view
 from app.web import report_views
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
@@ -188,11 +188,8 @@ def login_as(visitor: Visitor, db: Session, user: User, now: datetime, response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(visitor: VisitorDep, content: ContentDep) -> Response:
-    rounds = [round_view(content, r) for r in content.rounds]
-    if any(r["needs_judge"] for r in rounds):
-        seen = judge_client.availability(visitor.request.app.state.judge)
-        for r in rounds:
-            r["unavailable"] = None if seen["available"] or not r["needs_judge"] else seen["reason"]
+    rounds = mark_unavailable([round_view(content, r) for r in content.rounds],
+                              lambda: judge_client.availability(visitor.request.app.state.judge))
     deleted = visitor.request.query_params.get("deleted") == "1"  # where /account/delete leads
     return render(visitor, "home.html", {"rounds": rounds, "account_deleted": deleted})
 
