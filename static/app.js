@@ -182,6 +182,7 @@
         .then(function (res) {
           if (res.ok) {
             held[p] = raw;
+            acknowledged[prefix + p] = { raw: raw, at: Date.now() };
             delete refused[p];
             // Only drop the pending copy if nothing newer was typed meanwhile.
             if (localStorage.getItem(prefix + p) === raw) localStorage.removeItem(prefix + p);
@@ -281,6 +282,12 @@
     // What the server rendered is what it holds; a pending (unacknowledged) answer is newer.
     if (form) held[pos] = JSON.stringify(renderedAnswerOf(form));
     var mine = localStorage.getItem(prefix + pos);
+    var acked = acknowledged[prefix + pos];
+    if (form && acked && acked.at >= movedAt && acked.raw !== held[pos]) {
+      // Rendered before a save it did not see: the server holds the saved answer, show that one.
+      held[pos] = acked.raw;
+      if (mine === null) { applyAnswer(JSON.parse(acked.raw)); setStatus("Saved"); }
+    }
     if (mine !== null) { applyAnswer(JSON.parse(mine)); }
     pendingPositions().forEach(function (p) { send(p); });
     // An edit made between htmx's swap and this start (no listener heard it) is saved as any other.
@@ -307,7 +314,7 @@
       var moving = e.target.closest && e.target.closest("form.move");
       if (!moving || !root.contains(moving)) return;
       e.preventDefault();
-      whenFlushed(function () { e.detail.issueRequest(true); });
+      whenFlushed(function () { movedAt = Date.now(); e.detail.issueRequest(true); });
     }
     document.body.addEventListener("htmx:confirm", onConfirm);
 
@@ -441,6 +448,10 @@
 
   // The interview part of the page now showing, and what stops its script.
   var interview = { root: null, stop: null };
+  // The last save of each position the server acknowledged ("mj:pending:<id>:<pos>" → {raw, at}), and when
+  // the last move to another part was sent: a save acknowledged after that move's request left was not in
+  // the part the server rendered for it (typing right after pressing a question's button).
+  var acknowledged = {}, movedAt = 0;
 
   function startInterview(root) {
     if (interview.stop) interview.stop();

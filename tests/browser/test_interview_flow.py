@@ -368,3 +368,34 @@ def test_a_guest_logging_out_is_warned_first_and_may_keep_the_work(server, page)
     expect(page.get_by_role("link", name="登录")).to_be_visible()
     page.goto(interview_url)
     expect(page.locator("main")).to_contain_text("找不到")
+
+
+def test_typing_while_a_move_is_on_its_way_is_not_hidden_by_its_older_page(server, page):
+    """Pressing a question's button and typing at once into the field still showing: the save is
+    acknowledged before the moved-to part arrives, which the server rendered before that save. The page
+    shows what was saved, not the older render, and does not save it again."""
+    page.goto(server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    go_to_type(page, "open")
+    puts: list[int] = []
+    page.on("response", lambda r: puts.append(r.status) if r.request.method == "PUT" else None)
+    held_back: list[str] = []
+
+    def hold_back(route):  # the server's answer to the move, delivered after the save's (a slow network)
+        response = route.fetch()
+        held_back.append(route.request.url)
+        time.sleep(2.5)  # the browser goes on meanwhile: the autosave's PUT leaves and is answered
+        route.fulfill(response=response)
+
+    page.route("**/position", hold_back)
+    page.locator('ol.positions button[data-type="open"]').first.click()  # the question showing: a move to itself
+    page.locator("#answer-text").fill("按通道求均值和方差")
+    page.wait_for_timeout(4000)  # past the autosave, and past the held-back move
+    assert held_back and puts == [200]
+    expect(page.locator("#answer-text")).to_have_value("按通道求均值和方差")
+    wait_saved(page)
+    page.wait_for_timeout(1500)
+    assert puts == [200]
+    page.reload()
+    expect(page.locator("#answer-text")).to_have_value("按通道求均值和方差")
