@@ -94,7 +94,25 @@ class IntIdCursor(CursorKind):
 
 
 HEX_ID = HexIdCursor()
+class CountIdCursor(CursorKind):
+    """(a count, an integer id) — lists ordered by how often something happened, then by the row that
+    happened last (the 错题本: times wrong, the latest mistake's attempt id)."""
+
+    def __init__(self) -> None:
+        super().__init__(">iQ")
+
+    def encode(self, count: int, row_id: int) -> str:
+        return base64.urlsafe_b64encode(struct.pack(self.fmt, count, row_id)).decode("ascii")
+
+    def decode(self, cursor: str) -> tuple[int, int]:
+        if not self.matches(cursor):
+            raise invalid_cursor()
+        count, row_id = struct.unpack(self.fmt, base64.urlsafe_b64decode(cursor))
+        return count, row_id
+
+
 INT_ID = IntIdCursor()
+COUNT_ID = CountIdCursor()
 CURSOR_HELP = "the `next` of the previous page, unchanged; leave it out for the first page"
 INVALID_CURSOR = "not a cursor of this list: send a page's `next` unchanged, or no cursor for the first page"
 

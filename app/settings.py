@@ -81,6 +81,9 @@ class Settings(BaseSettings):
         default=20, ge=0, le=100_000, description="new review cards (never reviewed since the answer that made them) "
         "that may fall due on one of the candidate's days, as Anki caps them; the others wait for the next day with "
         "room (app/practice/due.py). 0: new cards never fall due")
+    mistake_clear_after_days: int = Field(
+        default=2, ge=1, le=30, description="a question leaves the 错题本 when the answers since its last mistake are "
+        "all correct and fall on this many different days of the candidate's calendar (app/practice/mistakes.py)")
     content_poll_s: float = Field(
         default=0.25, gt=0, description="how often a worker reads the published content version")
     content_poll_backoff_max_s: float = Field(

@@ -73,6 +73,11 @@ async def get_new_cards_per_day(request: Request) -> int:
     return request.app.state.settings.new_cards_per_day
 
 
+async def get_clear_after(request: Request) -> int:
+    """MIANJING_MISTAKE_CLEAR_AFTER_DAYS, for the 错题本 and practice from it (app.practice.mistakes)."""
+    return request.app.state.settings.mistake_clear_after_days
+
+
 async def get_judge(request: Request) -> JudgeConfig:
     """Where the machine's judge process listens (app.judge.client); it starts on the first code check."""
     return request.app.state.judge
@@ -91,6 +96,7 @@ GraderDep = Annotated[OpenGrader, Depends(get_grader)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 NewCardsDep = Annotated[int, Depends(get_new_cards_per_day)]
+ClearAfterDep = Annotated[int, Depends(get_clear_after)]
 JudgeDep = Annotated[JudgeConfig, Depends(get_judge)]
 
 

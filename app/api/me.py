@@ -9,25 +9,37 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
-from app.api.deps import AddressDep, CallerDep, ContentDep, NewCardsDep, NowDep, SessionDep, WriteQuotasDep
+from app.api.deps import (
+    AddressDep,
+    CallerDep,
+    ClearAfterDep,
+    ContentDep,
+    NewCardsDep,
+    NowDep,
+    SessionDep,
+    WriteQuotasDep,
+)
 from app.api.schemas import (
     AUTH_WRITE_ERRORS,
     REQUEST_ERRORS,
     AccountSettings,
     AttemptPage,
+    CountCursor,
     Dashboard,
     DueReviewPage,
     ExportRecord,
     IntCursor,
+    MistakePage,
     PageLimit,
     ReviewRated,
     errors,
     links,
 )
+from app.content.model import QUESTION_TYPES, QuestionType
 from app.db import request_session, write_transaction
 from app.errors import AppError
 from app.pagination import DEFAULT_LIMIT
-from app.practice import due, listing, scheduling, service
+from app.practice import due, listing, mistakes, scheduling, service
 from app.practice.export import export_batches, export_chunks
 from app.practice.scheduling import RatingName, utc
 
@@ -140,6 +152,33 @@ def attempts(caller: CallerDep, db: SessionDep, content: ContentDep, limit: Page
     """My answered questions, newest first, `limit` at a time (pass a page's `next` as `cursor`)."""
     page = listing.attempts_page(db, content, caller.user(db), limit, cursor)
     return {"items": page.items, "next": page.next}
+
+
+@router.get("/mistakes", response_model=MistakePage, operation_id="list_mistakes", responses={
+    **READ, **links(200, next_page=("list_mistakes", {"cursor": "$response.body#/next"}),
+                    first=("get_question", {"question_id": "$response.body#/items/0/question_id"}))})
+def my_mistakes(
+    caller: CallerDep, db: SessionDep, content: ContentDep, clear_after: ClearAfterDep,
+    bank: Annotated[list[str], Query(max_length=50, description="any of these banks (repeat); none: all")] = [],  # noqa: B006
+    topic: Annotated[list[str], Query(max_length=50, description="any of these topics (repeat)")] = [],  # noqa: B006
+    type: Annotated[list[QuestionType], Query(max_length=len(QUESTION_TYPES), description="any of these types")] = [],  # noqa: B006
+    round: Annotated[list[str], Query(max_length=50, description="wrong in any of these rounds (interviews)")] = [],  # noqa: B006
+    state: Annotated[mistakes.State, Query(description="active: in the list now; cleared: left it (correct on "
+                                                       "enough different days since); all")] = "active",
+    sort: Annotated[mistakes.Sort, Query(description="often: most often wrong first; recent: latest mistake first")] = "often",
+    limit: PageLimit = DEFAULT_LIMIT, cursor: CountCursor = None,
+) -> dict[str, Any]:
+    """My 错题本: every question I got wrong, in practice or an interview, with my last mistake and my latest
+    answer beside the reference. A question leaves it once the answers since its last mistake are all correct
+    on MIANJING_MISTAKE_CLEAR_AFTER_DAYS different days of mine (state=cleared lists those), and comes back
+    with the next mistake."""
+    user = caller.user(db)
+    entries = mistakes.select_entries(
+        mistakes.mistakes_of(db, content, user, due.candidate_zone(user), clear_after).values(), content,
+        state=state, banks=tuple(bank), topics=tuple(topic), types=tuple(type), rounds=tuple(round), sort=sort)
+    page = listing.mistakes_page(entries, content, sort, limit, cursor)
+    return {"items": [{**item, "url": question_link(item["question_id"])} for item in page.items],
+            "next": page.next}
 
 
 @router.get("/stats", response_model=Dashboard, operation_id="get_stats", responses=READ)

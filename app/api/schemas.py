@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from app.limits import current_limits
-from app.pagination import CURSOR_HELP, HEX_ID, INT_ID, INVALID_CURSOR, MAX_LIMIT, CursorKind
+from app.pagination import COUNT_ID, CURSOR_HELP, HEX_ID, INT_ID, INVALID_CURSOR, MAX_LIMIT, CursorKind
 from app.scoring.answers import answer_problem
 
 
@@ -69,6 +69,7 @@ PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per pag
 NEXT_HELP = "the cursor of the next page (send it as `cursor`); null on the last page"
 IntCursor, IntNext = cursor_param(INT_ID), next_cursor(INT_ID)
 HexCursor, HexNext = cursor_param(HEX_ID), next_cursor(HEX_ID)
+CountCursor, CountNext = cursor_param(COUNT_ID), next_cursor(COUNT_ID)
 
 
 class OptionPublic(BaseModel):
@@ -418,6 +419,49 @@ class AttemptRecord(BaseModel):
     rating: str | None = Field(description="the rating the review card got: again | hard | good | easy")
     source: Literal["practice", "interview"]
     interview_id: str | None
+
+
+class MistakeAnswer(BaseModel):
+    """One of my answers as the 错题本 shows it."""
+
+    attempt_id: int
+    created_at: Timestamp
+    answer: Any = Field(description="what I answered; null when stored in a shape this version cannot read")
+    score: float
+    rating: str | None
+    source: Literal["practice", "interview"]
+    interview_id: str | None
+    seed: int | None = Field(description="the instance of a generated item")
+
+
+class Mistake(BaseModel):
+    """A question I got wrong (DESIGN: an objective item below full marks, an open one rated Again or covered
+    below 0.6), with my last mistake and my latest answer beside the reference."""
+
+    question_id: str
+    title: str
+    bank: str
+    type: str
+    topics: list[str]
+    wrong: int = Field(description="how many of my answers to it were mistakes")
+    answered: int = Field(description="how many times I answered it")
+    first_wrong_at: Timestamp
+    last_wrong: MistakeAnswer
+    latest: MistakeAnswer
+    expected: Any = Field(description="the reference answer of the last mistake's instance (an option key, "
+                                      "keys, a number, a shape, the reference text); null for code items")
+    correct_days: int = Field(description="days with a correct answer since the last mistake")
+    cleared_at: Timestamp | None = Field(description="when it left the list (correct on enough different "
+                                                     "days since its last mistake); null while it is in it")
+    rounds: list[str] = Field(description="the rounds in which it went wrong")
+    url: str
+
+
+class MistakePage(BaseModel):
+    """A page of my 错题本, most often wrong first (sort=often) or latest mistake first (sort=recent)."""
+
+    items: list[Mistake]
+    next: CountNext = Field(description=NEXT_HELP)
 
 
 class PasswordChanged(BaseModel):

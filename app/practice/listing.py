@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 
 from app.content.loader import Content
 from app.models import Attempt, User
-from app.pagination import INT_ID, Page, page_of
-from app.practice import due
+from app.pagination import COUNT_ID, INT_ID, Page, page_of
+from app.practice import due, mistakes
 from app.scoring.answers import readable_answer
+from app.scoring.check import expected_answer
 
 
 def due_page(db: Session, content: Content, user: User, now: datetime, tz: tzinfo, new_per_day: int | None,
@@ -51,3 +52,31 @@ def attempt_record(content: Content, a: Attempt) -> dict[str, Any]:
             "question_title": q.title if q else None, "seed": a.seed, "answer": a.answer if readable else None,
             "answer_unreadable": not readable, "score": a.score,
             "correct": a.correct, "rating": a.rating, "source": a.source, "interview_id": a.interview_id}
+
+
+def mistakes_page(entries: list[mistakes.MistakeEntry], content: Content, sort: mistakes.Sort, limit: int,
+                  cursor: str | None = None) -> Page[dict[str, Any]]:
+    """A page of selected 错题本 entries (in the order app.practice.mistakes.select_entries gives) after
+    `cursor`: the (times wrong, last mistake's attempt id) of the last entry seen, descending."""
+    if cursor is not None:
+        after = COUNT_ID.decode(cursor)
+        entries = [e for e in entries if mistakes.sort_key(e, sort) < after]
+    page = page_of(entries, limit, lambda e: COUNT_ID.encode(*mistakes.sort_key(e, sort)))
+    return Page([mistake_record(content, e) for e in page.items], page.next)
+
+
+def _answer_record(a: mistakes.AttemptFact) -> dict[str, Any]:
+    readable = readable_answer(a.answer)
+    return {"attempt_id": a.id, "created_at": a.created_at.isoformat(), "answer": a.answer if readable else None,
+            "score": a.score, "rating": a.rating, "source": a.source, "interview_id": a.interview_id, "seed": a.seed}
+
+
+def mistake_record(content: Content, e: mistakes.MistakeEntry) -> dict[str, Any]:
+    q = content.by_id[e.question_id]
+    seed = e.last_wrong.seed if q.type == "generated" else None
+    expected = expected_answer(q, seed=seed) if q.type != "generated" or seed is not None else None
+    return {"question_id": q.id, "title": q.title, "bank": q.bank, "type": q.type, "topics": list(q.topics),
+            "wrong": e.wrong, "answered": e.answered, "first_wrong_at": e.first_wrong_at.isoformat(),
+            "last_wrong": _answer_record(e.last_wrong), "latest": _answer_record(e.last),
+            "expected": expected, "correct_days": e.correct_days,
+            "cleared_at": e.cleared_at.isoformat() if e.cleared_at else None, "rounds": sorted(e.rounds)}
