@@ -175,3 +175,32 @@ def test_nobody_sees_anothers_mistakes(env):
     check(client, alice, "s-numeric", "64")
     assert ids(mistakes(client, alice)) == ["s-numeric"]
     assert mistakes(client, bob) == {"items": [], "next": None}
+
+
+def test_practice_from_mistakes_draws_only_them_and_redo_comes_first(env):
+    client, clock = env
+    h = guest(client)
+    assert client.get("/api/v1/practice/next", params={"mistakes": True}).status_code == 401
+    assert client.get("/api/v1/practice/next", params={"mistakes": True}, headers=h).status_code == 404  # none yet
+    check(client, h, "s-numeric", "64")
+    check(client, h, "s-shape", "(1,)")
+    drawn = {client.get("/api/v1/practice/next", params={"mistakes": True}, headers=h).json()["id"] for _ in range(8)}
+    assert drawn <= {"s-numeric", "s-shape"}  # nothing but my mistakes
+    assert client.get("/api/v1/practice/next", params={"mistakes": True, "type": "shape"}, headers=h).json()["id"] == "s-shape"
+
+
+def test_the_page_lists_mine_marks_the_options_and_redo_links_to_practice(env):
+    client, _ = env
+    page = client.get("/mistakes")
+    assert page.status_code == 200 and "login-prompt" in page.text
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/guest", data={"csrf_token": csrf, "next": "/mistakes"}).status_code in (200, 303)
+    token = client.get("/mistakes").text.split('name="csrf-token" content="')[1].split('"')[0]
+    r = client.post("/practice/s-single/check", data={"csrf_token": token, "choice": "A"})
+    assert r.status_code == 200, r.text
+    html = client.get("/mistakes").text
+    assert 'data-question="s-single"' in html and "option-row chosen wrong" in html and "option-row right" in html
+    assert "/practice?mistakes=1&amp;first=s-single" in html
+    redo = client.get("/practice?mistakes=1&first=s-single")
+    assert redo.status_code == 200 and 'data-qid="s-single"' in redo.text
+    assert client.get("/mistakes?cursor=nonsense").status_code == 422

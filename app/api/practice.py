@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from app.api.deps import ContentDep, NewCardsDep, NowDep, OptionalCallerDep, SessionDep
+from app.api.deps import ClearAfterDep, ContentDep, NewCardsDep, NowDep, OptionalCallerDep, SessionDep
 from app.api.schemas import REQUEST_ERRORS, CheckRequest, PracticeQuestion, errors, links
 from app.content.loader import one
 from app.content.model import QUESTION_TYPES, QuestionType
@@ -15,7 +15,7 @@ from app.practice import due, service
 from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
-ERRORS = {**REQUEST_ERRORS, **errors(e401="weak=true without a user", e404="no question matches these filters")}
+ERRORS = {**REQUEST_ERRORS, **errors(e401="weak=true or mistakes=true without a user", e404="no question matches these filters")}
 
 
 class PracticeCheckRequest(CheckRequest):
@@ -32,17 +32,19 @@ def next_question(
     db: SessionDep,
     now: NowDep,
     new_cards: NewCardsDep,
+    clear_after: ClearAfterDep,
     bank: str | None = None,
     topic: str | None = None,
     type: Annotated[QuestionType | None, Query(description=f"one of {', '.join(QUESTION_TYPES)}")] = None,
     difficulty: Annotated[int | None, Query(ge=1, le=5)] = None,
     weak: bool = False,
+    mistakes: Annotated[bool, Query(description="only the questions in my 错题本 (GET /api/v1/me/mistakes)")] = False,
 ) -> dict[str, Any]:
     """A question's public view to practise: one of mine that is due, else a new one, else the one due
-    soonest (anonymous: a random match). weak=true draws from my weakest topics. Generated items come
+    soonest (anonymous: a random match). weak=true draws from my weakest topics, mistakes=true from my 错题本. Generated items come
     with a fresh seed; `practice` says why this one was chosen."""
-    filters = service.PracticeFilters(banks=one(bank), topics=one(topic), types=one(type), weak=weak,
+    filters = service.PracticeFilters(banks=one(bank), topics=one(topic), types=one(type), weak=weak, mistakes=mistakes,
                                       difficulty=(difficulty, difficulty) if difficulty is not None else (1, 5))
     user = caller.optional_user(db)
     return service.next_question(db if user else None, content, user, now, filters, tz=due.candidate_zone(user),
-                                 new_per_day=new_cards)
+                                 new_per_day=new_cards, clear_after=clear_after)

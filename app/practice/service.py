@@ -20,6 +20,7 @@ from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
 from app.practice import due, scheduling, stats
+from app.practice import mistakes as mistake_list
 from app.practice.scheduling import utc
 from app.rate_limits import Limits
 from app.runtime.replacements import recorded_id
@@ -383,6 +384,7 @@ class PracticeFilters:
     types: tuple[str, ...] = ()
     difficulty: tuple[int, int] = (1, 5)
     weak: bool = False
+    mistakes: bool = False  # only the questions in my 错题本 now (app.practice.mistakes)
 
     def matching(self, content: Content) -> list[Question]:
         """The questions these filters allow, in bank order (through the content's indexes)."""
@@ -391,12 +393,13 @@ class PracticeFilters:
 
 def next_question(db: Session | None, content: Content, user: User | None, now: datetime,
                   filters: PracticeFilters, *, tz: tzinfo = UTC, new_per_day: int | None = None,
-                  avoid: str | None = None) -> dict[str, Any]:
+                  avoid: str | None = None, first: str | None = None, clear_after: int = 2) -> dict[str, Any]:
     """A question to practise: one of mine that is due today (app.practice.due), else one I have never
     answered, else the one due soonest (a new card held back by the cap: the day it is held back to);
     anonymous callers get a random match. filters.weak restricts to my
-    weakest topics. `avoid` (the question just shown) is not picked again unless nothing else matches. Items
-    that are not scored are never offered: there is nothing to check."""
+    weakest topics, filters.mistakes to my 错题本. `avoid` (the question just shown) is not picked again unless
+    nothing else matches; `first`, when it matches, is the one (再练一次 on the 错题本: a fresh instance of a
+    generated item). Items that are not scored are never offered: there is nothing to check."""
     candidates = [q for q in filters.matching(content) if q.scored]
     if "code" not in filters.types:  # code items come when asked for (types=code), as in rounds
         candidates = [q for q in candidates if q.type != "code"]
@@ -410,9 +413,16 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
         if weak_topics:
             wanted = set(weak_topics)
             candidates = [q for q in candidates if wanted.intersection(q.topics)]
+    if filters.mistakes:
+        if user is None or db is None:
+            raise AppError("mistakes=true needs a user: log in, or send Authorization: Bearer <token>",
+                           status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        wrong = mistake_list.active_ids(db, content, user, tz, clear_after)
+        candidates = [q for q in candidates if q.id in wrong]
     if not candidates:
         raise NotFound("no question matches these filters")
     candidates = [q for q in candidates if q.id != avoid] or candidates
+    candidates = [q for q in candidates if q.id == first] or candidates
     reason, when = "random", None
     if user is None or db is None:
         q = random.choice(candidates)

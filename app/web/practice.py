@@ -45,7 +45,7 @@ from app.web.practice_views import (
 from app.web.routes import Visitor, VisitorDep, login_as, redirect, render
 
 router = APIRouter(include_in_schema=False)
-GUEST_TARGETS = ("/practice", "/reviews", "/dashboard")  # where "start as a guest" may send the visitor back to
+GUEST_TARGETS = ("/practice", "/reviews", "/dashboard", "/mistakes")  # where "start as a guest" may send the visitor back to
 
 
 def _is_htmx(request: Request) -> bool:
@@ -75,15 +75,19 @@ def _page(visitor: Visitor, name: str, context: dict[str, Any]) -> Response:
 @router.get("/practice", response_class=HTMLResponse)
 def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     filters = parse_filters(request.query_params)
-    if "prev" not in request.query_params and parse_qsl(request.url.query) != parse_qsl(filters_query(filters)):
-        return redirect(visitor, practice_url(filters))  # one clean, shareable URL per filter (no dmin=1&dmax=5)
+    first = request.query_params.get("first")  # 再练一次 on the 错题本: this question first
+    if "prev" not in request.query_params and parse_qsl(request.url.query) != parse_qsl(
+            filters_query(filters, first=first or "")):
+        return redirect(visitor, practice_url(filters, first=first or ""))  # one clean URL per filter (no dmin=1&dmax=5)
     weak_needs_login = filters.weak and visitor.user is None
-    if weak_needs_login:
-        filters = replace(filters, weak=False)
+    mistakes_need_login = filters.mistakes and visitor.user is None
+    if weak_needs_login or mistakes_need_login:
+        filters = replace(filters, weak=False, mistakes=False)
     try:
         view = service.next_question(db if visitor.user else None, content, visitor.user, now, filters,
                                      tz=visitor.zone(), new_per_day=visitor.new_cards_per_day,
-                                     avoid=request.query_params.get("prev"))
+                                     avoid=request.query_params.get("prev"), first=first,
+                                     clear_after=request.app.state.settings.mistake_clear_after_days)
     except NotFound:
         view = None
     next_url = practice_url(filters, prev=view["id"] if view else "")
@@ -91,7 +95,8 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
         **_slot(visitor, content, view, next_url=next_url, mode="practice", weak=filters.weak),
         "filters": filters, "choices": filter_choices(content),
         "summary": filter_summary(filters, content, translator(visitor.lang)),
-        "weak_needs_login": weak_needs_login, "here": practice_url(filters),
+        "weak_needs_login": weak_needs_login, "here": practice_url(filters), "mistakes": filters.mistakes,
+        "mistakes_need_login": mistakes_need_login,
     })
 
 

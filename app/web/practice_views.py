@@ -51,7 +51,8 @@ def parse_filters(params: QueryParams) -> PracticeFilters:
     lo, hi = _level(params.get("dmin"), 1), _level(params.get("dmax"), 5)
     return PracticeFilters(banks=query_values(params, "bank"), topics=query_values(params, "topic"),
                            types=query_values(params, "type"), difficulty=(min(lo, hi), max(lo, hi)),
-                           weak=params.get("weak") in ("1", "on", "true"))
+                           weak=params.get("weak") in ("1", "on", "true"),
+                           mistakes=params.get("mistakes") in ("1", "on", "true"))
 
 
 def filters_query(filters: PracticeFilters, **extra: str) -> str:
@@ -62,6 +63,8 @@ def filters_query(filters: PracticeFilters, **extra: str) -> str:
         pairs += [("dmin", str(filters.difficulty[0])), ("dmax", str(filters.difficulty[1]))]
     if filters.weak:
         pairs.append(("weak", "1"))
+    if filters.mistakes:
+        pairs.append(("mistakes", "1"))
     pairs += [(k, v) for k, v in extra.items() if v]
     return urlencode(pairs)
 
@@ -92,6 +95,8 @@ def filter_summary(filters: PracticeFilters, content: Content, t: Callable[..., 
         parts.append(t("difficulty_range", lo=filters.difficulty[0], hi=filters.difficulty[1]))
     if filters.weak:
         parts.append(t("filter_weak_short"))
+    if filters.mistakes:
+        parts.append(t("filter_mistakes_short"))
     return parts
 
 
