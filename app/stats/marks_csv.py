@@ -49,8 +49,8 @@ def decode(data: bytes) -> str:
 
 
 def read_marks(lines: Iterable[str]) -> MarksTable:
-    reader = csv.reader(lines)
-    row = 0  # the last row read, for csv's own errors (an unclosed quote, a NUL byte)
+    reader = csv.reader(lines, strict=True)
+    row = 0  # the last row read, for csv's own errors (an unclosed or stray quote)
     try:
         header = _header(next(reader, None))
         total_at = next((i for i, name in enumerate(header) if i and name.lower() in TOTAL_COLUMNS), None)
