@@ -259,6 +259,7 @@ def stats_items(
     """Item statistics with Moodle's definitions (docs/statistics.md): one JSON line per item with its facility,
     sd, discrimination_index, discriminative_efficiency and effective_weight (fractions; null where undefined).
     Bad input exits 2 with the row and column."""
+    import io
     import json
     import sys
 
@@ -271,7 +272,7 @@ def stats_items(
         typer.echo(f"{marks_csv}: {exc.strerror or exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        table = read_marks(decode(data).splitlines())
+        table = read_marks(io.StringIO(decode(data), newline=""))  # csv's own line ends, quoted ones included
     except MarksCsvError as exc:
         typer.echo(f"{marks_csv}: {exc}", err=True)
         raise typer.Exit(2) from None

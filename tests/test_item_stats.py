@@ -336,9 +336,14 @@ def test_an_empty_cell_is_an_unanswered_item_worth_zero() -> None:
 
 
 def test_blank_lines_are_skipped_and_rows_still_counted(tmp_path: Path) -> None:
-    result = run_cli(tmp_path, "attempt,q1,q2\na,1,0\n\nb,0,1\nc,x,1\n")
+    result = run_cli(tmp_path, "attempt,q1,q2\r\na,1,0\r\n\r\nb,0,1\r\nc,x,1\r\n")
     assert result.exit_code == 2
     assert "row 5, column 2 (q1)" in result.stderr
+
+
+def test_a_quoted_id_may_hold_a_line_break(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, 'attempt,q1,q2\n"a\nb",1,0\nc,0,1\nd,1,x\n')
+    assert result.exit_code == 2 and "row 4, column 3 (q2)" in result.stderr  # the spreadsheet's row, not the line
 
 
 @pytest.mark.parametrize(("text", "where", "what"), [
@@ -382,3 +387,9 @@ def test_a_header_without_attempts_prints_nulls(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "attempt,q1\n")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"item": "q1", **dict.fromkeys(FIELDS)}
+
+
+def test_the_marks_can_come_from_stdin() -> None:
+    result = CliRunner().invoke(cli, ["stats", "items", "--marks-csv", "-"], input=csv_of(TINY))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["facility"] for line in result.stdout.splitlines()] == [0.5, 0.75, 0.5]
