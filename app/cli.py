@@ -1,4 +1,4 @@
-"""The `mianjing` command: serve, db upgrade and prune, content check and publish, grade-open."""
+"""The `mianjing` command: serve, db upgrade and prune, content check and publish, grade-open, stats items."""
 
 from __future__ import annotations
 
@@ -245,6 +245,42 @@ def content_reload(
     typer.echo(f"reloaded: version {body['version']} ({body['questions']} questions, {body['banks']} banks, "
                f"{body['rounds']} rounds); +{len(body['added'])} -{len(body['removed'])} ~{len(body['changed'])}; "
                f"{body['seconds']} s")
+
+
+stats_cli = typer.Typer(help="Statistics that find bad questions.", no_args_is_help=True)
+cli.add_typer(stats_cli, name="stats")
+
+
+@stats_cli.command("items")
+def stats_items(
+    marks_csv: Annotated[Path, typer.Option("--marks-csv", help="CSV: attempt id, one column per item (mark as a "
+                                                                "fraction 0–1), optional summarks/total; - for stdin")],
+) -> None:
+    """Item statistics with Moodle's definitions (docs/statistics.md): one JSON line per item with its facility,
+    sd, discrimination_index, discriminative_efficiency and effective_weight (fractions; null where undefined).
+    Bad input exits 2 with the row and column."""
+    import io
+    import json
+    import sys
+
+    from app.stats.items import item_statistics
+    from app.stats.marks_csv import MarksCsvError, decode, read_marks
+
+    try:
+        data = sys.stdin.buffer.read() if str(marks_csv) == "-" else marks_csv.read_bytes()
+    except OSError as exc:
+        typer.echo(f"{marks_csv}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        table = read_marks(io.StringIO(decode(data), newline=""))  # csv's own line ends, quoted ones included
+    except MarksCsvError as exc:
+        typer.echo(f"{marks_csv}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for row in item_statistics(table.accumulators):
+        typer.echo(json.dumps({"item": row.item, "facility": row.facility, "sd": row.sd,
+                               "discrimination_index": row.discrimination_index,
+                               "discriminative_efficiency": row.discriminative_efficiency,
+                               "effective_weight": row.effective_weight}, ensure_ascii=False))
 
 
 user_cli = typer.Typer(help="Accounts.", no_args_is_help=True)

@@ -1,0 +1,1 @@
+"""Statistics over completed attempts: pure functions and accumulators, no web or database."""
