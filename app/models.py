@@ -49,6 +49,9 @@ class User(SQLModel, table=True):
     is_guest: bool = False
     is_admin: bool = False
     desired_retention: float = 0.9
+    # Lapses that make a card a leech and suspend it (Anki's default, 8); again every half as many after
+    # the candidate resumes it (app.practice.leeches).
+    leech_lapses: int = Field(default=8, sa_column_kwargs={"server_default": "8"})
     # The IANA zone the browser reports (app.practice.due.candidate_zone): the candidate's days. NULL: UTC.
     timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts(nullable=False, default=utcnow)
@@ -216,3 +219,5 @@ class ReviewCard(SQLModel, table=True):
     # The second answer, which took the card out of the new ones: it counts against that day's cap of new
     # cards (app.practice.due). NULL while the card is new.
     first_review_at: datetime | None = _ts(nullable=True)
+    # Set when the card became a leech and was suspended (never due, never drawn) until the candidate resumes it.
+    suspended_at: datetime | None = _ts(nullable=True)

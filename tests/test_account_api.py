@@ -153,7 +153,7 @@ def test_the_archive_holds_everything_of_mine_and_nothing_of_anyone_else(env):
     data = r.json()
     assert data["format"] == "mianjing-archive/1"
     assert data["account"]["username"] == "alice" and data["account"]["settings"] == {
-        "desired_retention": 0.85, "timezone": "Asia/Shanghai"}
+        "desired_retention": 0.85, "timezone": "Asia/Shanghai", "leech_lapses": 8}
     assert "password_hash" not in r.text and "token" not in r.text  # no secrets
     [interview] = data["interviews"]
     assert interview["id"] == interview_id and interview["state"] == "finished"

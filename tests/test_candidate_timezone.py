@@ -33,7 +33,7 @@ def guest(client: TestClient) -> dict[str, str]:
 def test_the_zone_is_an_iana_name_or_a_422(env):
     client, _ = env
     h = guest(client)
-    assert client.get("/api/v1/me/settings", headers=h).json() == {"desired_retention": 0.9, "timezone": None}
+    assert client.get("/api/v1/me/settings", headers=h).json() == {"desired_retention": 0.9, "timezone": None, "leech_lapses": 8}
     for bad in ("Mars/Olympus", "", "asia/shanghai", "../../etc/passwd", "Asia/Shanghai\x00", "X" * 65):
         r = client.patch("/api/v1/me/settings", json={"timezone": bad}, headers=h)
         assert r.status_code == 422, bad
@@ -41,12 +41,12 @@ def test_the_zone_is_an_iana_name_or_a_422(env):
     assert client.patch("/api/v1/me/settings", json={"desired_retention": 2}, headers=h).status_code == 422
     assert client.get("/api/v1/me/settings", headers=h).json()["timezone"] is None  # nothing half-changed
     r = client.patch("/api/v1/me/settings", json={"timezone": "Asia/Shanghai"}, headers=h)
-    assert r.status_code == 200 and r.json() == {"desired_retention": 0.9, "timezone": "Asia/Shanghai"}
+    assert r.status_code == 200 and r.json() == {"desired_retention": 0.9, "timezone": "Asia/Shanghai", "leech_lapses": 8}
     r = client.patch("/api/v1/me/settings", json={"desired_retention": 0.8}, headers=h)  # the zone stays
-    assert r.json() == {"desired_retention": 0.8, "timezone": "Asia/Shanghai"}
+    assert r.json() == {"desired_retention": 0.8, "timezone": "Asia/Shanghai", "leech_lapses": 8}
     assert client.patch("/api/v1/me/settings", json={}, headers=h).json()["timezone"] == "Asia/Shanghai"
     assert client.put("/api/v1/me/settings", json={"desired_retention": 0.85}, headers=h).json() == {
-        "desired_retention": 0.85, "timezone": "Asia/Shanghai"}
+        "desired_retention": 0.85, "timezone": "Asia/Shanghai", "leech_lapses": 8}
     assert client.patch("/api/v1/me/settings", json={"timezone": "UTC"}).status_code == 401
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/api/v1/me/settings"]["patch"]["requestBody"]["content"]["application/json"]["schema"]

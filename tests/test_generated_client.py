@@ -35,7 +35,7 @@ OPERATIONS = {
     "register", "login", "create_guest", "keep_guest", "logout",
     "start_interview", "list_interviews", "get_interview", "save_answer", "move_to_question", "finish_interview",
     "abandon_interview", "get_report", "rate_answer", "share_report", "unshare_report",
-    "get_reviews_due", "rate_review", "list_attempts", "get_stats", "get_settings", "update_settings",
+    "get_reviews_due", "rate_review", "list_attempts", "list_mistakes", "list_leeches", "resume_leech", "get_stats", "get_settings", "update_settings",
     "change_settings", "export_data", "change_password", "export_archive", "delete_account", "issue_reset_link",
     "get_next_question", "reload_content", "list_reloads",
 }

@@ -261,9 +261,9 @@ def test_open_self_rating_in_check_and_after_the_fact(env):
 def test_retention_setting_changes_intervals(env):
     client, _ = env
     lax, strict = guest(client), guest(client)
-    assert client.get("/api/v1/me/settings", headers=lax).json() == {"desired_retention": 0.9, "timezone": None}
+    assert client.get("/api/v1/me/settings", headers=lax).json() == {"desired_retention": 0.9, "timezone": None, "leech_lapses": 8}
     assert client.put("/api/v1/me/settings", json={"desired_retention": 0.75}, headers=lax).json() == {
-        "desired_retention": 0.75, "timezone": None}
+        "desired_retention": 0.75, "timezone": None, "leech_lapses": 8}
     client.put("/api/v1/me/settings", json={"desired_retention": 0.97}, headers=strict)
     a = check(client, lax, "s-open", "x", rating="easy")["review"]
     b = check(client, strict, "s-open", "x", rating="easy")["review"]
@@ -480,7 +480,7 @@ def test_another_user_never_sees_my_data(env):
     assert client.get("/api/v1/practice/next", params={"topic": "参数量"}, headers=other).json()["practice"][
         "reason"] == "new"
     client.put("/api/v1/me/settings", json={"desired_retention": 0.8}, headers=other)
-    assert client.get("/api/v1/me/settings", headers=me).json() == {"desired_retention": 0.9, "timezone": None}
+    assert client.get("/api/v1/me/settings", headers=me).json() == {"desired_retention": 0.9, "timezone": None, "leech_lapses": 8}
 
 
 def test_bad_input_is_refused(env):
@@ -510,4 +510,4 @@ def test_bad_input_is_refused(env):
         assert getattr(client, method)(path).status_code == 401
     assert client.get("/api/v1/practice/next", params={"weak": "true"}).status_code == 401
     assert client.get("/api/v1/practice/next", params={"bank": "nope"}, headers=h).status_code == 404
-    assert client.get("/api/v1/me/settings", headers=h).json() == {"desired_retention": 0.9, "timezone": None}
+    assert client.get("/api/v1/me/settings", headers=h).json() == {"desired_retention": 0.9, "timezone": None, "leech_lapses": 8}

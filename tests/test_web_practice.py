@@ -329,11 +329,20 @@ def test_retention_form_validates_and_needs_csrf(env):
     for bad in ("0.5", "0.995", "1", "high", "", "nan", "inf"):
         r = client.post("/dashboard/retention", data={"desired_retention": bad, "csrf_token": token})
         assert r.status_code == 422 and RETENTION_ERROR in r.text and 'aria-invalid="true"' in r.text, bad
-    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.9, "timezone": None}
+    for bad in ("1", "100", "-3", "many", "2.5"):
+        r = client.post("/dashboard/retention", data={"desired_retention": "0.8", "leech_lapses": bad,
+                                                      "csrf_token": token})
+        assert r.status_code == 422 and "请填 2 到 99 之间的整数。" in r.text, bad
+    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.9, "timezone": None,
+                                                        "leech_lapses": 8}
     r = client.post("/dashboard/retention", data={"desired_retention": " 0.85 ", "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?saved=1#settings"
-    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.85, "timezone": None}
+    assert client.get("/api/v1/me/settings").json() == {"desired_retention": 0.85, "timezone": None,
+                                                        "leech_lapses": 8}
+    r = client.post("/dashboard/retention", data={"desired_retention": "0.85", "leech_lapses": "5",
+                                                  "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and client.get("/api/v1/me/settings").json()["leech_lapses"] == 5
     page = client.get("/dashboard?saved=1").text
     assert "已保存" in page and 'value="0.85"' in page
     anon = TestClient(client.app)
@@ -364,7 +373,7 @@ def test_days_follow_the_browsers_time_zone(env):
     token = {"X-CSRF-Token": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)}
     assert client.patch("/api/v1/me/settings", json={"timezone": "America/New_York"}).status_code == 403  # CSRF
     r = client.patch("/api/v1/me/settings", json={"timezone": "America/New_York"}, headers=token)
-    assert r.status_code == 200 and r.json() == {"desired_retention": 0.9, "timezone": "America/New_York"}
+    assert r.status_code == 200 and r.json() == {"desired_retention": 0.9, "timezone": "America/New_York", "leech_lapses": 8}
     page = client.get("/dashboard").text
     assert "<title>2026-11-23：1 次作答</title>" in page and 'data-timezone="America/New_York"' in page
     assert "按你的时区 America/New_York 计算" in page

@@ -29,6 +29,7 @@ from app.api.schemas import (
     DueReviewPage,
     ExportRecord,
     IntCursor,
+    LeechList,
     MistakePage,
     PageLimit,
     ReviewRated,
@@ -39,7 +40,7 @@ from app.content.model import QUESTION_TYPES, QuestionType
 from app.db import request_session, write_transaction
 from app.errors import AppError
 from app.pagination import DEFAULT_LIMIT
-from app.practice import due, listing, mistakes, scheduling, service
+from app.practice import due, leeches, listing, mistakes, scheduling, service
 from app.practice.export import export_batches, export_chunks
 from app.practice.scheduling import RatingName, utc
 
@@ -88,8 +89,12 @@ class SettingsChange(BaseModel):
         default=None, max_length=64, json_schema_extra=_no_default,
         description="the IANA zone my days are counted in, as the browser reports it "
                     "(Intl.DateTimeFormat().resolvedOptions().timeZone); 422 for one this server does not know")
+    leech_lapses: Annotated[int | None, WithJsonSchema({"type": "integer", "minimum": leeches.MIN_LAPSES,
+                                                        "maximum": leeches.MAX_LAPSES})] = Field(
+        default=None, ge=leeches.MIN_LAPSES, le=leeches.MAX_LAPSES, json_schema_extra=_no_default,
+        description="lapses that make a card a leech and suspend it (Anki's default, 8)")
 
-    @field_validator("desired_retention", "timezone", mode="before")
+    @field_validator("desired_retention", "timezone", "leech_lapses", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:  # left out is "unchanged"; null is no value for either
@@ -110,7 +115,7 @@ def _zone(tz: str) -> Any:
 
 
 def _settings(user: Any) -> dict[str, Any]:
-    return {"desired_retention": user.desired_retention, "timezone": user.timezone}
+    return {"desired_retention": user.desired_retention, "timezone": user.timezone, "leech_lapses": user.leech_lapses}
 
 
 @router.get("/reviews/due", response_model=DueReviewPage, operation_id="get_reviews_due", responses={
@@ -181,6 +186,26 @@ def my_mistakes(
             "next": page.next}
 
 
+@router.get("/leeches", response_model=LeechList, operation_id="list_leeches", responses=READ)
+def my_leeches(caller: CallerDep, db: SessionDep, content: ContentDep) -> dict[str, Any]:
+    """My leeches: cards forgotten as often as my `leech_lapses` setting (8 unless changed), suspended — never
+    due, never drawn by practice — until I resume them. Read the explanation or write a note first."""
+    user = caller.user(db)
+    return {"items": [listing.leech_record(content, row) | {"url": question_link(row.question_id)}
+                      for row in leeches.leeches(db, content, user)]}
+
+
+@router.post("/leeches/{question_id}/resume", response_model=LeechList, operation_id="resume_leech",
+             responses={**WRITE, **errors(e404="no suspended card of mine for this question")})
+def resume_leech(question_id: str, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> dict[str, Any]:
+    """Unsuspend my card for the question: due at once; it is suspended again after half as many lapses more.
+    Answers the leeches left."""
+    user = caller.user(db)
+    with write_transaction(db):
+        leeches.resume(db, user, question_id, now)
+    return my_leeches(caller, db, content)
+
+
 @router.get("/stats", response_model=Dashboard, operation_id="get_stats", responses=READ)
 def my_stats(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep, new_cards: NewCardsDep,
              tz: Annotated[str | None, Query(max_length=64, description="IANA zone for day boundaries; left "
@@ -217,6 +242,8 @@ def patch_settings(body: SettingsChange, caller: CallerDep, db: SessionDep) -> d
             user = service.set_timezone(db, user, body.timezone)
         if body.desired_retention is not None:
             user = service.set_retention(db, user, body.desired_retention)
+        if body.leech_lapses is not None:
+            user = service.set_leech_lapses(db, user, body.leech_lapses)
     return _settings(user)
 
 

@@ -238,6 +238,25 @@ class CheckReview(BaseModel):
     proposed: str = Field(
         description="the rating the score suggests (for an open item: its key-point coverage); the candidate decides")
     due: Timestamp | None = Field(description="the card's next review; null while an open answer waits for its rating")
+    suspended: bool = Field(default=False, description="the card is a leech (lapsed as often as my leech_lapses "
+                            "setting) and suspended: never due until I resume it (POST /me/leeches/{question_id}/resume)")
+    lapses: int = Field(default=0, description="how often the card was forgotten after it had been learned")
+
+
+class Leech(BaseModel):
+    question_id: str
+    title: str
+    bank: str
+    type: str
+    lapses: int
+    suspended_at: Timestamp
+    url: str
+
+
+class LeechList(BaseModel):
+    """My suspended leeches, the most recently suspended first (bounded by the content: one card per question)."""
+
+    items: list[Leech]
 
 
 class CheckResponse(BaseModel):
@@ -401,6 +420,8 @@ class Dashboard(BaseModel):
 
 class AccountSettings(BaseModel):
     desired_retention: float
+    leech_lapses: int = Field(description="lapses that make a card a leech and suspend it (Anki's default, 8); "
+                                          "again every half as many after I resume it")
     timezone: str | None = Field(description="the IANA zone my days are counted in (due reviews, the forecast, the "
                                              "activity calendar), as my browser reported it; null: not known, UTC")
 
@@ -485,6 +506,7 @@ class ResetLink(BaseModel):
 
 class ArchiveSettings(BaseModel):
     desired_retention: float
+    leech_lapses: int = 8
     timezone: str | None
 
 
@@ -536,6 +558,7 @@ class ArchiveCard(BaseModel):
     reps: int
     lapses: int
     first_review_at: Timestamp | None
+    suspended_at: Timestamp | None = Field(default=None, description="when it was suspended as a leech; null: it is not")
     fsrs: dict[str, Any] = Field(description="the FSRS card (fsrs.Card.to_dict())")
 
 

@@ -116,6 +116,7 @@ class DueDays:
     tz: tzinfo
     new_per_day: int | None = None
     introduced_today: int = 0
+    suspended: frozenset[str] = frozenset()  # questions whose cards are suspended leeches: never due
     days: Mapping[int, date | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -155,19 +156,21 @@ def read_days(db: Session, content: Content, user: User, now: datetime, tz: tzin
     today = local_day(utc(now), tz)
     start, end = day_start(today, tz), day_end(today, tz)
     stmt = (select(ReviewCard.id, ReviewCard.question_id, ReviewCard.due, ReviewCard.last_rating, ReviewCard.reps,
-                   ReviewCard.first_review_at)
+                   ReviewCard.first_review_at, ReviewCard.suspended_at)
             .where(ReviewCard.user_id == user.id)
             .order_by(col(ReviewCard.due), col(ReviewCard.id)))
     until = day_end(today + timedelta(days=days - 1), tz) if days is not None else None
     if until is not None:
         stmt = stmt.where(or_(col(ReviewCard.due) < until, col(ReviewCard.first_review_at) >= start))
-    cards, introduced = [], 0
-    for card_id, qid, due, last_rating, reps, first_review in db.connection().execute(stmt).all():
+    cards, introduced, suspended = [], 0, set()
+    for card_id, qid, due, last_rating, reps, first_review, suspended_at in db.connection().execute(stmt).all():
         introduced += int(first_review is not None and start <= first_review < end)
         q = content.by_id.get(qid)
-        if q is not None and q.scored and (until is None or due < until):
+        if suspended_at is not None:
+            suspended.add(qid)  # a leech (app.practice.leeches): out of every due list and forecast
+        elif q is not None and q.scored and (until is None or due < until):
             cards.append(DueCard(card_id, qid, utc(due), last_rating, reps))
-    return DueDays(cards, today, tz, new_per_day, introduced)
+    return DueDays(cards, today, tz, new_per_day, introduced, frozenset(suspended))
 
 
 def due_today(db: Session, content: Content, user: User, now: datetime, tz: tzinfo,

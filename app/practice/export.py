@@ -165,7 +165,8 @@ def _iso(value: datetime | None) -> str | None:
 def _account(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "is_guest": user.is_guest, "is_admin": user.is_admin,
             "created_at": _iso(user.created_at), "last_seen_at": _iso(user.last_seen_at),
-            "settings": {"desired_retention": user.desired_retention, "timezone": user.timezone}}
+            "settings": {"desired_retention": user.desired_retention, "timezone": user.timezone,
+                         "leech_lapses": user.leech_lapses}}
 
 
 def _archive_interviews(open_session: OpenSession, user_id: int, batch: int) -> Iterator[list[dict[str, Any]]]:
@@ -209,4 +210,4 @@ def _archived_interview(interview: Interview, answers: list[InterviewAnswer]) ->
 def _card(card: ReviewCard) -> dict[str, Any]:
     return {"question_id": card.question_id, "due": _iso(card.due), "last_review": _iso(card.last_review),
             "last_rating": card.last_rating, "reps": card.reps, "lapses": card.lapses,
-            "first_review_at": _iso(card.first_review_at), "fsrs": card.card}
+            "first_review_at": _iso(card.first_review_at), "suspended_at": _iso(card.suspended_at), "fsrs": card.card}

@@ -10,7 +10,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from app.content.loader import Content
-from app.models import Attempt, User
+from app.models import Attempt, ReviewCard, User
 from app.pagination import COUNT_ID, INT_ID, Page, page_of
 from app.practice import due, mistakes
 from app.scoring.answers import readable_answer
@@ -80,3 +80,10 @@ def mistake_record(content: Content, e: mistakes.MistakeEntry) -> dict[str, Any]
             "last_wrong": _answer_record(e.last_wrong), "latest": _answer_record(e.last),
             "expected": expected, "correct_days": e.correct_days,
             "cleared_at": e.cleared_at.isoformat() if e.cleared_at else None, "rounds": sorted(e.rounds)}
+
+
+def leech_record(content: Content, row: ReviewCard) -> dict[str, Any]:
+    q = content.by_id[row.question_id]
+    assert row.suspended_at is not None
+    return {"question_id": q.id, "title": q.title, "bank": q.bank, "type": q.type, "lapses": row.lapses,
+            "suspended_at": row.suspended_at.isoformat()}

@@ -19,7 +19,7 @@ from app.content.model import Question
 from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
-from app.practice import due, scheduling, stats
+from app.practice import due, leeches, scheduling, stats
 from app.practice import mistakes as mistake_list
 from app.practice.scheduling import utc
 from app.rate_limits import Limits
@@ -93,6 +93,7 @@ def _review(db: Session, user_id: int, question_id: str, rating: Any, when: date
     if row.id is not None and row.card is not reviewed.card:
         row.previous = row.card
     _apply(row, reviewed, rating, attempt_id)
+    _suspend_leech(db, user_id, row, reviewed.lapse, when)
     row.reps += 1
     if row.reps == 2:  # its first review: a new card no more, counted against today's cap (app.practice.due)
         row.first_review_at = reviewed.last_review
@@ -108,6 +109,11 @@ def _apply(row: ReviewCard, reviewed: scheduling.Reviewed, rating: Any, attempt_
     row.last_rating = scheduling.rating_name(rating)
     row.last_attempt_id = attempt_id
     row.lapses += int(reviewed.lapse)
+
+
+def _suspend_leech(db: Session, user_id: int, row: ReviewCard, lapsed: bool, when: datetime) -> None:
+    user = db.get(User, user_id)  # in the session already (the caller's account)
+    leeches.suspend_if_leech(row, lapsed, user.leech_lapses if user else 8, when)
 
 
 class NotScored(AppError):
@@ -182,7 +188,9 @@ def record_check(db: Session, *, user: User, question: Question, seed: int | Non
         self_rating=rating, desired_retention=user.desired_retention)
     proposed = scheduling.rating_name(scheduling.rating_for(question.type, result.score))
     return {"attempt_id": attempt.id, "rating": attempt.rating, "proposed": proposed,
-            "due": card.due.isoformat() if card else None}
+            "due": card.due.isoformat() if card else None,
+            "suspended": card is not None and card.suspended_at is not None,
+            "lapses": card.lapses if card else 0}
 
 
 def record_interview_item(db: Session, interview: Interview, item: dict[str, Any], row: Any,
@@ -279,6 +287,7 @@ def _rerate(db: Session, user: User, row: ReviewCard, new: Any) -> ReviewCard:
     reviewed = scheduling.review(row.previous, new, row.last_review, user.desired_retention)
     row.lapses -= int(old_lapse)
     _apply(row, reviewed, new, row.last_attempt_id)
+    _suspend_leech(db, user.id, row, reviewed.lapse, row.last_review)
     if row.last_attempt_id is not None:
         attempt = db.get(Attempt, row.last_attempt_id)
         if attempt is not None and attempt.user_id == user.id:
@@ -306,6 +315,13 @@ def set_retention(db: Session, user: User, value: float) -> User:
         raise AppError(f"desired_retention must be between {scheduling.MIN_RETENTION} and "
                        f"{scheduling.MAX_RETENTION}", status_code=422)
     user.desired_retention = value
+    db.add(user)
+    db.flush()
+    return user
+
+
+def set_leech_lapses(db: Session, user: User, value: int) -> User:
+    user.leech_lapses = value
     db.add(user)
     db.flush()
     return user
@@ -428,6 +444,11 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
         q = random.choice(candidates)
     else:
         found = due.read_days(db, content, user, now, tz, None, new_per_day)  # every card: the soonest too
+        # A suspended leech is drawn only when asked for by name (再练一次); never as new or due.
+        candidates = [q for q in candidates if q.id not in found.suspended or q.id == first]
+        if not candidates:
+            raise NotFound("every question these filters match is a suspended leech: resume it first "
+                           "(POST /api/v1/me/leeches/{question_id}/resume)")
         allowed = {q.id for q in candidates}
         mine = [c for c in found.cards if c.question_id in allowed]
         waiting = [c for c in found.on(found.today) if c.question_id in allowed]

@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
-from app.api.deps import ContentDep, SessionDep
+from app.api.deps import ContentDep, NowDep, SessionDep
 from app.content.loader import Content
+from app.db import write_transaction
 from app.pagination import COUNT_ID, invalid_cursor
-from app.practice import listing, mistakes
+from app.practice import leeches, listing, mistakes
 from app.practice.service import PracticeFilters
 from app.scoring.check import instance_for
 from app.views import explanation_html, question_view, reference_html
@@ -25,11 +27,12 @@ from app.web.practice_views import (
     practice_url,
     query_values,
 )
-from app.web.routes import VisitorDep, render
+from app.web.routes import Visitor, VisitorDep, redirect, render
 
 router = APIRouter(include_in_schema=False)
 PAGE = 20
 STATES: tuple[mistakes.State, ...] = ("active", "cleared")
+LEECHES = "leeches"  # the third tab: suspended leeches, which are cards, not mistakes
 SORTS: tuple[mistakes.Sort, ...] = ("often", "recent")
 
 
@@ -63,6 +66,8 @@ def _shown(content: Content, item: dict[str, Any], tz: Any) -> dict[str, Any]:
 @router.get("/mistakes", response_class=HTMLResponse)
 def mistakes_page(request: Request, visitor: VisitorDep, db: SessionDep, content: ContentDep) -> Response:
     params = request.query_params
+    if params.get("state") == LEECHES:
+        return _leeches_page(visitor, db, content)
     state = params.get("state") if params.get("state") in STATES else "active"
     sort = params.get("sort") if params.get("sort") in SORTS else "often"
     cursor = params.get("cursor") or None
@@ -82,6 +87,26 @@ def mistakes_page(request: Request, visitor: VisitorDep, db: SessionDep, content
         page = listing.mistakes_page(entries, content, sort, PAGE, cursor)
         kept = [(k, v) for k, values in chosen.items() for v in values] + [("sort", sort)]
         context |= {"items": [_shown(content, item, tz) for item in page.items], "counts": counts,
-                    "tab_urls": {s: _url(kept, state=s) for s in STATES}, "first_url": _url(kept, state=state),
+                    "tab_urls": {s: _url(kept, state=s) for s in STATES}, "leech_count": len(leeches.leeches(db, content, visitor.user)), "first_url": _url(kept, state=state),
                     "older": _url(kept, state=state, cursor=page.next) if page.next else None}
     return render(visitor, "mistakes.html", context)
+
+
+def _leeches_page(visitor: Visitor, db: Session, content: Content) -> Response:
+    """The third tab: my suspended leeches (app.practice.leeches), each with its explanation and 恢复复习."""
+    items = []
+    if visitor.user is not None:
+        tz = visitor.zone()
+        for row in leeches.leeches(db, content, visitor.user):
+            q = content.by_id[row.question_id]
+            items.append({**listing.leech_record(content, row), "suspended_text": local_time(row.suspended_at, tz),
+                          "explanation_html": explanation_html(q)})
+    return render(visitor, "leeches.html", {"items": items})
+
+
+@router.post("/leeches/{question_id}/resume")
+def resume_leech(question_id: str, visitor: VisitorDep, db: SessionDep, now: NowDep) -> Response:
+    if visitor.user is not None:
+        with write_transaction(db):
+            leeches.resume(db, visitor.user, question_id, now)  # 404 page when it is not mine or not suspended
+    return redirect(visitor, "/mistakes?state=leeches")

@@ -21,7 +21,7 @@ from app.content.loader import Content
 from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.judge import client as judge_client
-from app.practice import due, service
+from app.practice import due, leeches, service
 from app.scoring.answers import answer_problem
 from app.scoring.check import check_answer, instance_for
 from app.views import followed_up, question_view
@@ -221,6 +221,7 @@ def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **
         "f": figures, "charts": dashboard_charts(figures, t, today), "recent": recent_rows(
             figures["recent_interviews"], tz), "activity": activity_summary(figures["activity"], today),
         "forecast_total": sum(figures["forecast"].values()), "retention": figures["desired_retention"],
+        "leech_lapses": visitor.user.leech_lapses,
         "weakest": weak_rows(figures["weakest_topics"]),
         **extra,
     }, status_code=status_code)
@@ -228,13 +229,20 @@ def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **
 
 @router.post("/dashboard/retention")
 def retention(visitor: VisitorDep, db: SessionDep, content: ContentDep,
-              desired_retention: Annotated[Text, Form(max_length=64)] = "") -> Response:
+              desired_retention: Annotated[Text, Form(max_length=64)] = "",
+              leech_lapses: Annotated[Text, Form(max_length=64)] = "") -> Response:
+    """The review settings: desired retention and, when sent, the leech threshold (app.practice.leeches)."""
     if visitor.user is None:
         return redirect(visitor, "/dashboard")
-    raw = desired_retention.strip()
+    raw, raw_leech = desired_retention.strip(), leech_lapses.strip()
+    leech = int(raw_leech) if raw_leech.isdecimal() else None
+    if raw_leech and (leech is None or not leeches.MIN_LAPSES <= leech <= leeches.MAX_LAPSES):
+        return _dashboard(visitor, content, status_code=422, leech_error=True, leech_lapses=raw_leech[:20])
     try:
         with write_transaction(db):
             service.set_retention(db, visitor.user, float(raw))
+            if leech is not None:
+                service.set_leech_lapses(db, visitor.user, leech)
     except (ValueError, AppError):
         return _dashboard(visitor, content, status_code=422, retention_error=True, retention=raw[:20])
     return redirect(visitor, "/dashboard?saved=1#settings")

@@ -57,3 +57,39 @@ def test_a_mistake_collects_comes_back_and_leaves_after_two_days(clocked_server,
     expect(card.locator(".meta").first).to_contain_text("答错 1 次 / 共作答 3 次")
     page.goto(base + "/practice?mistakes=1")
     expect(page.locator("#question-slot .empty-state")).to_contain_text("错题本里没有符合条件的题了")
+
+
+def test_a_leech_is_suspended_with_a_word_and_resumed_from_its_tab(clocked_server, page):
+    base, clock = clocked_server
+    page.goto(base + "/dashboard")
+    page.locator(".login-prompt button[type=submit]").click()
+    page.wait_for_url(base + "/dashboard")
+    page.fill("#leech-lapses", "1")
+    page.locator(".retention-form button[type=submit]").click()
+    expect(page.locator("#leech-lapses:invalid")).to_have_count(1)  # the browser holds it back (min 2)
+    page.fill("#leech-lapses", "2")
+    page.locator(".retention-form button[type=submit]").click()
+    expect(page.locator("#leech-lapses")).to_have_value("2")
+
+    def practise(text: str) -> None:
+        page.goto(base + "/practice?type=numeric")
+        answer_numeric(page, text)
+        clock.advance(days=1)
+
+    for text in ("128", "128", "1", "128"):  # learned, forgotten once, learned again
+        practise(text)
+    expect(page.locator(".notice.leech")).to_have_count(0)
+    practise("1")  # the second lapse
+    notice = page.locator("#question-slot .notice.leech")
+    expect(notice).to_contain_text("已暂停复习")
+    notice.locator("a").click()
+    leech = page.locator("article.leech")
+    expect(leech).to_have_attribute("data-question", "s-numeric")
+    expect(leech.locator(".meta")).to_contain_text("忘了 2 次")
+    page.goto(base + "/practice?type=numeric")
+    expect(page.locator("#question-slot .empty-state")).to_be_visible()  # never drawn while suspended
+    page.goto(base + "/mistakes?state=leeches")
+    leech.locator("button[type=submit]").click()
+    expect(page.locator(".empty")).to_have_text("没有暂停的难题。")
+    page.goto(base + "/reviews")
+    expect(page.locator("#question-slot .practice-q")).to_have_attribute("data-qid", "s-numeric")  # due at once
