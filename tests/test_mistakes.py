@@ -11,6 +11,9 @@ import pytest
 from api_helpers import guest
 
 from app.practice.mistakes import AttemptFact, collect
+from tests.conftest import T0
+
+T0_MS = T0.timestamp() * 1000
 
 
 @pytest.fixture
@@ -204,3 +207,36 @@ def test_the_page_lists_mine_marks_the_options_and_redo_links_to_practice(env):
     redo = client.get("/practice?mistakes=1&first=s-single")
     assert redo.status_code == 200 and 'data-qid="s-single"' in redo.text
     assert client.get("/mistakes?cursor=nonsense").status_code == 422
+
+
+def test_my_mistakes_and_review_log_download_as_csv(env):
+    import csv
+    import io
+
+    client, clock = env
+    h = guest(client)
+    assert client.get("/api/v1/me/mistakes.csv").status_code == 401
+    assert client.get("/api/v1/me/reviews/revlog.csv").status_code == 401
+    check(client, h, "s-numeric", "64")
+    clock.advance(minutes=1)
+    check(client, h, "s-single", "B")
+    check(client, h, "s-open", "不知道", rating="again")
+    check(client, h, "s-open", "=SUM(A1)")  # waits for its rating: not a review yet
+    r = client.get("/api/v1/me/mistakes.csv", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith(b"\xef\xbb\xbf") and "attachment" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert {row["question_id"] for row in rows} == {"s-numeric", "s-open"}
+    numeric = next(row for row in rows if row["question_id"] == "s-numeric")
+    assert numeric["last_wrong_answer"] == "64" and numeric["expected"] == "128" and numeric["state"] == "active"
+    opened = next(row for row in rows if row["question_id"] == "s-open")
+    assert opened["last_wrong_answer"] == "'=SUM(A1)" and opened["wrong"] == "2"  # a formula stays text
+    assert numeric["topics"] == '["BN","参数量"]'
+
+    log = client.get("/api/v1/me/reviews/revlog.csv", headers=h)
+    assert log.status_code == 200 and not log.content.startswith(b"\xef\xbb\xbf")
+    reviews = list(csv.DictReader(io.StringIO(log.text)))
+    assert [(x["card_id"], x["review_rating"]) for x in reviews] == [("s-numeric", "1"), ("s-single", "3"),
+                                                                      ("s-open", "1")]
+    assert int(reviews[0]["review_time"]) == int(T0_MS) and int(reviews[1]["review_time"]) == int(T0_MS) + 60_000
+    assert client.get("/api/v1/me/reviews/revlog.csv", headers=guest(client)).text == "card_id,review_time,review_rating\r\n"

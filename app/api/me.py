@@ -33,15 +33,25 @@ from app.api.schemas import (
     MistakePage,
     PageLimit,
     ReviewRated,
+    as_json,
     errors,
     links,
 )
+from app.content.loader import one
 from app.content.model import QUESTION_TYPES, QuestionType
 from app.db import request_session, write_transaction
 from app.errors import AppError
 from app.pagination import DEFAULT_LIMIT
 from app.practice import due, leeches, listing, mistakes, scheduling, service
-from app.practice.export import export_batches, export_chunks
+from app.practice.export import (
+    MISTAKE_FIELDS,
+    REVLOG_FIELDS,
+    csv_chunks,
+    export_batches,
+    export_chunks,
+    mistake_rows,
+    revlog_batches,
+)
 from app.practice.scheduling import RatingName, utc
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
@@ -164,10 +174,10 @@ def attempts(caller: CallerDep, db: SessionDep, content: ContentDep, limit: Page
                     first=("get_question", {"question_id": "$response.body#/items/0/question_id"}))})
 def my_mistakes(
     caller: CallerDep, db: SessionDep, content: ContentDep, clear_after: ClearAfterDep,
-    bank: Annotated[list[str], Query(max_length=50, description="any of these banks (repeat); none: all")] = [],  # noqa: B006
-    topic: Annotated[list[str], Query(max_length=50, description="any of these topics (repeat)")] = [],  # noqa: B006
-    type: Annotated[list[QuestionType], Query(max_length=len(QUESTION_TYPES), description="any of these types")] = [],  # noqa: B006
-    round: Annotated[list[str], Query(max_length=50, description="wrong in any of these rounds (interviews)")] = [],  # noqa: B006
+    bank: Annotated[str | None, Query(max_length=64, description="only this bank")] = None,
+    topic: Annotated[str | None, Query(max_length=64, description="only this topic")] = None,
+    type: Annotated[QuestionType | None, Query(description=f"only this type: one of {', '.join(QUESTION_TYPES)}")] = None,
+    round: Annotated[str | None, Query(max_length=64, description="only those wrong in this round (an interview)")] = None,
     state: Annotated[mistakes.State, Query(description="active: in the list now; cleared: left it (correct on "
                                                        "enough different days since); all")] = "active",
     sort: Annotated[mistakes.Sort, Query(description="often: most often wrong first; recent: latest mistake first")] = "often",
@@ -180,10 +190,44 @@ def my_mistakes(
     user = caller.user(db)
     entries = mistakes.select_entries(
         mistakes.mistakes_of(db, content, user, due.candidate_zone(user), clear_after).values(), content,
-        state=state, banks=tuple(bank), topics=tuple(topic), types=tuple(type), rounds=tuple(round), sort=sort)
+        state=state, banks=one(bank), topics=one(topic), types=one(type), rounds=one(round), sort=sort)
     page = listing.mistakes_page(entries, content, sort, limit, cursor)
     return {"items": [{**item, "url": question_link(item["question_id"])} for item in page.items],
             "next": page.next}
+
+
+class CsvDownload(StreamingResponse):
+    """A CSV file to download (its schema in OpenAPI: a string)."""
+
+    media_type = "text/csv"
+
+
+CSV_DOWNLOAD = {**as_json(READ), 200: {"description": "a download", "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/mistakes.csv", operation_id="export_mistakes", response_class=CsvDownload, responses=CSV_DOWNLOAD)
+def export_mistakes(caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep,
+                    clear_after: ClearAfterDep) -> Response:
+    """My whole 错题本 (in it now and cleared) as CSV with a header row (UTF-8 with a BOM, for spreadsheets);
+    lists and answers as JSON in their cells."""
+    user = caller.user(db)
+    entries = mistakes.select_entries(mistakes.mistakes_of(db, content, user, due.candidate_zone(user),
+                                                           clear_after).values(), content, state="all")
+    rows = mistake_rows(listing.mistake_record(content, e) for e in entries)
+    return CsvDownload(csv_chunks(MISTAKE_FIELDS, [rows]), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="mianjing-mistakes-{utc(now).strftime("%Y%m%d")}.csv"'})
+
+
+@router.get("/reviews/revlog.csv", operation_id="export_revlog", response_class=CsvDownload,
+            responses=CSV_DOWNLOAD)
+def export_revlog(request: Request, caller: CallerDep, db: SessionDep, now: NowDep) -> Response:
+    """My review log as the FSRS optimizer reads it (card_id, review_time in ms, review_rating 1-4; no BOM),
+    streamed a batch at a time: fit FSRS to it elsewhere, or bring it to Anki's tools."""
+    user = caller.user(db)
+    engine = request.app.state.engine
+    chunks = csv_chunks(REVLOG_FIELDS, revlog_batches(lambda: request_session(engine), user.id), bom=False)
+    return CsvDownload(chunks, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="mianjing-revlog-{utc(now).strftime("%Y%m%d")}.csv"'})
 
 
 @router.get("/leeches", response_model=LeechList, operation_id="list_leeches", responses=READ)

@@ -348,6 +348,14 @@ def errors(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+def as_json(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """Error responses stated as JSON for a route whose own response is not (a CSV download: FastAPI would
+    give a `model` the route's media type)."""
+    return {code: {"description": r["description"],
+                   "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{r['model'].__name__}"}}}}
+            if "model" in r else r for code, r in responses.items()}
+
+
 # Declared on every router with parameters: FastAPI's default 422 schema (HTTPValidationError) does not
 # describe what app.errors sends, and an unparseable JSON body gets a 400. Any /api route answers 422 to a
 # repeated query parameter or a NUL in its URL, and 414 to a query string over the limits (app.limits).

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from app.content.loader import Content
 from app.models import Attempt, Interview, InterviewAnswer, ReviewCard, User
 from app.practice.listing import attempt_record
+from app.practice.scheduling import utc
 
 EXPORT_FIELDS = ("kind", "id", "created_at", "question_id", "question_title", "seed", "answer", "score",
                  "correct", "rating", "source", "interview_id", "round_id", "round_title", "state",
@@ -84,11 +85,49 @@ def _interview(iid, started_at, score, round_id, round_title, state, finished_at
 def export_chunks(batches: Iterator[list[dict[str, Any]]], fmt: Literal["csv", "json"]) -> Iterator[bytes]:
     """The download's bytes, one chunk per batch: a JSON list, or CSV with a header row."""
     if fmt == "csv":
-        yield ("\ufeff" + _csv_rows([EXPORT_FIELDS])).encode()
-        for records in batches:
-            yield _csv_rows([[_csv_cell(r[f]) for f in EXPORT_FIELDS] for r in records]).encode()
+        yield from csv_chunks(EXPORT_FIELDS, batches)
         return
     yield from _json_list(batches)
+
+
+def csv_chunks(fields: tuple[str, ...], batches: Iterable[list[dict[str, Any]]], *, bom: bool = True) -> Iterator[bytes]:
+    """CSV with a header row, one chunk per batch; the byte-order mark for spreadsheets unless `bom` is off
+    (files for other programs: the FSRS optimizer would read it into the first column's name)."""
+    yield (("\ufeff" if bom else "") + _csv_rows([fields])).encode()
+    for records in batches:
+        yield _csv_rows([[_csv_cell(r[f]) for f in fields] for r in records]).encode()
+
+
+# --- the review log, as the FSRS optimizer reads it ----------------------------------------------------------
+
+# open-spaced-repetition/fsrs-optimizer's review-log schema: card_id (integer or string), review_time (ms since
+# the epoch), review_rating (1 Again .. 4 Easy). Its optional review_state and review_duration are left out: an
+# attempt stores neither the card's state before it nor (in practice) how long it took.
+REVLOG_FIELDS = ("card_id", "review_time", "review_rating")
+RATING_NUMBER = {"again": 1, "hard": 2, "good": 3, "easy": 4}
+
+
+def revlog_batches(open_session: OpenSession, user_id: int, batch: int = EXPORT_BATCH) -> Iterator[list[dict[str, Any]]]:
+    """My reviews oldest first (attempts with a rating: an open answer waiting for its self-rating is none),
+    one row per review; a card is named by its question id (one card per question)."""
+    stmt = select(Attempt).where(Attempt.user_id == user_id, col(Attempt.rating).is_not(None))
+    for rows in keyset_batches(open_session, stmt, (col(Attempt.created_at), col(Attempt.id)),
+                               lambda a: (a.created_at, a.id), batch):
+        yield [{"card_id": a.question_id, "review_time": int(utc(a.created_at).timestamp() * 1000),
+                "review_rating": RATING_NUMBER[a.rating]} for a in rows if a.rating in RATING_NUMBER]
+
+
+# --- the 错题本 as a table ----------------------------------------------------------------------------------
+
+MISTAKE_FIELDS = ("question_id", "title", "bank", "type", "topics", "state", "wrong", "answered", "first_wrong_at",
+                  "last_wrong_at", "last_wrong_answer", "latest_answer", "expected", "correct_days", "cleared_at",
+                  "rounds")
+
+
+def mistake_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """app.practice.listing.mistake_record's records as flat rows (lists as JSON in their cell)."""
+    return [{**r, "state": "cleared" if r["cleared_at"] else "active", "last_wrong_at": r["last_wrong"]["created_at"],
+             "last_wrong_answer": r["last_wrong"]["answer"], "latest_answer": r["latest"]["answer"]} for r in records]
 
 
 def _json_list(batches: Iterable[list[Any]]) -> Iterator[bytes]:
