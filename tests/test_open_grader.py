@@ -75,10 +75,17 @@ def test_negation_anywhere_in_the_clause(answer: str) -> None:
     ("用 tanh 而不是 sigmoid", "零中心的改进"),  # "而不是" reaches forward only
     ("输出非负，所以梯度同号", "输入全为正"),  # a cue inside the matched words is theirs
     ("the gradients have the same sign rather than mixed signs", "梯度符号相同"),
+    ("所以梯度同号（不是零均值造成的）", "梯度符号相同"),  # a bracket's 不 stays inside the bracket
+    ("对无标签数据也一样：梯度同号", "梯度符号相同"),  # 无标签 names data, it denies nothing
 ])
 def test_what_negation_does_not_deny(answer: str, covered: str) -> None:
     g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), answer)
     assert {p.label: p.verdict for p in g.points}[covered] == "covered"
+
+
+def test_a_bracket_holds_its_own_negation() -> None:
+    g = grade_answer(SIGMOID_PROMPT, SIGMOID, (), "梯度不会同号（之字形是另一回事）")
+    assert {p.label: p.verdict for p in g.points}["梯度符号相同"] == "contradicted"  # the 不 outside still denies
 
 
 def test_a_fuzzy_match_never_drops_a_negation() -> None:

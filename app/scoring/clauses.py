@@ -29,6 +29,7 @@ _NOT_NEGATIONS = (
     "不止", "不过", "不了解", "非常", "无非", "除非", "是非", "未来", "无穷", "无限", "不确定性", "非线性",
     "非极大值", "非极大", "非最大", "无监督", "非负", "非零", "无偏", "不可导", "不可微", "不变",
     "不平衡", "不均衡", "不稳定", "无关", "不足", "不够", "没问题", "无数", "不定",
+    "无标签", "无标注", "未标注", "未标记", "无标记",
     "not only", "no matter", "non-", "nonlinear", "non linear",
 )
 # ... unless the next character makes them a negation after all: "不同号" is 不 + 同号, "方差不变大" 不 + 变大.
@@ -43,6 +44,9 @@ _CUE_RE = re.compile(
     r"\b(?:not|no|never|cannot|can't|won't|doesn't|don't|isn't|aren't|wasn't|weren't|didn't|without|neither|"
     r"nor|instead of|rather than|hardly)\b|n't\b"
 )
+# A parenthetical is an aside with a scope of its own: "教师在不加噪声的情况下（不做增强）打伪标签" — the
+# 不 inside the brackets denies only what is inside them.
+_ASIDE_RE = re.compile(r"[（(][^（）()]*[）)]")
 # A negation's scope runs to the end of its clause or to a contrast ("不是 A 而是 B": B is asserted).
 _SCOPE_END_RE = re.compile(r"而是|但是|但|却|反而|相反|\b(?:but|instead|rather|however)\b")
 _FORWARD_ONLY = ("而不是", "rather than", "instead of")
@@ -122,6 +126,8 @@ class Analysis:
         enclosing = {m.start(): m.end() for m in _ENCLOSING_CUE_RE.finditer(masked)}
         self._reach = [enclosing.get(a) for a, _ in cues]  # the end of what an enclosing cue denies, else None
         self._scope_ends = [m.start() for m in _SCOPE_END_RE.finditer(norm)]
+        self._asides = [m.span() for m in _ASIDE_RE.finditer(norm)]
+        self._aside_starts = [a for a, _ in self._asides]
         self._refuted = {i for p in refutes if (i := self.clause_at(p)) is not None}
         for m in _REFUTE_WORD_RE.finditer(norm):  # "有人说 X，这是错的": the clause before is judged
             i = self.clause_at(m.start())
@@ -169,10 +175,13 @@ class Analysis:
         k = bisect_left(se, end)
         hi = se[k] if k < len(se) and se[k] < clause.end else clause.end
         words = _merged([(start, end), *own])
+        aside = self._aside(start)
         count = 0
         for n in range(bisect_left(self._cue_starts, lo), bisect_left(self._cue_starts, hi)):
             a, b = self._cue_starts[n], self._cue_ends[n]
             if self._owned(a, b, words):
+                continue
+            if self._aside(a) != aside:  # one side of a bracket does not deny the other
                 continue
             if a >= end and self._forward_only[n]:
                 continue
@@ -183,6 +192,11 @@ class Analysis:
         if remedies:
             count += sum(1 for m in REMEDY_RE.finditer(self.norm, lo, hi) if not self._owned(*m.span(), words))
         return count
+
+    def _aside(self, pos: int) -> int:
+        """The index of the parenthetical holding `pos`, or -1 outside every one."""
+        j = bisect_right(self._aside_starts, pos) - 1
+        return j if j >= 0 and pos < self._asides[j][1] else -1
 
     def _owned(self, a: int, b: int, words: tuple[list[int], list[int]]) -> bool:
         """Whether the cue at [a, b) is part of the words (see _merged): inside them, or sharing their own
