@@ -287,7 +287,9 @@ def test_get_with_q_does_not_move_the_interview(client):
     assert _position(client, loc) == 0
     page = client.get(loc + "?q=3")
     assert page.status_code == 200 and _position(client, loc) == 0
-    assert "?q=" not in page.text and f'action="{loc}/position"' in page.text
+    # No link moves by ?q= (only the language switch repeats the page's own query).
+    assert page.text.count("?q=") == page.text.count('href="?q=3&amp;lang=en"') == 1
+    assert f'action="{loc}/position"' in page.text
 
 
 def test_post_position_moves_and_redirects(client):
@@ -335,3 +337,10 @@ def test_post_position_out_of_range_is_refused(client):
     page = client.get(loc)
     assert client.post(f"{loc}/position", data={"position": "x", "csrf_token": csrf_of(page.text)}).status_code == 422
     assert _position(client, loc) == 0
+
+
+def test_the_language_switch_keeps_the_page_query(client):
+    page = client.get("/practice?topic=BN&type=numeric").text
+    assert 'href="?topic=BN&amp;type=numeric&amp;lang=en"' in page
+    english = client.get("/practice?topic=BN&type=numeric&lang=en").text
+    assert 'href="?topic=BN&amp;type=numeric&amp;lang=zh"' in english

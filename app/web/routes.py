@@ -11,6 +11,7 @@ from datetime import datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -147,7 +148,11 @@ def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *
     t = translator(visitor.lang)
     context = context or {}
     due_count = context["due_count"] if "due_count" in context else visitor.due_count()  # a page may know it
+    other = "en" if visitor.lang == "zh" else "zh"
+    # The language switch keeps the page's own query (a report's ?only=wrong, practice filters).
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", other)]
     ctx = {"t": t, "lang": visitor.lang, "user": visitor.user, "csrf": visitor.csrf_token(),
+           "lang_switch_url": "?" + urlencode(query),
            "path": request.url.path, "due_count": due_count,
            "max_answer_chars": request.app.state.settings.max_answer_chars,
            "grader": request.app.state.grader.describe(), **context}
