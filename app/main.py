@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     from app.web import mistakes as mistake_pages
     from app.web import practice as practice_pages
     from app.web import routes as web_routes
+    from app.web import scheduler as scheduler_pages
     from app.web.security import SecurityHeaders
 
     app.include_router(api_docs.router)
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(account_pages.router)
     app.include_router(practice_pages.router)
     app.include_router(mistake_pages.router)
+    app.include_router(scheduler_pages.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())

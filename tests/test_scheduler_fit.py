@@ -13,13 +13,14 @@ import pytest
 from api_helpers import bearer
 from conftest import T0, Clock, make_settings
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from app.db import make_engine, request_session, write_transaction
 from app.main import create_app
-from app.models import Attempt, ReviewCard, SchedulerFit
+from app.models import Attempt, ReviewCard, SchedulerFit, User
 from app.practice import fit_job, fsrs_fit, scheduler_fits, scheduling
 from app.practice.scheduling import RATINGS
+from tests.test_web_pages import csrf_of
 
 # A candidate who forgets much faster than FSRS's defaults assume: low initial stabilities, slow growth of
 # stability after a success, a steeper forgetting curve.
@@ -247,3 +248,29 @@ def test_a_failed_fit_is_recorded_with_its_reason_and_a_dead_one_times_out(db_ur
 @pytest.mark.parametrize("path", ["/api/v1/me/scheduler", "/api/v1/me/scheduler/fit"])
 def test_the_schema_lists_the_routes(client, path):
     assert path in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_dashboard_section_shows_the_fit_and_fits_on_a_form_post(db_url, tmp_path):
+    app = _app(db_url, tmp_path, fsrs_fit_min_reviews=400)
+    with TestClient(app) as client:
+        client.post("/guest", data={"csrf_token": csrf_of(client.get("/practice").text), "next": "/dashboard"})
+        with request_session(app.state.engine) as db:
+            uid = db.exec(select(func.max(User.id))).one()
+        page = client.get("/dashboard?lang=zh").text
+        assert "复习算法" in page and "现在用的是默认参数（你已有 0 次复习，需要 400 次）" in page
+        assert 'action="/dashboard/scheduler/fit"' not in page  # nothing to fit yet
+        token = csrf_of(page)
+        refused = client.post("/dashboard/scheduler/fit", data={"csrf_token": token})
+        assert refused.status_code == 409 and "拟合至少需要 400 次复习，你现在有 0 次" in refused.text
+        assert client.post("/dashboard/scheduler/fit", data={"csrf_token": "forged"}).status_code == 403
+
+        _seed(db_url, uid, simulated_log(300))
+        page = client.get("/dashboard?lang=en").text
+        assert "Scheduler" in page and 'action="/dashboard/scheduler/fit"' in page
+        r = client.post("/dashboard/scheduler/fit", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith("/dashboard?fit=started#scheduler")
+        assert "Fitting…" in client.get("/dashboard").text
+        _wait_until_done(client, {})  # the cookie session polls as well
+        page = client.get("/dashboard").text
+        assert "Parameters fitted to your reviews are in use" in page and 'id="sched-metrics"' in page
+        assert 'id="sched-forecast"' in page and "(your setting)" in page
