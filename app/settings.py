@@ -86,10 +86,10 @@ class Settings(BaseSettings):
         "all correct and fall on this many different days of the candidate's calendar (app/practice/mistakes.py)")
     # --- the scheduler fitted to each candidate (app/practice/scheduler_fits.py; docs/fsrs-fit.md) ---
     fsrs_fit_min_reviews: int = Field(
-        default=400, ge=16, le=1_000_000, description="reviews (rated answers) a candidate needs before FSRS "
-        "parameters are fitted to their log; until then the default parameters. fsrs-rs itself keeps the defaults "
-        "under 8 long-term reviews and fits only the initial stabilities under 64; 400 leaves a held-out tail of "
-        "about 80 reviews to measure the fit on")
+        default=1000, ge=16, le=1_000_000, description="reviews (rated answers) a candidate needs before FSRS "
+        "parameters are fitted to their log; until then the default parameters. fsrs-rs keeps its defaults when "
+        "fewer than 8 items pass its outlier filter and fits only the initial stabilities under 64; on a simulated "
+        "candidate fsrs-rs-python 0.9.3 learnt nothing below about 1,000 reviews (docs/fsrs-fit.md)")
     fsrs_fit_every: int = Field(
         default=200, ge=1, le=1_000_000, description="after the first fit, a new one starts in the background once "
         "this many reviews have been added since the last fit started")

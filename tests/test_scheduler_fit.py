@@ -13,6 +13,7 @@ import pytest
 from api_helpers import bearer
 from conftest import T0, Clock, make_settings
 from fastapi.testclient import TestClient
+from itsdangerous import URLSafeSerializer
 from sqlmodel import Session, func, select
 
 from app.db import make_engine, request_session, write_transaction
@@ -158,7 +159,7 @@ def test_fit_runs_in_its_own_process_and_schedules_the_reviews_after_it(db_url, 
         assert children[0].wait(timeout=10) == 0  # a process of its own, finished
         assert f"fsrs fit user {uid}: fitted" in (tmp_path / "fit.log").read_text()
         m = done["metrics"]
-        assert m["log_loss_after"] < m["log_loss_before"] and m["evaluated"] > 0
+        assert m["learned"] and m["log_loss_after"] < m["log_loss_before"] and m["evaluated"] > 0
         assert done["reviews_at_fit"] == before["reviews"] and done["fitted_at"] is not None
         assert [w["retention"] for w in done["forecast"]] == [0.8, 0.85, 0.9, 0.95]
         assert all(w["per_day"] > 0 for w in done["forecast"])
@@ -194,7 +195,13 @@ def test_the_threshold_and_the_review_that_crosses_it(db_url, tmp_path):
         client.post("/api/v1/questions/s-single/check", json={"answer": "B"}, headers=h)  # review 40
         assert client.get("/api/v1/me/scheduler", headers=h).json()["state"] == "running"
         done = _wait_until_done(client, h)
-        assert done["state"] == "idle" and done["fitted"] and done["reviews_at_fit"] == 40, done
+        assert done["state"] == "idle" and done["reviews_at_fit"] == 40 and done["fitted_at"], done
+        # 40 reviews teach fsrs-rs nothing: the defaults stay, and the page says so
+        assert not done["metrics"]["learned"] and not done["fitted"]
+        assert done["parameters"] == fsrs_fit.default_parameters()
+        token = h["Authorization"].removeprefix("Bearer ")  # the page, with this guest's session as a cookie
+        client.cookies.set("mj_session", URLSafeSerializer("test-secret", salt="session").dumps(token))
+        assert "found too little to learn from and kept the defaults" in client.get("/dashboard?lang=en").text
 
 
 def test_refits_after_every_n_reviews_and_rate_limits_asking(db_url, tmp_path):

@@ -21,6 +21,7 @@ class FitMetrics(BaseModel):
     long-term reviews (fsrs-rs's evaluate: log loss, RMSE over retrievability bins); null when the log had no
     tail to measure. `trained`/`evaluated`: the long-term reviews fitted on and scored on."""
 
+    learned: bool = Field(description="false: fsrs-rs found too little to learn from and kept the defaults")
     log_loss_before: float | None
     log_loss_after: float | None
     rmse_before: float | None

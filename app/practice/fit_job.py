@@ -64,7 +64,9 @@ def run(engine: Engine, user_id: int, *, holdout: float, min_reviews: int) -> st
         traceback.print_exc()
         _finish(engine, user_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:500])
         return "failed"
-    _finish(engine, user_id, state="idle", error=None, parameters=result.parameters, fitted_at=datetime.now(UTC),
+    # Defaults learnt nothing: stored as none, so that the scheduler keeps following later default changes.
+    parameters = result.parameters if result.learned else None
+    _finish(engine, user_id, state="idle", error=None, parameters=parameters, fitted_at=datetime.now(UTC),
             reviews_at_fit=result.reviews, metrics={**result.metrics(), "seconds": round(took, 4)},
             forecast=forecast)
     return f"fitted {result.reviews} reviews in {took:.3f} s"

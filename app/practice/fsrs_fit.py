@@ -47,8 +47,13 @@ class FitResult:
     rmse_before: float | None
     rmse_after: float | None
 
+    @property
+    def learned(self) -> bool:
+        """Whether the fit moved any weight off the defaults (fsrs-rs keeps them on too little data)."""
+        return self.parameters != default_parameters()
+
     def metrics(self) -> dict[str, Any]:
-        return {"log_loss_before": self.log_loss_before, "log_loss_after": self.log_loss_after,
+        return {"learned": self.learned, "log_loss_before": self.log_loss_before, "log_loss_after": self.log_loss_after,
                 "rmse_before": self.rmse_before, "rmse_after": self.rmse_after,
                 "trained": self.trained, "evaluated": self.evaluated}
 
@@ -97,7 +102,14 @@ def valid_parameters(weights: Sequence[float]) -> list[float]:
 
 
 def _fit(items: list[FSRSItem]) -> list[float]:
-    return valid_parameters(FSRS(DEFAULT_PARAMETERS).compute_parameters(items))
+    """fsrs-rs's fit; its defaults where it finds too little to learn from (it returns them itself when fewer
+    than 8 items survive its outlier filter, and raises NotEnoughData when no first review is usable)."""
+    try:
+        return valid_parameters(FSRS(DEFAULT_PARAMETERS).compute_parameters(items))
+    except ValueError as exc:
+        if "NotEnoughData" not in str(exc):
+            raise
+        return default_parameters()
 
 
 def default_parameters() -> list[float]:
