@@ -153,6 +153,7 @@ def test_fit_runs_in_its_own_process_and_schedules_the_reviews_after_it(db_url, 
         assert again.status_code == 202 and again.json()["started_at"] == r.json()["started_at"]
         children = list(scheduler_fits._children)
         assert len(children) == 1  # one process for the two asks
+        assert children[0].args[5:7] == ["app.practice.fit_job", str(uid)] and children[0].args[1:3] == ["-n", "19"]
 
         done = _wait_until_done(client, h)
         assert done["state"] == "idle" and done["error"] is None and done["fitted"], done

@@ -15,6 +15,7 @@ each time MIANJING_FSRS_FIT_EVERY reviews have been added since the last one sta
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import weakref
@@ -38,6 +39,7 @@ from app.rate_limits import Limits
 from app.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
+NICE = shutil.which("nice")
 STATES = ("idle", "running", "failed")
 
 
@@ -176,9 +178,11 @@ def spawn(engine: Engine, user_id: int, policy: FitPolicy) -> subprocess.Popen[b
     _children[:] = [p for p in _children if p.poll() is None]  # reap the finished ones: no zombies pile up
     policy.log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(PROJECT), MIANJING_DATABASE_URL=url.render_as_string(hide_password=False))
+    # At the lowest CPU priority, its imports included: the web workers beside it come first (docs/benchmarks.md).
+    nice = [NICE, "-n", "19"] if NICE else []
     with open(policy.log, "ab") as log:
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "app.practice.fit_job", str(user_id), "--holdout", str(policy.holdout),
+            [*nice, sys.executable, "-m", "app.practice.fit_job", str(user_id), "--holdout", str(policy.holdout),
              "--min-reviews", str(policy.min_reviews)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env, cwd=str(PROJECT))
     _children.append(child)
