@@ -4,14 +4,18 @@ the rate limit, a failure recorded, and reviews scheduled by the fitted paramete
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import fsrs
 import pytest
 from api_helpers import bearer
-from conftest import T0, Clock, make_settings
+from conftest import REPO, T0, Clock, make_settings
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
 from sqlmodel import Session, func, select
@@ -235,17 +239,15 @@ def test_a_failed_fit_is_recorded_with_its_reason_and_a_dead_one_times_out(db_ur
         _seed(db_url, uid, simulated_log(10, days=60))
         policy = app.state.fit_policy
         with request_session(app.state.engine) as db, write_transaction(db):
-            assert scheduler_fits._claim(db, uid, clock(), policy)
-            db.info.pop("fits_to_start")  # this one is run below, by hand
+            assert scheduler_fits.claim(db, uid, clock(), policy, start_process=False)  # run below, by hand
         assert fit_job.run(app.state.engine, uid, holdout=0.2, min_reviews=10**6) == "failed"
         failed = client.get("/api/v1/me/scheduler", headers=h).json()
         assert failed["state"] == "failed" and "at least 1000000 reviews" in failed["error"]
         assert not failed["fitted"]
 
         with request_session(app.state.engine) as db, write_transaction(db):  # a fit whose process died
-            assert scheduler_fits._claim(db, uid, clock(), policy)
-            db.info.pop("fits_to_start")
-            assert not scheduler_fits._claim(db, uid, clock(), policy)  # one at a time
+            assert scheduler_fits.claim(db, uid, clock(), policy, start_process=False)
+            assert not scheduler_fits.claim(db, uid, clock(), policy)  # one at a time
         clock.advance(seconds=policy.timeout.total_seconds() + 1)
         dead = client.get("/api/v1/me/scheduler", headers=h).json()
         assert dead["state"] == "failed" and "did not finish" in dead["error"]
@@ -282,3 +284,20 @@ def test_the_dashboard_section_shows_the_fit_and_fits_on_a_form_post(db_url, tmp
         page = client.get("/dashboard").text
         assert "Parameters fitted to your reviews are in use" in page and 'id="sched-metrics"' in page
         assert 'id="sched-forecast"' in page and "(your setting)" in page
+
+
+def test_the_cli_fits_one_account_in_its_own_process(db_url, tmp_path):
+    app = _app(db_url, tmp_path)
+    with TestClient(app) as client:
+        h, uid = _guest(client)
+        _seed(db_url, uid, simulated_log(100))
+        env = {**os.environ, "MIANJING_DATABASE_URL": db_url, "PYTHONPATH": str(REPO)}
+        done = subprocess.run([sys.executable, "-m", "app.cli", "fsrs", "fit", "--user", str(uid)], env=env,
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout)
+        assert out["outcome"].startswith("fitted") and out["state"] == "idle" and out["metrics"]["learned"]
+        assert client.get("/api/v1/me/scheduler", headers=h).json()["fitted"]
+        missing = subprocess.run([sys.executable, "-m", "app.cli", "fsrs", "fit", "--user", "999999"], env=env,
+                                 cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert missing.returncode == 1 and "no account with id 999999" in missing.stderr

@@ -91,9 +91,9 @@ def _running(row: SchedulerFit | None, now: datetime, timeout: timedelta) -> boo
     return row is not None and row.state == "running" and row.started_at is not None and row.started_at > now - timeout
 
 
-def _claim(db: Session, user_id: int, now: datetime, policy: FitPolicy) -> bool:
+def claim(db: Session, user_id: int, now: datetime, policy: FitPolicy, *, start_process: bool = True) -> bool:
     """Mark a fit of the user's log running (inside the caller's write), its process to start once the write
-    commits; False when one runs already."""
+    commits (unless the caller runs it: `mianjing fsrs fit`); False when one runs already."""
     stmt = for_update(select(SchedulerFit).where(SchedulerFit.user_id == user_id))
     row = db.exec(stmt).first()
     if row is None:
@@ -109,7 +109,8 @@ def _claim(db: Session, user_id: int, now: datetime, policy: FitPolicy) -> bool:
     row.state, row.started_at, row.finished_at, row.error = "running", now, None, None
     db.add(row)
     db.flush()
-    db.info.setdefault("fits_to_start", {})[user_id] = (_engine_of(db), policy)
+    if start_process:
+        db.info.setdefault("fits_to_start", {})[user_id] = (_engine_of(db), policy)
     return True
 
 
@@ -125,7 +126,7 @@ def note_review(db: Session, user_id: int, now: datetime) -> None:
     since = row.started_at if row is not None else None
     need = policy.every if since is not None else policy.min_reviews
     if review_count(db, user_id, since) >= need:
-        _claim(db, user_id, now, policy)
+        claim(db, user_id, now, policy)
 
 
 def request_fit(db: Session, limits: Limits, user: User, now: datetime, policy: FitPolicy) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def request_fit(db: Session, limits: Limits, user: User, now: datetime, policy: 
         if not _running(db.exec(for_update(select(SchedulerFit).where(SchedulerFit.user_id == user.id))).first(),
                         now, policy.timeout):
             rate_limits.admit(db, now, (limits.scheduler_fits, str(user.id)))
-            _claim(db, user.id, now, policy)
+            claim(db, user.id, now, policy)
     return status(db, user, now, policy)
 
 
