@@ -363,6 +363,45 @@ def user_reset_link(
     typer.echo(f"valid once, until {expires:%Y-%m-%d %H:%M} UTC", err=True)
 
 
+fsrs_cli = typer.Typer(help="The review scheduler fitted to each candidate (docs/fsrs-fit.md).", no_args_is_help=True)
+cli.add_typer(fsrs_cli, name="fsrs")
+
+
+@fsrs_cli.command("fit")
+def fsrs_fit(user: int = typer.Option(..., "--user", help="the account's id")) -> None:
+    """Fit one account's FSRS parameters to its review log now, in this process (as the service's fit process
+    does), whatever its review count; refused while a fit of it runs. Prints the outcome as JSON."""
+    import json
+    from datetime import UTC, datetime
+
+    from app.db import db_session, make_engine
+    from app.models import SchedulerFit, User
+    from app.practice import fit_job, scheduler_fits
+
+    settings = get_settings()
+    _migrate_or_exit(settings.database_url)
+    engine = make_engine(settings.database_url)
+    policy = scheduler_fits.FitPolicy.from_settings(settings)
+    try:
+        with db_session(engine) as db:
+            if db.get(User, user) is None:
+                typer.echo(f"no account with id {user}", err=True)
+                raise typer.Exit(1)
+            if not scheduler_fits.claim(db, user, datetime.now(UTC), policy, start_process=False):
+                typer.echo(f"a fit of account {user} is running already", err=True)
+                raise typer.Exit(1)
+        outcome = fit_job.run(engine, user, holdout=policy.holdout, min_reviews=1)
+        with db_session(engine) as db:
+            row = db.get(SchedulerFit, user)
+            assert row is not None
+            typer.echo(json.dumps({"outcome": outcome, "state": row.state, "error": row.error,
+                                   "metrics": row.metrics}, ensure_ascii=False))
+    finally:
+        engine.dispose()
+    if outcome == "failed":
+        raise typer.Exit(1)
+
+
 def _migrate_or_exit(url: str) -> None:
     from app.db import MigrationFailed, migrate_under_lock
 

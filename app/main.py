@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app.api import account, admin, auth, health, interviews, me, practice, questions, rounds
+from app.api import account, admin, auth, health, interviews, me, practice, questions, rounds, scheduler
 from app.api.deps import csrf_guard, fair_turn
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
@@ -23,6 +23,8 @@ from app.fair_turns import FairTurns
 from app.judge import client as judge_client
 from app.judge.client import JudgeConfig
 from app.limits import RequestLimits, RequestShapeLimits
+from app.practice import scheduler_fits
+from app.practice.scheduler_fits import FitPolicy
 from app.rate_limits import Limits
 from app.runtime.grader import WithJudge, grader_from_settings
 from app.runtime.publishing import publish_at_start
@@ -95,6 +97,9 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     # open answers: built-in, or a model when configured; code items: the machine's judge beside it
     app.state.grader = WithJudge(grader_from_settings(settings), judge_client.scorer(app.state.judge, "submit"))
     app.state.write_quotas = WriteQuotas.from_settings(settings)
+    # Reviews recorded through this engine may start a fit of the candidate's scheduler (in its own process).
+    app.state.fit_policy = FitPolicy.from_settings(settings)
+    scheduler_fits.configure(app.state.engine, app.state.fit_policy)
     app.state.fair_turns = FairTurns(settings.fair_turns)  # one per worker process, used on its event loop
     install_error_handlers(app)
     app.include_router(health.router)
@@ -104,6 +109,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(interviews.router)
     app.include_router(admin.router)
     app.include_router(me.router)
+    app.include_router(scheduler.router)
     app.include_router(account.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
@@ -114,6 +120,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     from app.web import mistakes as mistake_pages
     from app.web import practice as practice_pages
     from app.web import routes as web_routes
+    from app.web import scheduler as scheduler_pages
     from app.web.security import SecurityHeaders
 
     app.include_router(api_docs.router)
@@ -121,6 +128,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(account_pages.router)
     app.include_router(practice_pages.router)
     app.include_router(mistake_pages.router)
+    app.include_router(scheduler_pages.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())

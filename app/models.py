@@ -221,3 +221,22 @@ class ReviewCard(SQLModel, table=True):
     first_review_at: datetime | None = _ts(nullable=True)
     # Set when the card became a leech and was suspended (never due, never drawn) until the candidate resumes it.
     suspended_at: datetime | None = _ts(nullable=True)
+
+
+class SchedulerFit(SQLModel, table=True):
+    """A candidate's own FSRS parameters, fitted to their review log by a separate process
+    (app.practice.fit_job), and the state of that process: one row per user, and at most one fit running per
+    user (`state` is claimed under the row's lock). No row, or `parameters` null: the default parameters."""
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    state: str = Field(default="idle", max_length=16)  # idle | running | failed
+    parameters: list[float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # 21 FSRS-6 weights
+    fitted_at: datetime | None = _ts(nullable=True)
+    reviews_at_fit: int = 0  # the reviews the parameters were fitted on
+    # log_loss_before/after, rmse_before/after (defaults vs fitted, on the held-out tail), evaluated, trained
+    metrics: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # expected reviews per day at a few desired retentions, simulated over the candidate's cards at the fit
+    forecast: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    started_at: datetime | None = _ts(nullable=True)  # the last fit's start; new reviews are counted from it
+    finished_at: datetime | None = _ts(nullable=True)
+    error: str | None = Field(default=None, max_length=500)  # why the last fit failed

@@ -167,6 +167,7 @@ class Limits:
     login_address: Limit
     logins_address: Limit  # successful logins, each a new session
     code_runs: Limit  # code checks and example runs per account: each takes a sandbox
+    scheduler_fits: Limit  # fits of the scheduler asked for per account: each runs a process
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -189,4 +190,6 @@ class Limits:
                                  "这个地址一小时内登录的次数已达上限，请 {seconds} 秒后再试。"),
             code_runs=Limit("code-run", s.limit_code_runs_per_minute, timedelta(minutes=1),
                             "代码提交太频繁，请 {seconds} 秒后再试。"),
+            scheduler_fits=Limit("fsrs-fit", s.limit_fsrs_fits_per_hour, hour,
+                                 "一小时内重新拟合复习算法的次数已达上限，请 {seconds} 秒后再试。"),
         )

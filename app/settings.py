@@ -84,6 +84,25 @@ class Settings(BaseSettings):
     mistake_clear_after_days: int = Field(
         default=2, ge=1, le=30, description="a question leaves the 错题本 when the answers since its last mistake are "
         "all correct and fall on this many different days of the candidate's calendar (app/practice/mistakes.py)")
+    # --- the scheduler fitted to each candidate (app/practice/scheduler_fits.py; docs/fsrs-fit.md) ---
+    fsrs_fit_min_reviews: int = Field(
+        default=1000, ge=16, le=1_000_000, description="reviews (rated answers) a candidate needs before FSRS "
+        "parameters are fitted to their log; until then the default parameters. fsrs-rs keeps its defaults when "
+        "fewer than 8 items pass its outlier filter and fits only the initial stabilities under 64; on a simulated "
+        "candidate fsrs-rs-python 0.9.3 learnt nothing below about 1,000 reviews (docs/fsrs-fit.md)")
+    fsrs_fit_every: int = Field(
+        default=200, ge=1, le=1_000_000, description="after the first fit, a new one starts in the background once "
+        "this many reviews have been added since the last fit started")
+    fsrs_fit_holdout: float = Field(
+        default=0.2, gt=0, lt=1, description="the share of the candidate's latest long-term reviews held out: "
+        "the defaults and the parameters fitted without them are both scored (log loss, RMSE) on them")
+    fsrs_fit_timeout_s: float = Field(
+        default=300.0, gt=0, description="a fit still running after this long is taken as failed (its process "
+        "died), and another may start")
+    fsrs_fit_log: Path = Field(default=Path("./var/fsrs-fit.log"), description="the fit processes' output")
+    limit_fsrs_fits_per_hour: int = Field(
+        default=6, ge=1, description="fits one account may ask for (POST /api/v1/me/scheduler/fit, the dashboard's "
+        "button) in any hour; the automatic ones are not counted")
     content_poll_s: float = Field(
         default=0.25, gt=0, description="how often a worker reads the published content version")
     content_poll_backoff_max_s: float = Field(

@@ -5,6 +5,7 @@ The scheduler is the `fsrs` package (FSRS-6); nothing here computes intervals by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -68,8 +69,15 @@ def utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def scheduler(desired_retention: float) -> Scheduler:
-    return Scheduler(desired_retention=min(max(desired_retention, MIN_RETENTION), MAX_RETENTION))
+Parameters = Sequence[float] | None  # a candidate's fitted FSRS-6 weights (app.practice.scheduler_fits); None: defaults
+
+
+def scheduler(desired_retention: float, parameters: Parameters = None) -> Scheduler:
+    """The scheduler at the candidate's retention, with their fitted parameters when they have some."""
+    retention = min(max(desired_retention, MIN_RETENTION), MAX_RETENTION)
+    if parameters is None:
+        return Scheduler(desired_retention=retention)
+    return Scheduler(parameters=tuple(parameters), desired_retention=retention)
 
 
 @dataclass(frozen=True)
@@ -85,12 +93,14 @@ def new_card(now: datetime) -> dict[str, Any]:
     return Card(card_id=0, due=utc(now)).to_dict()
 
 
-def review(card: dict[str, Any] | None, rating: Rating, now: datetime, desired_retention: float) -> Reviewed:
-    """Review `card` (None: a question never seen before) with `rating` at `now`."""
+def review(card: dict[str, Any] | None, rating: Rating, now: datetime, desired_retention: float,
+           parameters: Parameters = None) -> Reviewed:
+    """Review `card` (None: a question never seen before) with `rating` at `now`, by the candidate's fitted
+    parameters (None: the defaults)."""
     before = Card.from_dict(card) if card is not None else Card.from_dict(new_card(now))
     when = utc(now)
     if before.last_review is not None and utc(before.last_review) > when:
         when = utc(before.last_review)  # never review into the past (late-closing interviews, clock skew)
-    after, _log = scheduler(desired_retention).review_card(before, rating, review_datetime=when)
+    after, _log = scheduler(desired_retention, parameters).review_card(before, rating, review_datetime=when)
     lapse = before.state == State.Review and rating == Rating.Again
     return Reviewed(card=after.to_dict(), due=utc(after.due), last_review=when, lapse=lapse)

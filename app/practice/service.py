@@ -19,7 +19,7 @@ from app.content.model import Question
 from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
-from app.practice import due, leeches, scheduling, stats
+from app.practice import due, leeches, scheduler_fits, scheduling, stats
 from app.practice import mistakes as mistake_list
 from app.practice.scheduling import utc
 from app.rate_limits import Limits
@@ -80,7 +80,8 @@ def _review(db: Session, user_id: int, question_id: str, rating: Any, when: date
             desired_retention: float) -> ReviewCard:
     """Review the user's card for the question (made now if it is the first answer) as of `when`."""
     row = _card_row(db, user_id, question_id)
-    reviewed = scheduling.review(row.card if row else None, rating, when, desired_retention)
+    parameters = scheduler_fits.parameters_of(db, user_id)  # the candidate's own, once a fit has made them
+    reviewed = scheduling.review(row.card if row else None, rating, when, desired_retention, parameters)
     if row is None:
         row = ReviewCard(user_id=user_id, question_id=question_id, card=reviewed.card, due=reviewed.due)
         try:
@@ -89,7 +90,7 @@ def _review(db: Session, user_id: int, question_id: str, rating: Any, when: date
         except IntegrityError:
             row = _card_row(db, user_id, question_id)
             assert row is not None
-            reviewed = scheduling.review(row.card, rating, when, desired_retention)
+            reviewed = scheduling.review(row.card, rating, when, desired_retention, parameters)
     if row.id is not None and row.card is not reviewed.card:
         row.previous = row.card
     _apply(row, reviewed, rating, attempt_id)
@@ -99,6 +100,7 @@ def _review(db: Session, user_id: int, question_id: str, rating: Any, when: date
         row.first_review_at = reviewed.last_review
     db.add(row)
     db.flush()
+    scheduler_fits.note_review(db, user_id, reviewed.last_review)  # the review that crosses a count starts a fit
     return row
 
 
@@ -284,7 +286,8 @@ def _rate_waiting(db: Session, user: User, attempt: Attempt, new: Any) -> Review
 def _rerate(db: Session, user: User, row: ReviewCard, new: Any) -> ReviewCard:
     assert row.last_review is not None
     old_lapse = row.previous is not None and row.previous.get("state") == 2 and row.last_rating == "again"
-    reviewed = scheduling.review(row.previous, new, row.last_review, user.desired_retention)
+    reviewed = scheduling.review(row.previous, new, row.last_review, user.desired_retention,
+                                 scheduler_fits.parameters_of(db, user.id))
     row.lapses -= int(old_lapse)
     _apply(row, reviewed, new, row.last_attempt_id)
     _suspend_leech(db, user.id, row, reviewed.lapse, row.last_review)

@@ -21,7 +21,7 @@ from app.content.loader import Content
 from app.db import write_transaction
 from app.errors import AppError, NotFound
 from app.judge import client as judge_client
-from app.practice import due, leeches, service
+from app.practice import due, leeches, scheduler_fits, service
 from app.scoring.answers import answer_problem
 from app.scoring.check import check_answer, instance_for
 from app.views import followed_up, question_view
@@ -208,7 +208,8 @@ def _needs_account(visitor: Visitor) -> Response:
 def dashboard_page(request: Request, visitor: VisitorDep, content: ContentDep) -> Response:
     if visitor.user is None:
         return render(visitor, "dashboard.html", {"login_needed": True})
-    return _dashboard(visitor, content, saved=request.query_params.get("saved") == "1")
+    return _dashboard(visitor, content, saved=request.query_params.get("saved") == "1",
+                      fit_started=request.query_params.get("fit") == "started")
 
 
 def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **extra: Any) -> Response:
@@ -223,8 +224,16 @@ def _dashboard(visitor: Visitor, content: Content, *, status_code: int = 200, **
         "forecast_total": sum(figures["forecast"].values()), "retention": figures["desired_retention"],
         "leech_lapses": visitor.user.leech_lapses,
         "weakest": weak_rows(figures["weakest_topics"]),
+        **scheduler_context(visitor),
         **extra,
     }, status_code=status_code)
+
+
+def scheduler_context(visitor: Visitor) -> dict[str, Any]:
+    """The dashboard's 复习算法 section (templates/_scheduler.html)."""
+    assert visitor.user is not None
+    sched = scheduler_fits.status(visitor.db, visitor.user, visitor.now, visitor.request.app.state.fit_policy)
+    return {"sched": sched, "sched_fitted_at": local_time(sched["fitted_at"], visitor.zone())}
 
 
 @router.post("/dashboard/retention")
