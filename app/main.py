@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app.api import account, admin, auth, health, interviews, me, practice, questions, rounds
+from app.api import account, admin, auth, health, interviews, marks, me, practice, questions, rounds
 from app.api.deps import csrf_guard, fair_turn
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(admin.router)
     app.include_router(me.router)
     app.include_router(account.router)
+    app.include_router(marks.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
     app.add_middleware(RequestShapeLimits, limits=RequestLimits.of(settings))

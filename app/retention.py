@@ -1,6 +1,6 @@
 """Guest accounts nobody kept expire: a guest unseen for the time to live (MIANJING_GUEST_TTL_DAYS, since
 its last request, User.last_seen_at) is removed with everything it left: sessions, interviews and their
-answers, practice attempts, review cards. `mianjing db prune` runs this from cron, beside the service.
+answers, practice attempts, review cards, bookmarks and notes. `mianjing db prune` runs this from cron, beside the service.
 
 It runs safely while serving: a few accounts per batch, each batch one short write transaction of its own
 (a few milliseconds holding SQLite's write lock; row locks on PostgreSQL), with a pause between batches so
@@ -25,7 +25,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from app.db import request_session, write_transaction
-from app.models import Attempt, AuthSession, Interview, InterviewAnswer, PasswordResetToken, ReviewCard, User
+from app.models import (
+    Attempt,
+    AuthSession,
+    Interview,
+    InterviewAnswer,
+    PasswordResetToken,
+    QuestionMark,
+    ReviewCard,
+    User,
+)
 
 
 @dataclass
@@ -36,6 +45,7 @@ class Pruned:
     answers: int = 0
     attempts: int = 0
     review_cards: int = 0
+    marks: int = 0  # bookmarks and notes
     reset_links: int = 0  # a guest has none (no username): left out of the prune's summary
     batches: int = 0
 
@@ -89,6 +99,7 @@ def delete_accounts(db: Session, ids: list[int]) -> Pruned:
         answers=gone(delete(InterviewAnswer).where(col(InterviewAnswer.interview_id).in_(interviews))),
         attempts=gone(delete(Attempt).where(col(Attempt.user_id).in_(ids))),
         review_cards=gone(delete(ReviewCard).where(col(ReviewCard.user_id).in_(ids))),
+        marks=gone(delete(QuestionMark).where(col(QuestionMark.user_id).in_(ids))),
         sessions=gone(delete(AuthSession).where(col(AuthSession.user_id).in_(ids))),
         reset_links=gone(delete(PasswordResetToken).where(col(PasswordResetToken.user_id).in_(ids))),
         interviews=gone(delete(Interview).where(col(Interview.user_id).in_(ids))),
