@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     # --- bookmarks and notes (app/practice/marks.py); their writes count against the write quotas above ---
     max_note_chars: int = Field(
         default=4000, ge=1, le=100_000, description="a personal note on a question with more characters gets 422; "
-        "a note counts its characters against limit_answer_chars_per_hour")
+        "a note counts its characters against limit_answer_chars_per_hour (a note larger than that quota is 422 too)")
 
     # --- the model grader (app/runtime/grader.py; docs/security.md: answers leave the machine) ---
     grader_url: str = Field(
@@ -199,11 +199,11 @@ class Settings(BaseSettings):
         # A quota smaller than the longest typed answer would refuse that answer in every window, however long
         # its author waited. The quotas count an answer as JSON text: the longest text answer, every character
         # escaped (\u0001 is six), and its two quotes.
-        longest = max(6 * self.max_answer_chars + 2, self.max_note_chars)
+        longest = 6 * self.max_answer_chars + 2
         for name in ("limit_answer_chars_per_hour", "limit_answer_chars_per_address_per_hour"):
             if getattr(self, name) < longest:
                 raise ValueError(f"MIANJING_{name.upper()} must be at least 6 × MIANJING_MAX_ANSWER_CHARS + 2 "
-                                 f"and MIANJING_MAX_NOTE_CHARS ({longest})")
+                                 f"({longest})")
         return self
 
 
