@@ -112,8 +112,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     # --- web pages and security headers (app/web) ---
     from app.web import account as account_pages
     from app.web import api_docs
-    from app.web import mistakes as mistake_pages
     from app.web import marks as mark_pages
+    from app.web import mistakes as mistake_pages
     from app.web import practice as practice_pages
     from app.web import routes as web_routes
     from app.web.security import SecurityHeaders
