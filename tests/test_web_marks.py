@@ -25,7 +25,8 @@ def web(clocked_env) -> tuple[TestClient, dict[str, str]]:
 
 
 def widget(html: str, qid: str) -> str:
-    found = re.search(rf'<div class="qmark no-print" id="mark-{re.escape(qid)}".*?</details>\s*</div>', html, re.S)
+    found = re.search(rf'<div class="qmark no-print" id="mark-{re.escape(qid)}".*?</form>\s*</(?:details|div)>\s*</div>',
+                      html, re.S)
     assert found, html[:2000]
     return found.group(0)
 
@@ -121,6 +122,11 @@ def test_the_report_shows_my_star_and_note_on_each_question_and_a_shared_one_doe
     mine = widget(report, "s-open")
     assert "<strong>推理</strong>" in mine and f'name="back" value="{loc}/report"' in mine
     assert "☆ 收藏" in widget(report, "s-single")
+    # The question is folded in a <details> already: the editor shows at once, and stays so after a post.
+    assert "<details" not in mine and 'name="editor" value="unfolded"' in mine
+    r = client.post("/marks/s-open/note", data={"note": "改", "back": f"{loc}/report", "editor": "unfolded"},
+                    headers={**token, **HTMX})
+    assert r.status_code == 200 and "<details" not in r.text and 'name="editor" value="unfolded"' in r.text
     r = client.post(f"{loc}/share", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     share = re.search(r'value="(https?://[^"]+/shared/[^"]+)"', client.get(f"{loc}/report").text).group(1)

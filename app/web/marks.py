@@ -37,10 +37,11 @@ def _back(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _widget(visitor: Visitor, mark: dict[str, Any], back: str, *, status_code: int = 200) -> Response:
+def _widget(visitor: Visitor, mark: dict[str, Any], back: str, editor: str, *, status_code: int = 200) -> Response:
     if visitor.request.headers.get("HX-Request") != "true":
         return redirect(visitor, _back(back))
-    response = render(visitor, "_mark.html", {"m": mark, "back": back, "due_count": None}, status_code=status_code)
+    response = render(visitor, "_mark.html", {"m": mark, "back": back, "unfolded_editor": editor == "unfolded",
+                                              "due_count": None}, status_code=status_code)
     if status_code >= 400:  # htmx swaps no 4xx: static/app.js lets one aimed at a widget through
         response.headers["HX-Retarget"] = f"#mark-{mark['qid']}"
         response.headers["HX-Reswap"] = "outerHTML"
@@ -50,19 +51,21 @@ def _widget(visitor: Visitor, mark: dict[str, Any], back: str, *, status_code: i
 @router.post("/marks/{question_id}/star", response_class=HTMLResponse)
 def star(question_id: str, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
          quotas: WriteQuotasDep, address: AddressDep, starred: Annotated[Text, Form(max_length=1)] = "1",
-         back: Annotated[Text, Form(max_length=2048)] = "") -> Response:
+         back: Annotated[Text, Form(max_length=2048)] = "",
+         editor: Annotated[Text, Form(max_length=16)] = "") -> Response:
     """Star or unstar (starred=0) a question; the widget again, as a fragment (htmx) or by going back."""
     user = visitor.signed_in()
     with quotas.charged_write(db, now, quotas.charges(user.id, address)):
         mark = marks.set_star(db, content=content, user_id=user.id, question_id=question_id,
                               starred=starred != "0", now=now)
-    return _widget(visitor, mark_view(mark), back)
+    return _widget(visitor, mark_view(mark), back, editor)
 
 
 @router.post("/marks/{question_id}/note", response_class=HTMLResponse)
 def note(question_id: str, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
          quotas: WriteQuotasDep, address: AddressDep, note: Annotated[Text, Form(max_length=200_000)] = "",
-         back: Annotated[Text, Form(max_length=2048)] = "") -> Response:
+         back: Annotated[Text, Form(max_length=2048)] = "",
+         editor: Annotated[Text, Form(max_length=16)] = "") -> Response:
     """Save my note (empty deletes it); a note over MIANJING_MAX_NOTE_CHARS is 422 with the widget saying so
     and keeping the text."""
     user = visitor.signed_in()
@@ -76,11 +79,11 @@ def note(question_id: str, visitor: VisitorDep, db: SessionDep, content: Content
                 "error": translator(visitor.lang)("note_too_long", n=max_chars, got=len(note))}
         if visitor.request.headers.get("HX-Request") != "true":
             raise
-        return _widget(visitor, view, back, status_code=422)
+        return _widget(visitor, view, back, editor, status_code=422)
     with quotas.charged_write(db, now, quotas.charges(user.id, address, len(note))):
         mark = marks.set_note(db, content=content, user_id=user.id, question_id=question_id, note=note, now=now,
                               max_chars=max_chars)
-    return _widget(visitor, mark_view(mark), back)
+    return _widget(visitor, mark_view(mark), back, editor)
 
 
 @router.get("/bookmarks", response_class=HTMLResponse)

@@ -376,7 +376,7 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
     # My star and note on each question; a shared report is read by others: none of mine on it.
     qmarks = {} if shared else marks_for(db, visitor.user, [qd["id"] for qd in rep["questions"]])
     return render(visitor, "report.html", {
-        "marks": qmarks, "back": f"/interviews/{interview.id}/report",
+        "marks": qmarks, "back": f"/interviews/{interview.id}/report", "unfolded_editor": True,
         "r": rep, "chart": chart, "shared": shared, "share_url": share_url,
         "wrong_only": wrong_only, "groups": report_views.section_groups(rep, wrong_only=wrong_only),
         "drill_url": report_views.drill_url(rep["weak_topics"]), "topic_url": report_views.drill_url,
