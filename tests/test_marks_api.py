@@ -261,10 +261,11 @@ def test_a_session_cookie_needs_the_page_csrf_header(env):
 def test_a_bookmark_and_a_note_survive_a_reload_that_renames_and_merges_ids(env, content_dir):
     client, clock = env
     h = guest(client)
-    assert star(client, h, "s-multiple").status_code == 200
+    first_star = star(client, h, "s-multiple").json()["starred_at"]
     assert note(client, h, "s-multiple", "旧 id 上的笔记").status_code == 200
     clock.advance(minutes=1)
     assert note(client, h, "s-single", "新 id 上的笔记").status_code == 200  # the item s-multiple merges into
+    assert star(client, h, "s-single").status_code == 200  # starred later
     other = guest(client)
     assert note(client, other, "s-multiple", "别人的").status_code == 200
 
@@ -281,7 +282,7 @@ def test_a_bookmark_and_a_note_survive_a_reload_that_renames_and_merges_ids(env,
     assert client.get("/api/v1/questions/s-multiple").status_code == 404
 
     merged = client.get("/api/v1/me/notes/s-single", headers=h).json()
-    assert merged["starred"] is True
+    assert merged["starred"] is True and merged["starred_at"] == first_star  # since the earlier star
     assert merged["note"] == "新 id 上的笔记\n\n---\n\n旧 id 上的笔记"  # both kept, the later one first
     assert ids(bookmarks(client, h)) == ["s-single"]
     # The old id still finds the mark (a report's frozen plan holds it), and writes land on the new one.
