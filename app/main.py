@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app.api import account, admin, auth, health, interviews, me, practice, questions, rounds, scheduler
+from app.api import account, admin, auth, health, interviews, marks, me, practice, questions, rounds, scheduler
 from app.api.deps import csrf_guard, fair_turn
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
@@ -111,12 +111,14 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(me.router)
     app.include_router(scheduler.router)
     app.include_router(account.router)
+    app.include_router(marks.router)
     app.include_router(practice.router)
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
     app.add_middleware(RequestShapeLimits, limits=RequestLimits.of(settings))
     # --- web pages and security headers (app/web) ---
     from app.web import account as account_pages
     from app.web import api_docs
+    from app.web import marks as mark_pages
     from app.web import mistakes as mistake_pages
     from app.web import practice as practice_pages
     from app.web import routes as web_routes
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(practice_pages.router)
     app.include_router(mistake_pages.router)
     app.include_router(scheduler_pages.router)
+    app.include_router(mark_pages.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())

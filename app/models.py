@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, MetaData, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, MetaData, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -240,3 +240,25 @@ class SchedulerFit(SQLModel, table=True):
     started_at: datetime | None = _ts(nullable=True)  # the last fit's start; new reviews are counted from it
     finished_at: datetime | None = _ts(nullable=True)
     error: str | None = Field(default=None, max_length=500)  # why the last fit failed
+
+
+# --- bookmarks and notes (issue 20) ---
+
+
+class QuestionMark(SQLModel, table=True):
+    """A candidate's star (收藏) and personal note on one question (app/practice/marks.py): one row per account
+    and question, deleted when it holds neither. Keyed by question id, so it follows a merge
+    (app/runtime/replacements.py)."""
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "question_id", name="uq_questionmark_user_id_question_id"),
+        # My bookmarks, newest first, are read by keyset pages (app.pagination) along this index.
+        Index("ix_questionmark_user_id_starred_at", "user_id", "starred_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    question_id: str = Field(max_length=64)
+    starred_at: datetime | None = _ts(nullable=True)  # NULL: not starred
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # markdown; NULL: no note
+    updated_at: datetime = _ts(nullable=False, default=utcnow)

@@ -1,6 +1,6 @@
 """Guest accounts nobody kept expire: a guest unseen for the time to live (MIANJING_GUEST_TTL_DAYS, since
 its last request, User.last_seen_at) is removed with everything it left: sessions, interviews and their
-answers, practice attempts, review cards. `mianjing db prune` runs this from cron, beside the service.
+answers, practice attempts, review cards, bookmarks and notes. `mianjing db prune` runs this from cron, beside the service.
 
 It runs safely while serving: a few accounts per batch, each batch one short write transaction of its own
 (a few milliseconds holding SQLite's write lock; row locks on PostgreSQL), with a pause between batches so
@@ -31,6 +31,7 @@ from app.models import (
     Interview,
     InterviewAnswer,
     PasswordResetToken,
+    QuestionMark,
     ReviewCard,
     SchedulerFit,
     User,
@@ -45,6 +46,7 @@ class Pruned:
     answers: int = 0
     attempts: int = 0
     review_cards: int = 0
+    marks: int = 0  # bookmarks and notes
     reset_links: int = 0  # a guest has none (no username): left out of the prune's summary
     scheduler_fits: int = 0  # fitted FSRS parameters (app.practice.scheduler_fits)
     batches: int = 0
@@ -99,6 +101,7 @@ def delete_accounts(db: Session, ids: list[int]) -> Pruned:
         answers=gone(delete(InterviewAnswer).where(col(InterviewAnswer.interview_id).in_(interviews))),
         attempts=gone(delete(Attempt).where(col(Attempt.user_id).in_(ids))),
         review_cards=gone(delete(ReviewCard).where(col(ReviewCard.user_id).in_(ids))),
+        marks=gone(delete(QuestionMark).where(col(QuestionMark.user_id).in_(ids))),
         sessions=gone(delete(AuthSession).where(col(AuthSession.user_id).in_(ids))),
         reset_links=gone(delete(PasswordResetToken).where(col(PasswordResetToken.user_id).in_(ids))),
         scheduler_fits=gone(delete(SchedulerFit).where(col(SchedulerFit.user_id).in_(ids))),

@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         default=5_000_000, ge=1, description="the same characters one client address may add in a clock hour, "
         "whatever the account (many guests of one client are bounded together)")
 
+    # --- bookmarks and notes (app/practice/marks.py); their writes count against the write quotas above ---
+    max_note_chars: int = Field(
+        default=4000, ge=1, le=100_000, description="a personal note on a question with more characters gets 422; "
+        "a note counts its characters against limit_answer_chars_per_hour (a note larger than that quota is 422 too)")
+
     # --- the model grader (app/runtime/grader.py; docs/security.md: answers leave the machine) ---
     grader_url: str = Field(
         default="", description="base URL of an OpenAI-compatible chat-completions server (vLLM, llama.cpp's "

@@ -712,8 +712,10 @@
       if (/^[1-9]$/.test(e.key) && !isTyping(document.activeElement) && !e.altKey && !e.ctrlKey && !e.metaKey &&
           !form.dataset.checked && pickOption(form, e.key)) e.preventDefault();
     });
-    // After htmx swaps in the next question: typeset its math and move focus to it.
-    document.body.addEventListener("htmx:afterSettle", function () {
+    // After htmx swaps in the next question: typeset its math and move focus to it (not after a swap of the
+    // star and note widget, which typesets itself: the candidate is writing there).
+    document.body.addEventListener("htmx:afterSettle", function (e) {
+      if (inMarkWidget(e.target)) return;
       var slot = document.getElementById("question-slot");
       if (!slot) return;
       renderMath(slot);
@@ -755,15 +757,33 @@
     });
     document.body.addEventListener("htmx:beforeSwap", function (e) {
       var xhr = e.detail.xhr;
-      if (xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#htmx-error") {
+      var retarget = xhr.getResponseHeader("HX-Retarget") || "";
+      // a refused note comes back as its widget, saying why and keeping the text (app/web/marks.py)
+      if (xhr.status >= 400 && (retarget === "#htmx-error" || retarget.indexOf("#mark-") === 0)) {
         e.detail.shouldSwap = true;
         e.detail.isError = false;
       }
     });
   }
 
+  // ---- my star and note on a question (templates/_mark.html): typeset the note htmx swapped in ----------
+  function inMarkWidget(el) {
+    return !!(el && el.closest && el.closest(".qmark"));
+  }
+
+  function followMarkSwaps() {
+    document.body.addEventListener("htmx:afterSettle", function (e) {
+      if (!inMarkWidget(e.target)) return;
+      var mark = e.target.closest(".qmark");
+      renderMath(mark);
+      var button = mark.querySelector("button.star");
+      if (button && e.detail.requestConfig && e.detail.requestConfig.path.slice(-5) === "/star") button.focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     showHtmxErrors();
+    followMarkSwaps();
     renderMath(document);
     var iv = document.getElementById("interview");
     if (iv) { startInterview(iv); followInterviewSwaps(); }

@@ -14,12 +14,22 @@ import pytest
 from api_helpers import bearer, guest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from app.auth.sessions import token_hash
-from app.db import request_session
+from app.db import request_session, write_transaction
 from app.main import create_app
-from app.models import Attempt, AuthSession, Interview, InterviewAnswer, PasswordResetToken, ReviewCard, User
+from app.models import (
+    Attempt,
+    AuthSession,
+    Interview,
+    InterviewAnswer,
+    PasswordResetToken,
+    QuestionMark,
+    ReviewCard,
+    SchedulerFit,
+    User,
+)
 from app.practice.export import archive_chunks
 from tests.conftest import REPO, VALID, Clock, make_settings
 
@@ -54,13 +64,20 @@ def user_id(client: TestClient, headers: dict[str, str]) -> int:
 
 
 def add_work(client: TestClient, h: dict[str, str]) -> str:
-    """Two practice answers and a finished interview with an answer: rows in every per-user table."""
+    """Two practice answers, a bookmark and a note, a finished interview with an answer and a fitted scheduler:
+    rows in every per-user table."""
     for qid, answer in (("s-single", "B"), ("s-numeric", "64")):
         assert client.post(f"/api/v1/questions/{qid}/check", json={"answer": answer}, headers=h).status_code == 200
+    assert client.put("/api/v1/me/bookmarks/s-single", headers=h).status_code == 200
+    assert client.put("/api/v1/me/notes/s-numeric", json={"note": "γ 和 β"}, headers=h).status_code == 200
     state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
     assert client.put(f"/api/v1/interviews/{state['id']}/answers/0", json={"answer": "每个通道求均值方差"},
                       headers=h).status_code == 200
     assert client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h).status_code == 200
+    # A fitted scheduler needs 1,000 reviews and a fit process: its row is written as the fit would write it.
+    uid = user_id(client, h)
+    with request_session(client.app.state.engine) as db, write_transaction(db):
+        db.add(SchedulerFit(user_id=uid, state="idle", parameters=[0.5] * 21, reviews_at_fit=1000))
     return state["id"]
 
 
@@ -75,6 +92,8 @@ def rows_of(client: TestClient, uid: int) -> dict[str, int]:
         .where(col(InterviewAnswer.interview_id).in_(mine)),
         "attempt": select(func.count()).select_from(Attempt).where(Attempt.user_id == uid),
         "reviewcard": select(func.count()).select_from(ReviewCard).where(ReviewCard.user_id == uid),
+        "questionmark": select(func.count()).select_from(QuestionMark).where(QuestionMark.user_id == uid),
+        "schedulerfit": select(func.count()).select_from(SchedulerFit).where(SchedulerFit.user_id == uid),
         "passwordresettoken": select(func.count()).select_from(PasswordResetToken)
         .where(PasswordResetToken.user_id == uid),
     }
@@ -167,6 +186,9 @@ def test_the_archive_holds_everything_of_mine_and_nothing_of_anyone_else(env):
     assert len(data["attempts"]) == counts["attempt"] and len(data["review_cards"]) == counts["reviewcard"]
     assert len(interview["answers"]) == counts["interviewanswer"]
     assert {c["question_id"] for c in data["review_cards"]} >= {"s-single", "s-numeric"}
+    assert len(data["marks"]) == counts["questionmark"]
+    assert {(m["question_id"], m["starred"], m["note"]) for m in data["marks"]} == {
+        ("s-single", True, None), ("s-numeric", False, "γ 和 β")}
 
     # Read a row at a time, the archive is the same document.
     engine = client.app.state.engine
@@ -180,7 +202,7 @@ def test_an_empty_account_archives_as_empty_lists(env):
     client, _ = env
     data = client.get("/api/v1/me/archive", headers=guest(client)).json()
     assert data["account"]["is_guest"] is True
-    assert (data["interviews"], data["attempts"], data["review_cards"]) == ([], [], [])
+    assert (data["interviews"], data["attempts"], data["review_cards"], data["marks"]) == ([], [], [], [])
 
 
 # --- deleting the account ------------------------------------------------------------------------------
@@ -208,12 +230,21 @@ def test_deleting_the_account_removes_every_row_of_it_and_no_other(env):
     assert r.status_code == 200, r.text
     assert r.json() == {"interviews": before["interview"], "answers": before["interviewanswer"],
                         "attempts": before["attempt"], "review_cards": before["reviewcard"],
+                        "marks": before["questionmark"],
                         "sessions": before["authsession"]}
     assert set(rows_of(client, uid).values()) == {0}
     assert rows_of(client, other_id) == other_before
     assert client.get("/api/v1/me/settings", headers=h).status_code == 401
     assert login(client, "alice", PASSWORD) == 401
     assert client.get("/api/v1/me/archive", headers=other).json()["account"]["username"] == "bob"
+
+
+def test_every_table_that_holds_an_account_s_rows_is_counted(env):
+    """A new per-user table must join the deletion, the archive and rows_of above: this fails until it does."""
+    client, _ = env
+    of_users = {t.name for t in SQLModel.metadata.tables.values()
+                if any(fk.column.table.name == "user" for fk in t.foreign_keys)}
+    assert of_users | {"user", "interviewanswer"} == set(rows_of(client, 0))
 
 
 def test_a_guest_deletes_its_account_with_an_explicit_confirmation(env):

@@ -38,6 +38,7 @@ OPERATIONS = {
     "get_reviews_due", "rate_review", "list_attempts", "list_mistakes", "export_mistakes", "export_revlog", "list_leeches", "resume_leech", "get_stats", "get_settings", "update_settings",
     "change_settings", "export_data", "change_password", "export_archive", "delete_account", "issue_reset_link",
     "get_next_question", "reload_content", "list_reloads", "get_scheduler", "fit_scheduler",
+    "list_bookmarks", "star_question", "unstar_question", "get_note", "put_note",
 }
 
 

@@ -134,7 +134,7 @@ def test_attempts_and_cards_follow_the_merged_item(db, tmp_path):
     answer(db, untouched, "bn", 1.0, 0)
 
     detail = publish_bank(db, folder, bank(("rf-new", "replaces: [rf-old]\n"), ("bn", "")))
-    assert detail["replacements"] == {"aliases": 1, "attempts": 5, "cards_moved": 1, "cards_merged": 2}
+    assert detail["replacements"] == {"aliases": 1, "attempts": 5, "cards_moved": 1, "cards_merged": 2, "marks": 0}
 
     # the history is whole, under the new id
     assert attempts_of(db, only_old) == [("rf-new", 1.0), ("rf-new", 0.0)]
@@ -154,7 +154,7 @@ def test_attempts_and_cards_follow_the_merged_item(db, tmp_path):
 
     # publishing again moves nothing more
     again = publish_bank(db, folder, bank(("rf-new", "replaces: [rf-old]\n"), ("bn", "")))
-    assert again["replacements"] == {"aliases": 1, "attempts": 0, "cards_moved": 0, "cards_merged": 0}
+    assert again["replacements"] == {"aliases": 1, "attempts": 0, "cards_moved": 0, "cards_merged": 0, "marks": 0}
 
 
 def test_answers_recorded_under_an_old_id_later_land_on_the_new_item(db, tmp_path):
@@ -188,7 +188,7 @@ def test_a_chain_of_merges_ends_at_the_last_item(db, tmp_path):
     publish_bank(db, folder, bank(("b", "replaces: [a]\n"), ("c", "")))
     answer(db, user, "c", 0.0, 2)
     detail = publish_bank(db, folder, bank(("c", "replaces: [b]\n")))
-    assert detail["replacements"] == {"aliases": 2, "attempts": 1, "cards_moved": 0, "cards_merged": 1}
+    assert detail["replacements"] == {"aliases": 2, "attempts": 1, "cards_moved": 0, "cards_merged": 1, "marks": 0}
     assert attempts_of(db, user) == [("c", 1.0), ("c", 0.0)]
     assert list(cards_of(db, user)) == ["c"]
     assert {a.old_id: a.new_id for a in db.exec(select(QuestionAlias)).all()} == {"a": "c", "b": "c"}

@@ -62,7 +62,7 @@ def change_password(body: PasswordChange, caller: CallerDep, db: SessionDep, now
             responses={**REQUEST_ERRORS, **errors(401)})
 def archive(request: Request, caller: CallerDep, db: SessionDep, content: ContentDep, now: NowDep) -> Response:
     """Everything the server holds of my account as one JSON download: the account and its settings, every
-    interview with its answers and results, every attempt, every review card. Streamed a batch at a time."""
+    interview with its answers and results, every attempt, every review card, every bookmark and note. Streamed a batch at a time."""
     user = caller.user(db)  # 401 before the 200 starts
     assert user.id is not None
     engine = request.app.state.engine
@@ -78,7 +78,7 @@ def archive(request: Request, caller: CallerDep, db: SessionDep, content: Conten
                         "with a session cookie, the CSRF header is missing")})
 def delete_account(body: AccountDeletion, request: Request, response: Response, caller: CallerDep,
                    db: SessionDep, now: NowDep, limits: LimitsDep, address: AddressDep) -> dict[str, Any]:
-    """Delete my account and every row of it: interviews and their answers, attempts, review cards, sessions.
+    """Delete my account and every row of it: interviews and their answers, attempts, review cards, bookmarks and notes, sessions.
     A registered account confirms with its password, a guest with `confirm: true`. There is no undo."""
     user = caller.user(db)
     if user.is_guest:
@@ -93,4 +93,4 @@ def delete_account(body: AccountDeletion, request: Request, response: Response, 
     if read_session_cookie(request):
         clear_session_cookie(request, response)
     return {"interviews": gone.interviews, "answers": gone.answers, "attempts": gone.attempts,
-            "review_cards": gone.review_cards, "sessions": gone.sessions}
+            "review_cards": gone.review_cards, "marks": gone.marks, "sessions": gone.sessions}

@@ -504,6 +504,7 @@ class AccountDeleted(BaseModel):
     answers: int = Field(description="interview answers")
     attempts: int
     review_cards: int
+    marks: int = Field(description="bookmarks and notes")
     sessions: int
 
 
@@ -570,6 +571,23 @@ class ArchiveCard(BaseModel):
     fsrs: dict[str, Any] = Field(description="the FSRS card (fsrs.Card.to_dict())")
 
 
+class ArchiveMark(BaseModel):
+    question_id: str
+    starred: bool
+    starred_at: Timestamp | None
+    note: str | None = Field(description="my note, markdown as written")
+    updated_at: Timestamp
+
+
+class ArchiveSchedulerFit(BaseModel):
+    state: str
+    parameters: list[float] | None
+    fitted_at: Timestamp | None
+    reviews_at_fit: int
+    metrics: dict[str, Any] | None
+    error: str | None
+
+
 class AccountArchive(BaseModel):
     """Everything the server holds of my account (app.practice.export.archive_chunks), no secrets."""
 
@@ -579,6 +597,9 @@ class AccountArchive(BaseModel):
     interviews: list[ArchiveInterview]
     attempts: list[AttemptRecord]
     review_cards: list[ArchiveCard]
+    marks: list[ArchiveMark] = Field(description="my bookmarks and notes")
+    scheduler: ArchiveSchedulerFit | None = Field(default=None, description="my fitted FSRS parameters; null: "
+                                                  "never fitted (the defaults)")
 
 
 class AttemptPage(BaseModel):
@@ -684,3 +705,34 @@ class Readiness(BaseModel):
                                            "the worker unready: its answers get the built-in grade)")
     judge: JudgeInfo = Field(description="whether code items can be judged here (no sandbox does not make the "
                                          "worker unready: code items and coding rounds are off, with this reason)")
+
+
+# --- bookmarks and notes (/me/bookmarks, /me/notes) ---------------------------------------------------------
+
+
+class QuestionMarkPublic(BaseModel):
+    """My star and my note on one question."""
+
+    question_id: str = Field(description="the id they are kept under: an id merged into another item gives that "
+                                         "item's")
+    starred: bool
+    starred_at: Timestamp | None
+    note: str | None = Field(description="my note as written (markdown); null: none")
+    note_html: str | None = Field(description="the note rendered as content is (raw HTML escaped; math as "
+                                              "spans for KaTeX)")
+    updated_at: Timestamp | None
+
+
+class Bookmark(QuestionMarkPublic):
+    title: str | None = Field(description="null: the question is no longer in the content")
+    bank: str | None
+    type: str | None
+    topics: list[str]
+    url: str
+
+
+class BookmarkPage(BaseModel):
+    """A page of my bookmarks, most recently starred first."""
+
+    items: list[Bookmark]
+    next: IntNext = Field(description=NEXT_HELP)

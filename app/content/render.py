@@ -22,3 +22,9 @@ _md = (
 def render_markdown(text: str) -> str:
     """Cached: questions are immutable and rendered on every view."""
     return _md.render(text)
+
+
+def render_note(text: str) -> str:
+    """A candidate's own note, by the same renderer (raw HTML escaped, math for KaTeX). Not cached: notes
+    are private and change, and the cache above holds content that everyone reads."""
+    return _md.render(text)

@@ -20,7 +20,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from app.content.loader import Content
-from app.models import Attempt, Interview, InterviewAnswer, ReviewCard, User
+from app.models import Attempt, Interview, InterviewAnswer, QuestionMark, ReviewCard, SchedulerFit, User
 from app.practice.listing import attempt_record
 from app.practice.scheduling import utc
 
@@ -179,7 +179,7 @@ def _is_number(text: str) -> bool:
 def archive_chunks(open_session: OpenSession, content: Content, user_id: int, now: datetime,
                    batch: int = EXPORT_BATCH, interview_batch: int = ARCHIVE_INTERVIEW_BATCH) -> Iterator[bytes]:
     """One JSON object, a batch at a time: the account and its settings, its interviews (oldest first) each
-    with its answers and results, its attempts, its review cards. Never a password hash, a session or a
+    with its answers and results, its attempts, its review cards, its bookmarks and notes, its fitted scheduler. Never a password hash, a session or a
     share token: secrets are not data of the candidate's."""
     with open_session() as db:
         user = db.get(User, user_id)
@@ -194,7 +194,24 @@ def archive_chunks(open_session: OpenSession, content: Content, user_id: int, no
     cards = keyset_batches(open_session, select(ReviewCard).where(ReviewCard.user_id == user_id),
                            (col(ReviewCard.due), col(ReviewCard.id)), lambda c: (c.due, c.id), batch)
     yield from _json_list([_card(c) for c in rows] for rows in cards)
-    yield b"}"
+    yield b',"marks":'
+    marks = keyset_batches(open_session, select(QuestionMark).where(QuestionMark.user_id == user_id),
+                           (col(QuestionMark.updated_at), col(QuestionMark.id)), lambda m: (m.updated_at, m.id), batch)
+    yield from _json_list([_archived_mark(m) for m in rows] for rows in marks)
+    with open_session() as db:
+        fit = db.get(SchedulerFit, user_id)
+        scheduler = _archived_fit(fit) if fit is not None else None
+    yield b',"scheduler":' + orjson.dumps(scheduler) + b"}"
+
+
+def _archived_fit(fit: SchedulerFit) -> dict[str, Any]:
+    return {"state": fit.state, "parameters": fit.parameters, "fitted_at": _iso(fit.fitted_at),
+            "reviews_at_fit": fit.reviews_at_fit, "metrics": fit.metrics, "error": fit.error}
+
+
+def _archived_mark(mark: QuestionMark) -> dict[str, Any]:
+    return {"question_id": mark.question_id, "starred": mark.starred_at is not None,
+            "starred_at": _iso(mark.starred_at), "note": mark.note, "updated_at": _iso(mark.updated_at)}
 
 
 def _iso(value: datetime | None) -> str | None:

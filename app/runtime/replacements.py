@@ -2,7 +2,7 @@
 
 An item that replaces others lists them (`replaces: [old-id]` in content; the loader checks that no old id
 is still an item and that no two items replace the same one). Everything keyed by question id for a user
-follows it: the attempts and the review card (the database has no notes or bookmarks).
+follows it: the attempts, the review card, and the bookmark and note (QuestionMark).
 
 How: the rows move once, when a version is published, and the database remembers the merge.
 
@@ -12,7 +12,9 @@ How: the rows move once, when a version is published, and the database remembers
   every attempt under an old id takes the new id, and so does every review card. A candidate who has a
   card under both ids keeps one: **the card reviewed most recently** (one never reviewed counts as oldest;
   on a tie the one already under the new id), with the other's reps and lapses added to it; the other is
-  deleted. The attempts are kept whole, so both histories are under the new id.
+  deleted. The attempts are kept whole, so both histories are under the new id. A candidate who marked both
+  ids keeps one mark: starred if either was (since the earlier star), and both notes, the one written last
+  first (a note is the candidate's own words: none is dropped).
 - Afterwards, what is written under an old id is written under the new one (`recorded_id`, called by
   app.practice.service): an interview started before the merge is scored from its frozen plan under the
   ids it was planned with, and a worker still serving the previous version for a poll interval records
@@ -38,7 +40,7 @@ from sqlmodel import Session, col, select
 
 from app.content.loader import Content
 from app.db import for_update
-from app.models import Attempt, QuestionAlias, ReviewCard
+from app.models import Attempt, QuestionAlias, QuestionMark, ReviewCard
 
 NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -49,6 +51,7 @@ class Followed:
     attempts: int  # attempts moved to the new id
     cards_moved: int  # cards moved to the new id
     cards_merged: int  # cards dropped for a more recently reviewed one of the same candidate and item
+    marks: int = 0  # bookmarks and notes moved to the new id (or merged into the mark already there)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -95,7 +98,7 @@ def follow_replacements(db: Session, content: Content) -> Followed:
                        .values(question_id=case(aliases, value=Attempt.question_id))
                        .execution_options(synchronize_session=False)).rowcount
     moved, merged = _move_cards(db, aliases)
-    return Followed(len(aliases), attempts, moved, merged)
+    return Followed(len(aliases), attempts, moved, merged, _move_marks(db, aliases))
 
 
 def _move_cards(db: Session, aliases: Mapping[str, str]) -> tuple[int, int]:
@@ -127,6 +130,38 @@ def _move_cards(db: Session, aliases: Mapping[str, str]) -> tuple[int, int]:
         db.flush()  # one at a time: the (user, question) pair is unique
         held[key] = keep
     return moved, merged
+
+
+NOTE_JOIN = "\n\n---\n\n"
+
+
+def _move_marks(db: Session, aliases: Mapping[str, str]) -> int:
+    old_marks = db.exec(for_update(select(QuestionMark).where(col(QuestionMark.question_id).in_(list(aliases)))
+                                   .order_by(col(QuestionMark.id)))).all()
+    if not old_marks:
+        return 0
+    targets = sorted({aliases[m.question_id] for m in old_marks})
+    held = {(m.user_id, m.question_id): m for m in db.exec(for_update(
+        select(QuestionMark).where(col(QuestionMark.question_id).in_(targets)))).all()}
+    for mark in old_marks:
+        new_id = aliases[mark.question_id]
+        key = (mark.user_id, new_id)
+        other = held.get(key)
+        keep = mark
+        if other is not None:
+            keep, drop = other, mark
+            stars = [m.starred_at for m in (keep, drop) if m.starred_at is not None]
+            keep.starred_at = min(stars) if stars else None
+            notes = [m.note for m in sorted((keep, drop), key=lambda m: m.updated_at, reverse=True) if m.note]
+            keep.note = NOTE_JOIN.join(notes) if notes else None
+            keep.updated_at = max(keep.updated_at, drop.updated_at)
+            db.exec(delete(QuestionMark).where(col(QuestionMark.id) == drop.id))  # type: ignore[call-overload]
+            db.expunge(drop)
+        keep.question_id = new_id
+        db.add(keep)
+        db.flush()  # one at a time: the (user, question) pair is unique
+        held[key] = keep
+    return len(old_marks)
 
 
 def recorded_id(db: Session, question_id: str) -> str:

@@ -26,6 +26,7 @@ from app.scoring.answers import answer_problem
 from app.scoring.check import check_answer, instance_for
 from app.views import followed_up, question_view
 from app.web.i18n import translator
+from app.web.mark_views import mark_for
 from app.web.practice_views import (
     activity_summary,
     check_view,
@@ -45,24 +46,25 @@ from app.web.practice_views import (
 from app.web.routes import Visitor, VisitorDep, login_as, redirect, render
 
 router = APIRouter(include_in_schema=False)
-GUEST_TARGETS = ("/practice", "/reviews", "/dashboard", "/mistakes")  # where "start as a guest" may send the visitor back to
+GUEST_TARGETS = ("/practice", "/reviews", "/dashboard", "/mistakes", "/bookmarks")  # where "start as a guest" may send the visitor back to
 
 
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _slot(visitor: Visitor, content: Content, view: dict[str, Any] | None, *, next_url: str,
+def _slot(visitor: Visitor, content: Content, view: dict[str, Any] | None, *, next_url: str, back: str,
           **extra: Any) -> dict[str, Any]:
     """The context of templates/_question_slot.html: the question, why it was chosen, what it follows up (a
-    追问 shown alone is read with its parent question), the next link."""
+    追问 shown alone is read with its parent question), my star and note on it, the next link."""
     why = None
     if view is not None:
         bank = next((b.title for b in content.banks if b.id == view["bank"]), view["bank"])
         why = {"reason": view["practice"]["reason"], "due": local_time(view["practice"]["due"], visitor.zone()),
                "weak": reason_topics(view), "bank": bank}
     return {"q": view, "why": why, "parents": followed_up(content, view["id"]) if view else [],
-            "next_url": next_url, "left": None, **extra}
+            "next_url": next_url, "left": None, "mark": mark_for(visitor.db, visitor.user, view["id"]) if view else None,
+            "back": back, **extra}
 
 
 def _page(visitor: Visitor, name: str, context: dict[str, Any]) -> Response:
@@ -92,7 +94,8 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
         view = None
     next_url = practice_url(filters, prev=view["id"] if view else "")
     return _page(visitor, "practice.html", {
-        **_slot(visitor, content, view, next_url=next_url, mode="practice", weak=filters.weak),
+        **_slot(visitor, content, view, next_url=next_url, back=practice_url(filters), mode="practice",
+                weak=filters.weak),
         "filters": filters, "choices": filter_choices(content),
         "summary": filter_summary(filters, content, translator(visitor.lang)),
         "weak_needs_login": weak_needs_login, "here": practice_url(filters), "mistakes": filters.mistakes,
@@ -133,7 +136,7 @@ def reviews_page(request: Request, visitor: VisitorDep, db: SessionDep, content:
     next_day = None if cards else due.read_days(db, content, visitor.user, now, tz, None,
                                                 visitor.new_cards_per_day).next_day()
     return _page(visitor, "reviews.html", _slot(
-        visitor, content, view, next_url=next_url, mode="reviews", left=len(cards), due_count=len(cards),
+        visitor, content, view, next_url=next_url, back="/reviews", mode="reviews", left=len(cards), due_count=len(cards),
         skipped=len(skipped), next_due=next_day.isoformat() if next_day else None))
 
 

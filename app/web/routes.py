@@ -51,6 +51,7 @@ from app.views import mark_unavailable, needs_judge, round_view
 from app.web import report_views
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
+from app.web.mark_views import marks_for
 from app.web.practice_views import answer_text, chosen_keys, local_time, marked_options
 from app.web.verdicts import open_verdicts
 
@@ -155,6 +156,7 @@ def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *
            "lang_switch_url": "?" + urlencode(query),
            "path": request.url.path, "due_count": due_count,
            "max_answer_chars": request.app.state.settings.max_answer_chars,
+           "max_note_chars": request.app.state.settings.max_note_chars,
            "grader": request.app.state.grader.describe(), **context}
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
@@ -376,7 +378,10 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
     share_url = str(visitor.request.base_url).rstrip("/") + f"/shared/{interview.share_token}" \
         if interview.share_token and not shared else None
     wrong_only = report_views.only_wrong(visitor.request.query_params)
+    # My star and note on each question; a shared report is read by others: none of mine on it.
+    qmarks = {} if shared else marks_for(db, visitor.user, [qd["id"] for qd in rep["questions"]])
     return render(visitor, "report.html", {
+        "marks": qmarks, "back": f"/interviews/{interview.id}/report", "unfolded_editor": True,
         "r": rep, "chart": chart, "shared": shared, "share_url": share_url,
         "wrong_only": wrong_only, "groups": report_views.section_groups(rep, wrong_only=wrong_only),
         "drill_url": report_views.drill_url(rep["weak_topics"]), "topic_url": report_views.drill_url,

@@ -74,12 +74,12 @@ def test_a_refused_autosave_says_why_and_keeps_the_text(limited_server, page):
 def test_a_refused_practice_check_says_why_and_keeps_the_text(limited_server, page):
     page.goto(limited_server + "/practice?type=open")
     page.fill("#answer-text", LONG)
-    page.locator("#question-slot button[type=submit]").click()
+    page.locator("#question-slot form.practice-form button[type=submit]").click()
     expect(page.locator("#question-slot .form-status")).to_have_text(f"答案超过 {LIMIT} 个字符，没有判分。请删短后再试。")
     expect(page.locator("#answer-text")).to_have_value(LONG)
-    expect(page.locator("#question-slot button[type=submit]")).to_be_enabled()
+    expect(page.locator("#question-slot form.practice-form button[type=submit]")).to_be_enabled()
     page.fill("#answer-text", SHORT)
-    page.locator("#question-slot button[type=submit]").click()
+    page.locator("#question-slot form.practice-form button[type=submit]").click()
     expect(page.locator("#question-slot .check-result")).to_be_visible()
 
 
@@ -121,7 +121,7 @@ def test_a_save_past_the_write_quota_waits_for_retry_after_and_keeps_the_text(qu
     # A practice check in the same minute: refused, not scored, the text kept for another try.
     page.goto(base + "/practice?type=open")
     page.fill("#answer-text", SHORT)
-    page.locator("#question-slot button[type=submit]").click()
+    page.locator("#question-slot form.practice-form button[type=submit]").click()
     expect(page.locator("#question-slot .form-status")).to_contain_text("提交得太频繁，没有判分")
     expect(page.locator("#answer-text")).to_have_value(SHORT)
-    expect(page.locator("#question-slot button[type=submit]")).to_be_enabled()
+    expect(page.locator("#question-slot form.practice-form button[type=submit]")).to_be_enabled()

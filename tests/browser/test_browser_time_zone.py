@@ -46,7 +46,7 @@ def test_the_browser_reports_its_zone_once_and_the_days_follow_it(clocked_server
             clock.now = T0 + timedelta(hours=5)
             page.goto(base + "/practice?type=single")
             page.locator("label[for=opt-B]").click()
-            page.locator("#question-slot button[type=submit]").click()
+            page.locator("#question-slot form.practice-form button[type=submit]").click()
             expect(page.locator("#question-slot .check-result")).to_be_visible()
             page.goto(base + "/dashboard")
             day = page.locator("#activity svg.heatmap rect.day").filter(

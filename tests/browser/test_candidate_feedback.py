@@ -38,7 +38,7 @@ def result(page: Page):
 
 
 def check(page: Page) -> None:
-    page.locator("#question-slot button[type=submit]").click()
+    page.locator("#question-slot form.practice-form button[type=submit]").click()
 
 
 def as_guest(page: Page, base: str, url: str) -> None:
@@ -169,7 +169,7 @@ def test_choices_are_marked_in_place_and_unreadable_answers_refused(clocked_serv
     expect(page.locator("#answer-text")).to_be_editable()
     expect(page.locator("#answer-text")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#question-slot .check-result")).to_have_count(0)
-    expect(page.locator("#question-slot button[type=submit]")).to_be_enabled()
+    expect(page.locator("#question-slot form.practice-form button[type=submit]")).to_be_enabled()
     stats = page.request.get(base + "/api/v1/me/stats").json()
     assert stats["attempts"] == 2  # the two choice checks; the refused answer counts nothing
     page.screenshot(path=str(SCREENSHOTS / "practice-unreadable.png"), full_page=True)

@@ -66,7 +66,7 @@ def test_a_candidate_fixes_a_wrong_nms_until_it_passes(code_server, page: Page) 
     page.get_by_role("button", name="运行示例").click()
     expect(verdict).to_have_attribute("data-status", "accepted")
 
-    page.locator("#question-slot button[type=submit]").click()  # 提交: every case, scored and recorded
+    page.locator("#question-slot form.practice-form button[type=submit]").click()  # 提交: every case, scored and recorded
     judged = page.locator("#question-slot .check-result .code-verdict")
     expect(judged).to_have_attribute("data-status", "accepted")
     expect(judged.locator("tr.case")).to_have_count(19)

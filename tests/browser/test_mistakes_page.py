@@ -13,7 +13,7 @@ def answer_numeric(page: Page, text: str) -> None:
     slot = page.locator("#question-slot")
     expect(slot.locator(".practice-q")).to_have_attribute("data-qid", "s-numeric")
     page.fill("#answer-text", text)
-    slot.locator("button[type=submit]").click()
+    slot.locator("form.practice-form button[type=submit]").click()
     expect(slot.locator(".check-result")).to_be_visible()
 
 

@@ -80,7 +80,7 @@ def test_a_practice_check_shows_verdicts_clauses_and_the_misconception(server, p
     page.locator(".login-prompt button[type=submit]").click()  # a guest: the answer is recorded and rated
     page.wait_for_url(server + "/practice?type=open")
     page.fill("#answer-text", NEGATED)
-    page.locator("#question-slot button[type=submit]").click()
+    page.locator("#question-slot form.practice-form button[type=submit]").click()
     result = page.locator("#question-slot .check-result")
     expect(result).to_be_visible()
     expect(result.locator("p.verdict")).to_have_text("覆盖 2/3 要点 · 得分 30%")
@@ -107,7 +107,7 @@ def test_a_practice_check_shows_verdicts_clauses_and_the_misconception(server, p
     # In English: the same verdicts in the reader's language.
     page.goto(server + "/practice?type=open&lang=en")
     page.fill("#answer-text", NEGATED)
-    page.locator("#question-slot button[type=submit]").click()
+    page.locator("#question-slot form.practice-form button[type=submit]").click()
     expect(result.locator("p.verdict")).to_have_text("2/3 key points covered · Score 30%")
     expect(result.locator('li.kp[data-verdict="contradicted"] .kp-verdict')).to_have_text("stated the opposite")
     expect(result.locator(".misconceptions")).to_contain_text("Possible misconceptions")

@@ -22,7 +22,7 @@ def result(page: Page):
 
 
 def check(page: Page) -> None:
-    page.locator("#question-slot button[type=submit]").click()
+    page.locator("#question-slot form.practice-form button[type=submit]").click()
     expect(result(page)).to_be_visible()
 
 
@@ -58,7 +58,7 @@ def test_practice_session_reviews_and_dashboard(clocked_server, page):
     expect(result(page).locator("pre.answer-text")).to_have_text("B")
     expect(result(page).locator(".explanation")).to_contain_text("running mean")
     expect(result(page)).to_contain_text("已记录。下次复习")
-    expect(page.locator("#question-slot button[type=submit]")).to_be_hidden()  # checked once; "next" moves on
+    expect(page.locator("#question-slot form.practice-form button[type=submit]")).to_be_hidden()  # checked once; "next" moves on
     page.screenshot(path=str(SCREENSHOTS / "practice-choice.png"), full_page=True)
 
     # The filter form (a GET form: the URL is the shareable filter) switches to multiple choice; answered wrong.
