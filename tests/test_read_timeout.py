@@ -5,7 +5,7 @@ uvicorn options are the ones it passes) over SQLite and PostgreSQL, with low lim
 
 from __future__ import annotations
 
-import select
+import selectors
 import socket
 import time
 from collections.abc import Iterator
@@ -43,14 +43,17 @@ def stall(server: Server, request: bytes, sent: int, *, dribble_s: float = 0.0) 
         s.sendall(head + b"\r\n\r\n" + body[:sent])
         started = time.monotonic()
         if dribble_s:
-            for i in range(sent, len(body) - 1):
-                # Send the next byte only while no answer has come: a byte sent after the server closed would
-                # reset the connection, and could cost the answer already on its way.
-                if select.select([s], [], [], dribble_s)[0]:
-                    break
-                s.sendall(body[i:i + 1])
-            else:
-                raise AssertionError("the whole body went out and no answer came")
+            # A selector, not select.select: in a long test session this socket's descriptor may be past 1024.
+            with selectors.DefaultSelector() as sel:
+                sel.register(s, selectors.EVENT_READ)
+                for i in range(sent, len(body) - 1):
+                    # Send the next byte only while no answer has come: a byte sent after the server closed
+                    # would reset the connection, and could cost the answer already on its way.
+                    if sel.select(dribble_s):
+                        break
+                    s.sendall(body[i:i + 1])
+                else:
+                    raise AssertionError("the whole body went out and no answer came")
         return _read_all(s), started
 
 
