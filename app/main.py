@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app.api import account, admin, auth, health, interviews, me, practice, questions, rounds
+from app.api import account, admin, auth, health, interviews, item_stats, me, practice, questions, rounds
 from app.api.deps import csrf_guard, fair_turn
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
@@ -103,6 +103,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(auth.router)
     app.include_router(interviews.router)
     app.include_router(admin.router)
+    app.include_router(item_stats.admin_router)
+    app.include_router(item_stats.router)
     app.include_router(me.router)
     app.include_router(account.router)
     app.include_router(practice.router)

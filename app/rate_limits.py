@@ -167,6 +167,7 @@ class Limits:
     login_address: Limit
     logins_address: Limit  # successful logins, each a new session
     code_runs: Limit  # code checks and example runs per account: each takes a sandbox
+    problem_reports: Limit  # 纠错 reports per account: each lands in the admins' queue
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -189,4 +190,6 @@ class Limits:
                                  "这个地址一小时内登录的次数已达上限，请 {seconds} 秒后再试。"),
             code_runs=Limit("code-run", s.limit_code_runs_per_minute, timedelta(minutes=1),
                             "代码提交太频繁，请 {seconds} 秒后再试。"),
+            problem_reports=Limit("problem-report", s.limit_problem_reports_per_hour, hour,
+                                  "一小时内提交的纠错已达上限，请 {seconds} 秒后再试。"),
         )

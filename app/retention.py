@@ -25,7 +25,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from app.db import request_session, write_transaction
-from app.models import Attempt, AuthSession, Interview, InterviewAnswer, PasswordResetToken, ReviewCard, User
+from app.models import (
+    Attempt,
+    AuthSession,
+    Interview,
+    InterviewAnswer,
+    PasswordResetToken,
+    ProblemReport,
+    ReviewCard,
+    User,
+)
 
 
 @dataclass
@@ -37,6 +46,7 @@ class Pruned:
     attempts: int = 0
     review_cards: int = 0
     reset_links: int = 0  # a guest has none (no username): left out of the prune's summary
+    problem_reports: int = 0  # the item statistics' running sums keep the account's marks, anonymously
     batches: int = 0
 
     def add(self, other: Pruned) -> None:
@@ -91,6 +101,7 @@ def delete_accounts(db: Session, ids: list[int]) -> Pruned:
         review_cards=gone(delete(ReviewCard).where(col(ReviewCard.user_id).in_(ids))),
         sessions=gone(delete(AuthSession).where(col(AuthSession.user_id).in_(ids))),
         reset_links=gone(delete(PasswordResetToken).where(col(PasswordResetToken.user_id).in_(ids))),
+        problem_reports=gone(delete(ProblemReport).where(col(ProblemReport.user_id).in_(ids))),
         interviews=gone(delete(Interview).where(col(Interview.user_id).in_(ids))),
         accounts=gone(delete(User).where(col(User.id).in_(ids))),
         batches=1,
