@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     # --- web pages and security headers (app/web) ---
     from app.web import account as account_pages
     from app.web import api_docs
+    from app.web import item_stats as item_stats_pages
     from app.web import mistakes as mistake_pages
     from app.web import practice as practice_pages
     from app.web import routes as web_routes
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(account_pages.router)
     app.include_router(practice_pages.router)
     app.include_router(mistake_pages.router)
+    app.include_router(item_stats_pages.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())

@@ -23,7 +23,14 @@ from app.content.loader import Content
 from app.errors import NotFound
 from app.models import Interview, InterviewAnswer, ItemAggregate
 from app.scoring.answers import AnswerFormatError, parse_choice
-from app.stats.items import ItemStatistics, OptionShare, item_statistics, never_chosen_options, option_shares
+from app.stats.items import (
+    TICKS_PER_MARK,
+    ItemStatistics,
+    OptionShare,
+    item_statistics,
+    never_chosen_options,
+    option_shares,
+)
 from app.stats.running import ItemState, ScoredItem, add_attempt_to, attempt_states, state_from_json, state_to_json
 
 CHOICE_TYPES = ("single", "multiple")
@@ -128,6 +135,7 @@ class ItemRow:
     type: str | None
     options: list[OptionShare] | None  # choice items
     unanswered: int | None  # choice items: attempts that chose nothing
+    marks: Mapping[float, int]  # how many attempts got each mark (a fraction of the item)
     never_chosen: list[str]
     open_reports: int
     reports: int
@@ -167,6 +175,7 @@ def round_statistics(db: Session, content: Content, round_id: str,
         rows.append(ItemRow(stats=stats, title=q.title if q else None, type=q.type if q else None,
                             options=option_shares(tally) if tally else None,
                             unanswered=tally.unanswered if tally else None,
+                            marks={x / TICKS_PER_MARK: k for x, k in sorted(state.acc.marks.items())},
                             never_chosen=never_chosen_options(tally) if tally else [],
                             open_reports=open_reports, reports=reports))
     return rows
