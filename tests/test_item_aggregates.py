@@ -228,3 +228,46 @@ def test_a_stored_state_keeps_sums_beyond_64_bits(env):
     with request_session(engine) as db:
         row = db.exec(select(ItemAggregate).where(ItemAggregate.question_id == "q")).one()
     assert state_from_json(row.state).acc.sum_yy == 3 * 2**70 + 1
+
+
+def test_the_migration_fills_the_question_ids_of_scored_interviews(empty_db_url):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from app.db import _alembic_config, upgrade
+
+    command.upgrade(_alembic_config(empty_db_url), "a4c1d2e3f5b6")  # the revision before this one
+    engine = create_engine(empty_db_url)
+    plan = '{"sections": [], "items": [{"position": 0, "question": {"id": "s-open"}}, ' \
+           '{"position": 1, "question": {"id": "s-single"}}]}'
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO \"user\" (id, is_guest, is_admin, desired_retention, created_at) "
+                          "VALUES (1, true, false, 0.9, '2026-11-23 12:00:00')"))
+        for iid, state in (("a" * 32, "finished"), ("b" * 32, "active")):
+            conn.execute(text(
+                "INSERT INTO interview (id, user_id, round_id, round_title, content_version, state, started_at, "
+                "deadline, current_position, question_count, plan) VALUES (:id, 1, 'mini', 'm', 'v', :state, "
+                "'2026-11-23 12:00:00', '2026-11-23 12:10:00', 0, 2, :plan)"), {"id": iid, "state": state, "plan": plan})
+            for pos in (0, 1):
+                conn.execute(text("INSERT INTO interviewanswer (interview_id, position, answer_chars, saved_at, "
+                                  "time_spent_ms) VALUES (:id, :pos, 0, '2026-11-23 12:01:00', 0)"),
+                             {"id": iid, "pos": pos})
+    upgrade(empty_db_url)
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT interview_id, position, question_id FROM interviewanswer "
+                                "ORDER BY interview_id, position")).all()
+    engine.dispose()
+    assert [tuple(r) for r in got] == [("a" * 32, 0, "s-open"), ("a" * 32, 1, "s-single"),
+                                       ("b" * 32, 0, None), ("b" * 32, 1, None)]
+
+
+def test_one_attempt_adds_what_add_attempt_adds():
+    marks = {"a": 1.0, "b": 0.25, "c": 0.0}
+    accs = {k: ItemAccumulator() for k in marks}
+    add_attempt(accs, marks)
+    states = attempt_states([ScoredItem(k, v, ("B",) if k == "b" else None) for k, v in marks.items()])
+    assert {k: s.acc for k, s in states.items()} == accs
+    assert states["b"].choice and states["b"].chosen == {"B": 1} and not states["a"].choice
+    assert state_from_json(state_to_json(states["b"])) == states["b"]
+    with pytest.raises(ValueError):
+        attempt_states([ScoredItem("a", 1.5)])
