@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.api.admin import require_admin
 from app.api.deps import CallerDep, ContentDep, LimitsDep, NowDep, SessionDep
 from app.api.schemas import AUTH_WRITE_ERRORS, REQUEST_ERRORS, ErrorResponse, IntCursor, IntNext, PageLimit, errors
+from app.auth.rules import Text
 from app.db import write_transaction
 from app.item_stats import aggregates, problem_reports
 from app.item_stats.aggregates import ItemRow
@@ -92,8 +93,8 @@ def item_statistics(request: Request, db: SessionDep, content: ContentDep,
 
 class ReportRequest(BaseModel):
     kind: problem_reports.Kind
-    comment: str = Field(default="", max_length=100_000,
-                         description="at most MIANJING_PROBLEM_REPORT_MAX_CHARS characters (422 beyond)")
+    comment: Text = Field(default="", description="at most MIANJING_PROBLEM_REPORT_MAX_CHARS characters (2000 by "
+                          "default; 422 beyond)")
 
 
 class ReportOut(BaseModel):
@@ -124,8 +125,8 @@ class AdminReportPage(BaseModel):
 
 
 class ResolveRequest(BaseModel):
-    note: str = Field(default="", max_length=100_000,
-                      description="at most MIANJING_PROBLEM_REPORT_MAX_CHARS characters (422 beyond)")
+    note: Text = Field(default="", description="at most MIANJING_PROBLEM_REPORT_MAX_CHARS characters (2000 by "
+                       "default; 422 beyond)")
 
 
 def report_json(r: ProblemReport, *, admin: bool = False) -> dict[str, Any]:
