@@ -120,3 +120,12 @@ def test_report_counts_show_in_the_item_statistics(client):
             client.get("/api/v1/admin/stats/items?round=mini", headers=ADMIN).json()["items"]}
     assert (rows["s-single"]["open_reports"], rows["s-single"]["reports"]) == (1, 2)
     assert (rows["s-open"]["open_reports"], rows["s-open"]["reports"]) == (0, 0)
+
+
+def test_deleting_the_account_deletes_its_reports(client):
+    h, other = guest(client), guest(client)
+    report(client, h)
+    kept = report(client, other).json()
+    gone = client.request("DELETE", "/api/v1/me", json={"confirm": True}, headers=h)
+    assert gone.status_code == 200, gone.text
+    assert [r["id"] for r in client.get("/api/v1/admin/reports", headers=ADMIN).json()["items"]] == [kept["id"]]
