@@ -288,7 +288,8 @@ def stats_rebuild(
     directory: Annotated[Path | None, typer.Option("--content", help="content folder (default: the setting)")] = None,
 ) -> None:
     """Recompute the item statistics' running aggregates from every finished interview (after an upgrade,
-    or to drop what deleted accounts had added). Option counts follow the question types of the content."""
+    or to drop what deleted accounts had added). Option counts follow the question types of the content. One
+    write transaction: finishes wait for it (on SQLite every writer does), so run it in a quiet hour."""
     import time
     from datetime import UTC, datetime
 
