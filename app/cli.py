@@ -283,6 +283,32 @@ def stats_items(
                                "effective_weight": row.effective_weight}, ensure_ascii=False))
 
 
+@stats_cli.command("rebuild")
+def stats_rebuild(
+    directory: Annotated[Path | None, typer.Option("--content", help="content folder (default: the setting)")] = None,
+) -> None:
+    """Recompute the item statistics' running aggregates from every finished interview (after an upgrade,
+    or to drop what deleted accounts had added). Option counts follow the question types of the content. One
+    write transaction: finishes wait for it (on SQLite every writer does), so run it in a quiet hour."""
+    import time
+    from datetime import UTC, datetime
+
+    from app.db import db_session, make_engine
+    from app.item_stats.aggregates import rebuild
+
+    settings = get_settings()
+    content = _check_or_exit(directory or settings.content_dir)
+    _migrate_or_exit(settings.database_url)
+    engine = make_engine(settings.database_url)
+    started = time.perf_counter()
+    try:
+        with db_session(engine) as db:
+            count = rebuild(db, content, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    typer.echo(f"rebuilt the item statistics of {count} finished interview(s) in {time.perf_counter() - started:.1f} s")
+
+
 user_cli = typer.Typer(help="Accounts.", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
 

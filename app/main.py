@@ -14,7 +14,20 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app.api import account, admin, auth, health, interviews, marks, me, practice, questions, rounds, scheduler
+from app.api import (
+    account,
+    admin,
+    auth,
+    health,
+    interviews,
+    item_stats,
+    marks,
+    me,
+    practice,
+    questions,
+    rounds,
+    scheduler,
+)
 from app.api.deps import csrf_guard, fair_turn
 from app.content.loader import Content, load_content
 from app.db import code_heads, make_engine, migrate_under_lock, require_head
@@ -108,6 +121,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(auth.router)
     app.include_router(interviews.router)
     app.include_router(admin.router)
+    app.include_router(item_stats.admin_router)
+    app.include_router(item_stats.router)
     app.include_router(me.router)
     app.include_router(scheduler.router)
     app.include_router(account.router)
@@ -118,6 +133,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     # --- web pages and security headers (app/web) ---
     from app.web import account as account_pages
     from app.web import api_docs
+    from app.web import item_stats as item_stats_pages
     from app.web import marks as mark_pages
     from app.web import mistakes as mistake_pages
     from app.web import practice as practice_pages
@@ -132,6 +148,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(mistake_pages.router)
     app.include_router(scheduler_pages.router)
     app.include_router(mark_pages.router)
+    app.include_router(item_stats_pages.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())

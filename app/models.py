@@ -133,6 +133,9 @@ class InterviewAnswer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     interview_id: str = Field(foreign_key="interview.id", index=True, max_length=32)
     position: int
+    # The planned question at this position (the plan has it too): written when the interview is scored, so
+    # that item statistics (app/item_stats) read answers without their plans. NULL before the finish.
+    question_id: str | None = Field(default=None, max_length=64)
     answer: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     # The answer's size as the write quotas count it (app.write_quotas.answer_size): an autosave is charged
     # only what it adds to this.
@@ -262,3 +265,36 @@ class QuestionMark(SQLModel, table=True):
     starred_at: datetime | None = _ts(nullable=True)  # NULL: not starred
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # markdown; NULL: no note
     updated_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+# --- item statistics and problem reports (issue 20) ---
+
+
+class ItemAggregate(SQLModel, table=True):
+    """The running sums of one question's item statistics in one round (app.stats.running.ItemState as JSON),
+    added to by every finish in the write that scores it (app/item_stats/aggregates.py)."""
+
+    round_id: str = Field(primary_key=True, max_length=64)
+    question_id: str = Field(primary_key=True, max_length=64)
+    state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class ProblemReport(SQLModel, table=True):
+    """纠错: a candidate's report of a problem with a question, with what they saw (the content version) and
+    their latest answer to it, until an admin resolves it with a note."""
+
+    __table_args__ = (Index("ix_problemreport_state_created_at", "state", "created_at"),
+                      Index("ix_problemreport_question_id_state", "question_id", "state"),
+                      Index("ix_problemreport_user_id_created_at", "user_id", "created_at"))
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    question_id: str = Field(max_length=64)
+    content_version: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # wrong_answer | unclear | typo | other
+    comment: str = ""
+    answer: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    state: str = Field(default="open", max_length=16)  # open | resolved
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    resolved_at: datetime | None = _ts(nullable=True)
+    resolution_note: str | None = None

@@ -168,6 +168,7 @@ class Limits:
     logins_address: Limit  # successful logins, each a new session
     code_runs: Limit  # code checks and example runs per account: each takes a sandbox
     scheduler_fits: Limit  # fits of the scheduler asked for per account: each runs a process
+    problem_reports: Limit  # 纠错 reports per account: each lands in the admins' queue
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -192,4 +193,6 @@ class Limits:
                             "代码提交太频繁，请 {seconds} 秒后再试。"),
             scheduler_fits=Limit("fsrs-fit", s.limit_fsrs_fits_per_hour, hour,
                                  "一小时内重新拟合复习算法的次数已达上限，请 {seconds} 秒后再试。"),
+            problem_reports=Limit("problem-report", s.limit_problem_reports_per_hour, hour,
+                                  "一小时内提交的纠错已达上限，请 {seconds} 秒后再试。"),
         )

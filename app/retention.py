@@ -31,6 +31,7 @@ from app.models import (
     Interview,
     InterviewAnswer,
     PasswordResetToken,
+    ProblemReport,
     QuestionMark,
     ReviewCard,
     SchedulerFit,
@@ -49,6 +50,7 @@ class Pruned:
     marks: int = 0  # bookmarks and notes
     reset_links: int = 0  # a guest has none (no username): left out of the prune's summary
     scheduler_fits: int = 0  # fitted FSRS parameters (app.practice.scheduler_fits)
+    problem_reports: int = 0  # the item statistics' running sums keep the account's marks, anonymously
     batches: int = 0
 
     def add(self, other: Pruned) -> None:
@@ -105,6 +107,7 @@ def delete_accounts(db: Session, ids: list[int]) -> Pruned:
         sessions=gone(delete(AuthSession).where(col(AuthSession.user_id).in_(ids))),
         reset_links=gone(delete(PasswordResetToken).where(col(PasswordResetToken.user_id).in_(ids))),
         scheduler_fits=gone(delete(SchedulerFit).where(col(SchedulerFit.user_id).in_(ids))),
+        problem_reports=gone(delete(ProblemReport).where(col(ProblemReport.user_id).in_(ids))),
         interviews=gone(delete(Interview).where(col(Interview.user_id).in_(ids))),
         accounts=gone(delete(User).where(col(User.id).in_(ids))),
         batches=1,

@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     limit_code_runs_per_minute: int = Field(
         default=12, ge=1, description="code submissions and example runs one account may send to the judge in "
         "any minute")
+    limit_problem_reports_per_hour: int = Field(
+        default=20, ge=1, description="纠错 problem reports (POST /api/v1/questions/{id}/reports) one account may "
+        "file in any hour")
+    problem_report_max_chars: int = Field(
+        default=2000, ge=1, le=100_000, description="the longest comment a problem report or an admin's resolution "
+        "note may carry; a longer one gets 422")
     # --- the code judge (app/judge; docs/judge.md) ---
     judge_enabled: bool = Field(default=True, description="false: code items answer 503 (switched off)")
     judge_socket: Path = Field(default=Path("./var/judge.sock"), description="the machine's judge process "

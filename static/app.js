@@ -559,6 +559,7 @@
     out.replaceChildren(parsed.content);
     var node = out.querySelector(".check-result");
     if (node) wireRating(node);
+    if (window.htmx) window.htmx.process(out);  // the 纠错 form posts with htmx, as it does on the report
     renderMath(out);
   }
 

@@ -25,6 +25,7 @@ from app.models import (
     Interview,
     InterviewAnswer,
     PasswordResetToken,
+    ProblemReport,
     QuestionMark,
     ReviewCard,
     SchedulerFit,
@@ -70,6 +71,8 @@ def add_work(client: TestClient, h: dict[str, str]) -> str:
         assert client.post(f"/api/v1/questions/{qid}/check", json={"answer": answer}, headers=h).status_code == 200
     assert client.put("/api/v1/me/bookmarks/s-single", headers=h).status_code == 200
     assert client.put("/api/v1/me/notes/s-numeric", json={"note": "γ 和 β"}, headers=h).status_code == 200
+    assert client.post("/api/v1/questions/s-numeric/reports", json={"kind": "typo", "comment": "β 写错了"},
+                       headers=h).status_code == 201
     state = client.post("/api/v1/interviews", json={"round": "mini"}, headers=h).json()
     assert client.put(f"/api/v1/interviews/{state['id']}/answers/0", json={"answer": "每个通道求均值方差"},
                       headers=h).status_code == 200
@@ -94,6 +97,7 @@ def rows_of(client: TestClient, uid: int) -> dict[str, int]:
         "reviewcard": select(func.count()).select_from(ReviewCard).where(ReviewCard.user_id == uid),
         "questionmark": select(func.count()).select_from(QuestionMark).where(QuestionMark.user_id == uid),
         "schedulerfit": select(func.count()).select_from(SchedulerFit).where(SchedulerFit.user_id == uid),
+        "problemreport": select(func.count()).select_from(ProblemReport).where(ProblemReport.user_id == uid),
         "passwordresettoken": select(func.count()).select_from(PasswordResetToken)
         .where(PasswordResetToken.user_id == uid),
     }

@@ -39,6 +39,8 @@ OPERATIONS = {
     "change_settings", "export_data", "change_password", "export_archive", "delete_account", "issue_reset_link",
     "get_next_question", "reload_content", "list_reloads", "get_scheduler", "fit_scheduler",
     "list_bookmarks", "star_question", "unstar_question", "get_note", "put_note",
+    "get_item_statistics", "report_problem", "list_my_question_reports", "list_my_reports", "get_my_report",
+    "list_problem_reports", "resolve_report",
 }
 
 

@@ -60,7 +60,8 @@ def test_readyz_is_503_while_the_schema_is_behind_the_code(db_url):
         assert body["schema_revision"] == previous and body["schema_head"] == head
         assert any(f"revision {previous}" in r and head in r and "mianjing db upgrade" in r for r in body["reasons"])
         # ... which is the truth: requests that need the newest schema fail (the newest migration adds the
-        # password-reset table, which deleting an account clears), while the others still work.
+        # 纠错 reports' table, which deleting an account clears), while the others still work. A newer
+        # migration must keep a practice check working one revision back, or this test says so.
         checked = client.post(f"/api/v1/questions/{question['id']}/check", json={"answer": question["options"][0]["key"]},
                               headers={"Authorization": f"Bearer {token}"})
         assert checked.status_code == 200

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import REPO
 
 APP = REPO / "app"
-SERVICES = ("app.interviews", "app.practice")
+SERVICES = ("app.interviews", "app.practice", "app.item_stats")
 # The web pages share the API's request dependencies (session, content, clock); never a router.
 WEB_MAY_USE_FROM_API = ("app.api.deps",)
 

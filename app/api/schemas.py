@@ -579,6 +579,19 @@ class ArchiveMark(BaseModel):
     updated_at: Timestamp
 
 
+class ArchiveProblemReport(BaseModel):
+    id: int
+    question_id: str
+    content_version: str
+    kind: str
+    comment: str
+    answer: Any
+    state: str
+    created_at: Timestamp
+    resolved_at: Timestamp | None
+    resolution_note: str | None
+
+
 class ArchiveSchedulerFit(BaseModel):
     state: str
     parameters: list[float] | None
@@ -598,6 +611,7 @@ class AccountArchive(BaseModel):
     attempts: list[AttemptRecord]
     review_cards: list[ArchiveCard]
     marks: list[ArchiveMark] = Field(description="my bookmarks and notes")
+    problem_reports: list[ArchiveProblemReport] = Field(default=[], description="my 纠错 reports")
     scheduler: ArchiveSchedulerFit | None = Field(default=None, description="my fitted FSRS parameters; null: "
                                                   "never fitted (the defaults)")
 

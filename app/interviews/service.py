@@ -30,6 +30,7 @@ from app.content.model import CodeSpec, KeyPoint, Misconception, Option, Questio
 from app.db import for_update, write_transaction, writing
 from app.errors import AppError, NotFound
 from app.interviews.summary import ItemOutcome, summarize
+from app.item_stats import aggregates
 from app.models import Interview, InterviewAnswer, User
 from app.pagination import HEX_ID, Page, page_of
 from app.practice.scheduling import RATINGS
@@ -395,18 +396,22 @@ def finish(*, db: Session, interview: Interview, now: datetime, graded: GradedAn
     _account_time(db, interview, now)
     answers = answers_by_position(db, interview, fresh=True)
     total, count = 0.0, 0
+    marks = []
     for item in interview.plan["items"]:
         row = answers.get(item["position"])
         if row is None:
             row = InterviewAnswer(interview_id=interview.id, position=item["position"], answer=None, saved_at=now)
         result = _score(item, row.answer, graded)
+        row.question_id = item["question"]["id"]
         row.score = result["score"]
         row.result = result
         db.add(row)
-        if result["scored"]:  # an unscored item is no part of the total, nor of practice or reviews
+        if result["scored"]:  # an unscored item is no part of the total, nor of practice, reviews or statistics
             total += result["score"]
             count += 1
             record_interview_item(db, interview, item, row, result, now)  # attempt + review card (issue 7)
+            marks.append(aggregates.scored_item(item["question"], result["score"], row.answer))
+    aggregates.add_finished(db, interview.round_id, marks, now)  # item statistics (issue 20)
     interview.score = round(total / count, 4) if count else None
     interview.state = "finished"
     interview.finished_at = min(now, interview.deadline + GRACE)

@@ -20,7 +20,16 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from app.content.loader import Content
-from app.models import Attempt, Interview, InterviewAnswer, QuestionMark, ReviewCard, SchedulerFit, User
+from app.models import (
+    Attempt,
+    Interview,
+    InterviewAnswer,
+    ProblemReport,
+    QuestionMark,
+    ReviewCard,
+    SchedulerFit,
+    User,
+)
 from app.practice.listing import attempt_record
 from app.practice.scheduling import utc
 
@@ -179,7 +188,7 @@ def _is_number(text: str) -> bool:
 def archive_chunks(open_session: OpenSession, content: Content, user_id: int, now: datetime,
                    batch: int = EXPORT_BATCH, interview_batch: int = ARCHIVE_INTERVIEW_BATCH) -> Iterator[bytes]:
     """One JSON object, a batch at a time: the account and its settings, its interviews (oldest first) each
-    with its answers and results, its attempts, its review cards, its bookmarks and notes, its fitted scheduler. Never a password hash, a session or a
+    with its answers and results, its attempts, its review cards, its bookmarks and notes, its 纠错 reports, its fitted scheduler. Never a password hash, a session or a
     share token: secrets are not data of the candidate's."""
     with open_session() as db:
         user = db.get(User, user_id)
@@ -198,10 +207,20 @@ def archive_chunks(open_session: OpenSession, content: Content, user_id: int, no
     marks = keyset_batches(open_session, select(QuestionMark).where(QuestionMark.user_id == user_id),
                            (col(QuestionMark.updated_at), col(QuestionMark.id)), lambda m: (m.updated_at, m.id), batch)
     yield from _json_list([_archived_mark(m) for m in rows] for rows in marks)
+    yield b',"problem_reports":'
+    reports = keyset_batches(open_session, select(ProblemReport).where(ProblemReport.user_id == user_id),
+                             (col(ProblemReport.created_at), col(ProblemReport.id)), lambda r: (r.created_at, r.id), batch)
+    yield from _json_list([_archived_report(r) for r in rows] for rows in reports)
     with open_session() as db:
         fit = db.get(SchedulerFit, user_id)
         scheduler = _archived_fit(fit) if fit is not None else None
     yield b',"scheduler":' + orjson.dumps(scheduler) + b"}"
+
+
+def _archived_report(r: ProblemReport) -> dict[str, Any]:
+    return {"id": r.id, "question_id": r.question_id, "content_version": r.content_version, "kind": r.kind,
+            "comment": r.comment, "answer": r.answer, "state": r.state, "created_at": _iso(r.created_at),
+            "resolved_at": _iso(r.resolved_at), "resolution_note": r.resolution_note}
 
 
 def _archived_fit(fit: SchedulerFit) -> dict[str, Any]:

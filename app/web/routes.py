@@ -157,6 +157,7 @@ def render(visitor: Visitor, name: str, context: dict[str, Any] | None = None, *
            "path": request.url.path, "due_count": due_count,
            "max_answer_chars": request.app.state.settings.max_answer_chars,
            "max_note_chars": request.app.state.settings.max_note_chars,
+           "report_max_chars": request.app.state.settings.problem_report_max_chars,
            "grader": request.app.state.grader.describe(), **context}
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
@@ -539,7 +540,7 @@ def logout(request: Request, visitor: VisitorDep, db: SessionDep,
 # --- admin ----------------------------------------------------------------------------------------------
 
 
-def _admin(visitor: Visitor) -> User:
+def admin_user(visitor: Visitor) -> User:
     user = visitor.signed_in()
     if not user.is_admin:
         raise NotFound("not an admin")
@@ -549,7 +550,7 @@ def _admin(visitor: Visitor) -> User:
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
     """Content version, counts, reload history and a reload button, for users marked admin."""
-    _admin(visitor)
+    admin_user(visitor)
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
                                           "history": reload_history(db, 20),
@@ -558,7 +559,7 @@ def admin_page(request: Request, visitor: VisitorDep, db: SessionDep) -> Respons
 
 @router.post("/admin/reload")
 def admin_reload(request: Request, visitor: VisitorDep, db: SessionDep) -> Response:
-    user = _admin(visitor)
+    user = admin_user(visitor)
     ok, body = reload_content(request.app, db, f"user:{user.username}")
     content = request.app.state.store.current
     return render(visitor, "admin.html", {"version": content.version, "counts": content.counts(),
