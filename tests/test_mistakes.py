@@ -240,3 +240,15 @@ def test_my_mistakes_and_review_log_download_as_csv(env):
                                                                       ("s-open", "1")]
     assert int(reviews[0]["review_time"]) == int(T0_MS) and int(reviews[1]["review_time"]) == int(T0_MS) + 60_000
     assert client.get("/api/v1/me/reviews/revlog.csv", headers=guest(client)).text == "card_id,review_time,review_rating\r\n"
+
+
+def test_practice_from_bookmarks_draws_only_my_stars(env):
+    client, _ = env
+    h = guest(client)
+    assert client.get("/api/v1/practice/next", params={"bookmarks": True}).status_code == 401
+    assert client.get("/api/v1/practice/next", params={"bookmarks": True}, headers=h).status_code == 404
+    assert client.put("/api/v1/me/bookmarks/s-shape", headers=h).status_code == 200
+    drawn = {client.get("/api/v1/practice/next", params={"bookmarks": True}, headers=h).json()["id"] for _ in range(5)}
+    assert drawn == {"s-shape"}
+    other = guest(client)
+    assert client.get("/api/v1/practice/next", params={"bookmarks": True}, headers=other).status_code == 404

@@ -15,7 +15,7 @@ from app.practice import due, service
 from app.practice.scheduling import RatingName
 
 router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
-ERRORS = {**REQUEST_ERRORS, **errors(e401="weak=true or mistakes=true without a user", e404="no question matches these filters")}
+ERRORS = {**REQUEST_ERRORS, **errors(e401="weak=true, mistakes=true or bookmarks=true without a user", e404="no question matches these filters")}
 
 
 class PracticeCheckRequest(CheckRequest):
@@ -39,11 +39,13 @@ def next_question(
     difficulty: Annotated[int | None, Query(ge=1, le=5)] = None,
     weak: bool = False,
     mistakes: Annotated[bool, Query(description="only the questions in my 错题本 (GET /api/v1/me/mistakes)")] = False,
+    bookmarks: Annotated[bool, Query(description="only the questions I starred (GET /api/v1/me/bookmarks)")] = False,
 ) -> dict[str, Any]:
     """A question's public view to practise: one of mine that is due, else a new one, else the one due
-    soonest (anonymous: a random match). weak=true draws from my weakest topics, mistakes=true from my 错题本. Generated items come
+    soonest (anonymous: a random match). weak=true draws from my weakest topics, mistakes=true from my 错题本, bookmarks=true from my stars. Generated items come
     with a fresh seed; `practice` says why this one was chosen."""
     filters = service.PracticeFilters(banks=one(bank), topics=one(topic), types=one(type), weak=weak, mistakes=mistakes,
+                                      bookmarks=bookmarks,
                                       difficulty=(difficulty, difficulty) if difficulty is not None else (1, 5))
     user = caller.optional_user(db)
     return service.next_question(db if user else None, content, user, now, filters, tz=due.candidate_zone(user),

@@ -183,3 +183,9 @@ def all_marks(db: Session, *, user_id: int) -> list[Mark]:
     rows = db.exec(select(QuestionMark).where(QuestionMark.user_id == user_id)
                    .order_by(col(QuestionMark.id))).all()
     return [_mark(r, r.question_id) for r in rows]
+
+
+def starred_ids(db: Session, *, user_id: int) -> set[str]:
+    """The questions I have starred (what practice from bookmarks draws from)."""
+    return set(db.exec(select(QuestionMark.question_id).where(
+        QuestionMark.user_id == user_id, col(QuestionMark.starred_at).is_not(None))).all())

@@ -19,7 +19,7 @@ from app.content.model import Question
 from app.db import for_update, write_transaction
 from app.errors import AppError, NotFound
 from app.models import Attempt, Interview, ReviewCard, User
-from app.practice import due, leeches, scheduler_fits, scheduling, stats
+from app.practice import due, leeches, marks, scheduler_fits, scheduling, stats
 from app.practice import mistakes as mistake_list
 from app.practice.scheduling import utc
 from app.rate_limits import Limits
@@ -404,6 +404,7 @@ class PracticeFilters:
     difficulty: tuple[int, int] = (1, 5)
     weak: bool = False
     mistakes: bool = False  # only the questions in my 错题本 now (app.practice.mistakes)
+    bookmarks: bool = False  # only the questions I starred (app.practice.marks)
 
     def matching(self, content: Content) -> list[Question]:
         """The questions these filters allow, in bank order (through the content's indexes)."""
@@ -416,7 +417,7 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
     """A question to practise: one of mine that is due today (app.practice.due), else one I have never
     answered, else the one due soonest (a new card held back by the cap: the day it is held back to);
     anonymous callers get a random match. filters.weak restricts to my
-    weakest topics, filters.mistakes to my 错题本. `avoid` (the question just shown) is not picked again unless
+    weakest topics, filters.mistakes to my 错题本, filters.bookmarks to what I starred. `avoid` (the question just shown) is not picked again unless
     nothing else matches; `first`, when it matches, is the one (再练一次 on the 错题本: a fresh instance of a
     generated item). Items that are not scored are never offered: there is nothing to check."""
     candidates = [q for q in filters.matching(content) if q.scored]
@@ -432,12 +433,16 @@ def next_question(db: Session | None, content: Content, user: User | None, now: 
         if weak_topics:
             wanted = set(weak_topics)
             candidates = [q for q in candidates if wanted.intersection(q.topics)]
-    if filters.mistakes:
+    if filters.mistakes or filters.bookmarks:
         if user is None or db is None:
-            raise AppError("mistakes=true needs a user: log in, or send Authorization: Bearer <token>",
-                           status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        wrong = mistake_list.active_ids(db, content, user, tz, clear_after)
-        candidates = [q for q in candidates if q.id in wrong]
+            raise AppError("mistakes=true and bookmarks=true need a user: log in, or send Authorization: Bearer "
+                           "<token>", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        if filters.mistakes:
+            wrong = mistake_list.active_ids(db, content, user, tz, clear_after)
+            candidates = [q for q in candidates if q.id in wrong]
+        if filters.bookmarks:
+            starred = marks.starred_ids(db, user_id=user.id)
+            candidates = [q for q in candidates if q.id in starred]
     if not candidates:
         raise NotFound("no question matches these filters")
     candidates = [q for q in candidates if q.id != avoid] or candidates

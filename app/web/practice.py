@@ -82,9 +82,9 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
             filters_query(filters, first=first or "")):
         return redirect(visitor, practice_url(filters, first=first or ""))  # one clean URL per filter (no dmin=1&dmax=5)
     weak_needs_login = filters.weak and visitor.user is None
-    mistakes_need_login = filters.mistakes and visitor.user is None
+    mistakes_need_login = (filters.mistakes or filters.bookmarks) and visitor.user is None
     if weak_needs_login or mistakes_need_login:
-        filters = replace(filters, weak=False, mistakes=False)
+        filters = replace(filters, weak=False, mistakes=False, bookmarks=False)
     try:
         view = service.next_question(db if visitor.user else None, content, visitor.user, now, filters,
                                      tz=visitor.zone(), new_per_day=visitor.new_cards_per_day,
@@ -98,7 +98,7 @@ def practice_page(request: Request, visitor: VisitorDep, db: SessionDep, content
                 weak=filters.weak),
         "filters": filters, "choices": filter_choices(content),
         "summary": filter_summary(filters, content, translator(visitor.lang)),
-        "weak_needs_login": weak_needs_login, "here": practice_url(filters), "mistakes": filters.mistakes,
+        "weak_needs_login": weak_needs_login, "here": practice_url(filters), "mistakes": filters.mistakes or filters.bookmarks,
         "mistakes_need_login": mistakes_need_login,
     })
 

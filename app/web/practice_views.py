@@ -52,7 +52,8 @@ def parse_filters(params: QueryParams) -> PracticeFilters:
     return PracticeFilters(banks=query_values(params, "bank"), topics=query_values(params, "topic"),
                            types=query_values(params, "type"), difficulty=(min(lo, hi), max(lo, hi)),
                            weak=params.get("weak") in ("1", "on", "true"),
-                           mistakes=params.get("mistakes") in ("1", "on", "true"))
+                           mistakes=params.get("mistakes") in ("1", "on", "true"),
+                           bookmarks=params.get("bookmarks") in ("1", "on", "true"))
 
 
 def filters_query(filters: PracticeFilters, **extra: str) -> str:
@@ -65,6 +66,8 @@ def filters_query(filters: PracticeFilters, **extra: str) -> str:
         pairs.append(("weak", "1"))
     if filters.mistakes:
         pairs.append(("mistakes", "1"))
+    if filters.bookmarks:
+        pairs.append(("bookmarks", "1"))
     pairs += [(k, v) for k, v in extra.items() if v]
     return urlencode(pairs)
 
@@ -97,6 +100,8 @@ def filter_summary(filters: PracticeFilters, content: Content, t: Callable[..., 
         parts.append(t("filter_weak_short"))
     if filters.mistakes:
         parts.append(t("filter_mistakes_short"))
+    if filters.bookmarks:
+        parts.append(t("filter_bookmarks_short"))
     return parts
 
 

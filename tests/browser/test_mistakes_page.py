@@ -56,7 +56,7 @@ def test_a_mistake_collects_comes_back_and_leaves_after_two_days(clocked_server,
     expect(card.locator(".meta").first).to_contain_text("移出")
     expect(card.locator(".meta").first).to_contain_text("答错 1 次 / 共作答 3 次")
     page.goto(base + "/practice?mistakes=1")
-    expect(page.locator("#question-slot .empty-state")).to_contain_text("错题本里没有符合条件的题了")
+    expect(page.locator("#question-slot .empty-state")).to_contain_text("错题本或收藏里没有符合条件的题了")
 
 
 def test_a_leech_is_suspended_with_a_word_and_resumed_from_its_tab(clocked_server, page):
