@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import fsrs
 import pytest
 from api_helpers import bearer
-from conftest import REPO, T0, Clock, make_settings
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
 from sqlmodel import Session, func, select
@@ -25,6 +24,7 @@ from app.main import create_app
 from app.models import Attempt, ReviewCard, SchedulerFit, User
 from app.practice import fit_job, fsrs_fit, scheduler_fits, scheduling
 from app.practice.scheduling import RATINGS
+from tests.conftest import REPO, T0, Clock, make_settings
 from tests.test_web_pages import csrf_of
 
 # A candidate who forgets much faster than FSRS's defaults assume: low initial stabilities, slow growth of
