@@ -4,9 +4,13 @@ back in practice; the star and the note are htmx swaps of the server's fragment,
 
 from __future__ import annotations
 
+import shutil
+
+import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, clocked_app
+from tests.conftest import VALID
 
 NOTE = "BN 推理用滑动平均：$\\hat{x} = \\frac{x - \\mu}{\\sigma}$，**别用当前 batch**"
 
@@ -69,3 +73,36 @@ def test_star_and_note_in_practice_show_on_the_bookmarks_page_and_when_the_quest
     assert_note_typeset(page.locator(".qmark"))
     page.goto(base + "/bookmarks")
     expect(page.locator("li.bookmark")).to_have_count(0)
+
+
+def test_a_star_and_a_note_survive_a_content_reload_that_renames_the_question(tmp_path, page: Page):
+    """The admin publishes a version in which s-shape became s-shape-v2 (`replaces: [s-shape]`): the star and
+    the note follow it, on the bookmarks page and on the question itself."""
+    content = tmp_path / "content"
+    shutil.copytree(VALID, content)
+    with clocked_app(tmp_path, content_dir=content, admin_token="admin-token-for-the-reload-test") as (base, _):
+        as_guest(page, base, "/practice?type=shape")
+        mark = page.locator("#question-slot .qmark[data-qid='s-shape']")
+        mark.locator("button.star").click()
+        expect(page.locator("#question-slot .qmark button.star")).to_have_text("★ 已收藏")
+        page.locator("#question-slot .qmark .note-editor summary").click()
+        page.fill("#question-slot .qmark textarea[name=note]", NOTE)
+        page.locator("#question-slot .qmark .note-form button[type=submit]").click()
+        expect(page.locator("#question-slot .qmark .my-note")).to_be_visible()
+
+        bank = content / "banks" / "sample.md"
+        text = bank.read_text(encoding="utf-8")
+        assert text.count("## s-shape 形状\n```yaml\n") == 1
+        bank.write_text(text.replace("## s-shape 形状\n```yaml\n", "## s-shape-v2 形状\n```yaml\nreplaces: [s-shape]\n"),
+                        encoding="utf-8")
+        r = httpx.post(base + "/api/v1/admin/reload", headers={"Authorization": "Bearer admin-token-for-the-reload-test"})
+        assert r.status_code == 200, r.text
+
+        page.goto(base + "/bookmarks")
+        item = page.locator("li.bookmark")
+        expect(item).to_have_count(1)
+        expect(item).to_have_attribute("data-qid", "s-shape-v2")
+        assert_note_typeset(item.locator(".qmark"))
+        page.goto(base + "/questions/s-shape-v2")
+        expect(page.locator(".qmark button.star")).to_have_text("★ 已收藏")
+        assert_note_typeset(page.locator(".qmark"))
