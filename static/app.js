@@ -123,7 +123,11 @@
     var timers = {}, inflight = {}, backoff = {};
     // What the server holds at each position, as far as this page knows (JSON), and what it last refused as it
     // stands: an answer equal to either is not sent again (leaving a field after its autosave saved nothing new).
-    var held = {}, refused = {};
+    var held = {};
+    // Kept across the parts of one page (refusedAnswers): a move that swaps in a new part while a refusal
+    // is on its way must not send the refused text again.
+    var refused = refusedAnswers[id] = refusedAnswers[id] || {};
+    var refusedText = refusedAnswers[id + ":text"] = refusedAnswers[id + ":text"] || {};  // and what the page said
     var notBefore = 0;  // after a 429: no save of any position before this time (the quota is the account's)
     var finished = false, stopped = false;
 
@@ -168,7 +172,10 @@
       if (raw === null || finished || stopped) return Promise.resolve(true);
       if (inflight[p]) return inflight[p];
       // An edit remembered while its first send was in flight and then refused is that same text: not again.
-      if (raw === refused[p]) return Promise.resolve("refused");
+      if (raw === refused[p]) {
+        if (p === pos && refusedText[p]) setStatus("Refused", refusedText[p]);
+        return Promise.resolve("refused");
+      }
       var waiting = notBefore - Date.now();
       if (waiting > 0) {
         // Typing while the server asked us to wait: the edit is kept and sent when the wait is over.
@@ -213,6 +220,7 @@
             refused[p] = raw;
             return refusalText(res, value, { maxChars: root.dataset.maxChars, tooLong: root.dataset.msgTooLong,
                                              refused: root.dataset.msgRefused }).then(function (text) {
+              refusedText[p] = text;
               if (p === pos) setStatus("Refused", text);
               return "refused";
             });
@@ -452,6 +460,7 @@
   // the last move to another part was sent: a save acknowledged after that move's request left was not in
   // the part the server rendered for it (typing right after pressing a question's button).
   var acknowledged = {}, movedAt = 0;
+  var refusedAnswers = {};  // interview id -> position -> the JSON the server last refused as it stands
 
   function startInterview(root) {
     if (interview.stop) interview.stop();

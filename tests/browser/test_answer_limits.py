@@ -5,6 +5,7 @@ text once it is short enough. The limit is set low (100) so the test types littl
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -69,6 +70,30 @@ def test_a_refused_autosave_says_why_and_keeps_the_text(limited_server, page):
     assert pending(page) == []
     page.reload()
     expect(page.locator("#answer-text")).to_have_value(SHORT)
+
+
+def test_a_refusal_that_comes_before_a_slow_move_is_not_sent_again(limited_server, page):
+    """Typing a too-long answer right after pressing a question's button: the refusal comes back before the
+    move's part does. The new part keeps the text and the reason, and does not send the refused text again."""
+    page.goto(limited_server + "/")
+    page.locator('li[data-round="mini"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/interviews/[0-9a-f]{32}$"))
+    saves: list[int] = []
+    page.on("response", lambda r: saves.append(r.status) if "/answers/" in r.url else None)
+
+    def hold_back(route):  # the move's answer, delivered after the refusal (a slow network)
+        response = route.fetch()
+        time.sleep(2.5)
+        route.fulfill(response=response)
+
+    page.route("**/position", hold_back)
+    page.locator('ol.positions button[data-type="open"]').first.click()  # s-open, showing already
+    page.fill("#answer-text", LONG)
+    page.wait_for_timeout(4000)
+    expect(page.locator("#answer-text")).to_have_value(LONG)
+    expect(page.locator("#save-status")).to_contain_text("没有保存")
+    page.wait_for_timeout(1500)
+    assert saves == [422]
 
 
 def test_a_refused_practice_check_says_why_and_keeps_the_text(limited_server, page):
