@@ -191,7 +191,7 @@ def my_mistakes(
     entries = mistakes.select_entries(
         mistakes.mistakes_of(db, content, user, due.candidate_zone(user), clear_after).values(), content,
         state=state, banks=one(bank), topics=one(topic), types=one(type), rounds=one(round), sort=sort)
-    page = listing.mistakes_page(entries, content, sort, limit, cursor)
+    page = listing.mistakes_page(db, entries, content, sort, limit, cursor)
     return {"items": [{**item, "url": question_link(item["question_id"])} for item in page.items],
             "next": page.next}
 
@@ -213,7 +213,7 @@ def export_mistakes(caller: CallerDep, db: SessionDep, content: ContentDep, now:
     user = caller.user(db)
     entries = mistakes.select_entries(mistakes.mistakes_of(db, content, user, due.candidate_zone(user),
                                                            clear_after).values(), content, state="all")
-    rows = mistake_rows(listing.mistake_record(content, e) for e in entries)
+    rows = mistake_rows(listing.mistake_record(content, e) for e in mistakes.with_answers(db, entries))
     return CsvDownload(csv_chunks(MISTAKE_FIELDS, [rows]), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="mianjing-mistakes-{utc(now).strftime("%Y%m%d")}.csv"'})
 

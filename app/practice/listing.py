@@ -54,15 +54,16 @@ def attempt_record(content: Content, a: Attempt) -> dict[str, Any]:
             "correct": a.correct, "rating": a.rating, "source": a.source, "interview_id": a.interview_id}
 
 
-def mistakes_page(entries: list[mistakes.MistakeEntry], content: Content, sort: mistakes.Sort, limit: int,
-                  cursor: str | None = None) -> Page[dict[str, Any]]:
+def mistakes_page(db: Session, entries: list[mistakes.MistakeEntry], content: Content, sort: mistakes.Sort,
+                  limit: int, cursor: str | None = None) -> Page[dict[str, Any]]:
     """A page of selected 错题本 entries (in the order app.practice.mistakes.select_entries gives) after
-    `cursor`: the (times wrong, last mistake's attempt id) of the last entry seen, descending."""
+    `cursor`: the (times wrong, last mistake's attempt id) of the last entry seen, descending; the page's
+    answers are read for it alone."""
     if cursor is not None:
         after = COUNT_ID.decode(cursor)
         entries = [e for e in entries if mistakes.sort_key(e, sort) < after]
     page = page_of(entries, limit, lambda e: COUNT_ID.encode(*mistakes.sort_key(e, sort)))
-    return Page([mistake_record(content, e) for e in page.items], page.next)
+    return Page([mistake_record(content, e) for e in mistakes.with_answers(db, page.items)], page.next)
 
 
 def _answer_record(a: mistakes.AttemptFact) -> dict[str, Any]:

@@ -14,7 +14,7 @@ not learning. A later mistake brings it back; the counts keep the whole history.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ Sort = Literal["often", "recent"]
 State = Literal["active", "cleared", "all"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttemptFact:
     """What the rule needs of one attempt (the round it was part of, if any)."""
 
@@ -44,7 +44,7 @@ class AttemptFact:
     round_id: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class MistakeEntry:
     question_id: str
     wrong: int  # how many answers were mistakes
@@ -121,13 +121,28 @@ def sort_key(entry: MistakeEntry, sort: Sort) -> tuple[int, int]:
 
 
 def read_attempts(db: Session, user_id: int) -> list[AttemptFact]:
-    """Every attempt of the account, oldest first, with the round of the interview it came from."""
+    """Every attempt of the account, oldest first, with the round of the interview it came from; without
+    the answers (the fold needs none, and they are most of a row: with_answers reads a page's)."""
     stmt = (select(Attempt.id, Attempt.question_id, Attempt.score, Attempt.rating, Attempt.created_at,
-                   Attempt.source, Attempt.answer, Attempt.seed, Attempt.interview_id, Interview.round_id)
+                   Attempt.source, Attempt.seed, Attempt.interview_id, Interview.round_id)
             .outerjoin(Interview, col(Interview.id) == col(Attempt.interview_id))
             .where(Attempt.user_id == user_id)
             .order_by(col(Attempt.created_at), col(Attempt.id)))
-    return [AttemptFact(*row) for row in db.exec(stmt).all()]
+    return [AttemptFact(id=i, question_id=q, score=sc, rating=r, created_at=at, source=src, seed=seed,
+                        interview_id=iid, round_id=rid)
+            for i, q, sc, r, at, src, seed, iid, rid in db.connection().execute(stmt).all()]
+
+
+def with_answers(db: Session, entries: list[MistakeEntry]) -> list[MistakeEntry]:
+    """The entries with the answers of their last mistake and latest attempt, read in one query."""
+    wanted = {a.id for e in entries for a in (e.last_wrong, e.last)}
+    if not wanted:
+        return entries
+    answers = dict(db.exec(select(Attempt.id, Attempt.answer).where(col(Attempt.id).in_(wanted))).all())
+    for e in entries:
+        e.last_wrong = replace(e.last_wrong, answer=answers.get(e.last_wrong.id))
+        e.last = replace(e.last, answer=answers.get(e.last.id))
+    return entries
 
 
 def mistakes_of(db: Session, content: Content, user: User, tz: tzinfo, clear_after: int) -> dict[str, MistakeEntry]:

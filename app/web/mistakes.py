@@ -84,7 +84,7 @@ def mistakes_page(request: Request, visitor: VisitorDep, db: SessionDep, content
         filters = {"banks": chosen["bank"], "topics": chosen["topic"], "types": chosen["type"], "rounds": chosen["round"]}
         counts = {s: len(mistakes.select_entries(every, content, state=s, **filters)) for s in STATES}
         entries = mistakes.select_entries(every, content, state=state, sort=sort, **filters)
-        page = listing.mistakes_page(entries, content, sort, PAGE, cursor)
+        page = listing.mistakes_page(db, entries, content, sort, PAGE, cursor)
         kept = [(k, v) for k, values in chosen.items() for v in values] + [("sort", sort)]
         context |= {"items": [_shown(content, item, tz) for item in page.items], "counts": counts,
                     "tab_urls": {s: _url(kept, state=s) for s in STATES}, "leech_count": len(leeches.leeches(db, content, visitor.user)), "first_url": _url(kept, state=state),
