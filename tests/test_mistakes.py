@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_helpers import guest
+from api_helpers import check, guest
 
 from app.practice.mistakes import AttemptFact, collect
 from tests.conftest import T0
@@ -20,12 +20,6 @@ T0_MS = T0.timestamp() * 1000
 def env(clocked_env):
     client, clock, _ = clocked_env
     return client, clock
-
-
-def check(client, h, qid, answer, **extra) -> dict:
-    r = client.post(f"/api/v1/questions/{qid}/check", json={"answer": answer, **extra}, headers=h)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def mistakes(client, h, **params) -> dict:

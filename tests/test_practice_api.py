@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_helpers import guest
+from api_helpers import check, guest
 from fsrs import Rating
 from itsdangerous import URLSafeSerializer
 
@@ -29,12 +29,6 @@ GOOD_OPEN = "每个通道求均值方差，标准化后用 gamma beta 缩放平�
 def env(clocked_env):
     client, clock, content_dir = clocked_env
     return client, clock
-
-
-def check(client, h, qid, answer, **extra) -> dict:
-    r = client.post(f"/api/v1/questions/{qid}/check", json={"answer": answer, **extra}, headers=h)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def due(client, h, **params) -> dict:
