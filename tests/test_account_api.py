@@ -78,7 +78,7 @@ def add_work(client: TestClient, h: dict[str, str]) -> str:
                       headers=h).status_code == 200
     assert client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h).status_code == 200
     # A fitted scheduler needs 1,000 reviews and a fit process: its row is written as the fit would write it.
-    uid = user_id(client, h)
+    uid = client.get("/api/v1/me/archive", headers=h).json()["account"]["id"]  # h: a bearer or a cookie's CSRF
     with request_session(client.app.state.engine) as db, write_transaction(db):
         db.add(SchedulerFit(user_id=uid, state="idle", parameters=[0.5] * 21, reviews_at_fit=1000))
     return state["id"]

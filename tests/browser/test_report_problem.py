@@ -32,7 +32,7 @@ def send_a_report(base: str, page: Page) -> None:
     page.goto(base + "/practice?type=numeric")
     slot = page.locator("#question-slot")
     page.fill("#answer-text", "64")
-    slot.locator("button[type=submit]").click()
+    slot.locator("form.practice-form button[type=submit]").click()
     box = slot.locator(".check-result .report-problem")
     expect(box).to_be_visible()
     box.locator("summary").click()
