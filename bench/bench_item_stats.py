@@ -23,7 +23,6 @@ import math
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,17 +38,13 @@ from sqlalchemy import create_engine, insert, text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from harness import start_serve  # noqa: E402 - bench/harness.py, beside this script
+
 from app.content.loader import load_content, pick_round_questions, with_followups  # noqa: E402
 from app.db import upgrade  # noqa: E402
 from app.models import Interview, InterviewAnswer, User  # noqa: E402
 
 TOKEN = "bench-admin-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def env_for(url: str) -> dict[str, str]:
@@ -59,21 +54,6 @@ def env_for(url: str) -> dict[str, str]:
             # the bench's own limits: one address starts every interview of step 3
             "MIANJING_LIMIT_GUESTS_PER_HOUR": "100000", "MIANJING_LIMIT_INTERVIEWS_PER_ADDRESS_PER_HOUR": "100000",
             "MIANJING_LIMIT_WRITES_PER_ADDRESS_PER_MINUTE": "1000000"}
-
-
-def serve(url: str, port: int, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=REPO,
-                            env=env_for(url), stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"the server did not start; see {log}")
 
 
 def mark_for(q, ability: float, rng: random.Random) -> tuple[float, object]:
@@ -145,7 +125,7 @@ def finish_some(client: httpx.Client, round_id: str, n: int) -> list[float]:
     return times
 
 
-def run(url: str, args: argparse.Namespace, log: Path) -> None:
+def run(url: str, args: argparse.Namespace) -> None:
     upgrade(url)
     rng = random.Random(20)
     print(f"seeding {args.interviews} finished interviews of {args.round} ...", flush=True)
@@ -160,10 +140,9 @@ def run(url: str, args: argparse.Namespace, log: Path) -> None:
                                        "WHERE round_id = :r"), {"r": args.round}).one()
     engine.dispose()
     print(f"  {rows} aggregate rows for the round, {size / 1024:.0f} KiB of state in all")
-    port = free_port()
-    proc = serve(url, port, log)
+    proc, base = start_serve(REPO, env_for(url), 1, ready_within=120)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        with httpx.Client(base_url=base, timeout=60) as client:
             stats_url = f"/api/v1/admin/stats/items?round={args.round}"
             first, r = timed_get(client, stats_url)
             assert r.status_code == 200, r.text
@@ -193,16 +172,15 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a database is created and dropped there)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "serve.log"
         if not args.postgres:
-            run(f"sqlite:///{Path(tmp) / 'bench.db'}", args, log)
+            run(f"sqlite:///{Path(tmp) / 'bench.db'}", args)
             return
         name = "bench_" + uuid.uuid4().hex[:10]
         admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            run(args.postgres.rsplit("/", 1)[0] + "/" + name, args, log)
+            run(args.postgres.rsplit("/", 1)[0] + "/" + name, args)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
