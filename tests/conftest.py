@@ -152,6 +152,14 @@ def content_with_misconception(folder: Path) -> Path:
 
 
 @pytest.fixture
+def content_dir(tmp_path) -> Path:
+    """A private copy of the fixture content, for tests that edit it (a module may override it)."""
+    target = tmp_path / "content"
+    shutil.copytree(VALID, target)
+    return target
+
+
+@pytest.fixture
 def clocked_env(db_url, tmp_path) -> Iterator[tuple[TestClient, Clock, Path]]:
     """An app on each database kind over a private copy of the fixture content, with a test clock."""
     content_dir = tmp_path / "content"

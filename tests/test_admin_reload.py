@@ -15,16 +15,9 @@ from fastapi.testclient import TestClient
 
 from app.db import upgrade
 from app.main import create_app
-from tests.conftest import REPO, VALID, make_settings
+from tests.conftest import REPO, make_settings
 
 TOKEN = "admin-secret-token"
-
-
-@pytest.fixture
-def content_dir(tmp_path):
-    target = tmp_path / "content"
-    shutil.copytree(VALID, target)
-    return target
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ content reload that merges ids. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -15,16 +14,9 @@ from sqlmodel import Session, select
 
 from app.main import create_app
 from app.models import QuestionMark
-from tests.conftest import VALID, Clock, make_settings
+from tests.conftest import Clock, make_settings
 
 ADMIN = "admin-secret-token"
-
-
-@pytest.fixture
-def content_dir(tmp_path):
-    target = tmp_path / "content"
-    shutil.copytree(VALID, target)
-    return target
 
 
 @pytest.fixture

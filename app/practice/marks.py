@@ -119,17 +119,22 @@ def _save(db: Session, row: QuestionMark, now: datetime) -> Mark:
     return mark
 
 
+def _clear(db: Session, user_id: int, question_id: str, now: datetime, field: str) -> Mark:
+    """Take the star or the note off my mark (a mark left with neither is deleted by _save)."""
+    row = _row(db, user_id, question_id)
+    if row is None:
+        return Mark(question_id)
+    setattr(row, field, None)
+    return _save(db, row, now)
+
+
 def set_star(db: Session, *, content: Content, user_id: int, question_id: str, starred: bool,
              now: datetime) -> Mark:
     """Star (or unstar) a question; starring one already starred keeps its date (PUT is idempotent)."""
     kept = known_question(db, content=content, question_id=question_id)
     now = utc(now)
     if not starred:
-        row = _row(db, user_id, kept)
-        if row is None:
-            return Mark(kept)
-        row.starred_at = None
-        return _save(db, row, now)
+        return _clear(db, user_id, kept, now, "starred_at")
     row = _row_to_change(db, user_id, kept, now)
     if row.starred_at is None:
         row.starred_at = now
@@ -150,11 +155,7 @@ def set_note(db: Session, *, content: Content, user_id: int, question_id: str, n
     kept = known_question(db, content=content, question_id=question_id)
     now = utc(now)
     if not note.strip():
-        row = _row(db, user_id, kept)
-        if row is None:
-            return Mark(kept)
-        row.note = None
-        return _save(db, row, now)
+        return _clear(db, user_id, kept, now, "note")
     row = _row_to_change(db, user_id, kept, now)
     row.note = note
     return _save(db, row, now)

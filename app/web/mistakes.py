@@ -82,12 +82,14 @@ def mistakes_page(request: Request, visitor: VisitorDep, db: SessionDep, content
         every = mistakes.mistakes_of(db, content, visitor.user, tz,
                                      request.app.state.settings.mistake_clear_after_days).values()
         filters = {"banks": chosen["bank"], "topics": chosen["topic"], "types": chosen["type"], "rounds": chosen["round"]}
-        counts = {s: len(mistakes.select_entries(every, content, state=s, **filters)) for s in STATES}
-        entries = mistakes.select_entries(every, content, state=state, sort=sort, **filters)
+        matching = mistakes.select_entries(every, content, state="all", sort=sort, **filters)  # both tabs at once
+        counts = {"active": sum(e.active for e in matching), "cleared": sum(not e.active for e in matching)}
+        entries = [e for e in matching if e.active == (state == "active")]
         page = listing.mistakes_page(db, entries, content, sort, PAGE, cursor)
         kept = [(k, v) for k, values in chosen.items() for v in values] + [("sort", sort)]
         context |= {"items": [_shown(content, item, tz) for item in page.items], "counts": counts,
-                    "tab_urls": {s: _url(kept, state=s) for s in STATES}, "leech_count": len(leeches.leeches(db, content, visitor.user)), "first_url": _url(kept, state=state),
+                    "tab_urls": {s: _url(kept, state=s) for s in STATES}, "first_url": _url(kept, state=state),
+                    "leech_count": len(leeches.suspended_ids(db, visitor.user.id) & content.by_id.keys()),
                     "older": _url(kept, state=state, cursor=page.next) if page.next else None}
     return render(visitor, "mistakes.html", context)
 
