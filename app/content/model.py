@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-QuestionType = Literal["single", "multiple", "numeric", "shape", "open", "generated", "code"]
+QuestionType = Literal["single", "multiple", "numeric", "shape", "open", "generated", "code",
+                       "truefalse", "short", "matching", "description"]
 QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
 
 
@@ -14,6 +15,30 @@ class Option:
     key: str
     text: str
     correct: bool
+    feedback: str = ""  # shown after a check to whoever chose this option (Moodle's per-answer feedback)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """One accepted answer of a short-answer or numeric item with its credit, as Moodle grades them: the first
+    that matches (in order) gives its fraction and its feedback."""
+
+    text: str = ""  # short: the answer, `*` matching any run of characters (`\\*` a literal star)
+    value: float | None = None  # numeric: the value, accepted within `tolerance`…
+    tolerance: float = 0.0
+    low: float | None = None  # …or the range low..high, both ends included
+    high: float | None = None
+    fraction: float = 1.0  # 0 < fraction <= 1 earns credit; 0 carries feedback for a known wrong answer
+    feedback: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A matching item's pair: the candidate matches each left text to one right text. An empty left is a
+    distractor: a right text that matches nothing."""
+
+    left: str
+    right: str
 
 
 Groups = tuple[tuple[str, ...], ...]  # a relation: one pattern of every group must hold in one clause
@@ -111,6 +136,15 @@ class Question:
     reference: str = ""
     keypoints: tuple[KeyPoint, ...] = ()
     misconceptions: tuple[Misconception, ...] = ()
+    # short (accepted answers with credit) and numeric with several accepted values or ranges
+    accepted: tuple[Accepted, ...] = ()
+    case_sensitive: bool = False
+    # matching
+    pairs: tuple[Pair, ...] = ()
+    # open without key points: the candidate's self-rating is its only grade (imported essays)
+    self_rated: bool = False
+    # where an imported item came from ("gift:algebra.gift"); an imported item may have no explanation
+    imported_from: str = ""
     # generated
     calculator: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
