@@ -41,7 +41,7 @@ from app.scoring.answers import AnswerFormatError, readable_answer
 from app.scoring.check import JudgeCode, check_answer, expected_answer, instance_for, open_text
 from app.scoring.code_verdicts import not_judged
 from app.scoring.open_grader import OpenGrade, grade_open
-from app.views import explanation_html, new_seed, question_view, reference_html
+from app.views import explanation_html, given_feedback_html, new_seed, question_view, reference_html
 from app.write_quotas import answer_size
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
@@ -634,14 +634,15 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
         entry = {
             "position": item["position"], "section": item["section"], "id": q.id, "type": q.type,
             "title": q.title, "prompt_html": view["prompt_html"], "options": view["options"], "topics": list(q.topics),
-            "answer": answer, "answer_unreadable": unreadable, "scored": q.scored,
+            "answer": answer, "answer_unreadable": unreadable, "scored": q.scored, "self_rated": q.self_rated,
             "time_spent_seconds": outcome.spent_seconds, "followup_of": item["followup_of"],
         }
         if not q.scored:  # the answer as it was given, and nothing that marks or reveals
             questions.append({**entry, "score": None, "correct": None, "mistake": False, "feedback": "",
                               "expected": None, "reference_html": None, "explanation_html": "", "keypoints": None,
                               "misconceptions": None, "grader": None, "codes": [], "self_rating": None,
-                              "judge": None})
+                              "judge": None, "pairs": None, "option_feedback_html": {},
+                              "answer_feedback_html": None})
             continue
         questions.append({
             **entry,
@@ -655,6 +656,8 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "codes": result.get("codes", []),
             "self_rating": outcome.self_rating,
             "judge": (result.get("details") or {}).get("judge") if q.type == "code" else None,
+            "pairs": (result.get("details") or {}).get("pairs") if q.type == "matching" else None,
+            **given_feedback_html(result.get("details") or {}),
         })
     summary = summarize(interview.plan["sections"], outcomes, interview.plan.get("duration"))
     return {
