@@ -586,7 +586,7 @@
     var node = out.querySelector(".check-result");
     if (node) wireRating(node);
     if (window.htmx) window.htmx.process(out);  // the 纠错 form posts with htmx, as it does on the report
-    renderMath(out);
+    renderMath(form.parentNode);  // the result and the marked options now in the form (their feedback has math)
   }
 
   function checkPractice(form) {
