@@ -246,7 +246,8 @@ def grade_open_answers(db: Session, interview: Interview, grader: OpenGrader) ->
     jobs = []
     for item in interview.plan["items"]:
         row = answers.get(item["position"])
-        if item["question"]["type"] != "open" or row is None:
+        # A self-rated item has no key points: nothing for a grader to do.
+        if item["question"]["type"] != "open" or item["question"].get("self_rated") or row is None:
             continue
         try:
             jobs.append((from_snapshot(item["question"]), open_text(row.answer)))
@@ -425,7 +426,7 @@ def finish(*, db: Session, interview: Interview, now: datetime, graded: GradedAn
 
 def _score(item: dict[str, Any], answer: Any, graded: GradedAnswers = BUILTIN_GRADES) -> dict[str, Any]:
     q = from_snapshot(item["question"])
-    answered = not (answer is None or answer == "" or answer == [])
+    answered = not (answer is None or answer == "" or answer == [] or answer == {})  # {}: no pair chosen
     if not q.scored:  # nothing to mark and nothing to reveal: no score, no verdict, no expected answer
         return {"score": None, "correct": None, "feedback": "", "details": {}, "answered": answered,
                 "expected": None, "scored": False}
