@@ -109,3 +109,5 @@ def test_an_interview_carries_a_matching_answer_and_reports_it(client):
     assert re.findall(r'<tr class="(is-right|is-wrong)">', report) == ["is-right", "is-right", "is-wrong"]
     assert "BatchNorm → N、H、W" in report  # the answer as text
     assert "推理时用滑动平均" in report or "mu_{run}" in report  # the chosen true/false option's feedback
+    desc = re.search(r'<article class="card rq rq-unscored" data-position="0".*?</article>', report, re.S).group(0)
+    assert "下面几题问你做过的项目" in desc and "未作答" not in desc  # a description: its text, no answer
