@@ -19,6 +19,7 @@ from app.api import (
     admin,
     auth,
     health,
+    imports,
     interviews,
     item_stats,
     marks,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(auth.router)
     app.include_router(interviews.router)
     app.include_router(admin.router)
+    app.include_router(imports.router)
     app.include_router(item_stats.admin_router)
     app.include_router(item_stats.router)
     app.include_router(me.router)
