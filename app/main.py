@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     # --- web pages and security headers (app/web) ---
     from app.web import account as account_pages
     from app.web import api_docs
+    from app.web import imports as import_pages
     from app.web import item_stats as item_stats_pages
     from app.web import marks as mark_pages
     from app.web import mistakes as mistake_pages
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(scheduler_pages.router)
     app.include_router(mark_pages.router)
     app.include_router(item_stats_pages.router)
+    app.include_router(import_pages.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())

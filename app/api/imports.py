@@ -12,9 +12,9 @@ from app.api.admin import require_admin
 from app.api.deps import ContentDep, SessionDep
 from app.api.schemas import ErrorResponse, ImportPreviewResult, ImportPublishResult, as_json, errors
 from app.content.banks import ID_RE
-from app.errors import AppError, NotFound
-from app.formats.registry import EXPORT_FORMATS, EXPORT_MEDIA, IMPORT_FORMATS, FormatError, export_questions, read_bank
-from app.runtime.imports import preview, publish_import
+from app.errors import AppError
+from app.formats.registry import EXPORT_FORMATS, IMPORT_FORMATS, FormatError, read_bank
+from app.runtime.imports import ExportedFile, bank_file, preview, publish_import
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
     401: {"model": ErrorResponse, "description": "admin token missing or wrong"},
@@ -79,16 +79,9 @@ def export_bank(request: Request, content: ContentDep,
     being served. Generated items go out as `instances` drawn items each, with Mianjing's own data beside
     them so an import into Mianjing rebuilds the template."""
     require_admin(request)
-    return bank_download(content, bank, format, instances)
+    return download(bank_file(content, bank, format, instances))
 
 
-def bank_download(content, bank: str, fmt: str, instances: int) -> Response:
-    """The download of a bank (shared with the admin page)."""
-    titles = {b.id: b.title for b in content.banks}
-    if bank != "all" and bank not in titles:
-        raise NotFound(f"no bank {bank!r}")
-    questions = [q for q in content.questions if bank == "all" or q.bank == bank]
-    data = export_questions(questions, fmt, bank_titles=titles, instances=instances)
-    extension, media = EXPORT_MEDIA[fmt]
-    name = f"mianjing-{bank}-{content.version}.{extension}"
-    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def download(exported: ExportedFile) -> Response:
+    return Response(exported.data, media_type=exported.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{exported.name}"'})

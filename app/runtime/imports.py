@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from app.content.loader import Content, ContentInvalid, load_content
-from app.formats.registry import BankImport
+from app.errors import NotFound
+from app.formats.registry import EXPORT_MEDIA, BankImport, export_questions
 from app.runtime.reload import diff
 
 # banks/assets/<bank>/<name>: the files an imported bank's markdown references, as `assets/<bank>/<name>`
@@ -141,3 +142,21 @@ def publish_import(app, db, bank_import: BankImport, actor: str, *, digest: str 
         if not ok:
             restore(content_dir, bank_import.bank, previous)
     return (200 if ok else 422), {**body, "bank": bank_import.bank, "digest": bank_import.digest}
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    data: bytes
+    name: str
+    media_type: str
+
+
+def bank_file(content: Content, bank: str, fmt: str, instances: int) -> ExportedFile:
+    """Bank `bank` (or every bank: "all") of the served content as a file in `fmt`."""
+    titles = {b.id: b.title for b in content.banks}
+    if bank != "all" and bank not in titles:
+        raise NotFound(f"no bank {bank!r}")
+    questions = [q for q in content.questions if bank == "all" or q.bank == bank]
+    data = export_questions(questions, fmt, bank_titles=titles, instances=instances)
+    extension, media = EXPORT_MEDIA[fmt]
+    return ExportedFile(data, f"mianjing-{bank}-{content.version}.{extension}", media)
