@@ -10,6 +10,7 @@ from app.content.banks import parse_bank
 from app.content.loader import load_content
 from app.content.model import CodeSpec, Question
 from app.formats.bank_writer import write_bank
+from tests.conftest import REPO
 
 
 def _bare(q: Question) -> Question:
@@ -34,6 +35,15 @@ def test_every_bundled_bank_reads_back_as_the_same_questions(bundled) -> None:
         questions = [q for q in bundled.questions if q.bank == bank.id]
         back = _round_trip(questions, bank.id)
         assert [_bare(q) for q in back] == [_bare(q) for q in questions], bank.id
+
+
+def test_every_imported_type_reads_back() -> None:
+    info, questions, errors = parse_bank((REPO / "tests/fixtures/types/types.md").read_text(encoding="utf-8"),
+                                         "types.md")
+    assert errors == [] and info is not None
+    assert {q.type for q in questions} >= {"truefalse", "short", "matching", "numeric", "single", "open",
+                                           "description"}
+    assert [_bare(q) for q in _round_trip(questions, info.id)] == [_bare(q) for q in questions]
 
 
 def _question(**overrides) -> Question:
