@@ -40,8 +40,6 @@ from app.formats import ImportNote
 
 MODEL_ID = 1_000_000_000 + int(hashlib.sha256(b"mianjing-note-v1").hexdigest()[:8], 16) % 1_000_000_000
 FIELDS = ("Front", "Back", "Id", "Bank", "Type", "Source")
-# A fixed export time: the package's modification stamps do not change the bytes between two exports.
-EXPORT_TIMESTAMP = 1_700_000_000.0
 
 _CSS = """.card { font-family: -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; font-size: 18px;
   line-height: 1.55; text-align: left; color: #222; background: #fff; }
@@ -212,16 +210,19 @@ def build_package(questions: Sequence[Question], *, bank_titles: Mapping[str, st
 
 def export_apkg(questions: Sequence[Question], *, bank_titles: Mapping[str, str] | None = None,
                 path: str | Path | None = None, instances: int = 1,
-                notes: list[ImportNote] | None = None) -> bytes:
-    """The `.apkg` of `questions`: written to `path` when given; its bytes are returned either way."""
+                notes: list[ImportNote] | None = None, timestamp: float | None = None) -> bytes:
+    """The `.apkg` of `questions`: written to `path` when given; its bytes are returned either way.
+
+    `timestamp` (default: now) stamps the notes: Anki updates a note on import only when the incoming one is
+    newer, so each export must be stamped later than the one a candidate imported before."""
     package = build_package(questions, bank_titles=bank_titles, instances=instances, notes=notes)
     if path is not None:
-        package.write_to_file(str(path), timestamp=EXPORT_TIMESTAMP)
+        package.write_to_file(str(path), timestamp=timestamp)
         return Path(path).read_bytes()
     fd, tmp = tempfile.mkstemp(suffix=".apkg")
     os.close(fd)
     try:
-        package.write_to_file(tmp, timestamp=EXPORT_TIMESTAMP)
+        package.write_to_file(tmp, timestamp=timestamp)
         return Path(tmp).read_bytes()
     finally:
         os.unlink(tmp)

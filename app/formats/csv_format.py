@@ -255,7 +255,7 @@ class _Row:
         try:
             difficulty = int(diff_text) if diff_text else 3
         except ValueError:
-            raise _CellError("difficulty", f"应为 1 到 5 的整数，而不是「{diff_text}」/ must be an integer 1-5") from None
+            raise _CellError("difficulty", f"应为 1 到 5 的整数，而不是「{diff_text}」 / must be an integer 1-5") from None
         if not 1 <= difficulty <= 5:
             raise _CellError("difficulty", f"应为 1 到 5 的整数，而不是 {difficulty} / must be an integer 1-5")
         stem = c["stem"].strip()
@@ -345,7 +345,7 @@ class _Row:
         elif text in _FALSE:
             value = False
         else:
-            raise _CellError("answer", f"判断题的答案应为 true 或 false，而不是「{self.c['answer']}」/ must be true or false")
+            raise _CellError("answer", f"判断题的答案应为 true 或 false，而不是「{self.c['answer']}」 / must be true or false")
         for side in ("true", "false"):
             if not isinstance(ex.get(side, ""), str):
                 raise _CellError("feedback", f"{side} 的反馈应为字符串 / feedback must be a string")
@@ -471,7 +471,7 @@ def import_csv(data: bytes | str, *, bank: str, file: str) -> ImportResult:
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     if delimiter == ";":
-        result.notes.append(ImportNote("warning", "分隔符是分号（某些地区的 Excel）/ the separator is ';'"))
+        result.notes.append(ImportNote("warning", "分隔符是分号（某些地区的 Excel） / the separator is ';'"))
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -490,7 +490,7 @@ def import_csv(data: bytes | str, *, bank: str, file: str) -> ImportResult:
             f"缺少列 missing: {', '.join(missing)}" if missing else "",
             f"多余的列 extra: {', '.join(extra)}" if extra else "",
             "列的顺序不对 wrong order" if not missing and not extra else "") if part)
-        result.notes.append(ImportNote("error", f"表头应为 {','.join(HEADER)}（{detail}）/ wrong header",
+        result.notes.append(ImportNote("error", f"表头应为 {','.join(HEADER)}（{detail}） / wrong header",
                                        line=1, field="header"))
         return result
     taken: set[str] = set()

@@ -184,7 +184,7 @@ class _Reader:
         if qtype == "match":
             qtype = "matching"
         if qtype not in SUPPORTED:
-            raise _Skip(f"题型 {qtype} 无法导入（面经没有对应的题型）/ question type {qtype} is not supported")
+            raise _Skip(f"题型 {qtype} 无法导入（面经没有对应的题型） / question type {qtype} is not supported")
         return getattr(self, "q_" + qtype)(el, self.header(el))
 
     def category(self, el: Element) -> None:
@@ -369,7 +369,7 @@ class _Reader:
             pairs.append(Pair(left, right))
         lefts = [p.left for p in pairs if p.left]
         if len(lefts) < 3:
-            raise _Skip("配对题至少要三个配对（面经的要求）/ a matching question needs at least three pairs")
+            raise _Skip("配对题至少要三个配对（面经的要求） / a matching question needs at least three pairs")
         if len(set(lefts)) != len(lefts):
             raise _Skip("配对题的左边有重复 / a matching question repeats a left text")
         return Question(type="matching", pairs=tuple(pairs), **h)
@@ -621,7 +621,7 @@ class _Writer:
         if t == "numeric":
             return self.numerical(q)
         if t == "shape":
-            self.warn(q, "Moodle 没有形状题，导出为填空题（几种写法都算对）/ exported as shortanswer")
+            self.warn(q, "Moodle 没有形状题，导出为填空题（几种写法都算对） / exported as shortanswer")
             return "    <usecase>0</usecase>\n" + "".join(
                 _answer(1.0, s, "", fmt="moodle_auto_format") for s in _shape_texts(q.answer))
         if t == "matching":
@@ -632,7 +632,7 @@ class _Writer:
             return out
         if t in ("open", "code"):
             if t == "code":
-                self.warn(q, "Moodle 没有代码题，导出为问答题（附起始代码）/ exported as essay with the starter code")
+                self.warn(q, "Moodle 没有代码题，导出为问答题（附起始代码） / exported as essay with the starter code")
             return _essay(q.reference if t == "open" else "")
         if t == "description":
             return ""
