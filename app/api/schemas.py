@@ -235,8 +235,9 @@ class CheckReview(BaseModel):
     rating: str | None = Field(
         description="the rating that scheduled the card: from the score for objective items, the candidate's own "
                     "for open ones (null: not given yet, the card waits)")
-    proposed: str = Field(
-        description="the rating the score suggests (for an open item: its key-point coverage); the candidate decides")
+    proposed: str | None = Field(
+        description="the rating the score suggests (for an open item: its key-point coverage); the candidate decides. "
+                    "Null for a self-rated open item (no key points: the candidate's rating is its only grade)")
     due: Timestamp | None = Field(description="the card's next review; null while an open answer waits for its rating")
     suspended: bool = Field(default=False, description="the card is a leech (lapsed as often as my leech_lapses "
                             "setting) and suspended: never due until I resume it (POST /me/leeches/{question_id}/resume)")
