@@ -14,6 +14,8 @@ from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPack
 from app.content.loader import load_content
 from app.content.model import Question
 from app.formats.anki import FIELDS, MODEL_ID, deck_id, export_apkg, tag_of, to_anki_html
+from app.formats.csv_format import import_csv
+from app.formats.moodle_xml import import_moodle_xml
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 
@@ -122,3 +124,26 @@ def test_re_exporting_gives_the_same_guids_and_bytes_without_a_path(content, tmp
         assert set(notes_by_guid(col)) == {genanki.guid_for(q.bank, q.id) for q in qs}
     finally:
         col.close()
+
+
+def test_the_imported_types_show_their_answers_on_the_back(tmp_path: Path) -> None:
+    data = Path(__file__).parent / "data"
+    questions = [*import_moodle_xml((data / "moodle" / "all_types.xml").read_bytes(), bank="cv", file="a.xml").questions,
+                 *import_csv((data / "csv" / "every_type.csv").read_bytes(), bank="sheet", file="e.csv").questions]
+    notes: list = []
+    apkg = tmp_path / "imported.apkg"
+    export_apkg(questions, path=apkg, notes=notes)
+    assert {n.field for n in notes if "description" in n.message} == {"cv-section-intro", "sheet-intro"}
+    col = Collection(str(tmp_path / "c.anki2"))
+    try:
+        import_into(col, apkg)
+        backs = {n["Id"]: n["Back"] for n in notes_by_guid(col).values()}
+    finally:
+        col.close()
+    assert "cv-section-intro" not in backs and len(backs) == len(questions) - 2
+    assert "答案：正确" in backs["cv-bn-at-inference"]
+    assert "ReLU" in backs["cv-activation-name"] and "*rectified*（50%）" in backs["cv-activation-name"]
+    assert "<td>BatchNorm</td><td>N, H, W</td>" in backs["cv-normalisations"]
+    assert "答案：5（" not in backs["cv-receptive-field"] and "答案：5；6 ± 0.5（50%）" in backs["cv-receptive-field"]
+    assert "7；6 … 8（50%）" in backs["sheet-rf-many"]
+    assert "It trains an ensemble" in backs["cv-explain-dropout"]

@@ -14,6 +14,8 @@ from app.content.loader import load_content
 from app.content.model import Accepted, KeyPoint, Option, Pair, Question
 from app.formats import ImportResult
 from app.formats.csv_format import BOM, HEADER, export_csv, import_csv
+from app.scoring.check import check_answer
+from tests.format_answers import OBJECTIVE, right_and_wrong
 
 DATA = Path(__file__).parent / "data" / "csv"
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -158,3 +160,17 @@ def test_a_row_of_another_bank_is_reported_once() -> None:
 def test_bytes_that_are_not_text_are_an_error() -> None:
     result = import_csv(b"\xff\xfe\x00\x81\x00", bank="b", file="f.csv")
     assert [n.kind for n in result.notes] == ["error"]
+
+
+def test_each_imported_item_scores_1_for_its_answer_and_less_for_a_wrong_one(sheet: ImportResult) -> None:
+    scored = [q for q in sheet.questions if q.type in OBJECTIVE]
+    assert {q.type for q in scored} == set(OBJECTIVE)
+    for q in scored:
+        for seed in (0, 1) if q.type == "generated" else (None,):
+            right, wrong = right_and_wrong(q, seed or 0)
+            assert check_answer(q, right, seed=seed).score == 1.0, q.id
+            assert check_answer(q, wrong, seed=seed).score < 1.0, q.id
+    weights = next(q for q in sheet.questions if q.id == "sheet-weights")
+    assert check_answer(weights, "B").score == 0.5 and check_answer(weights, "C").score == 0.0
+    many = next(q for q in sheet.questions if q.id == "sheet-rf-many")
+    assert check_answer(many, 6.5).score == 0.5

@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from app.content.loader import load_content
 from app.content.model import Accepted, Option, Pair, Question
 from app.formats import ImportResult
 from app.formats.moodle_xml import category_topic, export_moodle_xml, html_to_markdown, import_moodle_xml
+from app.scoring.check import check_answer
+from tests.format_answers import OBJECTIVE, right_and_wrong
 
 DATA = Path(__file__).parent / "data" / "moodle"
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -270,3 +273,57 @@ def test_types_moodle_lacks_are_reported(content) -> None:
     code = _questions(xml)[1].findtext("questiontext/text")
     assert picks[1].code is not None and picks[1].code.starter.strip().splitlines()[0] in code
     assert picks[1].code.reference not in _questions(xml)[1].findtext("graderinfo/text")
+
+
+def test_each_imported_item_scores_1_for_its_answer_and_less_for_a_wrong_one(every_type: ImportResult) -> None:
+    scored = [q for q in every_type.questions if q.type in OBJECTIVE]
+    assert {q.type for q in scored} == {"single", "multiple", "truefalse", "short", "numeric", "matching"}
+    for q in scored:
+        right, wrong = right_and_wrong(q)
+        assert check_answer(q, right).score == 1.0, q.id
+        assert check_answer(q, wrong).score < 1.0, q.id
+    relu = by_id(every_type)["cv-activation-name"]
+    assert check_answer(relu, "the rectified linear unit").score == 0.5  # the wildcard answer's fraction
+    partial = by_id(every_type)["cv-partial-credit"]
+    assert check_answer(partial, "B").score == pytest.approx(1 / 3) and check_answer(partial, "C").score == 0
+
+
+def test_every_bundled_item_scores_the_same_after_the_round_trip(content) -> None:
+    xml = export_moodle_xml(content.questions)
+    back = {q.id: q for q in import_moodle_xml(xml, bank="x", file="all.xml").questions}
+    for q in content.questions:
+        if q.type not in OBJECTIVE:
+            continue
+        right, wrong = right_and_wrong(q)
+        seed = 0 if q.type == "generated" else None
+        before = (check_answer(q, right, seed=seed).score, check_answer(q, wrong, seed=seed).score)
+        after = (check_answer(back[q.id], right, seed=seed).score, check_answer(back[q.id], wrong, seed=seed).score)
+        assert before == after and before[0] == 1.0 and before[1] < 1.0, q.id
+
+
+def test_exported_instances_score_like_the_template(content) -> None:
+    """What Moodle grades (the drawn instance as a plain numerical/shortanswer item) matches Mianjing's score."""
+    for gen in [q for q in content.questions if q.type == "generated"][:10]:
+        xml = export_moodle_xml([gen], instances=2)
+        moodle_view = [import_moodle_xml(re.sub(r"<mianjing>.*?</mianjing>", "", xml), bank="x", file="g.xml")]
+        plain = moodle_view[0].questions
+        assert len(plain) == 2
+        for seed, q in enumerate(plain):
+            right, wrong = right_and_wrong(gen, seed)
+            answer = right if not isinstance(right, list) else "(" + ", ".join(map(str, right)) + ")"
+            assert check_answer(q, answer).score == 1.0 == check_answer(gen, right, seed=seed).score, gen.id
+            assert check_answer(q, wrong if not isinstance(wrong, list) else str(tuple(wrong))).score < 1.0
+
+
+def test_what_moodle_reads_of_every_bundled_item_scores_like_mianjing(content) -> None:
+    """Without the extension (Moodle keeps none of it) each objective item still takes its right answer."""
+    plain_xml = re.sub(r"<mianjing>.*?</mianjing>", "", export_moodle_xml(content.questions), flags=re.S)
+    plain = {q.id: q for q in import_moodle_xml(plain_xml, bank="x", file="all.xml").questions}
+    for q in content.questions:
+        if q.type not in OBJECTIVE or q.type == "generated":
+            continue
+        right, wrong = right_and_wrong(q)
+        if q.type == "shape":  # Moodle holds a shape as short answers
+            right, wrong = str(tuple(right)), str(tuple(wrong))
+        assert check_answer(plain[q.id], right).score == 1.0, q.id
+        assert check_answer(plain[q.id], wrong).score < 1.0, q.id

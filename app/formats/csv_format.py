@@ -34,7 +34,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from app.content.banks import ID_RE
+from app.content.banks import ID_RE, TRUEFALSE_TEXT
 from app.content.model import (
     QUESTION_TYPES,
     Accepted,
@@ -46,7 +46,6 @@ from app.content.model import (
 from app.formats import ImportNote, ImportResult
 from app.formats.extension import ExtensionError, from_extension, to_extension
 from app.formats.ids import question_id
-from app.formats.moodle_xml import FALSE_TEXT, TRUE_TEXT
 
 HEADER = ("id", "type", "bank", "topics", "difficulty", "stem", "options", "answer", "tolerance", "explanation",
           "key_points", "feedback")
@@ -349,8 +348,8 @@ class _Row:
         for side in ("true", "false"):
             if not isinstance(ex.get(side, ""), str):
                 raise _CellError("feedback", f"{side} 的反馈应为字符串 / feedback must be a string")
-        options = (Option("T", TRUE_TEXT, value, ex.get("true", "")), Option("F", FALSE_TEXT, not value,
-                                                                               ex.get("false", "")))
+        options = (Option("T", TRUEFALSE_TEXT["T"], value, ex.get("true", "")),
+                   Option("F", TRUEFALSE_TEXT["F"], not value, ex.get("false", "")))
         return {"answer": value, "options": options}
 
     def t_numeric(self, ex: dict[str, Any]) -> dict[str, Any]:

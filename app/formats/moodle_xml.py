@@ -58,14 +58,13 @@ from defusedxml.ElementTree import DefusedXMLParser
 from markdownify import MarkdownConverter
 
 from app.calculators import draw
-from app.content.banks import ID_RE, fill_template
+from app.content.banks import ID_RE, TRUEFALSE_TEXT, fill_template
 from app.content.model import Accepted, Option, Pair, Question
 from app.formats import ImportNote, ImportResult
 from app.formats.extension import from_extension, to_extension
 from app.formats.ids import question_id
 
 SUPPORTED = ("multichoice", "truefalse", "shortanswer", "numerical", "matching", "essay", "description")
-TRUE_TEXT, FALSE_TEXT = "正确", "错误"  # the option texts of a true/false item (app/content/banks.py)
 MAX_OPTIONS = 26  # option keys are letters
 
 
@@ -315,8 +314,8 @@ class _Reader:
                 value = side == "true"
         if value is None:
             raise _Skip("判断题没有 100% 的答案 / a true/false question without a 100% answer")
-        options = (Option("T", TRUE_TEXT, value, feedback["true"]), Option("F", FALSE_TEXT, not value,
-                                                                              feedback["false"]))
+        options = (Option("T", TRUEFALSE_TEXT["T"], value, feedback["true"]),
+                   Option("F", TRUEFALSE_TEXT["F"], not value, feedback["false"]))
         return Question(type="truefalse", answer=value, options=options, **h)
 
     def q_shortanswer(self, el: Element, h: dict[str, Any]) -> Question:
