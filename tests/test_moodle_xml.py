@@ -327,3 +327,17 @@ def test_what_moodle_reads_of_every_bundled_item_scores_like_mianjing(content) -
             right, wrong = str(tuple(right)), str(tuple(wrong))
         assert check_answer(plain[q.id], right).score == 1.0, q.id
         assert check_answer(plain[q.id], wrong).score < 1.0, q.id
+
+
+def test_bank_images_are_embedded_on_export_and_come_back(every_type: ImportResult) -> None:
+    xml = export_moodle_xml(every_type.questions, assets=every_type.assets)
+    essay = next(e for e in _questions(xml) if e.findtext("idnumber") == "cv-explain-dropout")
+    (name,) = every_type.assets
+    file = essay.find("questiontext/file")
+    assert (file.get("name"), file.get("path"), file.get("encoding")) == (name, "/", "base64")
+    assert base64.b64decode(file.text) == PNG
+    assert f"![dropout diagram](@@PLUGINFILE@@/{name})" in essay.findtext("questiontext/text")
+    again = import_moodle_xml(xml, bank="cv", file="all_types.xml")
+    assert again.assets == every_type.assets  # the name keeps its own hash prefix: no second one
+    assert [where(q) for q in again.questions] == [where(q) for q in every_type.questions]
+    assert export_moodle_xml(again.questions, assets=again.assets) == xml

@@ -36,7 +36,9 @@ type's elements, `<tags>`, and the extension. A category pseudo-question `$cours
 precedes each run of questions with the same first topic. Types Moodle lacks: `shape` → `shortanswer`
 (the shape written a few ways), `generated` → `instances` drawn instances (numerical or shortanswer, seeds
 0…n-1; the first carries the template), `code` → `essay` with the starter code; each one is reported in
-`notes`. Export → import → export gives the identical file.
+`notes`. A question without a title is named by its id (Moodle refuses an empty name). With `assets` (the
+bank's asset folder), each `![alt](assets/<bank>/<name>)` is embedded as a base64 `<file>` of its text and
+referred to as `@@PLUGINFILE@@/<name>`. Export → import → export gives the identical file.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ import math
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
@@ -535,13 +539,42 @@ def _percent(f: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
-def _block(tag: str, text: str, indent: int, fmt: str = "markdown", files: str = "") -> str:
+_ASSET_MD_RE = re.compile(r"!\[([^\]]*)\]\(assets/([a-z0-9-]+)/([^)\s/]+)\)")
+# The assets of the export under way (name -> bytes), per thread and task: the images a text shows go in it.
+_EXPORT_ASSETS: ContextVar[Mapping[str, bytes]] = ContextVar("moodle_xml_export_assets",
+                                                               default=MappingProxyType({}))
+
+
+def _embed(text: str) -> tuple[str, str]:
+    """A markdown text with its bank images as `@@PLUGINFILE@@/name`, and the <file> elements holding them."""
+    assets = _EXPORT_ASSETS.get()
+    if not assets or "](assets/" not in text:
+        return text, ""
+    files: dict[str, bytes] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(3)
+        data = assets.get(name)
+        if data is None:
+            return m.group(0)
+        files[name] = data
+        return f"![{m.group(1)}](@@PLUGINFILE@@/{urllib.parse.quote(name)})"
+
+    text = _ASSET_MD_RE.sub(sub, text)
+    xml = "".join(f'      <file name="{html.escape(name, quote=True)}" path="/" encoding="base64">'
+                  f"{base64.b64encode(data).decode('ascii')}</file>\n" for name, data in files.items())
+    return text, xml
+
+
+def _block(tag: str, text: str, indent: int, fmt: str = "markdown") -> str:
     pad = "  " * indent
+    text, files = _embed(text)
     return f'{pad}<{tag} format="{fmt}">\n' + _text(text, indent + 1) + files + f"{pad}</{tag}>\n"
 
 
 def _answer(fraction: float, text: str, feedback: str, *, fmt: str, extra: str = "") -> str:
-    return (f'    <answer fraction="{_percent(fraction)}" format="{fmt}">\n' + _text(text, 3)
+    text, files = _embed(text) if fmt == "markdown" else (text, "")
+    return (f'    <answer fraction="{_percent(fraction)}" format="{fmt}">\n' + _text(text, 3) + files
             + _block("feedback", feedback, 3) + extra + "    </answer>\n")
 
 
@@ -551,12 +584,14 @@ class _Writer:
         self.bank_titles = bank_titles
         self.notes = notes
         self.category = ""
+        self.bank = ""
 
     def warn(self, q: Question, message: str) -> None:
         if self.notes is not None:
             self.notes.append(ImportNote("warning", f"{q.id}: {message}", field=q.id))
 
     def category_for(self, q: Question) -> str:
+        self.bank = q.bank
         def seg(s: str) -> str:
             return s.replace("/", "//")
 
@@ -573,7 +608,7 @@ class _Writer:
     def question(self, q: Question) -> str:
         if q.type == "generated":
             return self.generated(q)
-        return self.element(q, _moodle_type(q), q.title, q.prompt, q.explanation, q.id, self.body(q))
+        return self.element(q, _moodle_type(q), q.title or q.id, q.prompt, q.explanation, q.id, self.body(q))
 
     def element(self, q: Question, qtype: str, name: str, prompt: str, explanation: str, idnumber: str,
                 body: str, ext: dict[str, Any] | None = None, *, instance: bool = False) -> str:
@@ -600,7 +635,7 @@ class _Writer:
     def read_back(self, element: str) -> Question | None:
         """What the importer makes of a written <question> without its extension (None: it would skip it)."""
         root, lines = _parse(element.encode("utf-8"))
-        reader = _Reader(bank="", file="", lines=lines)
+        reader = _Reader(bank=self.bank or "", file="", lines=lines)
         reader.topic = category_topic(self.category)
         try:
             return reader.native(root)
@@ -687,7 +722,8 @@ class _Writer:
             inst = draw(q.calculator, q.params, i)
             prompt = fill_template(q.prompt, inst.params)
             explanation = fill_template(q.explanation, {**inst.params, "worked": inst.worked, "answer": inst.answer})
-            name = q.title if self.instances == 1 else f"{q.title} ({i + 1})"
+            title = q.title or q.id  # Moodle refuses a question without a name
+            name = title if self.instances == 1 else f"{title} ({i + 1})"
             idnumber = q.id if i == 0 else f"{q.id}-{i + 1}"
             if inst.kind == "shape":
                 body = "    <usecase>0</usecase>\n" + "".join(
@@ -738,17 +774,27 @@ def _code_prompt(q: Question) -> str:
 
 def export_moodle_xml(questions: Sequence[Question], *, instances: int = 1,
                       bank_titles: Mapping[str, str] | None = None,
-                      notes: list[ImportNote] | None = None) -> str:
-    """A Moodle XML file of `questions` (in order); what Moodle cannot hold is reported in `notes`."""
+                      notes: list[ImportNote] | None = None, assets: Mapping[str, bytes] | None = None) -> str:
+    """A Moodle XML file of `questions` (in order); what Moodle cannot hold is reported in `notes`. `assets`
+    (a bank's asset folder: name -> bytes) are embedded where a text shows `![alt](assets/<bank>/<name>)`."""
     writer = _Writer(instances=instances, bank_titles=bank_titles or {}, notes=notes)
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n']
-    for q in questions:
-        if q.type == "code" and q.code is not None:
-            parts.append(writer.element(q, "essay", q.title, _code_prompt(q), q.explanation, q.id, writer.body(q)))
-        else:
-            parts.append(writer.question(q))
+    token = _EXPORT_ASSETS.set(assets or {})
+    try:
+        _write_all(writer, questions, parts)
+    finally:
+        _EXPORT_ASSETS.reset(token)
     parts.append("</quiz>\n")
     return "".join(parts)
+
+
+def _write_all(writer: _Writer, questions: Sequence[Question], parts: list[str]) -> None:
+    for q in questions:
+        if q.type == "code" and q.code is not None:
+            parts.append(writer.element(q, "essay", q.title or q.id, _code_prompt(q), q.explanation, q.id,
+                                        writer.body(q)))
+        else:
+            parts.append(writer.question(q))
 
 
 __all__ = ["category_topic", "export_moodle_xml", "html_to_markdown", "import_moodle_xml"]
