@@ -308,7 +308,7 @@ def test_exported_instances_score_like_the_template(content) -> None:
         moodle_view = [import_moodle_xml(re.sub(r"<mianjing>.*?</mianjing>", "", xml), bank="x", file="g.xml")]
         plain = moodle_view[0].questions
         assert len(plain) == 2
-        for seed, q in enumerate(plain):
+        for seed, q in enumerate(plain, start=1):
             right, wrong = right_and_wrong(gen, seed)
             answer = right if not isinstance(right, list) else "(" + ", ".join(map(str, right)) + ")"
             assert check_answer(q, answer).score == 1.0 == check_answer(gen, right, seed=seed).score, gen.id

@@ -14,9 +14,9 @@
 - Tags: the question's topics, spaces (Anki separates tags by spaces) as underscores.
 - Front: the prompt (and the options of a choice item, the left and right texts of a matching item, the
   starter code of a code item). Back: the correct option(s), the value(s) or the reference answer, then the
-  explanation. Generated items: `instances` drawn instances (seeds 0…n-1), each its own note. Descriptions
-  are not cards: they are left out and reported in `notes`. A code item's reference implementation stays
-  out (it is never shown to candidates).
+  explanation. Generated items: `instances` drawn instances (seeds 1…n, as in the GIFT export), each its
+  own note. Descriptions are not cards: they are left out and reported in `notes`. A code item's reference
+  implementation stays out (it is never shown to candidates).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def _notes_of(q: Question, instances: int) -> list[genanki.Note]:
     assert q.calculator is not None
     out = []
     for i in range(instances):
-        inst = draw(q.calculator, q.params, i)
+        inst = draw(q.calculator, q.params, i + 1)  # seeds 1…n, as the GIFT export draws them
         shown = str(tuple(inst.answer)) if inst.kind == "shape" else _num(float(inst.answer))  # type: ignore[arg-type]
         explanation = fill_template(q.explanation, {**inst.params, "worked": inst.worked, "answer": inst.answer})
         guid = genanki.guid_for(q.bank, q.id) if i == 0 else genanki.guid_for(q.bank, q.id, i + 1)

@@ -35,8 +35,8 @@ Export (`export_moodle_xml`) writes what that reader expects: `<name>`, `<questi
 type's elements, `<tags>`, and the extension. A category pseudo-question `$course$/top/<bank>/<topic>`
 precedes each run of questions with the same first topic. Types Moodle lacks: `shape` → `shortanswer`
 (the shape written a few ways), `generated` → `instances` drawn instances (numerical or shortanswer, seeds
-0…n-1; the first carries the template), `code` → `essay` with the starter code; each one is reported in
-`notes`. A question without a title is named by its id (Moodle refuses an empty name). With `assets` (the
+1…n as in the GIFT export; the first carries the template), `code` → `essay` with the starter code; each is
+reported in `notes`. A question without a title is named by its id (Moodle refuses an empty name). With `assets` (the
 bank's asset folder), each `![alt](assets/<bank>/<name>)` is embedded as a base64 `<file>` of its text and
 referred to as `@@PLUGINFILE@@/<name>`. Export → import → export gives the identical file.
 """
@@ -719,7 +719,7 @@ class _Writer:
         assert q.calculator is not None
         out = ""
         for i in range(self.instances):
-            inst = draw(q.calculator, q.params, i)
+            inst = draw(q.calculator, q.params, i + 1)  # seeds 1…n, as the GIFT export draws them
             prompt = fill_template(q.prompt, inst.params)
             explanation = fill_template(q.explanation, {**inst.params, "worked": inst.worked, "answer": inst.answer})
             title = q.title or q.id  # Moodle refuses a question without a name
