@@ -45,6 +45,7 @@ def test_every_type_reads_from_its_cells(sheet: ImportResult) -> None:
     assert (nms.title, nms.topics, nms.tags, nms.difficulty, nms.source) == ("NMS 阈值", ("检测", "NMS"), ("高频",), 2,
                                                                             "every_type.csv")
     assert nms.options[1] == Option("B", "保留的框更少", False, "反了") and nms.correct_keys == ("A",)
+    assert nms.imported_from == "csv:every_type.csv"
     assert qs["sheet-anchor-free"].topics == ("检测",)  # plain text = one topic
     assert qs["sheet-anchor-free"].correct_keys == ("A", "B")
     weights = qs["sheet-weights"]

@@ -68,6 +68,7 @@ from app.formats import ImportNote, ImportResult
 from app.formats.extension import from_extension, to_extension
 from app.formats.ids import question_id
 
+_NO_FILE = "\0"  # a name no file has
 SUPPORTED = ("multichoice", "truefalse", "shortanswer", "numerical", "matching", "essay", "description")
 MAX_OPTIONS = 26  # option keys are letters
 
@@ -257,7 +258,7 @@ class _Reader:
         return {
             "id": qid, "bank": self.bank, "title": title or qid, "prompt": prompt, "explanation": explanation,
             "difficulty": 3, "topics": (self.topic or self.bank,), "tags": tags, "source": self.file,
-            "file": self.file, "line": self.lines.get(id(el), 0), "imported_from": f"moodle-xml:{self.file}",
+            "file": self.file, "line": self.lines.get(id(el), 0), "imported_from": f"moodle-xml:{self.file}" if self.file else "",
             "_format": qfmt,
         }
 
@@ -635,7 +636,9 @@ class _Writer:
     def read_back(self, element: str) -> Question | None:
         """What the importer makes of a written <question> without its extension (None: it would skip it)."""
         root, lines = _parse(element.encode("utf-8"))
-        reader = _Reader(bank=self.bank or "", file="", lines=lines)
+        # No file name: the fields made from it (source, imported_from) always travel in the extension, so
+        # the import rebuilds them whatever its file is called.
+        reader = _Reader(bank=self.bank or "", file=_NO_FILE, lines=lines)
         reader.topic = category_topic(self.category)
         try:
             return reader.native(root)
