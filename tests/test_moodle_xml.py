@@ -341,3 +341,11 @@ def test_bank_images_are_embedded_on_export_and_come_back(every_type: ImportResu
     assert again.assets == every_type.assets  # the name keeps its own hash prefix: no second one
     assert [where(q) for q in again.questions] == [where(q) for q in every_type.questions]
     assert export_moodle_xml(again.questions, assets=again.assets) == xml
+
+
+def test_characters_xml_cannot_hold_travel_in_the_extension() -> None:
+    q = Question(id="b-ctl", bank="b", type="description", title="t", prompt="tab\tvt\x0bbell\x07", explanation="",
+                 difficulty=3, topics=("t",), tags=(), source="s", scored=False)
+    xml = export_moodle_xml([q])
+    assert _questions(xml)[0].findtext("questiontext/text") == "tab\tvtbell"
+    assert where(import_moodle_xml(xml, bank="b", file="f").questions[0]) == where(q)

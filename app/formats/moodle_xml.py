@@ -513,8 +513,13 @@ def import_moodle_xml(data: bytes | str, *, bank: str, file: str) -> ImportResul
 # --- writing -----------------------------------------------------------------------------------
 
 
+# characters XML 1.0 cannot hold at all: dropped from the text (the extension's JSON escapes them)
+_NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _cdata(text: str) -> str:
     """Moodle's xml_escape: CDATA when the text holds a character XML would escape."""
+    text = _NOT_XML_RE.sub("", text)
     if text and html.escape(text, quote=True) != text:
         return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
     return text
