@@ -123,10 +123,8 @@ class _Reader:
         raw = (parent.findtext("text") or "").strip()  # Moodle trims every text it imports
         fmt = (parent.get("format") or default_format).strip()
         files = self.files_of(parent)
-        if fmt == "markdown":
-            return _plugin_refs(raw, files, self.bank, markdown=True)
-        if fmt in ("plain_text", "moodle_auto_format", "wiki_like"):
-            return _plugin_refs(raw, files, self.bank, markdown=True)
+        if fmt in ("markdown", "plain_text", "moodle_auto_format", "wiki_like"):
+            return _plugin_refs(raw, files, self.bank)  # as is (plain text is kept plain, not escaped)
         return html_to_markdown(raw, files, self.bank)
 
     def files_of(self, parent: Element) -> dict[str, str]:
@@ -473,7 +471,7 @@ def html_to_markdown(raw: str, files: Mapping[str, str], bank: str) -> str:
 _PLUGIN_MD_RE = re.compile(r"!\[([^\]]*)\]\(@@PLUGINFILE@@/([^)\s]+)\)|@@PLUGINFILE@@/([^\s)\"'<>]+)")
 
 
-def _plugin_refs(text: str, files: Mapping[str, str], bank: str, *, markdown: bool) -> str:
+def _plugin_refs(text: str, files: Mapping[str, str], bank: str) -> str:
     """`@@PLUGINFILE@@/name` references in markdown or plain text, pointed at the bank's assets."""
 
     def sub(m: re.Match[str]) -> str:
@@ -614,6 +612,8 @@ class _Writer:
     def question(self, q: Question) -> str:
         if q.type == "generated":
             return self.generated(q)
+        if q.type == "code" and q.code is not None:
+            return self.element(q, "essay", q.title or q.id, _code_prompt(q), q.explanation, q.id, self.body(q))
         return self.element(q, _moodle_type(q), q.title or q.id, q.prompt, q.explanation, q.id, self.body(q))
 
     def element(self, q: Question, qtype: str, name: str, prompt: str, explanation: str, idnumber: str,
@@ -797,12 +797,7 @@ def export_moodle_xml(questions: Sequence[Question], *, instances: int = 1,
 
 
 def _write_all(writer: _Writer, questions: Sequence[Question], parts: list[str]) -> None:
-    for q in questions:
-        if q.type == "code" and q.code is not None:
-            parts.append(writer.element(q, "essay", q.title or q.id, _code_prompt(q), q.explanation, q.id,
-                                        writer.body(q)))
-        else:
-            parts.append(writer.question(q))
+    parts.extend(writer.question(q) for q in questions)
 
 
 __all__ = ["category_topic", "export_moodle_xml", "html_to_markdown", "import_moodle_xml"]
