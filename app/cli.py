@@ -105,19 +105,26 @@ def content_export(
 ) -> None:
     """Export the loaded banks; generated items become INSTANCES drawn items each (no target format has a
     parametric type), and every format carries Mianjing's own data so an import rebuilds the items."""
+    from app.formats import ImportNote
     from app.formats.registry import FormatError, export_questions
+    from app.runtime.imports import bank_assets
 
-    content = _check_or_exit(directory or get_settings().content_dir)
+    directory = directory or get_settings().content_dir
+    content = _check_or_exit(directory)
     banks = {b.id: b.title for b in content.banks}
     if bank is not None and bank not in banks:
         typer.echo(f"no bank {bank!r}; banks: {', '.join(sorted(banks))}", err=True)
         raise typer.Exit(2)
     questions = [q for q in content.questions if bank is None or q.bank == bank]
+    notes: list[ImportNote] = []
     try:
-        data = export_questions(questions, fmt, bank_titles=banks, instances=instances)
+        data = export_questions(questions, fmt, bank_titles=banks, instances=instances, notes=notes,
+                                assets=bank_assets(directory))
     except FormatError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    for note in notes:
+        typer.echo(f"{note.kind}: {note.message}", err=True)
     out.write_bytes(data)
     generated = sum(q.type == "generated" for q in questions)
     note = f"; {generated} generated item(s) as {instances} drawn instance(s) each" if generated else ""

@@ -66,7 +66,7 @@ def test_every_type_reads_from_its_cells(sheet: ImportResult) -> None:
     dropout = qs["sheet-dropout"]  # cells with line breaks
     assert dropout.prompt == "为什么 dropout 能减轻过拟合？\n请说出至少两点。"
     assert dropout.reference.startswith("训练时相当于") and "\n推理时" in dropout.reference
-    assert dropout.keypoints[1] == KeyPoint("共享权重", ("共享权重",), 2.0)
+    assert dropout.keypoints[1] == KeyPoint("共享权重", ("共享权重",), 2.0, "共享权重")  # no statement: the label stands in
     assert dropout.keypoints[2].statement == "打破神经元之间的共适应"
     assert qs["sheet-essay"].self_rated and not qs["sheet-essay"].keypoints
     assert qs["sheet-intro"].scored is False

@@ -79,7 +79,7 @@ def export_bank(request: Request, content: ContentDep,
     being served. Generated items go out as `instances` drawn items each, with Mianjing's own data beside
     them so an import into Mianjing rebuilds the template."""
     require_admin(request)
-    return download(bank_file(content, bank, format, instances))
+    return download(bank_file(content, request.app.state.settings.content_dir, bank, format, instances))
 
 
 def download(exported: ExportedFile) -> Response:

@@ -18,7 +18,7 @@ A JSON cell may hold plain text where said so. What each cell holds:
 | answer | single: the key (`C`); multiple: JSON list of keys (`["B", "C"]`); either one with weights: a JSON object `{"A": 1, "B": 0.5, "C": -0.5}` (single: the key worth 1 is correct; multiple: the keys with positive weight); truefalse: `true`/`false` (also 对/错, 正确/错误, T/F); numeric: a number, or a JSON list of accepted answers `{"value", "tolerance", "fraction", "feedback"}` / `{"min", "max", "fraction", "feedback"}`; shape: JSON list of ints; short: JSON list of accepted answers, each a string (100%) or `{"text", "fraction", "feedback"}`; open: the reference answer (markdown); matching, generated, code, description: empty |
 | tolerance | numeric with one answer: the absolute tolerance; empty → 0 |
 | explanation | the explanation (解析, markdown); may be empty: every row is marked `imported_from: csv:<file>` unless its feedback cell says otherwise |
-| key_points | open: JSON list of `{"label", "synonyms", "weight", "statement", "groups"}` (weight 1, statement "" and groups [] may be left out) |
+| key_points | open: JSON list of `{"label", "synonyms", "weight", "statement", "groups"}` (weight 1 and groups [] may be left out; a missing statement is the label) |
 | feedback | a JSON object (empty cell = `{}`): for truefalse `true`/`false`, the feedback shown to whoever answered true / false; then everything the cells above do not hold, as the Mianjing extension (app/formats/extension.py): Question field names with JSON values that override what the cells give, e.g. `title`, `tags`, `source` (default: the file name), `followups`, `scored`, `unit`, `suffixes`, `rel_tolerance`, `order`, `batch_optional`, `case_sensitive`, `self_rated`, `misconceptions` (`[{"label", "groups", "statement"}]`), `calculator` and `params` (generated), `code` (the code item's spec: `entry`, `starter`, `reference`, `tests`, …), option `feedback`s. Export writes exactly the fields that differ from what the other cells read back as. |
 
 Every problem is reported with its data row (1 = the first row after the header) and column; a row with an
@@ -433,7 +433,8 @@ class _Row:
                     raise _CellError("key_points", "每个要点应为 {label, synonyms, weight, statement} / invalid")
                 keypoints.append(KeyPoint(item["label"], _str_list("key_points", item.get("synonyms", [])),
                                           _number("key_points", item.get("weight", 1)),
-                                          str(item.get("statement", "")),
+                                          # a claim needs its sentence; a spreadsheet's label stands in
+                                          str(item.get("statement") or item["label"]),
                                           _groups("key_points", item.get("groups", []))))
         return {"reference": self.c["answer"].strip(), "keypoints": tuple(keypoints)}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +109,7 @@ def read_bank(data: bytes, *, fmt: str, bank: str, file: str, title: str | None 
     checker, so what a preview shows is exactly what a publish will load."""
     importer = _importer(fmt)
     check_bank_name(bank)
-    if fmt == "moodle-xml":
+    if fmt in ("moodle-xml", "csv"):  # they read the bytes themselves: XML's declared encoding, Excel's
         result = importer(data, bank=bank, file=file)
     else:
         text, problem = _decode(data, file)
@@ -132,24 +132,26 @@ def read_bank(data: bytes, *, fmt: str, bank: str, file: str, title: str | None 
     return BankImport(bank, fmt, file, result, markdown if ok else "", tuple(notes), dict(result.assets))
 
 
-def export_questions(questions: Sequence[Question], fmt: str, *, bank_titles: dict[str, str],
-                     instances: int = 1) -> bytes:
-    """The file for `questions` (already loaded and validated) in `fmt`."""
+def export_questions(questions: Sequence[Question], fmt: str, *, bank_titles: Mapping[str, str],
+                     instances: int = 1, notes: list[ImportNote] | None = None,
+                     assets: Mapping[str, bytes] | None = None) -> bytes:
+    """The file for `questions` (already loaded and validated) in `fmt`; what the format cannot hold is
+    reported in `notes`. `assets` (name under banks/assets/ -> bytes) are embedded where the format can."""
     if fmt == "gift":
         from app.formats.gift import export_gift
 
-        return export_gift(questions, instances=instances).encode()
+        return export_gift(questions, instances=instances, notes=notes).encode()
     if fmt == "moodle-xml":
         from app.formats.moodle_xml import export_moodle_xml
 
-        return export_moodle_xml(questions, instances=instances).encode()
+        return export_moodle_xml(questions, instances=instances, bank_titles=bank_titles, notes=notes,
+                                 assets=assets).encode()
     if fmt == "csv":
         from app.formats.csv_format import export_csv
 
-        out = export_csv(questions, instances=instances)
-        return out.encode("utf-8-sig") if isinstance(out, str) else out
+        return export_csv(questions).encode("utf-8")  # (the text starts with its BOM)
     if fmt == "apkg":
         from app.formats.anki import export_apkg
 
-        return export_apkg(questions, bank_titles=bank_titles, instances=instances)
+        return export_apkg(questions, bank_titles=bank_titles, instances=instances, notes=notes)
     raise FormatError(f"unknown export format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")

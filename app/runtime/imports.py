@@ -151,12 +151,21 @@ class ExportedFile:
     media_type: str
 
 
-def bank_file(content: Content, bank: str, fmt: str, instances: int) -> ExportedFile:
+def bank_assets(content_dir: str | os.PathLike[str]) -> dict[str, bytes]:
+    """Every bank's own files (banks/assets/<bank>/<name>), by name: what an export embeds where it can."""
+    folder = Path(content_dir) / "banks" / ASSETS_DIR
+    if not folder.is_dir():
+        return {}
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("*/*")) if path.is_file()}
+
+
+def bank_file(content: Content, content_dir: str | os.PathLike[str], bank: str, fmt: str,
+              instances: int) -> ExportedFile:
     """Bank `bank` (or every bank: "all") of the served content as a file in `fmt`."""
     titles = {b.id: b.title for b in content.banks}
     if bank != "all" and bank not in titles:
         raise NotFound(f"no bank {bank!r}")
     questions = [q for q in content.questions if bank == "all" or q.bank == bank]
-    data = export_questions(questions, fmt, bank_titles=titles, instances=instances)
+    data = export_questions(questions, fmt, bank_titles=titles, instances=instances, assets=bank_assets(content_dir))
     extension, media = EXPORT_MEDIA[fmt]
     return ExportedFile(data, f"mianjing-{bank}-{content.version}.{extension}", media)

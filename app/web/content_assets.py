@@ -18,7 +18,7 @@ from app.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$")
-HASHED_RE = re.compile(r"^[0-9a-f]{12,}-")
+HASHED_RE = re.compile(r"^[0-9a-f]{8,}-")  # the importers' <sha256[:8]>-<name>
 TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
          ".svg": "image/svg+xml", ".webp": "image/webp"}
 
