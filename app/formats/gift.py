@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -148,10 +149,18 @@ class _Parsed:
     tail: str | None
 
 
-def _piece(tok: Token) -> str:
-    if tok.type == "ESC":
-        return "\n" if tok.value == "\\n" else tok.value[1]
-    return tok.value
+_ESCAPES = (("\\:", ":"), ("\\#", "#"), ("\\=", "="), ("\\{", "{"), ("\\}", "}"), ("\\~", "~"), ("\\n", "\n"))
+
+
+def _unescape(text: str) -> str:
+    """GIFT's escapes decoded as Moodle does (an escaped backslash first, so `\\\\n` is a backslash and n);
+    any other backslash stays."""
+    if "\\" not in text:
+        return text
+    text = text.replace("\\\\", "\0")
+    for escaped, char in _ESCAPES:
+        text = text.replace(escaped, char)
+    return text.replace("\0", "\\")
 
 
 def _fmt_of(tok: Token) -> str:
@@ -179,27 +188,39 @@ class _Build(Transformer):
         return children[0].value[len("$CATEGORY:"):]
 
     def title(self, children: list[Token]) -> _Title:
-        return _Title("".join(_piece(t) for t in children[1:-1]))
+        return _Title(_unescape(children[1].value) if len(children) == 3 else "")
 
     def text(self, children: list[Token]) -> str:
-        return "".join(_piece(t) for t in children)
+        return _unescape(children[0].value)
 
     tail = text
 
     def atext(self, children: list[Token]) -> _Text:
         first = children[0]
         if first.type == "FORMAT":
-            return _Text(_fmt_of(first), "".join(_piece(t) for t in children[1:]), first)
-        return _Text(None, "".join(_piece(t) for t in children), first)
+            return _Text(_fmt_of(first), _unescape(children[1].value) if len(children) > 1 else "", first)
+        return _Text(None, _unescape(first.value), first)
+
+    @staticmethod
+    def _more(children: list[Any]) -> _Text | None:
+        """The text after `->`, `#` or `####` (children[0]), arrows in it kept as text."""
+        rest = children[1:]
+        if not rest:
+            return None
+        first = rest[0]
+        fmt = first.fmt if isinstance(first, _Text) else None
+        text = "".join(c.text if isinstance(c, _Text) else _unescape(c.value) if c.type == "ATEXT" else c.value
+                       for c in rest)
+        return _Text(fmt, text, first.token if isinstance(first, _Text) else first)
 
     def feedback(self, children: list[Any]) -> _Fb:
-        return _Fb(children[1] if len(children) > 1 else None)
+        return _Fb(self._more(children))
 
     def general(self, children: list[Any]) -> _Gf:
-        return _Gf(children[1] if len(children) > 1 else None)
+        return _Gf(self._more(children))
 
     def pair(self, children: list[Any]) -> tuple[str, _Text | None]:
-        return children[0].value, (children[1] if len(children) > 1 else None)
+        return children[0].value, self._more(children)
 
     def marker(self, children: list[Token]) -> Token:
         return children[0]
@@ -289,10 +310,57 @@ def _convert(fmt: str | None, text: str) -> str:
     return text
 
 
-def _markdownify(html: str) -> str:
-    from markdownify import markdownify
+_MATH_DELIMITERS = (("$$", "$$"), ("\\(", "\\)"), ("\\[", "\\]"))  # what Moodle's MathJax filter reads
+_MATH_MARK = "GIFTMATHPLACEHOLDER"
 
-    return markdownify(html, heading_style="ATX", bullets="-").strip()
+
+def _protect_math(text: str) -> tuple[str, list[str]]:
+    """`text` with each TeX span replaced by a placeholder, and the spans: markdownify must not escape the
+    `_` and `*` of `$$x_1 * y$$` (KaTeX would then typeset a literal underscore)."""
+    spans: list[str] = []
+    out: list[str] = []
+    i = 0
+    while True:
+        found = [(text.find(opener, i), opener, closer) for opener, closer in _MATH_DELIMITERS]
+        found = [f for f in found if f[0] >= 0]
+        if not found:
+            break
+        start, opener, closer = min(found)
+        end = text.find(closer, start + len(opener))
+        if end < 0:
+            break
+        end += len(closer)
+        out.append(text[i:start])
+        out.append(f"{_MATH_MARK}{len(spans)}X")
+        spans.append(text[start:end])
+        i = end
+    out.append(text[i:])
+    return "".join(out), spans
+
+
+_NEWLINE_SPACE = re.compile(r"[\t \r\n]*[\r\n][\t \r\n]*")  # markdownify's own white-space rules
+_SPACE = re.compile(r"[\t ]+")
+
+
+def _text_node(text: str) -> str:
+    """What markdownify makes of HTML without tags or entities (one text node), without building a soup:
+    white space around line ends becomes one line end, runs of spaces one space, `*` and `_` escaped."""
+    text = _SPACE.sub(" ", _NEWLINE_SPACE.sub("\n", text))
+    return text.replace("*", "\\*").replace("_", "\\_").strip()
+
+
+@functools.lru_cache(maxsize=8192)
+def _markdownify(html: str) -> str:
+    text, spans = _protect_math(html)
+    if "<" in text or "&" in text:
+        from markdownify import markdownify
+
+        text = markdownify(text, heading_style="ATX", bullets="-").strip()
+    else:
+        text = _text_node(text)
+    for n, span in enumerate(spans):
+        text = text.replace(f"{_MATH_MARK}{n}X", span, 1)
+    return text
 
 
 def _value(t: _Text | None, default_fmt: str | None) -> str:
@@ -456,22 +524,19 @@ def _choice(items: list[_Answer], qfmt: str | None, common: dict[str, Any], note
         if len(full) != 1:
             raise _Skip(f"单选题有 {len(full)} 个满分答案，只能有一个 (single choice needs exactly one full-credit answer)")
         options = [replace(o, correct=o.key == full[0]) for o in options]
-        if any(not 0 <= f <= 1 or 0 < f < 1 for f in fractions.values()) or any(f < 0 for f in fractions.values()):
-            weights: dict[str, float] | None = dict(fractions)
-        else:
-            weights = None
-        if weights and any(f > 1 for f in fractions.values()):
-            raise _Skip("答案的得分超过 100% (a weight above 100%)")
+        if any(not -1 - 1e-9 <= f <= 1 + 1e-9 for f in fractions.values()):
+            raise _Skip("答案的得分不在 -100%..100% (a weight outside -100%..100%)")
+        # Plain right/wrong needs no weights; partial credit or a penalty keeps Moodle's fractions.
+        weights = dict(fractions) if any(f not in (0.0, 1.0) for f in fractions.values()) else None
         return Question(type="single", options=tuple(options), weights=weights, **common)
-    if any(f > 1 + 1e-9 for f in fractions.values()):
-        raise _Skip("答案的得分超过 100% (a weight above 100%)")
+    if any(not -1 - 1e-9 <= f <= 1 + 1e-9 for f in fractions.values()):
+        raise _Skip("答案的得分不在 -100%..100% (a weight outside -100%..100%)")
     options = [replace(o, correct=fractions[o.key] > 0) for o in options]
     if not any(o.correct for o in options):
         raise _Skip("多选题没有得分的答案 (no answer earns credit)")
     best = sum(f for f in fractions.values() if f > 0)
-    if best < _FULL:
-        notes.append(ImportNote("warning", f"所有得分答案合计 {best:.0%}，全选对也拿不到满分 "
-                                           f"(the credited answers add up to {best:.0%})", common["line"]))
+    if best < _FULL:  # Mianjing's multiple choice needs the right answers to be worth 100% together
+        raise _Skip(f"得分答案合计只有 {best:.0%}，全选对也拿不到满分 (the credited answers add up to {best:.0%})")
     # Moodle's fractions are the whole grading (an answer without a weight is worth 0, not a penalty).
     return Question(type="multiple", options=tuple(options), weights=dict(fractions), **common)
 
@@ -565,8 +630,8 @@ def _numeric(items: list[_Answer], qfmt: str | None, common: dict[str, Any], not
 
 _TOKEN_NAMES = {
     "RBRACE": "}", "LBRACE": "{", "EQ": "=", "TILDE": "~", "HASH": "#", "NUMHASH": "#", "GF": "####", "ARROW": "->",
-    "WEIGHT": "%权重%", "OPEN": "::", "CLOSE": "::", "NL": "换行", "$END": "题目结尾", "FORMAT": "[格式]",
-    "ESC": "转义字符", "QTEXT": "文字", "ATEXT": "文字", "TTEXT": "文字", "CATEGORY": "$CATEGORY",
+    "WEIGHT": "%权重%", "OPEN": "::", "CLOSE": "::", "$END": "题目结尾", "FORMAT": "[格式]",
+    "QTEXT": "文字", "ATEXT": "文字", "TTEXT": "文字", "CATEGORY": "$CATEGORY",
 }
 
 
@@ -687,6 +752,16 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+_FORMAT_TAGS = ("[html]", "[moodle]", "[markdown]", "[plain]")
+
+
+def escape_part(text: str) -> str:
+    """An answer's or a feedback's text as GIFT writes it: escaped, and behind an explicit `[markdown]` when
+    it starts like a format tag (GIFT has no escape for `[`)."""
+    out = escape(text)
+    return "[markdown]" + out if out.startswith(_FORMAT_TAGS) else out
+
+
 def _num(x: float) -> str:
     x = float(x)
     if x.is_integer() and abs(x) < 1e15:
@@ -706,7 +781,7 @@ def _tag_line(q: Question, qid: str) -> str:
 
 
 def _gf(explanation: str) -> str:
-    return f"\t####{escape(explanation)}\n" if explanation else ""
+    return f"\t####{escape_part(explanation)}\n" if explanation else ""
 
 
 def _text_with_answers(prompt: str, answers: str) -> str:
@@ -737,8 +812,8 @@ def _choice_body(q: Question) -> str:
             mark = "~"
         else:
             mark = f"~%{_pct(fraction)}%"
-        fb = f"#{escape(o.feedback)}" if o.feedback else ""
-        lines.append(f"\t{mark}{escape(o.text)}{fb}\n")
+        fb = f"#{escape_part(o.feedback)}" if o.feedback else ""
+        lines.append(f"\t{mark}{escape_part(o.text)}{fb}\n")
     return "{\n" + "".join(lines) + _gf(q.explanation) + "}"
 
 
@@ -750,13 +825,13 @@ def _truefalse_body(q: Question) -> str:
     right_fb, wrong_fb = (right.feedback if right else ""), (wrong.feedback if wrong else "")
     out = "{" + ("TRUE" if value else "FALSE")
     if wrong_fb:
-        out += "#" + escape(wrong_fb)
+        out += "#" + escape_part(wrong_fb)
     elif right_fb:
         out += "#"
     if right_fb:
-        out += "#" + escape(right_fb)
+        out += "#" + escape_part(right_fb)
     if q.explanation:
-        out += "####" + escape(q.explanation)
+        out += "####" + escape_part(q.explanation)
     return out + "}"
 
 
@@ -764,8 +839,8 @@ def _short_body(accepted: Sequence[Accepted], explanation: str) -> str:
     lines = []
     for a in accepted:
         weight = "" if a.fraction == 1.0 else f"%{_pct(a.fraction)}%"
-        fb = f"#{escape(a.feedback)}" if a.feedback else ""
-        lines.append(f"\t={weight}{escape(a.text)}{fb}\n")
+        fb = f"#{escape_part(a.feedback)}" if a.feedback else ""
+        lines.append(f"\t={weight}{escape_part(a.text)}{fb}\n")
     return "{\n" + "".join(lines) + _gf(explanation) + "}"
 
 
@@ -783,13 +858,13 @@ def _numeric_body(q: Question) -> str:
             value = f"{_num(a.low)}..{_num(a.high)}"
         else:
             value = f"{_num(a.value or 0.0)}:{_num(a.tolerance)}" if a.tolerance else _num(a.value or 0.0)
-        fb = f"#{escape(a.feedback)}" if a.feedback else ""
+        fb = f"#{escape_part(a.feedback)}" if a.feedback else ""
         lines.append(f"\t={weight}{value}{fb}\n")
     return "{#\n" + "".join(lines) + _gf(q.explanation) + "}"
 
 
 def _matching_body(q: Question) -> str:
-    lines = [f"\t={escape(p.left)} -> {escape(p.right)}\n" for p in q.pairs]
+    lines = [f"\t={escape_part(p.left)} -> {escape(p.right)}\n" for p in q.pairs]
     return "{\n" + "".join(lines) + _gf(q.explanation) + "}"
 
 
@@ -800,7 +875,7 @@ def _shape_spellings(shape: Sequence[int]) -> tuple[Accepted, ...]:
 
 
 def _essay_body(explanation: str) -> str:
-    return "{" + (f"####{escape(explanation)}" if explanation else "") + "}"
+    return "{" + (f"####{escape_part(explanation)}" if explanation else "") + "}"
 
 
 def _body(q: Question) -> str:
@@ -904,4 +979,4 @@ def export_gift(questions: Sequence[Question], *, instances: int = 1) -> str:
     return "\n".join(out)
 
 
-__all__ = ["BLANK", "escape", "export_gift", "import_gift"]
+__all__ = ["BLANK", "escape", "escape_part", "export_gift", "import_gift"]
