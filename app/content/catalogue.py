@@ -56,11 +56,13 @@ def _round(content: Content, rnd: Round) -> list[str]:
 
 
 def catalogue_markdown(content: Content) -> str:
-    types = list(QUESTION_TYPES)
     per_bank: dict[str, Counter[str]] = {b.id: Counter() for b in content.banks}
     for q in content.questions:
         per_bank.setdefault(q.bank, Counter())[q.type] += 1
     total = Counter(q.type for q in content.questions)
+    # The imported types (true/false onwards) only when the content has some: a column of zeros for each
+    # would only widen the table.
+    types = [t for t in QUESTION_TYPES if total[t] or QUESTION_TYPES.index(t) < QUESTION_TYPES.index("truefalse")]
     bank_rows: list[list[object]] = [
         [f"`{b.id}`", b.title, Path(b.file).name, *(per_bank[b.id][t] for t in types), sum(per_bank[b.id].values())]
         for b in content.banks]

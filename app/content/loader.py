@@ -97,11 +97,12 @@ class Content:
         return list(self.questions) if selected is None else [self.questions[i] for i in sorted(selected)]
 
     def matching(self, rule: PickRule) -> list[Question]:
-        """What a round's pick rule may draw. Code items only when the rule asks for them (`type: code`): a
-        round of questions never turns into a coding round by chance, and one without a sandbox skips none."""
+        """What a round's pick rule may draw. Code items and descriptions only when the rule asks for them
+        (`type: code`, `type: description`): a round of questions never turns into a coding round by chance, one
+        without a sandbox skips none, and a text that asks nothing is never drawn in place of a question."""
         found = self.filter(banks=one(rule.bank), topics=one(rule.topic), tags=one(rule.tag), types=one(rule.type),
                             difficulty=rule.difficulty or (1, 5))
-        return found if rule.type == "code" else [q for q in found if q.type != "code"]
+        return [q for q in found if q.type == rule.type or q.type not in ("code", "description")]
 
     def counts(self) -> dict[str, int]:
         return {"questions": len(self.questions), "banks": len(self.banks), "rounds": len(self.rounds)}

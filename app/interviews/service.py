@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 
 from app import rate_limits
 from app.content.loader import Content, pick_round_questions, with_followups
-from app.content.model import CodeSpec, KeyPoint, Misconception, Option, Question
+from app.content.model import Accepted, CodeSpec, KeyPoint, Misconception, Option, Pair, Question
 from app.db import for_update, write_transaction, writing
 from app.errors import AppError, NotFound
 from app.interviews.summary import ItemOutcome, summarize
@@ -54,6 +54,8 @@ def snapshot(q: Question) -> dict[str, Any]:
 def from_snapshot(data: dict[str, Any]) -> Question:
     values = dict(data)
     values["options"] = tuple(Option(**o) for o in values.get("options", ()))
+    values["accepted"] = tuple(Accepted(**a) for a in values.get("accepted", ()))
+    values["pairs"] = tuple(Pair(**p) for p in values.get("pairs", ()))
     # Snapshots from before claims (no statement, groups or misconceptions) read as one-group key points.
     values["keypoints"] = tuple(
         KeyPoint(k["label"], tuple(k["synonyms"]), k.get("weight", 1.0), k.get("statement", ""),
@@ -622,6 +624,7 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
         result = (row.result if row else None) or _score(item, None)
         outcome = ItemOutcome(position=item["position"], section=item["section"], type=q.type, topics=q.topics,
                               score=result["score"] if q.scored else 0.0, scored=q.scored,
+                              self_rated=q.self_rated,
                               self_rating=row.self_rating if row and q.scored else None,
                               spent_seconds=round((row.time_spent_ms if row else 0) / 1000, 1))
         outcomes.append(outcome)

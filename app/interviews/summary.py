@@ -31,10 +31,11 @@ class ItemOutcome:
     self_rating: str | None = None
     spent_seconds: float = 0.0
     scored: bool = True  # items marked `scored: false` (self-introduction, 反问) count in time only
+    self_rated: bool = False  # an open item without key points: its self-rating is its only grade
 
     @property
     def mistake(self) -> bool:
-        return self.scored and is_mistake(self.type, self.score, self.self_rating)
+        return self.scored and is_mistake(self.type, self.score, self.self_rating, self_rated=self.self_rated)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,9 +62,10 @@ class MistakeEntry:
 
 
 def collect(attempts: Iterable[AttemptFact], types: Mapping[str, str], tz: tzinfo,
-            clear_after: int) -> dict[str, MistakeEntry]:
+            clear_after: int, self_rated: frozenset[str] = frozenset()) -> dict[str, MistakeEntry]:
     """Fold attempts (oldest first) into one entry per question that has had a mistake. `types` holds the
-    type of each question still in the content; attempts at others are left out."""
+    type of each question still in the content; attempts at others are left out. `self_rated`: the open items
+    graded by the candidate's rating alone."""
     entries: dict[str, MistakeEntry] = {}
     days: dict[str, set[date]] = {}  # per question: the days of the correct answers since its last mistake
     for a in attempts:
@@ -72,7 +73,7 @@ def collect(attempts: Iterable[AttemptFact], types: Mapping[str, str], tz: tzinf
         if qtype is None:
             continue
         entry = entries.get(a.question_id)
-        if is_mistake(qtype, a.score, a.rating):
+        if is_mistake(qtype, a.score, a.rating, self_rated=a.question_id in self_rated):
             if entry is None:
                 entry = entries[a.question_id] = MistakeEntry(a.question_id, 0, 0, a.created_at, a, a, 0)
             entry.wrong += 1
@@ -148,7 +149,8 @@ def with_answers(db: Session, entries: list[MistakeEntry]) -> list[MistakeEntry]
 def mistakes_of(db: Session, content: Content, user: User, tz: tzinfo, clear_after: int) -> dict[str, MistakeEntry]:
     """My 错题本, every entry (active and cleared), by question id."""
     types = {q.id: q.type for q in content.questions if q.scored}
-    return collect(read_attempts(db, user.id), types, tz, clear_after)
+    self_rated = frozenset(q.id for q in content.questions if q.self_rated)
+    return collect(read_attempts(db, user.id), types, tz, clear_after, self_rated)
 
 
 def active_ids(db: Session, content: Content, user: User, tz: tzinfo, clear_after: int) -> set[str]:

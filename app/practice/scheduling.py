@@ -56,9 +56,12 @@ def rating_for(qtype: str, score: float, self_rating: str | None = None) -> Rati
     return Rating.Hard if score >= OBJECTIVE_HARD else Rating.Again
 
 
-def is_mistake(qtype: str, score: float, self_rating: str | None = None) -> bool:
+def is_mistake(qtype: str, score: float, self_rating: str | None = None, *, self_rated: bool = False) -> bool:
     """Whether an answer goes into the mistakes (错题, DESIGN): an objective item scored below full marks;
-    an open item self-rated Again or covering less than OPEN_CORRECT_THRESHOLD of its key points."""
+    an open item self-rated Again or covering less than OPEN_CORRECT_THRESHOLD of its key points; an open
+    item without key points (`self_rated`: no coverage to fall short of) self-rated Again."""
+    if self_rated:
+        return self_rating == "again"
     if qtype == "open":
         return self_rating == "again" or score < OPEN_CORRECT_THRESHOLD
     return score < FULL_SCORE

@@ -188,7 +188,9 @@ def record_check(db: Session, *, user: User, question: Question, seed: int | Non
         db, user_id=user.id, question_id=question.id, qtype=question.type, score=result.score,
         correct=result.correct, now=now, seed=seed if question.type == "generated" else None, answer=answer,
         self_rating=rating, desired_retention=user.desired_retention)
-    proposed = scheduling.rating_name(scheduling.rating_for(question.type, result.score))
+    # A self-rated item has no coverage to propose a rating from: the candidate's is the only one.
+    proposed = None if question.self_rated else scheduling.rating_name(scheduling.rating_for(question.type,
+                                                                                             result.score))
     return {"attempt_id": attempt.id, "rating": attempt.rating, "proposed": proposed,
             "due": card.due.isoformat() if card else None,
             "suspended": card is not None and card.suspended_at is not None,

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from typing import Any
 
+from app.content.short_answers import normalize_short
+
 MAX_TEXT_LEN = 10_000  # a number, a shape or option keys
 MAX_OPEN_TEXT_LEN = 100_000  # an open answer (~35 ms of key-point scoring); MIANJING_MAX_ANSWER_CHARS is lower
 MAX_DIMS = 8
@@ -273,3 +275,64 @@ def parse_choice(answer: Any) -> tuple[str, ...]:
     if not keys:
         raise AnswerFormatError("请至少选择一个选项。")
     return tuple(sorted(set(keys)))
+
+
+_TRUE_WORDS = {"t", "true", "对", "正确", "是"}
+_FALSE_WORDS = {"f", "false", "错", "错误", "否"}
+
+
+def parse_truefalse(answer: Any) -> str:
+    """Read a true/false answer as its option key "T" or "F": a JSON boolean, or T/F, true/false, 对/错,
+    正确/错误 (any case, full-width too)."""
+    if isinstance(answer, bool):
+        return "T" if answer else "F"
+    if isinstance(answer, list) and len(answer) == 1:  # a choice form's one ticked box
+        answer = answer[0]
+    if not isinstance(answer, str):
+        raise AnswerFormatError("请回答 true 或 false（对 / 错）。")
+    check_text(answer)
+    word = normalize_text(answer).lower().rstrip("。.!！")
+    if word in _TRUE_WORDS:
+        return "T"
+    if word in _FALSE_WORDS:
+        return "F"
+    if not word:
+        raise AnswerFormatError("答案为空，请回答 true 或 false（对 / 错）。")
+    raise AnswerFormatError(f"无法识别“{word[:20]}”，请回答 true 或 false（对 / 错）。")
+
+
+def parse_short(answer: Any) -> str:
+    """A short answer's text (a number sent as JSON reads as its digits)."""
+    if isinstance(answer, int | float) and not isinstance(answer, bool):
+        answer = str(answer)
+    if not isinstance(answer, str):
+        raise AnswerFormatError("请用一段文字作答。")
+    check_text(answer)
+    if not answer.strip():
+        raise AnswerFormatError("答案为空。")
+    return answer
+
+
+def parse_matching(answer: Any, lefts: list[str], rights: list[str]) -> dict[str, str]:
+    """A matching answer: {left item: the right choice picked for it}, read back to the question's own texts
+    (compared as short answers are: NFKC, white space runs as one space). Unanswered items may be left out or
+    given as "" (or null); a left or right that the question does not have is refused, naming it."""
+    if not isinstance(answer, dict):
+        raise AnswerFormatError('请为每一项选一个配对，写成 {"左边": "右边"}。')
+    by_left = {normalize_short(t): t for t in lefts}
+    by_right = {normalize_short(t): t for t in rights}
+    picked: dict[str, str] = {}
+    for left, right in answer.items():
+        if not isinstance(left, str) or len(left) > MAX_TEXT_LEN or normalize_short(left) not in by_left:
+            raise AnswerFormatError(f"没有这一项：“{str(left)[:40]}”。")
+        if right is None or right == "":
+            continue
+        if not isinstance(right, str):
+            raise AnswerFormatError(f"“{left[:40]}”的配对应是一段文字（右边的一个选项）。")
+        check_text(right)
+        if normalize_short(right) not in by_right:
+            raise AnswerFormatError(f"“{right[:40]}”不是可选的配对。")
+        picked[by_left[normalize_short(left)]] = by_right[normalize_short(right)]
+    if not picked:
+        raise AnswerFormatError("请至少为一项选择配对。")
+    return picked

@@ -14,14 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.calculators import Instance, draw
-from app.content.model import Question
+from app.content.banks import numeric_accepts
+from app.content.model import Accepted, Question
+from app.content.short_answers import expected_text, first_match
 from app.scoring.answers import (
     MAX_OPEN_TEXT_LEN,
     AnswerFormatError,
     check_text,
     parse_choice,
+    parse_matching,
     parse_number,
     parse_shape,
+    parse_short,
+    parse_truefalse,
 )
 from app.scoring.code_verdicts import feedback as code_feedback
 from app.scoring.open_grader import OpenGrade, grade_open
@@ -40,8 +45,14 @@ _EPS = 1e-9  # relative slack so 0.1 + 0.2 style float noise never fails an exac
 class CheckResult:
     score: float  # 0..1
     correct: bool  # score >= 0.999; open questions: key-point coverage >= 0.6
-    expected: Any  # "B" / ["A", "C"] / number / list of ints / reference text
+    # "B" / ["A", "C"] / number / list of ints / reference text / true|false / a short answer's text /
+    # {left: right} of a matching item
+    expected: Any
     feedback: str  # Chinese, one or two plain sentences
+    # What was read and how it was marked. The author's feedback for what the candidate gave (Moodle's
+    # per-answer feedback, markdown) is here for pages and the API to show: `option_feedback` {key: text} for
+    # the chosen options of a choice or true/false item, `answer_feedback` (text) of the accepted answer a
+    # short or numeric one matched.
     details: dict[str, Any] = field(default_factory=dict)
     codes: tuple[dict[str, Any], ...] = ()  # the feedback as data: {"code": ..., arguments} (open items so far)
 
@@ -68,6 +79,14 @@ def expected_answer(question: Question, *, seed: int | None = None) -> Any:
         return sorted(k.upper() for k in question.correct_keys)
     if qtype == "numeric":
         return _plain_number(float(question.answer))
+    if qtype == "truefalse":
+        return bool(question.answer)
+    if qtype == "short":
+        return expected_text(next(a.text for a in question.accepted if a.fraction >= 1))
+    if qtype == "matching":
+        return {p.left: p.right for p in question.pairs if p.left}
+    if qtype == "description":
+        return None  # nothing is asked
     if qtype == "shape":
         return list(parse_shape(question.answer))
     if qtype == "open":
@@ -97,6 +116,14 @@ def check_answer(question: Question, answer: Any, *, seed: int | None = None,
             return _check_single(question, answer)
         if qtype == "multiple":
             return _check_multiple(question, answer)
+        if qtype == "truefalse":
+            return _check_truefalse(question, answer)
+        if qtype == "short":
+            return _check_short(question, answer)
+        if qtype == "matching":
+            return _check_matching(question, answer)
+        if qtype == "numeric" and question.accepted:
+            return _check_numeric_answers(question, answer)
         if qtype == "numeric":
             return _check_numeric(
                 answer,
@@ -108,10 +135,14 @@ def check_answer(question: Question, answer: Any, *, seed: int | None = None,
             )
         if qtype == "shape":
             return _check_shape(answer, parse_shape(question.answer), question.order, question.batch_optional)
+        if qtype == "open" and question.self_rated:
+            return self_rated_result(question, open_text(answer))
         if qtype == "open":
             return open_result(question, grade(question, open_text(answer)))
     except AnswerFormatError as exc:
         return _unreadable(expected_answer(question), exc.message_zh)
+    if qtype == "description":
+        raise ValueError(f"question {question.id} is a description: it asks nothing and is never scored")
     raise ValueError(f"unknown question type: {qtype!r}")
 
 
@@ -157,11 +188,22 @@ def _unknown(question: Question, chosen: tuple[str, ...]) -> list[str]:
     return [k for k in chosen if k not in valid]
 
 
+def _option_feedback(question: Question, chosen: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """The author's feedback for each chosen option that has one (shown in place after a check); the key
+    `option_feedback` of a result's details is there only when one has some."""
+    by_key = {o.key.upper(): o.feedback for o in question.options}
+    return {k: by_key[k] for k in chosen if by_key.get(k)}
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.4g}%"
+
+
 def _check_single(question: Question, answer: Any) -> CheckResult:
     right = [k.upper() for k in question.correct_keys]
     expected = right[0] if right else None
     chosen = parse_choice(answer)
-    details = {"chosen": list(chosen), "correct": right}
+    details: dict[str, Any] = {"chosen": list(chosen), "correct": right}
     if bad := _unknown(question, chosen):
         return CheckResult(
             0.0,
@@ -172,15 +214,33 @@ def _check_single(question: Question, answer: Any) -> CheckResult:
         )
     if len(chosen) > 1:
         return CheckResult(0.0, False, expected, f"这是单选题，只能选一个，你选了 {_join(chosen)}。", details)
+    if feedback := _option_feedback(question, chosen):
+        details["option_feedback"] = feedback
     if chosen[0] in right:
         return CheckResult(1.0, True, expected, "回答正确。", details)
-    return CheckResult(0.0, False, expected, f"正确答案是 {expected}，你选的是 {chosen[0]}。", details)
+    # Moodle's single-answer multichoice: the chosen option's fraction, clamped to [0, 1].
+    weight = (question.weights or {}).get(chosen[0], 0.0)
+    score = min(max(weight, 0.0), 1.0)
+    credit = f"（得分 {_percent(score)}）" if score > 0 else ""
+    return CheckResult(score, False, expected, f"正确答案是 {expected}，你选的是 {chosen[0]}{credit}。", details)
+
+
+def _check_truefalse(question: Question, answer: Any) -> CheckResult:
+    right = "T" if question.answer else "F"
+    chosen = parse_truefalse(answer)
+    details: dict[str, Any] = {"chosen": [chosen], "correct": [right]}
+    if feedback := _option_feedback(question, [chosen]):
+        details["option_feedback"] = feedback
+    if chosen == right:
+        return CheckResult(1.0, True, bool(question.answer), "回答正确。", details)
+    verdict = "这句话是对的" if question.answer else "这句话是错的"
+    return CheckResult(0.0, False, bool(question.answer), f"{verdict}。", details)
 
 
 def _check_multiple(question: Question, answer: Any) -> CheckResult:
     right = sorted(k.upper() for k in question.correct_keys)
     chosen = parse_choice(answer)
-    details = {"chosen": list(chosen), "correct": right}
+    details: dict[str, Any] = {"chosen": list(chosen), "correct": right}
     if bad := _unknown(question, chosen):
         return CheckResult(
             0.0, False, right, f"没有选项 {_join(bad)}，可选的是 {_join(_option_keys(question))}。", details
@@ -195,6 +255,8 @@ def _check_multiple(question: Question, answer: Any) -> CheckResult:
     score = min(max(raw, 0.0), 1.0)
     if score >= 1.0 - 1e-9:
         score = 1.0
+    if feedback := _option_feedback(question, chosen):
+        details["option_feedback"] = feedback
     hit = [k for k in chosen if k in right]
     missed = [k for k in right if k not in chosen]
     extra = [k for k in chosen if k not in right]
@@ -251,6 +313,77 @@ def _check_numeric(
     return CheckResult(0.0, False, plain, feedback, details)
 
 
+def _check_numeric_answers(question: Question, answer: Any) -> CheckResult:
+    """A numeric item with several accepted values or ranges: the first that holds the number gives its
+    fraction and its feedback (Moodle's qtype_numerical)."""
+    expected = float(question.answer)
+    plain = _plain_number(expected)
+    unit = question.unit
+    value = parse_number(answer, suffixes=question.suffixes, unit=unit)
+    hit = next((a for a in question.accepted if numeric_accepts(a, value)), None)
+    details: dict[str, Any] = {"value": _plain_number(value), "expected": plain, "unit": unit,
+                               "accepted": [_accepted_view(a) for a in question.accepted]}
+    suffix = f" {unit}" if unit else ""
+    if hit is not None:
+        details.update(matched=question.accepted.index(hit), fraction=hit.fraction, answer_feedback=hit.feedback)
+    score = hit.fraction if hit is not None else 0.0
+    if score >= 1:
+        return CheckResult(1.0, True, plain, "回答正确。", details)
+    credit = f"部分正确（得分 {_percent(score)}）：" if score > 0 else ""
+    direction = "偏大" if value > expected else "偏小"
+    feedback = f"{credit}你的答案 {_fmt(value)}{suffix} {direction}，正确答案是 {_fmt(expected)}{suffix}。"
+    return CheckResult(score, False, plain, feedback, details)
+
+
+def _accepted_view(a: Accepted) -> dict[str, Any]:
+    if a.value is not None:
+        return {"value": _plain_number(a.value), "tolerance": a.tolerance, "fraction": a.fraction}
+    return {"min": a.low, "max": a.high, "fraction": a.fraction}
+
+
+# --- short answer and matching -------------------------------------------------------------------
+
+
+def _check_short(question: Question, answer: Any) -> CheckResult:
+    """Moodle's qtype_shortanswer: the first accepted answer the whole text matches (`*` any run of
+    characters) gives its fraction and its feedback; case matters only when the item says so."""
+    text = parse_short(answer)
+    expected = expected_answer(question)
+    hit = first_match(question.accepted, text, question.case_sensitive)
+    details: dict[str, Any] = {"given": text.strip(), "case_sensitive": question.case_sensitive}
+    if hit is not None:
+        details.update(matched=question.accepted.index(hit), fraction=hit.fraction, answer_feedback=hit.feedback)
+    score = hit.fraction if hit is not None else 0.0
+    if score >= 1:
+        return CheckResult(1.0, True, expected, "回答正确。", details)
+    if score > 0:
+        return CheckResult(score, False, expected, f"部分正确（得分 {_percent(score)}），参考答案是「{expected}」。",
+                           details)
+    return CheckResult(0.0, False, expected, f"不对，参考答案是「{expected}」。", details)
+
+
+def matching_rights(question: Question) -> list[str]:
+    """A matching item's right texts, each once, in bank order (distractors included)."""
+    return list(dict.fromkeys(p.right for p in question.pairs))
+
+
+def _check_matching(question: Question, answer: Any) -> CheckResult:
+    """Moodle's qtype_match: the share of left items matched to their right text (an unanswered one counts
+    as wrong)."""
+    lefts = [p for p in question.pairs if p.left]
+    picked = parse_matching(answer, [p.left for p in lefts], matching_rights(question))
+    rows = [{"left": p.left, "given": picked.get(p.left), "expected": p.right, "ok": picked.get(p.left) == p.right}
+            for p in lefts]
+    right = sum(r["ok"] for r in rows)
+    score = right / len(lefts)
+    expected = expected_answer(question)
+    details = {"pairs": rows}
+    if right == len(lefts):
+        return CheckResult(1.0, True, expected, "全部配对正确。", details)
+    wrong = [str(r["left"]) for r in rows if not r["ok"]]
+    return CheckResult(score, False, expected, f"配对对了 {right}/{len(lefts)} 项；配错或没配的：{_join(wrong)}。", details)
+
+
 # --- shape -------------------------------------------------------------------------------------
 
 
@@ -301,6 +434,14 @@ def open_text(answer: Any) -> str:
     if not answer.strip():
         raise AnswerFormatError("答案为空。")
     return answer
+
+
+def self_rated_result(question: Question, text: str) -> CheckResult:
+    """An open item without key points (an imported essay): nothing to grade it by, so the candidate's own
+    rating is its only grade. The result shows the reference and proposes no rating; score 0 marks nothing
+    (app.practice.scheduling.is_mistake reads a self-rated item from the rating alone)."""
+    return CheckResult(0.0, False, question.reference, "这一题没有要点可以对照：对照参考答案给自己打分。",
+                       {"self_rated": True, "keypoints": [], "misconceptions": []}, ({"code": "self_rated"},))
 
 
 def open_result(question: Question, grade: OpenGrade) -> CheckResult:
