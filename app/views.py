@@ -3,8 +3,9 @@ scoring below, everything that serves a question above."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -24,6 +25,29 @@ def new_seed() -> int:
 def option_views(q: Question) -> list[dict[str, Any]]:
     """A choice item's options as the public view has them (never whether they are right)."""
     return [{"key": o.key, "text": o.text, "text_html": render_markdown(o.text)} for o in q.options]
+
+
+def matching_view(q: Question) -> dict[str, Any] | None:
+    """A matching item's public part: the left items in bank order and the right texts to choose from (each
+    once, distractors included) in an order fixed per question that never lines them up with their lefts."""
+    if q.type != "matching":
+        return None
+    rights = list(dict.fromkeys(p.right for p in q.pairs))
+    shuffled = sorted(rights, key=lambda r: hashlib.blake2b(f"{q.id}\0{r}".encode(), digest_size=8).digest())
+    lined_up = [p.right for p in q.pairs if p.left]
+    if shuffled[:len(lined_up)] == lined_up:  # the order would give the answer away: rotate it by one
+        shuffled = shuffled[1:] + shuffled[:1]
+    return {"left": [{"text": p.left, "text_html": render_markdown(p.left)} for p in q.pairs if p.left],
+            "right": [{"text": r, "text_html": render_markdown(r)} for r in shuffled]}
+
+
+def given_feedback_html(details: Mapping[str, Any]) -> dict[str, Any]:
+    """The author's feedback for what the candidate gave, rendered as the prompt is: per chosen option
+    (choice, true/false) and for the accepted answer a short or numeric answer matched."""
+    options = details.get("option_feedback") or {}
+    answer = details.get("answer_feedback")
+    return {"option_feedback_html": {k: render_markdown(v) for k, v in options.items() if isinstance(v, str)},
+            "answer_feedback_html": render_markdown(answer) if isinstance(answer, str) and answer else None}
 
 
 def question_view(q: Question, seed: int | None = None, inst: Instance | None = None) -> dict[str, Any]:
@@ -47,6 +71,8 @@ def question_view(q: Question, seed: int | None = None, inst: Instance | None = 
     view["code"] = None if q.code is None else {  # never the reference or the tests
         "entry": q.code.entry, "starter": q.code.starter, "time_limit_s": q.code.time_limit_s,
         "memory_mb": q.code.memory_mb}
+    view["matching"] = matching_view(q)
+    view["self_rated"] = q.self_rated
     return view
 
 
@@ -80,8 +106,9 @@ def question_json(content: Content, q: Question, seed: int | None = None) -> byt
 
 def reference_html(q: Question) -> str | None:
     """An open item's reference answer rendered as its prompt is (markdown, math for KaTeX, no raw HTML);
-    None for the other items, whose reference is a value (an option key, a number, a shape)."""
-    return render_markdown(q.reference) if q.type == "open" else None
+    None for the other items, whose reference is a value (an option key, a number, a shape), and for a
+    self-rated one that has none."""
+    return render_markdown(q.reference) if q.type == "open" and q.reference else None
 
 
 def explanation_html(q: Question, seed: int | None = None, inst: Instance | None = None) -> str:

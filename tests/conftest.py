@@ -151,6 +151,17 @@ def content_with_misconception(folder: Path) -> Path:
     return folder
 
 
+TYPES = FIXTURES / "types"  # a bank of the imported types (issue 19) and a round that asks each
+
+
+def content_with_types(folder: Path) -> Path:
+    """A copy of the fixture content in `folder` plus the bank of the imported types and its round."""
+    shutil.copytree(VALID, folder)
+    shutil.copy(TYPES / "types.md", folder / "banks" / "types.md")
+    shutil.copy(TYPES / "types-round.md", folder / "rounds" / "types-round.md")
+    return folder
+
+
 @pytest.fixture
 def content_dir(tmp_path) -> Path:
     """A private copy of the fixture content, for tests that edit it (a module may override it)."""

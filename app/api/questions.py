@@ -46,7 +46,7 @@ from app.practice.service import check_and_record as record_practice_check
 from app.rate_limits import Limits
 from app.runtime.grader import OpenGrader
 from app.scoring.check import CheckResult, JudgeCode, check_answer, instance_for
-from app.views import explanation_html, question_json, reference_html
+from app.views import explanation_html, given_feedback_html, question_json, reference_html
 from app.write_quotas import WriteQuotas
 
 router = APIRouter(prefix="/api/v1", tags=["questions"], responses=REQUEST_ERRORS)
@@ -235,7 +235,7 @@ def check_payload(q: Question, body: CheckRequest, grader: OpenGrader) -> tuple[
         "score": result.score, "correct": result.correct, "expected": result.expected,
         "feedback": result.feedback, "reference_html": reference_html(q),
         "explanation_html": explanation_html(q, body.seed, inst),
-        "details": result.details, "codes": list(result.codes),
+        "details": result.details, "codes": list(result.codes), **given_feedback_html(result.details),
     }
 
 

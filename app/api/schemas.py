@@ -104,6 +104,24 @@ class QuestionPublic(BaseModel):
     prompt: str
     prompt_html: str
     code: CodePublic | None = Field(default=None, description="code items: what the editor needs")
+    matching: MatchingPublic | None = Field(default=None, description="matching items: what to match (answer "
+                                            '{"left text": "right text", …})')
+    self_rated: bool = Field(default=False, description="open items without key points (imported essays): no "
+                             "grader verdict; the candidate's own rating is the only grade")
+
+
+class MatchText(BaseModel):
+    text: str = Field(description="send this text in the answer")
+    text_html: str
+
+
+class MatchingPublic(BaseModel):
+    """A matching item's public part. True/false items are choices with options T and F (answer true/false or
+    "T"/"F"); short-answer items are answered with text and have nothing more here."""
+
+    left: list[MatchText] = Field(description="the items to match, in bank order")
+    right: list[MatchText] = Field(description="the texts to choose from for each, distractors included, in an "
+                                   "order fixed per question (not the lefts' order)")
 
 
 class CodePublic(BaseModel):
@@ -135,7 +153,9 @@ class TopicCount(BaseModel):
 
 
 class CheckRequest(BaseModel):
-    answer: Answer = Field(description='the answer: an option key ("B"), keys (["A","C"] or "A,C"), a number or text')
+    answer: Answer = Field(description='the answer: an option key ("B"), keys (["A","C"] or "A,C"), a number or '
+                           'text; true/false (or "T"/"F") for a true/false item; {"left": "right", …} for a '
+                           "matching item")
     seed: Annotated[int, Field(ge=0, le=2**31 - 1), JSON_INT] | None = Field(
         default=None, description="the instance seed, for generated items")
 
@@ -170,7 +190,8 @@ class FeedbackCode(BaseModel):
     code: str = Field(description="open_coverage {covered, named, total}; open_contradicted, open_named, "
                       "open_missing {points: key-point labels}; misconception {label, statement, cap: the "
                       "score's cap}; grader_fallback {reason}: the configured model grader did not decide, the built-in one "
-                      "did. Other codes may follow: skip the ones you do not know")
+                      "did; self_rated: an open item without key points, graded by the candidate's rating alone. "
+                      "Other codes may follow: skip the ones you do not know")
 
 
 class CheckDetails(BaseModel):
@@ -185,6 +206,23 @@ class CheckDetails(BaseModel):
     coverage: float | None = Field(default=None, description="open items: weighted key-point credit, before the cap")
     grader: str | None = Field(default=None, description='open items: which grader decided, "builtin" or "model:<model>"')
     judge: CodeVerdict | None = Field(default=None, description="code items: the per-case verdicts")
+    option_feedback: dict[str, str] | None = Field(
+        default=None, description="choice and true/false items: the author's feedback (markdown) for each chosen "
+                                  "option that has some")
+    answer_feedback: str | None = Field(default=None, description="short-answer and numeric items with several "
+                                        "answers: the feedback (markdown) of the accepted answer matched")
+    fraction: float | None = Field(default=None, description="the credit of the accepted answer matched")
+    matched: int | None = Field(default=None, description="the position (from 0) of the accepted answer matched")
+    pairs: list[PairVerdict] | None = Field(default=None, description="matching items: one verdict per left item")
+    self_rated: bool | None = Field(default=None, description="a self-rated open item: no key points; rate it "
+                                    "yourself")
+
+
+class PairVerdict(BaseModel):
+    left: str
+    given: str | None = Field(description="the right text chosen; null when left unanswered")
+    expected: str
+    ok: bool
 
 
 class CaseVerdict(BaseModel):
@@ -272,6 +310,9 @@ class CheckResponse(BaseModel):
     details: CheckDetails
     codes: list[FeedbackCode] = Field(default_factory=list, description='feedback codes with arguments, e.g. '
                                       '{"code": "open_contradicted", "points": ["…"]}; open items so far')
+    option_feedback_html: dict[str, str] = Field(
+        default_factory=dict, description="details.option_feedback rendered (markdown, math for KaTeX)")
+    answer_feedback_html: str | None = Field(default=None, description="details.answer_feedback rendered")
     review: CheckReview | None = Field(default=None, description="signed-in callers only")
 
 
