@@ -71,3 +71,16 @@ def test_a_title_and_yaml_specials_survive() -> None:
     q = _question(title="多行\n标题: yes", topics=("a: b", "yes", "123"), source="no")
     (back,) = _round_trip([q])
     assert back.title == "多行 标题: yes" and back.topics == ("a: b", "yes", "123") and back.source == "no"
+
+
+def test_a_json_metadata_block_reports_its_keys_at_their_lines() -> None:
+    text = write_bank(bank="b", title="t", description="", questions=[_question()])
+    broken = text.replace('"difficulty": 3', '"difficulty": 9')
+    _, _, errors = parse_bank(broken, "b.md")
+    line = broken.split("\n").index('  "difficulty": 9,') + 1
+    assert [(e.line, "difficulty" in e.message) for e in errors] == [(line, True)]
+    # Not JSON after an edit (a trailing comma): read as YAML, which allows it.
+    _, back, errors = parse_bank(text.replace('"answer": 1\n}', '"answer": 1,\n}'), "b.md")
+    assert errors == [] and back[0].answer == 1.0
+    _, _, errors = parse_bank(text.replace('"answer": 1\n}', '"answer": 1\n'), "b.md")  # no closing brace
+    assert errors and "YAML" in errors[0].message
