@@ -5,8 +5,10 @@
    `mianjing content import` on it in a fresh process, as a user does: wall time and the child's peak RSS
    (target < 2 s and < 300 MB for 10,000). The same file with every question carrying Mianjing's own
    extension (`// mianjing: {...}`, as Mianjing's own export writes it) is timed beside it.
-2. Export: `mianjing content export` of every bundled bank to each format, each in a fresh process, and the
-   in-process time of each exporter over the loaded content (target: all formats together < 5 s).
+2. Export: every bundled bank to each format three ways: the admin download from a running `mianjing serve`
+   (`GET /api/v1/admin/banks/all/export`, what the admin page's links do), `mianjing content export` in a
+   fresh process (which loads the content first, 0.9 s of it), and the exporter alone over the loaded
+   content (target: all formats together < 5 s).
 
     python bench/bench_formats.py [--questions 10000]
 """
@@ -72,6 +74,9 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     sys.path.insert(0, str(REPO))
+    import httpx
+    from harness import start_serve  # bench/harness.py, beside this script
+
     from app.content.loader import load_content
     from app.formats.registry import EXPORT_FORMATS, export_questions
 
@@ -98,18 +103,31 @@ def main() -> None:
 
         print("\n## export of every bundled bank "
               f"({len(content.questions)} questions, {len(content.banks)} banks)\n")
-        print("| format | in-process | `mianjing content export` (fresh process) | size |\n|---|---:|---:|---:|")
-        total_in, total_cli = 0.0, 0.0
-        for fmt in EXPORT_FORMATS:
-            started = time.perf_counter()
-            data = export_questions(content.questions, fmt, bank_titles=titles)
-            in_process = time.perf_counter() - started
-            wall, _, _ = run([*MIANJING, "content", "export", "--format", fmt, "--out", str(tmpdir / f"all.{fmt}")],
-                             env)
-            total_in += in_process
-            total_cli += wall
-            print(f"| {fmt} | {in_process:.2f} s | {wall:.2f} s | {len(data) / 1e3:.0f} kB |")
-        print(f"| **all formats** | **{total_in:.2f} s** | **{total_cli:.2f} s** | |")
+        print("| format | admin download (HTTP) | `mianjing content export` (fresh process) | exporter alone | size |\n"
+              "|---|---:|---:|---:|---:|")
+        serve_env = {**env, "MIANJING_ADMIN_TOKEN": "bench-admin-token", "MIANJING_ENV": "development",
+                     "MIANJING_DATABASE_URL": f"sqlite:///{tmpdir / 'serve.db'}"}
+        proc, base = start_serve(REPO, serve_env, workers=1)
+        totals = [0.0, 0.0, 0.0]
+        try:
+            for fmt in EXPORT_FORMATS:
+                started = time.perf_counter()
+                got = httpx.get(f"{base}/api/v1/admin/banks/all/export", params={"format": fmt}, timeout=60,
+                                headers={"Authorization": "Bearer bench-admin-token"})
+                http = time.perf_counter() - started
+                got.raise_for_status()
+                wall, _, _ = run([*MIANJING, "content", "export", "--format", fmt, "--out",
+                                  str(tmpdir / f"all.{fmt}")], env)
+                started = time.perf_counter()
+                data = export_questions(content.questions, fmt, bank_titles=titles)
+                alone = time.perf_counter() - started
+                for k, v in enumerate((http, wall, alone)):
+                    totals[k] += v
+                print(f"| {fmt} | {http:.2f} s | {wall:.2f} s | {alone:.2f} s | {len(data) / 1e3:.0f} kB |")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        print(f"| **all formats** | **{totals[0]:.2f} s** | **{totals[1]:.2f} s** | **{totals[2]:.2f} s** | |")
 
 
 if __name__ == "__main__":

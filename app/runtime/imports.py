@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.content.loader import Content, ContentInvalid, load_content
-from app.errors import NotFound
 from app.formats.registry import EXPORT_MEDIA, BankImport, export_questions
-from app.runtime.reload import diff
 
 # banks/assets/<bank>/<name>: the files an imported bank's markdown references, as `assets/<bank>/<name>`
 # (relative to the bank file, so the bank reads the same on a code host)
@@ -104,6 +102,8 @@ def preview(content_dir: str | os.PathLike[str], bank_import: BankImport, curren
             new = load_content(scratch)
         except ContentInvalid as exc:
             return Preview(bank_import, _errors(exc, scratch, content_dir))
+    from app.runtime.reload import diff  # (here: the CLI's export needs none of the database's modules)
+
     return Preview(bank_import, changes=diff(current, new))
 
 
@@ -162,6 +162,8 @@ def bank_assets(content_dir: str | os.PathLike[str]) -> dict[str, bytes]:
 def bank_file(content: Content, content_dir: str | os.PathLike[str], bank: str, fmt: str,
               instances: int) -> ExportedFile:
     """Bank `bank` (or every bank: "all") of the served content as a file in `fmt`."""
+    from app.errors import NotFound
+
     titles = {b.id: b.title for b in content.banks}
     if bank != "all" and bank not in titles:
         raise NotFound(f"no bank {bank!r}")
