@@ -21,7 +21,8 @@ from app.practice import scheduling, stats
 from app.practice.due import DueCard, DueDays, day_end
 from tests.conftest import T0
 
-CHECK_KEYS = {"score", "correct", "expected", "feedback", "reference_html", "explanation_html", "details", "codes"}
+CHECK_KEYS = {"score", "correct", "expected", "feedback", "reference_html", "explanation_html", "details", "codes",
+              "option_feedback_html", "answer_feedback_html"}  # the author's feedback for what was given (issue 19)
 GOOD_OPEN = "每个通道求均值方差，标准化后用 gamma beta 缩放平移"
 
 
@@ -204,7 +205,9 @@ def test_the_openapi_of_the_check_names_everything_an_open_check_sends(env):
     assert set(body["review"]) == set(props("CheckReview"))
     assert props("CheckResponse")["details"] == {"$ref": "#/components/schemas/CheckDetails"}
     assert set(body["details"]) == {"keypoints", "misconceptions", "coverage", "grader"}
-    assert set(props("CheckDetails")) == set(body["details"]) | {"judge"}  # judge: code items' verdicts
+    # judge: code items' verdicts; the rest: what the imported types' checks carry (issue 19)
+    assert set(props("CheckDetails")) == set(body["details"]) | {
+        "judge", "option_feedback", "answer_feedback", "fraction", "matched", "pairs", "self_rated"}
     assert {k for p in body["details"]["keypoints"] for k in p} == set(props("KeypointHit"))
     verdict = props("KeypointHit")["verdict"]["anyOf"][0]
     assert verdict["enum"] == ["covered", "named", "contradicted", "missing"]
