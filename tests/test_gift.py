@@ -23,8 +23,9 @@ from app.scoring.check import check_answer, expected_answer
 
 DATA = Path(__file__).parent / "data" / "gift"
 ROOT = Path(__file__).resolve().parent.parent
-# The types app/scoring/check.py scores on this branch; the new ones join when the scoring branch is merged.
-SCORED_TYPES = {"single", "multiple", "numeric", "shape"}
+# What check_answer scores with a right and a wrong answer (open items are graded by key points or rated by
+# the candidate, descriptions never).
+SCORED_TYPES = {"single", "multiple", "numeric", "shape", "truefalse", "short", "matching"}
 
 
 def read(name: str, **kw) -> tuple[list[Question], list]:
@@ -181,10 +182,11 @@ def test_syntax_errors_at_line_and_column():
 def test_what_mianjing_cannot_hold_is_skipped_with_the_reason():
     questions, notes = read("skipped.gift")
     assert questions == []
-    assert [(n.kind, n.line) for n in notes] == [("skipped", line) for line in (1, 3, 5, 7, 9, 11)]
+    assert [(n.kind, n.line) for n in notes] == [("skipped", line) for line in (1, 3, 5, 7, 9, 11, 13, 15, 17)]
     reasons = [n.message for n in notes]
     assert "3 对" in reasons[0] and "满分答案" in reasons[1] and "60%" in reasons[2]
     assert "满分" in reasons[3] and "重复" in reasons[4] and "题干为空" in reasons[5]
+    assert "「focal」" in reasons[6] and "先被" in reasons[6] and "先被" in reasons[7] and "重复" in reasons[8]
 
 
 def test_warnings_for_what_is_not_carried():
@@ -220,10 +222,10 @@ def test_every_imported_question_scores_its_answer_1_and_a_wrong_one_less(name):
     questions, _ = read(name)
     checked = 0
     for q in questions:
-        if q.type in SCORED_TYPES and not q.accepted:
+        if q.type in SCORED_TYPES:
             assert_scores(q)
             checked += 1
-    assert checked >= {"all_types.gift": 9, "nasty.gift": 2}[name]
+    assert checked >= {"all_types.gift": 23, "nasty.gift": 4}[name]
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -250,8 +252,8 @@ def test_bundled_items_score_the_same_after_the_trip(content):
     back = import_gift(export_gift(questions), bank="x", file="all.gift").questions
     assert len(back) == len(questions)
     for before, after in zip(questions, back, strict=True):
-        if before.type in ("open", "code"):
-            continue  # graded by key points / a sandbox, compared field by field in the round trip above
+        if before.type in ("open", "code", "description"):
+            continue  # graded by key points / a sandbox / never, compared field by field in the round trip above
         seed = 3 if before.type == "generated" else None
         answer = expected_answer(before, seed=seed)
         assert check_answer(after, answer, seed=seed).score == check_answer(before, answer, seed=seed).score == 1.0
@@ -310,10 +312,8 @@ def test_generated_items_export_drawn_instances(content):
     alone = import_gift(plain, bank="x", file="g.gift")
     assert alone.notes == [] and len(alone.questions) == 12
     for q in alone.questions:
-        if q.type == "numeric":
-            assert_scores(q)
-        else:
-            assert q.type == "short"
+        assert q.type in ("numeric", "short")
+        assert_scores(q)
 
 
 def test_a_broken_extension_falls_back_to_plain_gift():

@@ -41,8 +41,9 @@ from typing import Any
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from app.content.banks import fill_template
+from app.content.banks import fill_template, numeric_accepts
 from app.content.model import Accepted, Option, Pair, Question
+from app.content.short_answers import expected_text, first_match
 from app.formats import ImportNote, ImportResult
 from app.formats.extension import ExtensionError, from_extension, to_extension
 from app.formats.ids import given_id, question_id
@@ -188,7 +189,7 @@ class _Build(Transformer):
         return children[0].value[len("$CATEGORY:"):]
 
     def title(self, children: list[Token]) -> _Title:
-        return _Title(_unescape(children[1].value) if len(children) == 3 else "")
+        return _Title(_unescape(children[0].value.rstrip(_TRIM)[2:-2]))
 
     def text(self, children: list[Token]) -> str:
         return _unescape(children[0].value)
@@ -246,7 +247,12 @@ class _Build(Transformer):
 
     def item(self, children: list[Any]) -> _Answer:
         marker = children[0]
-        return self._answer(marker.value.strip(), children[1:], marker)
+        answer = self._answer(marker.value[0], children[1:], marker)
+        weight = marker.value[1:].strip(_TRIM)
+        if weight:
+            answer.weight_raw = weight
+            answer.weight = float(weight[1:-1]) / 100
+        return answer
 
     def _answers(self, numeric: bool, children: list[Any]) -> _Answers:
         # Moodle drops a first answer that is only white space (`{ =a}` has one answer).
@@ -563,8 +569,18 @@ def _short(items: list[_Answer], qfmt: str | None, common: dict[str, Any]) -> Qu
         if not 0 <= fraction <= 1:
             raise _Skip(f"答案「{text}」的得分 {fraction:.0%} 不在 0..100% (a weight outside 0..100%)")
         accepted.append(Accepted(text=text, fraction=fraction, feedback=_feedback(a, qfmt)))
-    if not any(a.fraction >= _FULL for a in accepted):
+    texts = [a.text for a in accepted]
+    if len(set(texts)) != len(texts):
+        raise _Skip("简答题有重复的答案 (an answer is listed twice)")
+    best = next((a for a in accepted if a.fraction == 1), None)
+    if best is None:
         raise _Skip("简答题没有满分答案 (no answer earns full credit)")
+    # The bank's rule (app/content/banks.py): the full-credit answer must score 1, not be taken by an earlier
+    # answer worth less (first match wins, as in Moodle).
+    hit = first_match(tuple(accepted), expected_text(best.text), False)
+    if hit is None or hit.fraction != 1:
+        raise _Skip(f"满分答案「{best.text}」先被得分更低的答案匹配 (the full-credit answer is matched first "
+                    "by one worth less)")
     return Question(type="short", accepted=tuple(accepted), **common)
 
 
@@ -618,20 +634,23 @@ def _numeric(items: list[_Answer], qfmt: str | None, common: dict[str, Any], not
             entries.append(Accepted(value=_number(body, a.token), fraction=fraction, feedback=feedback))
     if not entries:
         raise _Invalid("数值题没有答案 (no numeric answer)", None)
-    full = next((e for e in entries if e.fraction >= _FULL), None)
+    full = next((e for e in entries if e.fraction == 1), None)
     if full is None:
         raise _Skip("数值题没有满分答案 (no answer earns full credit)")
     only = entries[0]
     if len(entries) == 1 and only.value is not None and not only.feedback:
         return Question(type="numeric", answer=only.value, tolerance=only.tolerance, **common)
     shown = full.value if full.value is not None else (full.low + full.high) / 2  # type: ignore[operator]
+    if next(e for e in entries if numeric_accepts(e, shown)).fraction != 1:
+        raise _Skip(f"满分答案 {shown:g} 先被得分更低的答案接住 (the full-credit value is matched first by one "
+                    "worth less)")
     return Question(type="numeric", answer=shown, accepted=tuple(entries), **common)
 
 
 _TOKEN_NAMES = {
-    "RBRACE": "}", "LBRACE": "{", "EQ": "=", "TILDE": "~", "HASH": "#", "NUMHASH": "#", "GF": "####", "ARROW": "->",
-    "WEIGHT": "%权重%", "OPEN": "::", "CLOSE": "::", "$END": "题目结尾", "FORMAT": "[格式]",
-    "QTEXT": "文字", "ATEXT": "文字", "TTEXT": "文字", "CATEGORY": "$CATEGORY",
+    "RBRACE": "}", "LBRACE": "{", "EQ": "=", "TILDE": "~", "HASH": "#", "NUMERIC": "{#", "GF": "####", "ARROW": "->",
+    "WEIGHT": "%权重%", "TITLE": "::标题::", "$END": "题目结尾", "FORMAT": "[格式]",
+    "QTEXT": "文字", "ATEXT": "文字", "CATEGORY": "$CATEGORY",
 }
 
 
