@@ -2,6 +2,7 @@
 
     python bench/bench_gift.py                 # 10,000 questions, 5 runs
     python bench/bench_gift.py --questions 50000 --runs 3
+    python bench/bench_gift.py --html          # every question text HTML, as Moodle's own export writes it
 
 The file is generated here, deterministically: a $CATEGORY every 100 questions and a mix of every GIFT
 type as teachers write them (multiple choice with feedback and weights, several answers, true/false, short
@@ -49,12 +50,26 @@ TEMPLATES = (
 )
 
 
-def make_file(questions: int) -> str:
+def as_moodle_html(question: str) -> str:
+    """The question as Moodle's own export writes a question edited in its HTML editor: `[html]<p>…</p>`."""
+    if "::" not in question or "[html]" in question or "\\{" in question:
+        return question
+    head, _, rest = question.partition("::")[2].partition("::")
+    text, brace, answers = rest.partition("{")
+    return f"::{head}::[html]<p>{text.strip()}</p>{brace}{answers}"
+
+
+def make_file(questions: int, html: bool = False) -> str:
     parts = []
     for n in range(questions):
         if n % 100 == 0:
             parts.append(f"$CATEGORY: $course$/top/Bench/part {n // 100}")
-        parts.append(TEMPLATES[n % len(TEMPLATES)].format(n=n, m=n + 5))
+        question = TEMPLATES[n % len(TEMPLATES)].format(n=n, m=n + 5)
+        comments = ""
+        if question.startswith("//"):
+            comments, _, question = question.partition("\n")
+            comments += "\n"
+        parts.append(comments + (as_moodle_html(question) if html else question))
     return "\n\n".join(parts) + "\n"
 
 
@@ -62,8 +77,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--questions", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--html", action="store_true", help="every question text in [html]<p>…</p>, as Moodle exports")
     args = ap.parse_args()
-    text = make_file(args.questions)
+    text = make_file(args.questions, html=args.html)
     _parser()  # the grammar is built once per process, like in the server
     gc.collect()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -17,7 +17,7 @@ from markdownify import markdownify
 from app.content.loader import load_content
 from app.content.model import Question
 from app.formats.extension import ExtensionError, from_extension, to_extension
-from app.formats.gift import BLANK, _text_node, escape, escape_part, export_gift, import_gift
+from app.formats.gift import BLANK, _markdownify, _text_node, escape, escape_part, export_gift, import_gift
 from app.formats.ids import given_id, question_id, slug
 from app.scoring.check import check_answer, expected_answer
 
@@ -352,7 +352,25 @@ def test_escaped_text_reads_back_exactly(prompt, answer, feedback, title):
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab \t\n\r*_#中\u3000x")), max_size=30))
 def test_html_without_tags_converts_like_markdownify(text):
-    assert _text_node(text) == markdownify(text, heading_style="ATX", bullets="-").strip()
+    assert _markdownify.__wrapped__(text) == _text_node(text).strip() == markdownify(text, heading_style="ATX", bullets="-").strip()
+
+
+PARAGRAPH_TEXT = st.text(alphabet=st.sampled_from(list("ab \t\n*_#中\u3000x")), max_size=12)
+ATTRIBUTES = st.sampled_from(["", ' dir="ltr"', ' dir="ltr" style="text-align: left;"', " class='x'"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(ATTRIBUTES, PARAGRAPH_TEXT, st.sampled_from(["", "\n", " ", "\n\n"])), min_size=1, max_size=4),
+       st.sampled_from(["", "<b>bold</b>", "a &amp; b", "<br>"]))
+def test_moodle_paragraphs_convert_like_markdownify(paragraphs, extra):
+    html = "".join(f"<p{attrs}>{text}</p>{gap}" for attrs, text, gap in paragraphs) + extra
+    expected = markdownify(html, heading_style="ATX", bullets="-").strip()
+    assert _markdownify.__wrapped__(html) == expected
+
+
+def test_tex_in_html_is_not_escaped():
+    assert _markdownify("<p>$$x_1 * y$$ and <b>b_c</b> \\(a_b\\)</p>") == "$$x_1 * y$$ and **b\\_c** \\(a_b\\)"
+    assert _markdownify("<p>a_b</p>") == "a\\_b"
 
 
 # --- the shared helpers ------------------------------------------------------------------------------
