@@ -198,6 +198,13 @@ def test_warnings_for_what_is_not_carried():
     assert "Not Valid!" in result.notes[0].message and "~#" in result.notes[1].message
 
 
+def test_a_category_needs_its_blank_line():
+    result = import_gift("$CATEGORY: $course$/top/a\n::q::Q?{T}\n\n::r::R?{F}\n", bank="b", file="c.gift")
+    assert [q.id for q in result.questions] == ["b-r"]  # Moodle too reads `::q::…` as part of the category
+    assert [(n.kind, n.line) for n in result.notes] == [("warning", 2)]
+    assert result.questions[0].topics == ("a",)
+
+
 def test_ids_are_stable_across_re_imports_and_clashes_are_numbered():
     text = "::Same::A?{T}\n\n::Same::B?{F}\n\nC?{T}\n\n::交叉熵::D?{T}\n"
     first = [q.id for q in import_gift(text, bank="bk", file="x.gift").questions]

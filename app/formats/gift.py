@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from app.content.banks import fill_template, numeric_accepts
 from app.content.model import Accepted, Option, Pair, Question
@@ -718,14 +718,15 @@ def _read_block(parser: Lark, block: _Block, ctx: _Context, notes: list[ImportNo
     text = "\n".join(line for _, _, line in block.lines)
     try:
         parsed = parser.parse(text)
-    except UnexpectedEOF as exc:
-        notes.append(_syntax_note(exc, block))
-        return None
     except UnexpectedInput as exc:
         notes.append(_syntax_note(exc, block))
         return None
     if isinstance(parsed, str):  # $CATEGORY
-        ctx.topic = _category_topic(parsed, ctx.bank)
+        if len(block.lines) > 1:  # Moodle reads the whole block as the category's name: say so
+            notes.append(ImportNote("warning", "$CATEGORY 后面没有空行：下面几行没有导入（Moodle 把它们读成分类名的一部分） "
+                                               "(the lines after $CATEGORY up to a blank line are not imported)",
+                                    block.lines[1][0]))
+        ctx.topic = _category_topic(parsed.split("\n", 1)[0], ctx.bank)
         return None
     ctx.position += 1
     extension = _extension(block, notes)
