@@ -33,7 +33,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -966,15 +966,17 @@ def _write(q: Question, body: str, ext_of: Question) -> str:
     return f"{tags}\n{_ext_line(ext)}\n{body}\n"
 
 
-def _category(q: Question) -> str:
+def _category(q: Question, bank_titles: Mapping[str, str]) -> str:
+    bank = bank_titles.get(q.bank, q.bank)
     topic = q.topics[0] if q.topics else q.bank
-    return f"$course$/top/{q.bank.replace('/', '//')}/{topic.replace('/', '//')}"
+    return f"$course$/top/{bank.replace('/', '//')}/{topic.replace('/', '//')}"
 
 
-def export_gift(questions: Sequence[Question], *, instances: int = 1) -> str:
+def export_gift(questions: Sequence[Question], *, instances: int = 1,
+                bank_titles: Mapping[str, str] | None = None) -> str:
     """The GIFT text of `questions` (every type; see the module's doc string for what travels in the
-    `// mianjing:` extension). A `$CATEGORY` line (`$course$/top/<bank>/<first topic>`) precedes each run of
-    questions of one category. A generated item becomes `instances` drawn instances (seeds 1..instances),
+    `// mianjing:` extension). A `$CATEGORY` line (`$course$/top/<bank title or id>/<first topic>`, so a
+    Moodle import files the questions by bank and topic) precedes each run of questions of one category. A generated item becomes `instances` drawn instances (seeds 1..instances),
     each a numeric or shape item, because GIFT has no parametric type; the first carries the extension that
     rebuilds the template, the others are marked as its instances (a Mianjing import skips them)."""
     if instances < 1:
@@ -985,9 +987,10 @@ def export_gift(questions: Sequence[Question], *, instances: int = 1) -> str:
     if generated:
         out.append(f"// Mianjing: {generated} generated item(s), each written as {instances} drawn "
                    "instance(s): GIFT has no parametric type.\n")
+    titles = bank_titles or {}
     for q in questions:
-        if _category(q) != category:
-            category = _category(q)
+        if _category(q, titles) != category:
+            category = _category(q, titles)
             out.append(f"$CATEGORY: {category}\n")
         if q.type != "generated":
             out.append(_write(q, _body(q), q))
