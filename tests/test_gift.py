@@ -321,9 +321,12 @@ def test_generated_items_export_drawn_instances(content):
     plain = "\n".join(line for line in text.split("\n") if not line.startswith("// mianjing:"))
     alone = import_gift(plain, bank="x", file="g.gift")
     assert alone.notes == [] and len(alone.questions) == 12
-    for q in alone.questions:
+    for n, q in enumerate(alone.questions):
         assert q.type in ("numeric", "short")
         assert_scores(q)
+        # instance k of a template is the one a practice check draws with seed k
+        template, seed = gen[n // 3], n % 3 + 1
+        assert check_answer(template, expected_answer(q), seed=seed).score == 1.0, (template.id, seed)
 
 
 def test_a_broken_extension_falls_back_to_plain_gift():

@@ -22,7 +22,7 @@ and no Mianjing metadata (difficulty, topics, source, follow-ups…): those trav
 exactly what the GIFT text does not give back, so export -> import -> export is the identical text and a
 Mianjing -> GIFT -> Mianjing trip rebuilds every Question. A shape item is written as a short answer
 (its usual spellings), a code item and an open item as an essay `{}`. A generated item is written as
-`instances` drawn instances (seeds 1..instances, app/calculators through app/scoring/check.instance_for),
+`instances` drawn instances (seeds 1..instances, drawn by app/calculators as a practice check draws them),
 each a numeric or shape item, because GIFT has no parametric type: Moodle sees fixed numbers, a Mianjing
 import rebuilds the template from the extension of the first instance and leaves the other instances out.
 """
@@ -41,6 +41,7 @@ from typing import Any
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from app.calculators import draw
 from app.content.banks import fill_template, numeric_accepts
 from app.content.model import Accepted, Option, Pair, Question
 from app.content.short_answers import expected_text, first_match
@@ -926,9 +927,9 @@ def _body(q: Question) -> str:
 
 def _instance_question(q: Question, seed: int) -> Question:
     """One drawn instance of a generated item as the numeric or shape item GIFT can hold."""
-    from app.scoring.check import instance_for
-
-    inst = instance_for(q, seed)
+    if q.calculator is None:
+        raise ValueError(f"generated item {q.id} has no calculator")
+    inst = draw(q.calculator, q.params, seed)  # what app/scoring/check.instance_for draws for this seed
     prompt = fill_template(q.prompt, inst.params)
     explanation = fill_template(q.explanation, {**inst.params, "worked": inst.worked, "answer": inst.answer})
     if inst.kind == "shape":
