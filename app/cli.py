@@ -1,4 +1,5 @@
-"""The `mianjing` command: serve, db upgrade and prune, content check and publish, grade-open, stats items."""
+"""The `mianjing` command: serve, db upgrade and prune, content check, import, export and publish, grade-open,
+stats items."""
 
 from __future__ import annotations
 
@@ -49,6 +50,85 @@ def content_check(
         typer.echo(f"{len(warnings)} warning(s) in {directory}", err=True)
         if strict:
             raise typer.Exit(1)
+
+
+@content_cli.command("import")
+def content_import(
+    file: Annotated[Path, typer.Argument(help="the file to import", exists=True, dir_okay=False)],
+    fmt: Annotated[str, typer.Option("--format", help="gift | moodle-xml | csv")],
+    bank: Annotated[str, typer.Option("--bank", help="the new bank's id (lower-case letters, digits, dashes)")],
+    out: Annotated[Path, typer.Option("--out", help="a folder of banks, like content/banks: writes OUT/BANK.md")],
+    title: Annotated[str | None, typer.Option(help="the bank's title (default: its id)")] = None,
+) -> None:
+    """Import a GIFT, Moodle XML or CSV file as a markdown bank: prints what was imported per type, what was
+    skipped and why, and every warning; errors (file:line:column, or row and column) write nothing, exit 1."""
+    import time
+
+    from app.formats.registry import FormatError, read_bank
+    from app.runtime.imports import write_bank_files
+
+    started = time.perf_counter()
+
+    def stage(what: str) -> None:
+        typer.echo(f"[{time.perf_counter() - started:6.2f} s] {what}", err=True)
+
+    stage(f"reading {file} ({file.stat().st_size / 1e6:.1f} MB)")
+    data = file.read_bytes()
+    stage(f"parsing {fmt} and checking the written bank")
+    try:
+        done = read_bank(data, fmt=fmt, bank=bank, file=file.name, title=title)
+    except FormatError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    summary = done.summary()
+    for kind in ("errors", "skipped", "warnings"):
+        for note in summary[kind]:
+            typer.echo(f"{note['where']}: {kind.rstrip('s')}: {note['message']}", err=True)
+    if not done.ok:
+        typer.echo(f"{len(summary['errors'])} error(s): nothing written", err=True)
+        raise typer.Exit(1)
+    stage(f"writing {out / (bank + '.md')}")
+    write_bank_files(out, done)
+    types = ", ".join(f"{k} {v}" for k, v in summary["imported"].items())
+    typer.echo(f"imported {summary['questions']} question(s) ({types}) into {out / (bank + '.md')}; "
+               f"skipped {len(summary['skipped'])}, {len(summary['warnings'])} warning(s), "
+               f"{len(summary['assets'])} asset(s)")
+
+
+@content_cli.command("export")
+def content_export(
+    fmt: Annotated[str, typer.Option("--format", help="gift | moodle-xml | csv | apkg")],
+    out: Annotated[Path, typer.Option("--out", help="the file to write")],
+    bank: Annotated[str | None, typer.Option("--bank", help="one bank (default: every bank)")] = None,
+    instances: Annotated[int, typer.Option(min=1, max=100, help="drawn instances per generated item")] = 1,
+    directory: Annotated[Path | None, typer.Option("--content", help="content folder")] = None,
+) -> None:
+    """Export the loaded banks; generated items become INSTANCES drawn items each (no target format has a
+    parametric type), and every format carries Mianjing's own data so an import rebuilds the items."""
+    from app.formats import ImportNote
+    from app.formats.registry import FormatError, export_questions
+    from app.runtime.imports import bank_assets
+
+    directory = directory or get_settings().content_dir
+    content = _check_or_exit(directory)
+    banks = {b.id: b.title for b in content.banks}
+    if bank is not None and bank not in banks:
+        typer.echo(f"no bank {bank!r}; banks: {', '.join(sorted(banks))}", err=True)
+        raise typer.Exit(2)
+    questions = [q for q in content.questions if bank is None or q.bank == bank]
+    notes: list[ImportNote] = []
+    try:
+        data = export_questions(questions, fmt, bank_titles=banks, instances=instances, notes=notes,
+                                assets=bank_assets(directory))
+    except FormatError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    for note in notes:
+        typer.echo(f"{note.kind}: {note.message}", err=True)
+    out.write_bytes(data)
+    generated = sum(q.type == "generated" for q in questions)
+    note = f"; {generated} generated item(s) as {instances} drawn instance(s) each" if generated else ""
+    typer.echo(f"wrote {len(questions)} question(s) to {out} ({len(data) / 1e3:.0f} kB){note}")
 
 
 @content_cli.command("stats")

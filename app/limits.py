@@ -10,7 +10,8 @@ has passed the length and count caps, so it is bounded too:
   refuses it in text: path parameters and query values reach the database or are compared with what is
   in it). Lone surrogates cannot arrive this way: percent-decoding replaces invalid UTF-8 with U+FFFD;
 - a query parameter given twice on an /api route (?seed=1&seed=2 is ambiguous): 422;
-- a body larger than MIANJING_MAX_BODY_BYTES: 413, from Content-Length or while it streams in;
+- a body larger than MIANJING_MAX_BODY_BYTES (MIANJING_MAX_IMPORT_BYTES for a question file uploaded to the
+  admin import, IMPORT_PATHS): 413, from Content-Length or while it streams in;
 - a body that has not arrived MIANJING_REQUEST_READ_TIMEOUT_S after the head: 408, and the connection is
   closed.
 
@@ -46,6 +47,7 @@ class RequestLimits:
     """What one app accepts; the defaults are the settings' defaults (a model validated outside a request)."""
 
     max_body_bytes: int = Settings.model_fields["max_body_bytes"].default
+    max_import_bytes: int = Settings.model_fields["max_import_bytes"].default
     max_query_bytes: int = Settings.model_fields["max_query_bytes"].default
     max_query_params: int = Settings.model_fields["max_query_params"].default
     max_json_depth: int = Settings.model_fields["max_json_depth"].default
@@ -54,7 +56,8 @@ class RequestLimits:
 
     @classmethod
     def of(cls, settings: Settings) -> RequestLimits:
-        return cls(max_body_bytes=settings.max_body_bytes, max_query_bytes=settings.max_query_bytes,
+        return cls(max_body_bytes=settings.max_body_bytes, max_import_bytes=settings.max_import_bytes,
+                   max_query_bytes=settings.max_query_bytes,
                    max_query_params=settings.max_query_params, max_json_depth=settings.max_json_depth,
                    max_answer_chars=settings.max_answer_chars, read_timeout_s=settings.request_read_timeout_s)
 
@@ -62,6 +65,10 @@ class RequestLimits:
 # The limits of the app serving the current request (a context variable, so each request, and the threads
 # its route runs in, see its own app's).
 _DEFAULT_LIMITS = RequestLimits()
+# The routes that take a whole question file (app/api/imports.py, app/web/imports.py): the one place where a
+# body may be larger than a request needs anywhere else.
+IMPORT_PATHS = frozenset({"/api/v1/admin/imports", "/api/v1/admin/imports/publish", "/admin/imports/preview",
+                          "/admin/imports/publish"})
 current_limits: ContextVar[RequestLimits] = ContextVar("current_limits", default=_DEFAULT_LIMITS)
 
 
@@ -109,7 +116,7 @@ class RequestShapeLimits:
         return None
 
     async def _limit_body(self, scope: Scope, receive: Receive, send: Send) -> None:
-        max_bytes = self.limits.max_body_bytes
+        max_bytes = self.limits.max_import_bytes if scope.get("path") in IMPORT_PATHS else self.limits.max_body_bytes
         if scope.get("method") in ("GET", "HEAD", "OPTIONS"):  # no body to limit
             await self.app(scope, receive, send)
             return

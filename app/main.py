@@ -19,6 +19,7 @@ from app.api import (
     admin,
     auth,
     health,
+    imports,
     interviews,
     item_stats,
     marks,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(auth.router)
     app.include_router(interviews.router)
     app.include_router(admin.router)
+    app.include_router(imports.router)
     app.include_router(item_stats.admin_router)
     app.include_router(item_stats.router)
     app.include_router(me.router)
@@ -132,7 +134,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.add_middleware(RequestShapeLimits, limits=RequestLimits.of(settings))
     # --- web pages and security headers (app/web) ---
     from app.web import account as account_pages
-    from app.web import api_docs
+    from app.web import api_docs, content_assets
+    from app.web import imports as import_pages
     from app.web import item_stats as item_stats_pages
     from app.web import marks as mark_pages
     from app.web import mistakes as mistake_pages
@@ -149,6 +152,8 @@ def create_app(settings: Settings | None = None, *, content: Content | None = No
     app.include_router(scheduler_pages.router)
     app.include_router(mark_pages.router)
     app.include_router(item_stats_pages.router)
+    app.include_router(import_pages.router)
+    app.include_router(content_assets.router)
     app.add_middleware(SecurityHeaders)
     # --- end web ---
     log.info("content %s: %s", content.version, content.counts())

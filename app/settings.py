@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         "fair queueing over callers (app/fair_turns.py), so that a caller who keeps the worker busy waits behind "
         "those who do not; 0 switches it off")
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="requests with a larger body get 413")
+    max_import_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024,
+        description="a question file uploaded to the admin import (GIFT, Moodle XML, CSV) may be this large; "
+                    "every other request keeps MIANJING_MAX_BODY_BYTES")
     request_read_timeout_s: float = Field(
         default=10.0, gt=0, description="a request body that has not fully arrived this long after its headers is "
         "answered 408 and its connection closed")

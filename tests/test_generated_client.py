@@ -40,7 +40,7 @@ OPERATIONS = {
     "get_next_question", "reload_content", "list_reloads", "get_scheduler", "fit_scheduler",
     "list_bookmarks", "star_question", "unstar_question", "get_note", "put_note",
     "get_item_statistics", "report_problem", "list_my_question_reports", "list_my_reports", "get_my_report",
-    "list_problem_reports", "resolve_report",
+    "list_problem_reports", "resolve_report", "preview_import", "publish_import", "export_bank",
 }
 
 

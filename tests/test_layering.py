@@ -68,6 +68,9 @@ def violation(importer: str, imported: str) -> str | None:
         return "app.content imports only app.content and app.calculators"
     if within(importer, "app.scoring") and not within(imported, "app.scoring", "app.content", "app.calculators"):
         return "app.scoring imports only app.scoring, app.content and app.calculators"
+    if within(importer, "app.formats") and not within(imported, "app.formats", "app.scoring", "app.content",
+                                                       "app.calculators"):
+        return "app.formats is pure: it imports only app.formats, app.scoring, app.content and app.calculators"
     if within(importer, "app.stats"):
         return "app.stats is pure statistics: it imports nothing of the app"
     if within(importer, "app.judge") and within(imported, *SERVICES, "app.runtime", "app.api", "app.web", "app.db",
@@ -100,7 +103,7 @@ def test_every_import_runs_down_the_layers() -> None:
 def test_every_layer_is_checked() -> None:
     """The rules above would pass vacuously if a layer moved; each must still hold modules with imports."""
     names = [name for name, _ in app_modules()]
-    for layer in ("app.calculators", "app.content", "app.scoring", "app.stats", "app.runtime", "app.judge", *SERVICES,
+    for layer in ("app.calculators", "app.content", "app.scoring", "app.formats", "app.stats", "app.runtime", "app.judge", *SERVICES,
                   "app.api",
                   "app.web"):
         assert any(within(n, layer) for n in names), f"no modules in {layer}"
@@ -119,6 +122,8 @@ def test_every_layer_is_checked() -> None:
     ("app.runtime.store", "from app.practice import service", False),
     ("app.judge.engine", "from app.db import write_transaction", False),
     ("app.stats.items", "from app.content.model import Question", False),
+    ("app.formats.gift", "from app.runtime.store import ContentStore", False),
+    ("app.formats.registry", "def f():\n    from app.db import write_transaction", False),
     ("app.judge.server", "from app.api.deps import JudgeDep", False),
     ("app.practice.service", "from app.api import me", False),
     ("app.interviews.service", "import app.web.routes", False),

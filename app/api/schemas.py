@@ -717,6 +717,44 @@ class ReloadResult(BaseModel):
     seconds: float
 
 
+class ImportNotePublic(BaseModel):
+    where: str = Field(description="file:line:column, `file: row R, column C` (CSV), or the file")
+    line: int
+    column: int
+    row: int
+    field: str
+    message: str
+
+
+class ImportChanges(BaseModel):
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+
+class ImportPreviewResult(BaseModel):
+    """What an import would publish: counts per type, what is skipped and why, what is not carried."""
+
+    bank: str
+    format: str
+    file: str
+    ok: bool
+    imported: dict[str, int] = Field(description="questions per type")
+    questions: int
+    skipped: list[ImportNotePublic]
+    warnings: list[ImportNotePublic]
+    errors: list[dict[str, Any]] = Field(description="the file's errors and the content tree's, each with `where`")
+    assets: list[str]
+    digest: str | None = Field(description="what publish takes to publish exactly this preview; null when not ok")
+    changes: ImportChanges | None = Field(description="ids the publish adds, changes and removes")
+    markdown: str = Field(description="the bank as it would be written (content/FORMAT.md)")
+
+
+class ImportPublishResult(ReloadResult):
+    bank: str
+    digest: str
+
+
 class ReloadLogEntry(BaseModel):
     at: Timestamp
     actor: str

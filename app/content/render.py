@@ -18,6 +18,22 @@ _md = (
 )
 
 
+ASSET_PREFIX = "assets/"  # a bank's own files, written relative to the bank file (app/runtime/imports.py)
+ASSET_URL = "/content/"  # where app/web/content_assets.py serves banks/assets/
+
+
+def _asset_urls(state) -> None:
+    """Images a bank names as `assets/<bank>/<file>` are served from /content/assets/<bank>/<file>."""
+    for token in state.tokens:
+        for child in token.children or ():
+            src = child.attrGet("src") if child.type == "image" else None
+            if isinstance(src, str) and src.startswith(ASSET_PREFIX):
+                child.attrSet("src", ASSET_URL + src)
+
+
+_md.core.ruler.push("asset_urls", _asset_urls)
+
+
 @lru_cache(maxsize=50_000)
 def render_markdown(text: str) -> str:
     """Cached: questions are immutable and rendered on every view."""
