@@ -306,7 +306,11 @@ def test_mianjing_only_types_travel_in_the_extension(content):
     alone = {q.id: q for q in import_gift(plain, bank="x", file="k.gift").questions}
     shape = alone[kinds["shape"].id]
     assert shape.type == "short" and shape.accepted[0].text == "(" + ", ".join(map(str, kinds["shape"].answer)) + ")"
-    assert alone[kinds["code"].id].type == "open" and alone[kinds["open"].id].type == "open"
+    code = kinds["code"]
+    assert alone[code.id].type == "open" and alone[kinds["open"].id].type == "open"
+    assert alone[code.id].prompt.endswith("```python\n" + code.code.starter.rstrip("\n") + "\n```")
+    shown = text.split(f"[id:{code.id}]")[1].split("\n\n")[0].split("\n", 2)[2]  # the question, not its comments
+    assert code.code.reference.strip().splitlines()[-1].strip() not in shown
     assert alone[kinds["generated"].id].type in ("numeric", "short")
 
 

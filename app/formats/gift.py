@@ -21,7 +21,8 @@ and no Mianjing metadata (difficulty, topics, source, follow-ups…): those trav
 `// mianjing: {json}` right before the question (app/formats/extension.py; Moodle ignores comments), holding
 exactly what the GIFT text does not give back, so export -> import -> export is the identical text and a
 Mianjing -> GIFT -> Mianjing trip rebuilds every Question. A shape item is written as a short answer
-(its usual spellings), a code item and an open item as an essay `{}`. A generated item is written as
+(its usual spellings), an open item as an essay `{}`, a code item as an essay with its starter code under
+the text (its reference implementation and tests only in the extension). A generated item is written as
 `instances` drawn instances (seeds 1..instances, drawn by app/calculators as a practice check draws them),
 each a numeric or shape item, because GIFT has no parametric type: Moodle sees fixed numbers, a Mianjing
 import rebuilds the template from the extension of the first instance and leaves the other instances out.
@@ -920,7 +921,12 @@ def _body(q: Question) -> str:
         answers = _matching_body(q)
     elif q.type == "shape":
         answers = _short_body(_shape_spellings(tuple(q.answer)), q.explanation)
-    else:  # open, code: GIFT's essay
+    elif q.type == "code" and q.code is not None:
+        # GIFT's essay with the starter code under the text (as the Moodle XML writer does); the reference
+        # implementation and the tests are not shown, only carried in the extension for a Mianjing import
+        prompt = q.prompt + "\n\n```python\n" + q.code.starter.rstrip("\n") + "\n```"
+        return name + _text_with_answers(prompt, _essay_body(q.explanation))
+    else:  # open: GIFT's essay
         answers = _essay_body(q.explanation)
     return name + _text_with_answers(q.prompt, answers)
 
