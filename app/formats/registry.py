@@ -143,7 +143,7 @@ def export_questions(questions: Sequence[Question], fmt: str, *, bank_titles: Ma
         if notes is not None:  # (the GIFT writer reports nothing itself: every item is written, some as drawn)
             notes.extend(ImportNote("warning", f"{q.id}: GIFT 没有参数化题型，导出了 {instances} 个抽好的实例 / "
                                     "exported as drawn instances") for q in questions if q.type == "generated")
-        return export_gift(questions, instances=instances).encode()
+        return export_gift(questions, instances=instances, bank_titles=bank_titles).encode()
     if fmt == "moodle-xml":
         from app.formats.moodle_xml import export_moodle_xml
 
