@@ -28,10 +28,22 @@
     });
   }
 
-  // The answer in an answer form (interview or practice): an option key, a list of keys, or the text.
+  // A matching form's answer: {left: right} of the rows chosen, in the form's order; `initial`: as rendered.
+  function matchingOf(form, initial) {
+    var out = {};
+    form.querySelectorAll('select[name="right"]').forEach(function (s) {
+      var opt = Array.prototype.find.call(s.options, function (o) { return initial ? o.defaultSelected : o.selected; });
+      if (opt && opt.value) out[s.dataset.left] = opt.value;
+    });
+    return out;
+  }
+
+  // The answer in an answer form (interview or practice): an option key, a list of keys, {left: right} of a
+  // matching item, or the text.
   function answerOf(form) {
     var type = form.dataset.type;
-    if (type === "single") {
+    if (type === "matching") return matchingOf(form, false);
+    if (type === "single" || type === "truefalse") {
       var r = form.querySelector('input[name="choice"]:checked');
       return r ? r.value : null;
     }
@@ -49,7 +61,8 @@
     var chosen = Array.prototype.filter.call(form.querySelectorAll('input[name="choice"]'), function (c) {
       return c.defaultChecked;
     }).map(function (c) { return c.value; });
-    if (type === "single") return chosen.length ? chosen[0] : null;
+    if (type === "matching") return matchingOf(form, true);
+    if (type === "single" || type === "truefalse") return chosen.length ? chosen[0] : null;
     if (type === "multiple") return chosen;
     var t = form.querySelector('[name="text"]');
     return t ? t.defaultValue : null;
@@ -85,16 +98,17 @@
 
   function isEmpty(value) {
     return value === null || value === undefined || (typeof value === "string" && value.trim() === "") ||
-      (Array.isArray(value) && value.length === 0);
+      (Array.isArray(value) && value.length === 0) ||
+      (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0);
   }
 
   // Number key n picks option n of a choice form (toggles it for multiple choice); the input, or null.
   function pickOption(form, key) {
     var type = form.dataset.type;
-    if (type !== "single" && type !== "multiple") return null;
+    if (type !== "single" && type !== "multiple" && type !== "truefalse") return null;
     var opt = form.querySelector('input[name="choice"][data-index="' + key + '"]');
     if (!opt || opt.disabled) return null;
-    opt.checked = type === "single" ? true : !opt.checked;
+    opt.checked = type === "multiple" ? !opt.checked : true;
     opt.focus();
     return opt;
   }
@@ -143,7 +157,10 @@
 
     function applyAnswer(value) {
       if (!form || value === null || value === undefined) return;
-      if (type === "single" || type === "multiple") {
+      if (type === "matching") {
+        form.querySelectorAll('select[name="right"]').forEach(function (s) { s.value = value[s.dataset.left] || ""; });
+      } else if (type === "single" || type === "multiple" || type === "truefalse") {
+        if (value === true || value === false) value = value ? "T" : "F";  // a true/false answer sent as JSON
         var chosen = Array.isArray(value) ? value : [value];
         form.querySelectorAll('input[name="choice"]').forEach(function (c) { c.checked = chosen.indexOf(c.value) >= 0; });
       } else {
@@ -569,7 +586,7 @@
     var node = out.querySelector(".check-result");
     if (node) wireRating(node);
     if (window.htmx) window.htmx.process(out);  // the 纠错 form posts with htmx, as it does on the report
-    renderMath(out);
+    renderMath(form.parentNode);  // the result and the marked options now in the form (their feedback has math)
   }
 
   function checkPractice(form) {
@@ -618,7 +635,7 @@
         // Checked once: the answer is recorded, so the form is done; "next" brings the next question.
         form.dataset.checked = "1";
         form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
-        form.querySelectorAll("input, textarea").forEach(function (el) { el.readOnly = true; if (el.type === "radio" || el.type === "checkbox") el.disabled = true; });
+        form.querySelectorAll("input, textarea, select").forEach(function (el) { el.readOnly = true; if (el.type === "radio" || el.type === "checkbox" || el.tagName === "SELECT") el.disabled = true; });
         button.hidden = true;
         showResult(form, html);
         var next = document.querySelector("#question-slot .next-question");

@@ -111,3 +111,14 @@ def test_an_interview_asks_each_type_and_scores_it(client):
     by = {q["id"]: q for q in report["questions"]}
     assert by["t-essay"]["mistake"] is False  # graded by the rating alone: none given yet
     assert by["t-match"]["mistake"] is True
+
+
+def test_a_matching_answer_with_no_pair_chosen_is_unanswered(client):
+    h = guest(client)
+    state = client.post("/api/v1/interviews", json={"round": "types-round"}, headers=h).json()
+    r = client.put(f"/api/v1/interviews/{state['id']}/answers/4", json={"answer": {}}, headers=h)
+    assert r.status_code == 200, r.text
+    assert client.post(f"/api/v1/interviews/{state['id']}/finish", headers=h).status_code == 200
+    report = client.get(f"/api/v1/interviews/{state['id']}/report", headers=h).json()
+    match = next(q for q in report["questions"] if q["id"] == "t-match")
+    assert match["score"] == 0.0 and match["feedback"] == "未作答。"

@@ -748,6 +748,7 @@ RECOMPUTE_OUTSIDE: dict[str, Callable[[], object]] = {
     "adv-infonce-numeric": lambda: _info_nce(0.8, [0.2, 0.0, -0.4], 0.5),
     "clu-dbscan-core-numeric": lambda: _dbscan_core_count([1, 2, 3, 4, 8, 9, 10, 15], 1.5, 3),
     "clu-complete-linkage-numeric": lambda: _last_merge_height([0, 1, 3, 7], max),
+    "quick-num-fp16-max": lambda: float(torch.finfo(torch.float16).max),
     "clu-gmm-resp-numeric": lambda: _gmm_responsibility(1.5, [0, 2], [1, 1], [0.5, 0.5], 1),
     "clu-pca-recon-numeric": lambda: _pca_reconstruction_mse([[2, 2], [-2, -2], [1, -1], [-1, 1]], 1),
     "clu-color-quant-numeric": lambda: (512 * 512 * 24) / (512 * 512 * math.log2(16) + 16 * 24),

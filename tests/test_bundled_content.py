@@ -69,7 +69,7 @@ def test_self_introductions_and_reverse_questions_are_not_scored(content):
 
 def test_stated_answers_score_as_right(content):
     for q in content.questions:
-        if q.type in ("single", "multiple", "numeric", "shape"):
+        if q.type in ("single", "multiple", "numeric", "shape", "truefalse", "short", "matching"):
             result = check_answer(q, expected_answer(q))
             assert result.score == 1.0, (q.id, result.feedback)
 

@@ -123,6 +123,11 @@ CASES = {
                          "没有「### 配对」"),
     "pairs on a numeric item": (question("q1", "type: numeric\nanswer: 1\n" + BASE, PAIRS.format("- a -> b")),
                                 "### 配对", "没有「### 配对」"),
+    "short with a stray line": (question("q1", "type: short\n" + BASE, ACCEPTED.format("- a\n另外也可以写 b")),
+                                "另外也可以", "列表项"),
+    "matching with a stray line": (
+        question("q1", "type: matching\n" + BASE, PAIRS.format("- a -> 1\n- b -> 2\n- c -> 3\nd 配 4")), "d 配 4",
+        "列表项"),
     "matching without pairs": (question("q1", "type: matching\n" + BASE), "## q1", "配对"),
     "matching two pairs": (question("q1", "type: matching\n" + BASE, PAIRS.format("- a -> 1\n- b -> 2\n- -> 3")),
                            "### 配对", "至少需要 3 对"),

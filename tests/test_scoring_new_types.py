@@ -292,3 +292,18 @@ def test_no_regex_special_character_in_a_pattern_is_special():
     q = short(Accepted(text="a.b"), Accepted(text="(x)+", fraction=0.5))
     assert check_answer(q, "a.b").score == 1.0 and check_answer(q, "axb").score == 0.0
     assert check_answer(q, "(x)+").score == 0.5 and check_answer(q, "xx").score == 0.0
+
+
+def test_the_batch_grader_refuses_a_self_rated_item(tmp_path):
+    import json as _json
+    import shutil
+
+    from app.content.loader import load_content
+    from app.scoring.batch import grade_line
+    from tests.conftest import VALID
+
+    shutil.copytree(VALID, tmp_path / "c")
+    shutil.copy(TYPES_BANK, tmp_path / "c" / "banks" / "types.md")
+    content = load_content(tmp_path / "c")
+    out = grade_line(content, _json.dumps({"id": "t-essay", "answer": "讲了一个项目"}), 1)
+    assert "self-rated" in out["error"]

@@ -15,6 +15,7 @@ from app.api.schemas import (
     KeypointHit,
     MisconceptionFound,
     OptionPublic,
+    PairVerdict,
     QuestionPublic,
     Timestamp,
 )
@@ -148,6 +149,8 @@ class ReportQuestion(BaseModel):
     scored: bool = Field(default=True, description="false for an item asked but never marked (a "
                          "self-introduction, 反问): the answer as given, and no score, verdict, expected answer, "
                          "reference, explanation or self-rating; no part of any score")
+    self_rated: bool = Field(default=False, description="an open item without key points: graded by the "
+                             "self-rating alone (no key-point verdicts)")
     score: float | None = Field(description="0 to 1; null for an unscored item")
     correct: bool | None = Field(description="null for an unscored item")
     mistake: bool = Field(description="a mistake (错题): an objective item below full marks; an open item self-rated "
@@ -166,6 +169,11 @@ class ReportQuestion(BaseModel):
     self_rating: str | None
     judge: CodeVerdict | None = Field(default=None, description="code items: the per-case verdicts of the last "
                                       "autosaved source")
+    pairs: list[PairVerdict] | None = Field(default=None, description="matching items: one verdict per left item")
+    option_feedback_html: dict[str, str] = Field(
+        default_factory=dict, description="the author's feedback for each chosen option that has some, rendered")
+    answer_feedback_html: str | None = Field(
+        default=None, description="the feedback of the accepted answer a short or numeric answer matched, rendered")
     followup_of: str | None
 
 

@@ -502,35 +502,40 @@ def _truefalse(meta, sections, section_lines, block, fields, err) -> bool:
     return True
 
 
-def _list_items(text: str, first: int) -> list[tuple[int, str, str]]:
-    """The items of a list section with what the `  > ` lines under each say: (line, item text, feedback).
-    Lines that are neither (prose between items) are left out; the callers report what they need."""
+def _list_items(text: str, first: int, what: str,
+                err: Callable[[int, str], None]) -> tuple[list[tuple[int, str, str]], bool]:
+    """The items of a list section with what the `  > ` lines under each say: (line, item text, feedback), and
+    whether every other line is blank (anything else is reported: it would be silently dropped)."""
     items: list[tuple[int, str, str]] = []
+    ok = True
     for offset, raw in enumerate(text.split("\n")):
+        lineno = first + 1 + offset
         m = KEYPOINT_RE.match(raw)
         if m and not raw.startswith((" ", "\t")):
-            items.append((first + 1 + offset, m.group(1).strip(), ""))
+            items.append((lineno, m.group(1).strip(), ""))
             continue
         fm = STATEMENT_RE.match(raw)
         if fm and items:
-            lineno, body, feedback = items[-1]
-            items[-1] = (lineno, body, f"{feedback}\n{fm.group(1).rstrip()}" if feedback else fm.group(1).strip())
-    return items
+            at, body, feedback = items[-1]
+            items[-1] = (at, body, f"{feedback}\n{fm.group(1).rstrip()}" if feedback else fm.group(1).strip())
+        elif raw.strip():
+            err(lineno, f"「{what}」小节里每行应是 `- …` 列表项（或其下缩进的 `> 反馈`），这一行不是")
+            ok = False
+    return items, ok
 
 
 def _short(meta, sections, section_lines, block, fields, err) -> bool:
     case_sensitive = meta.get("case_sensitive", False)
-    ok = True
     if not isinstance(case_sensitive, bool):
         err(block.key_line("case_sensitive"), "case_sensitive 必须是 true 或 false")
-        ok = False
-        case_sensitive = False
+        return False
     text = sections.get("accepted")
     if text is None:
         err(block.line, "简答题缺少「### 可接受答案」小节（`- 答案`，可加 `(得分 50%)`）")
         return False
     accepted: list[Accepted] = []
-    for lineno, body, feedback in _list_items(text, section_lines["accepted.text"]):
+    items, ok = _list_items(text, section_lines["accepted.text"], "可接受答案", err)
+    for lineno, body, feedback in items:
         fraction = 1.0
         cm = CREDIT_RE.search(body)
         if cm:
@@ -576,8 +581,8 @@ def _matching(meta, sections, section_lines, block, fields, err) -> bool:
         err(block.line, "配对题缺少「### 配对」小节（`- 左边 -> 右边`，干扰项写 `- -> 右边`）")
         return False
     pairs: list[Pair] = []
-    ok = True
-    for lineno, body, feedback in _list_items(text, section_lines["pairs.text"]):
+    items, ok = _list_items(text, section_lines["pairs.text"], "配对", err)
+    for lineno, body, feedback in items:
         if PAIR_SEP not in body:
             err(lineno, f"配对应写成 `- 左边 -> 右边`，这里没有 `{PAIR_SEP}`")
             ok = False

@@ -41,7 +41,7 @@ from app.scoring.answers import AnswerFormatError, readable_answer
 from app.scoring.check import JudgeCode, check_answer, expected_answer, instance_for, open_text
 from app.scoring.code_verdicts import not_judged
 from app.scoring.open_grader import OpenGrade, grade_open
-from app.views import explanation_html, new_seed, question_view, reference_html
+from app.views import explanation_html, given_feedback_html, new_seed, question_view, reference_html
 from app.write_quotas import answer_size
 
 GRACE = timedelta(seconds=30)  # network latency and a last autosave at 00:00 must not lose an answer
@@ -246,7 +246,8 @@ def grade_open_answers(db: Session, interview: Interview, grader: OpenGrader) ->
     jobs = []
     for item in interview.plan["items"]:
         row = answers.get(item["position"])
-        if item["question"]["type"] != "open" or row is None:
+        # A self-rated item has no key points: nothing for a grader to do.
+        if item["question"]["type"] != "open" or item["question"].get("self_rated") or row is None:
             continue
         try:
             jobs.append((from_snapshot(item["question"]), open_text(row.answer)))
@@ -425,7 +426,7 @@ def finish(*, db: Session, interview: Interview, now: datetime, graded: GradedAn
 
 def _score(item: dict[str, Any], answer: Any, graded: GradedAnswers = BUILTIN_GRADES) -> dict[str, Any]:
     q = from_snapshot(item["question"])
-    answered = not (answer is None or answer == "" or answer == [])
+    answered = not (answer is None or answer == "" or answer == [] or answer == {})  # {}: no pair chosen
     if not q.scored:  # nothing to mark and nothing to reveal: no score, no verdict, no expected answer
         return {"score": None, "correct": None, "feedback": "", "details": {}, "answered": answered,
                 "expected": None, "scored": False}
@@ -634,14 +635,15 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
         entry = {
             "position": item["position"], "section": item["section"], "id": q.id, "type": q.type,
             "title": q.title, "prompt_html": view["prompt_html"], "options": view["options"], "topics": list(q.topics),
-            "answer": answer, "answer_unreadable": unreadable, "scored": q.scored,
+            "answer": answer, "answer_unreadable": unreadable, "scored": q.scored, "self_rated": q.self_rated,
             "time_spent_seconds": outcome.spent_seconds, "followup_of": item["followup_of"],
         }
         if not q.scored:  # the answer as it was given, and nothing that marks or reveals
             questions.append({**entry, "score": None, "correct": None, "mistake": False, "feedback": "",
                               "expected": None, "reference_html": None, "explanation_html": "", "keypoints": None,
                               "misconceptions": None, "grader": None, "codes": [], "self_rating": None,
-                              "judge": None})
+                              "judge": None, "pairs": None, "option_feedback_html": {},
+                              "answer_feedback_html": None})
             continue
         questions.append({
             **entry,
@@ -655,6 +657,8 @@ def report(interview: Interview, answers: dict[int, InterviewAnswer]) -> dict[st
             "codes": result.get("codes", []),
             "self_rating": outcome.self_rating,
             "judge": (result.get("details") or {}).get("judge") if q.type == "code" else None,
+            "pairs": (result.get("details") or {}).get("pairs") if q.type == "matching" else None,
+            **given_feedback_html(result.get("details") or {}),
         })
     summary = summarize(interview.plan["sections"], outcomes, interview.plan.get("duration"))
     return {

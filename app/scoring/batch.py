@@ -39,6 +39,8 @@ def grade_line(content: Content, line: str, number: int, grade: GradeOpen = grad
         return {**item, "line": number, "error": f"no question with id {qid!r}"}
     if q.type != "open":
         return {**item, "line": number, "error": f"{qid} is a {q.type} item, not an open one"}
+    if q.self_rated:
+        return {**item, "line": number, "error": f"{qid} is self-rated: it has no key points to grade by"}
     if not isinstance(answer, str):
         return {**item, "line": number, "error": "\"answer\" must be a string"}
     result = check_answer(q, answer, grade=grade)

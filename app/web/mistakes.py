@@ -19,6 +19,7 @@ from app.practice.service import PracticeFilters
 from app.scoring.check import instance_for
 from app.views import explanation_html, question_view, reference_html
 from app.web.practice_views import (
+    CHOICE_TYPES,
     answer_text,
     chosen_keys,
     filter_choices,
@@ -56,8 +57,8 @@ def _shown(content: Content, item: dict[str, Any], tz: Any) -> dict[str, Any]:
             "expected_text": answer_text(item["expected"]) if q.type not in ("open", "code") else "",
             "reference_html": reference_html(q), "explanation_html": explanation_html(q, seed, inst),
             "prompt_html": view["prompt_html"],
-            "options": marked_options(view["options"], chosen_keys(wrong["answer"]), item["expected"])
-            if q.type in ("single", "multiple") else [],
+            "options": marked_options(view["options"], chosen_keys(wrong["answer"], q.type), item["expected"])
+            if q.type in CHOICE_TYPES else [],
             "last_wrong_at": local_time(wrong["created_at"], tz), "cleared_at": local_time(item["cleared_at"], tz),
             "round_titles": [content.rounds_by_id[r].title if r in content.rounds_by_id else r for r in item["rounds"]],
             "redo": practice_url(PracticeFilters(mistakes=item["cleared_at"] is None), first=q.id)}

@@ -150,6 +150,7 @@ def skip_entry(value: str) -> tuple[str, int | None]:
 def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: ContentDep, now: NowDep,
           quotas: WriteQuotasDep, address: AddressDep,
           text: Annotated[Text | None, Form()] = None, choice: Annotated[list[Text] | None, Form()] = None,
+          left: Annotated[list[Text] | None, Form()] = None, right: Annotated[list[Text] | None, Form()] = None,
           seed: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None) -> Response:
     """Score the practice or review form's answer and render the result; 422 for an answer the API would
     refuse too (longer than MIANJING_MAX_ANSWER_CHARS, say) or a generated item without its seed, and, as a
@@ -160,7 +161,7 @@ def check(question_id: str, visitor: VisitorDep, db: SessionDep, content: Conten
         raise NotFound(f"no question with id {question_id!r}")
     if q.type == "generated" and seed is None:
         raise AppError("this is a generated question: send the instance's seed with the answer", status_code=422)
-    answer = form_answer(q.type, text, choice or [])
+    answer = form_answer(q.type, text, choice or [], left or [], right or [])
     settings = visitor.request.app.state.settings
     if problem := answer_problem(answer, max_depth=settings.max_json_depth, max_chars=settings.max_answer_chars):
         raise AppError(f"the answer {problem}", status_code=422)

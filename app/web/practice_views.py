@@ -11,13 +11,15 @@ from urllib.parse import urlencode
 from app.calculators import Instance
 from app.content.loader import Content
 from app.content.model import QUESTION_TYPES, Question
+from app.content.render import render_markdown
 from app.practice.service import PracticeFilters
-from app.scoring.answers import AnswerFormatError, parse_choice
+from app.scoring.answers import AnswerFormatError, parse_choice, parse_truefalse
 from app.scoring.check import CheckResult
-from app.views import explanation_html, option_views, reference_html
+from app.views import explanation_html, given_feedback_html, option_views, reference_html
 from app.web.charts import bar_chart, calendar_heatmap, heatmap_start
 from app.web.verdicts import open_verdicts
 
+CHOICE_TYPES = ("single", "multiple", "truefalse")  # answered by ticking options (true/false: T and F)
 MAX_VALUES = 64  # more checkboxes than the banks and topics there are: a hand-made URL, cut short
 MAX_VALUE_LEN = 64
 HEATMAP_WEEKS = 52
@@ -111,13 +113,17 @@ def reason_topics(view: Mapping[str, Any]) -> list[str]:
     return [t for t in view["topics"] if t in weak]
 
 
-def form_answer(qtype: str, text: str | None, choices: Sequence[str]) -> Any:
-    """The answer a practice form sends (its `choice` boxes or its `text` field) in the shape the check of
-    the API takes: an option key, a list of keys, or the text."""
-    if qtype == "single":
+def form_answer(qtype: str, text: str | None, choices: Sequence[str], lefts: Sequence[str] = (),
+                rights: Sequence[str] = ()) -> Any:
+    """The answer a practice form sends (its `choice` boxes, its `text` field, or a matching item's `left` and
+    `right` fields, one pair per row) in the shape the check of the API takes: an option key, a list of keys,
+    the text, or {left: right} of the rows answered."""
+    if qtype in ("single", "truefalse"):
         return choices[0] if len(choices) == 1 else list(choices)  # several: the scoring says "one only"
     if qtype == "multiple":
         return list(choices)
+    if qtype == "matching":
+        return {left: right for left, right in zip(lefts, rights, strict=False) if right}
     return text or ""
 
 
@@ -125,6 +131,10 @@ def answer_text(value: Any) -> str:
     """An answer or an expected value as one line of text ("A, C", "128", "(1, 64, 56, 56)")."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):  # a matching answer
+        return "；".join(f"{k} → {v}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     if isinstance(value, float) and value.is_integer():
@@ -132,23 +142,47 @@ def answer_text(value: Any) -> str:
     return str(value)
 
 
-def marked_options(options: Sequence[Mapping[str, Any]], chosen: Any, correct: Any) -> list[dict[str, Any]]:
+def marked_options(options: Sequence[Mapping[str, Any]], chosen: Any, correct: Any,
+                   feedback_html: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """A choice item's options, each with whether the candidate chose it and whether it is right: what the ✓
-    and ✗ beside each option say after a check and in the report. `chosen` and `correct`: a key or keys."""
+    and ✗ beside each option say after a check and in the report. `chosen` and `correct`: a key or keys (a
+    true/false item's `correct` is its boolean); `feedback_html`: the author's feedback of the chosen ones."""
+    if isinstance(correct, bool):
+        correct = "T" if correct else "F"
+
     def keys(value: Any) -> set[str]:
         values = value if isinstance(value, list | tuple) else ([] if value is None else [value])
         return {str(v).strip().upper() for v in values}
 
     picked, right = keys(chosen), keys(correct)
-    return [{**o, "chosen": o["key"].upper() in picked, "correct": o["key"].upper() in right} for o in options]
+    return [{**o, "chosen": o["key"].upper() in picked, "correct": o["key"].upper() in right,
+             "feedback_html": (feedback_html or {}).get(o["key"].upper())} for o in options]
 
 
-def chosen_keys(answer: Any) -> tuple[str, ...]:
-    """The option keys a stored choice answer names, as the scoring reads them; none if it reads none."""
+def shown_pairs(rows: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """A matching item's per-left verdicts with their texts rendered, as the check result and the report show
+    them."""
+    if rows is None:
+        return None
+    return [{**r, "left_html": render_markdown(str(r.get("left", ""))),
+             "given_html": render_markdown(r["given"]) if isinstance(r.get("given"), str) else None,
+             "expected_html": render_markdown(str(r.get("expected", "")))} for r in rows]
+
+
+def expected_words(qtype: str, expected: Any, t: Callable[..., str]) -> str:
+    """The expected answer in words: a true/false item's in the reader's language, else answer_text."""
+    if qtype == "truefalse" and isinstance(expected, bool):
+        return t("tf_true") if expected else t("tf_false")
+    return answer_text(expected)
+
+
+def chosen_keys(answer: Any, qtype: str = "single") -> tuple[str, ...]:
+    """The option keys a stored choice answer names, as the scoring reads them (a true/false answer as T or
+    F); none if it reads none."""
     if answer is None:
         return ()
     try:
-        return parse_choice(answer)
+        return (parse_truefalse(answer),) if qtype == "truefalse" else parse_choice(answer)
     except AnswerFormatError:
         return ()
 
@@ -158,16 +192,22 @@ def check_view(question: Question, result: CheckResult, *, seed: int | None, ins
     """The context of templates/_check_result.html for one checked answer (review: what record_check said
     for a signed-in visitor)."""
     is_open = question.type == "open"
+    given = given_feedback_html(result.details)
     return {
         "qid": question.id, "open": is_open, "score": result.score, "correct": result.correct,
         "feedback": result.feedback,
-        "verdicts": open_verdicts(result.details, result.codes, t) if is_open else None,
-        # A choice item's options marked in place (static/app.js swaps them for the form's own).
+        # A self-rated item has no key points: no verdict table, only the reference and the rating.
+        "verdicts": open_verdicts(result.details, result.codes, t) if is_open and not question.self_rated else None,
+        "self_rated": question.self_rated,
+        # A choice item's options marked in place, with the feedback of the chosen ones (static/app.js swaps
+        # them for the form's own).
         "choices": {"type": question.type, "options": marked_options(
-            option_views(question), result.details.get("chosen", ()), result.expected)}
-        if question.type in ("single", "multiple") else None,
+            option_views(question), result.details.get("chosen", ()), result.expected, given["option_feedback_html"])}
+        if question.type in CHOICE_TYPES else None,
+        "answer_feedback_html": given["answer_feedback_html"],
+        "pairs": shown_pairs(result.details.get("pairs")) if question.type == "matching" else None,
         "reference_html": reference_html(question),
-        "expected_text": answer_text(result.expected),
+        "expected_text": expected_words(question.type, result.expected, t),
         "explanation_html": explanation_html(question, seed, inst),
         "review": {**review, "due_text": local_time(review["due"], tz)} if review else None,  # due: None while
         # an open answer waits for the candidate's rating

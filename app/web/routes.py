@@ -52,7 +52,15 @@ from app.web import report_views
 from app.web.charts import bar_chart, line_chart
 from app.web.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, translator
 from app.web.mark_views import marks_for
-from app.web.practice_views import answer_text, chosen_keys, local_time, marked_options
+from app.web.practice_views import (
+    CHOICE_TYPES,
+    answer_text,
+    chosen_keys,
+    expected_words,
+    local_time,
+    marked_options,
+    shown_pairs,
+)
 from app.web.verdicts import open_verdicts
 
 HISTORY_PAGE = DEFAULT_LIMIT  # interviews per /history page, as the API's default page
@@ -309,7 +317,9 @@ def _interview_context(visitor: Visitor, interview: Interview) -> dict[str, Any]
     view = service.frozen_view(interview.content_version, item)
     section = interview.plan["sections"][item["section"]]
     answers = service.answers_by_position(visitor.db, interview)
-    answered = {p for p, r in answers.items() if r.answer not in (None, "", [])}
+    answered = {p for p, r in answers.items() if r.answer not in (None, "", [], {})}
+    # A description asks nothing: never "unanswered", never where 跳过 leads.
+    answered |= {it["position"] for it in items if it["question"]["type"] == "description"}
     current, _ = service.shown_answer(answers.get(pos))
     nav = []
     for it in items:
@@ -323,8 +333,10 @@ def _interview_context(visitor: Visitor, interview: Interview) -> dict[str, Any]
         "interview": interview, "pos": pos, "total": len(items), "q": view,
         "section": section, "section_index": item["section"], "guidance_html": render_markdown(section["guidance"]),
         "followup": item["followup_of"] is not None, "current": current,
-        "current_list": current if isinstance(current, list) else ([current] if current else []),
-        "current_text": "" if current is None or isinstance(current, list) else str(current),
+        "current_list": list(chosen_keys(current, "truefalse")) if view["type"] == "truefalse"
+        else (current if isinstance(current, list) else ([current] if current else [])),
+        "current_text": "" if current is None or isinstance(current, list | dict) else str(current),
+        "current_map": current if isinstance(current, dict) else {},  # a matching answer
         "nav": nav, "skip_to": skip_to,
         "deadline": interview.deadline.isoformat(), "server_now": visitor.now.isoformat(),
     }
@@ -371,11 +383,14 @@ def _render_report(visitor: Visitor, db: Session, interview: Interview, *, share
         qd["answer_text"] = answer_text(qd["answer"])
         if not qd["scored"]:
             continue  # shown as given: nothing marked, nothing revealed
-        qd["expected_text"] = answer_text(qd["expected"])
-        if qd["type"] in ("single", "multiple"):
-            qd["options"] = marked_options(qd["options"], chosen_keys(qd["answer"]), qd["expected"])
+        qd["expected_text"] = expected_words(qd["type"], qd["expected"], t)
+        if qd["type"] in CHOICE_TYPES:
+            qd["options"] = marked_options(qd["options"], chosen_keys(qd["answer"], qd["type"]), qd["expected"],
+                                           qd.get("option_feedback_html"))
+        qd["pairs"] = shown_pairs(qd.get("pairs"))
+        # A self-rated item (no key points) has no verdict table: the reference and the rating are all.
         qd["verdicts"] = open_verdicts({"keypoints": qd["keypoints"], "misconceptions": qd["misconceptions"]},
-                                       qd["codes"], t) if qd["type"] == "open" else None
+                                       qd["codes"], t) if qd["type"] == "open" and not qd["self_rated"] else None
     share_url = str(visitor.request.base_url).rstrip("/") + f"/shared/{interview.share_token}" \
         if interview.share_token and not shared else None
     wrong_only = report_views.only_wrong(visitor.request.query_params)
