@@ -74,12 +74,17 @@ def content_import(
 
     stage(f"reading {file} ({file.stat().st_size / 1e6:.1f} MB)")
     data = file.read_bytes()
-    stage(f"parsing {fmt} and checking the written bank")
+    stage(f"parsing {fmt}")
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"\r  {done:,}/{total:,} question blocks parsed", err=True, nl=done == total)
+
     try:
-        done = read_bank(data, fmt=fmt, bank=bank, file=file.name, title=title)
+        done = read_bank(data, fmt=fmt, bank=bank, file=file.name, title=title, progress=progress)
     except FormatError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    stage("written as markdown and checked")
     summary = done.summary()
     for kind in ("errors", "skipped", "warnings"):
         for note in summary[kind]:

@@ -131,6 +131,9 @@ CASES = {
     "matching without pairs": (question("q1", "type: matching\n" + BASE), "## q1", "配对"),
     "matching two pairs": (question("q1", "type: matching\n" + BASE, PAIRS.format("- a -> 1\n- b -> 2\n- -> 3")),
                            "### 配对", "至少需要 3 对"),
+    "matching one pair, imported": (
+        question("q1", "type: matching\nimported_from: gift:x.gift\n" + BASE, PAIRS.format("- a -> 1\n- -> 3")),
+        "### 配对", "至少需要 2 对"),
     "matching duplicate left": (
         question("q1", "type: matching\n" + BASE, PAIRS.format("- a -> 1\n- b -> 2\n- a -> 3\n- c -> 4")),
         "- a -> 3", "左边「a」重复"),
@@ -218,6 +221,12 @@ def test_an_imported_item_may_have_no_explanation():
     q = parsed(HEAD + question("q1", "type: truefalse\nanswer: true\nimported_from: 'gift:a.gift'\n" + BASE,
                                "题干\n"))["q1"]
     assert q.explanation == "" and q.imported_from == "gift:a.gift"
+
+
+def test_an_imported_matching_item_may_pair_two():
+    q = parsed(HEAD + question("q1", "type: matching\nimported_from: 'gift:a.gift'\n" + BASE,
+                               "题干\n\n" + PAIRS.format("- a -> 1\n- b -> 2")))["q1"]
+    assert [p.left for p in q.pairs] == ["a", "b"]
 
 
 def test_descriptions_are_drawn_only_by_a_rule_that_asks_for_them(tmp_path):

@@ -69,7 +69,7 @@ def test_a_gift_file_previews_publishes_and_scores(admin_client, content_dir):
     assert body["ok"] and body["questions"] == 6
     assert body["imported"] == {"matching": 1, "numeric": 1, "open": 1, "short": 1, "single": 1, "truefalse": 1}
     assert len(body["changes"]["added"]) == 6 and body["changes"]["removed"] == []
-    assert body["markdown"].startswith("---\nid: imported\n") and "## imported-bn-infer" in body["markdown"]
+    assert body["markdown"].startswith("---\nid: \"imported\"\n") and "## imported-bn-infer" in body["markdown"]
     assert not (content_dir / "banks" / "imported.md").exists()  # a preview changes nothing
     assert admin_client.get("/readyz").json()["content_version"] == before
 

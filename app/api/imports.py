@@ -29,6 +29,7 @@ ExportFormat = Annotated[str, Query(pattern="^(" + "|".join(EXPORT_FORMATS) + ")
 BankName = Annotated[str, Query(pattern=ID_RE.pattern, max_length=64, description="the bank's id")]
 FileName = Annotated[str, Query(max_length=200, description="the uploaded file's name, for messages")]
 Title = Annotated[str | None, Query(max_length=200, description="the bank's title (default: its id)")]
+# (An empty body is an empty file, refused by the import with the reason like any other file.)
 FileBody = Annotated[bytes, Body(media_type="application/octet-stream",
                                  description="the file itself, at most MIANJING_MAX_IMPORT_BYTES")]
 
@@ -41,10 +42,10 @@ def _read(data: bytes, fmt: str, bank: str, file: str, title: str | None):
 
 
 @router.post("/imports", response_model=ImportPreviewResult, operation_id="preview_import",
-             responses={**errors(413), 422: {"model": ImportPreviewResult,
-                                             "description": "the file does not import: every error, nothing changed"}})
-def preview_import(request: Request, content: ContentDep, data: FileBody, format: ImportFormat, bank: BankName,
-                   file: FileName = "upload", title: Title = None) -> JSONResponse:
+             responses=errors(413, e422="the file does not import: `detail`, every error in `errors`, and the "
+                                        "preview's other fields as on 200; nothing changed"))
+def preview_import(request: Request, content: ContentDep, format: ImportFormat, bank: BankName,
+                   data: FileBody = b"", file: FileName = "upload", title: Title = None) -> JSONResponse:
     """Read the file as bank `bank` and check it with the whole content tree (a clash of ids with another
     bank is found here): what would be imported per type, what is skipped and why, every warning, the bank's
     markdown and the added/changed/removed ids. Nothing changes; publish with the `digest`."""
@@ -54,9 +55,9 @@ def preview_import(request: Request, content: ContentDep, data: FileBody, format
 
 
 @router.post("/imports/publish", response_model=ImportPublishResult, operation_id="publish_import",
-             responses={**errors(413, e409="not the previewed import: preview it again"),
-                        422: {"model": ImportPreviewResult, "description": "the file or the tree does not load"}})
-def publish(request: Request, db: SessionDep, data: FileBody, format: ImportFormat, bank: BankName,
+             responses=errors(413, e409="not the previewed import: preview it again",
+                              e422="the file or the tree does not load: every error; the folder is as it was"))
+def publish(request: Request, db: SessionDep, format: ImportFormat, bank: BankName, data: FileBody = b"",
             digest: Annotated[str | None, Query(max_length=64, description="the preview's digest")] = None,
             file: FileName = "upload", title: Title = None) -> JSONResponse:
     """Import the file again, write bank `bank` into the content folder and publish the tree (every worker

@@ -748,6 +748,7 @@ class ImportPreviewResult(BaseModel):
     digest: str | None = Field(description="what publish takes to publish exactly this preview; null when not ok")
     changes: ImportChanges | None = Field(description="ids the publish adds, changes and removes")
     markdown: str = Field(description="the bank as it would be written (content/FORMAT.md)")
+    detail: str | None = Field(default=None, description="on a 422: what went wrong, in a sentence")
 
 
 class ImportPublishResult(ReloadResult):

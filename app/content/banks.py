@@ -575,6 +575,12 @@ def _short(meta, sections, section_lines, block, fields, err) -> bool:
     return ok
 
 
+# A matching item of ours pairs at least three; one imported keeps Moodle's own minimum (its GIFT reader and
+# its matching question take two, and Moodle's own GIFT examples have a two-pair one): kept, not skipped.
+MIN_PAIRS = 3
+MIN_IMPORTED_PAIRS = 2
+
+
 def _matching(meta, sections, section_lines, block, fields, err) -> bool:
     text = sections.get("pairs")
     if text is None:
@@ -601,8 +607,9 @@ def _matching(meta, sections, section_lines, block, fields, err) -> bool:
             continue
         pairs.append(Pair(left, right))
     lefts = [p for p in pairs if p.left]
-    if ok and len(lefts) < 3:
-        err(section_lines["pairs"], f"配对题至少需要 3 对（左边不为空），这里有 {len(lefts)} 对")
+    least = MIN_IMPORTED_PAIRS if meta.get("imported_from") else MIN_PAIRS
+    if ok and len(lefts) < least:
+        err(section_lines["pairs"], f"配对题至少需要 {least} 对（左边不为空），这里有 {len(lefts)} 对")
         ok = False
     fields["pairs"] = tuple(pairs)
     return ok

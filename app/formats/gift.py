@@ -21,8 +21,9 @@ and no Mianjing metadata (difficulty, topics, source, follow-ups…): those trav
 `// mianjing: {json}` right before the question (app/formats/extension.py; Moodle ignores comments), holding
 exactly what the GIFT text does not give back, so export -> import -> export is the identical text and a
 Mianjing -> GIFT -> Mianjing trip rebuilds every Question. A shape item is written as a short answer
-(its usual spellings), a code item and an open item as an essay `{}`. A generated item is written as
-`instances` drawn instances (seeds 1..instances, app/calculators through app/scoring/check.instance_for),
+(its usual spellings), an open item as an essay `{}`, a code item as an essay with its starter code under
+the text (its reference implementation and tests only in the extension). A generated item is written as
+`instances` drawn instances (seeds 1..instances, drawn by app/calculators as a practice check draws them),
 each a numeric or shape item, because GIFT has no parametric type: Moodle sees fixed numbers, a Mianjing
 import rebuilds the template from the extension of the first instance and leaves the other instances out.
 """
@@ -33,16 +34,18 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from app.content.banks import fill_template
+from app.calculators import draw
+from app.content.banks import MIN_IMPORTED_PAIRS, fill_template, numeric_accepts
 from app.content.model import Accepted, Option, Pair, Question
+from app.content.short_answers import expected_text, first_match
 from app.formats import ImportNote, ImportResult
 from app.formats.extension import ExtensionError, from_extension, to_extension
 from app.formats.ids import given_id, question_id
@@ -167,10 +170,6 @@ def _fmt_of(tok: Token) -> str:
     return tok.value.strip()[1:-1]
 
 
-class _Title(str):
-    """A title, told apart from the question text (also a str) by its type."""
-
-
 @dataclass(slots=True)
 class _Fb:
     text: _Text | None  # one `#…` part (None when nothing follows the `#`)
@@ -187,19 +186,8 @@ class _Build(Transformer):
     def category(self, children: list[Token]) -> str:
         return children[0].value[len("$CATEGORY:"):]
 
-    def title(self, children: list[Token]) -> _Title:
-        return _Title(_unescape(children[1].value) if len(children) == 3 else "")
-
-    def text(self, children: list[Token]) -> str:
-        return _unescape(children[0].value)
-
-    tail = text
-
-    def atext(self, children: list[Token]) -> _Text:
-        first = children[0]
-        if first.type == "FORMAT":
-            return _Text(_fmt_of(first), _unescape(children[1].value) if len(children) > 1 else "", first)
-        return _Text(None, _unescape(first.value), first)
+    def formatted(self, children: list[Token]) -> _Text:
+        return _Text(_fmt_of(children[0]), _unescape(children[1].value) if len(children) > 1 else "", children[0])
 
     @staticmethod
     def _more(children: list[Any]) -> _Text | None:
@@ -208,6 +196,8 @@ class _Build(Transformer):
         if not rest:
             return None
         first = rest[0]
+        if len(rest) == 1 and not isinstance(first, _Text):
+            return _Text(None, _unescape(first.value), first) if first.type == "ATEXT" else _Text(None, first.value, first)
         fmt = first.fmt if isinstance(first, _Text) else None
         text = "".join(c.text if isinstance(c, _Text) else _unescape(c.value) if c.type == "ATEXT" else c.value
                        for c in rest)
@@ -222,9 +212,6 @@ class _Build(Transformer):
     def pair(self, children: list[Any]) -> tuple[str, _Text | None]:
         return children[0].value, self._more(children)
 
-    def marker(self, children: list[Token]) -> Token:
-        return children[0]
-
     def _answer(self, marker: str, children: list[Any], token: Token | None) -> _Answer:
         answer = _Answer(marker, None, "", None, None, None, [], token)
         for child in children:
@@ -235,6 +222,9 @@ class _Build(Transformer):
             elif isinstance(child, _Text):
                 answer.text = child
                 answer.token = answer.token or child.token
+            elif isinstance(child, Token) and child.type == "ATEXT":
+                answer.text = _Text(None, _unescape(child.value), child)
+                answer.token = answer.token or child
             elif isinstance(child, tuple):
                 answer.arrow, answer.right = child
             elif isinstance(child, _Fb):
@@ -246,7 +236,12 @@ class _Build(Transformer):
 
     def item(self, children: list[Any]) -> _Answer:
         marker = children[0]
-        return self._answer(marker.value.strip(), children[1:], marker)
+        answer = self._answer(marker.value[0], children[1:], marker)
+        weight = marker.value[1:].strip(_TRIM)
+        if weight:
+            answer.weight_raw = weight
+            answer.weight = float(weight[1:-1]) / 100
+        return answer
 
     def _answers(self, numeric: bool, children: list[Any]) -> _Answers:
         # Moodle drops a first answer that is only white space (`{ =a}` has one answer).
@@ -265,17 +260,17 @@ class _Build(Transformer):
     def question(self, children: list[Any]) -> _Parsed:
         parsed = _Parsed(None, None, "", None, None)
         for child in children:
-            if isinstance(child, _Title):
-                parsed.title = str(child)
-            elif isinstance(child, Token) and child.type == "FORMAT":
-                parsed.fmt = _fmt_of(child)
-            elif isinstance(child, _Answers):
+            if isinstance(child, _Answers):
                 parsed.answers = child
-            elif isinstance(child, str):
-                if parsed.answers is not None:
-                    parsed.tail = child
+            elif child.type == "QTEXT":
+                if parsed.answers is None:
+                    parsed.text = _unescape(child.value)
                 else:
-                    parsed.text = child
+                    parsed.tail = _unescape(child.value)
+            elif child.type == "TITLE":
+                parsed.title = _unescape(child.value.rstrip(_TRIM)[2:-2])
+            else:  # FORMAT
+                parsed.fmt = _fmt_of(child)
         return parsed
 
 
@@ -346,18 +341,35 @@ def _text_node(text: str) -> str:
     """What markdownify makes of HTML without tags or entities (one text node), without building a soup:
     white space around line ends becomes one line end, runs of spaces one space, `*` and `_` escaped."""
     text = _SPACE.sub(" ", _NEWLINE_SPACE.sub("\n", text))
-    return text.replace("*", "\\*").replace("_", "\\_").strip()
+    # markdownify's own trimming of a text node at the edges of a block: ASCII space before, any space after
+    return text.replace("*", "\\*").replace("_", "\\_").lstrip(" \t\r\n").rstrip()
+
+
+# Moodle's editors wrap plain text in paragraphs (`<p dir="ltr" style="text-align: left;">…</p>`): most HTML in
+# a Moodle export is only that, and is converted here as markdownify would (tests/test_gift.py checks it
+# against markdownify) without building a soup, which costs half a millisecond a fragment.
+_PARAGRAPHS = re.compile(r"\s*(?:<p(?:\s[^<>]*)?>[^<&]*</p>\s*)+")
+_PARAGRAPH = re.compile(r"<p(?:\s[^<>]*)?>([^<&]*)</p>")
+
+
+def _paragraphs(html: str) -> str | None:
+    """markdownify's result for HTML that is only paragraphs of plain text; None for anything else."""
+    if not _PARAGRAPHS.fullmatch(html):
+        return None
+    return "\n\n".join(part for part in (_text_node(m.group(1)) for m in _PARAGRAPH.finditer(html)) if part)
 
 
 @functools.lru_cache(maxsize=8192)
 def _markdownify(html: str) -> str:
     text, spans = _protect_math(html)
-    if "<" in text or "&" in text:
+    if "<" not in text and "&" not in text:
+        text = _text_node(text).strip()
+    elif (simple := _paragraphs(text)) is not None:
+        text = simple.strip()
+    else:
         from markdownify import markdownify
 
         text = markdownify(text, heading_style="ATX", bullets="-").strip()
-    else:
-        text = _text_node(text)
     for n, span in enumerate(spans):
         text = text.replace(f"{_MATH_MARK}{n}X", span, 1)
     return text
@@ -563,8 +575,18 @@ def _short(items: list[_Answer], qfmt: str | None, common: dict[str, Any]) -> Qu
         if not 0 <= fraction <= 1:
             raise _Skip(f"答案「{text}」的得分 {fraction:.0%} 不在 0..100% (a weight outside 0..100%)")
         accepted.append(Accepted(text=text, fraction=fraction, feedback=_feedback(a, qfmt)))
-    if not any(a.fraction >= _FULL for a in accepted):
+    texts = [a.text for a in accepted]
+    if len(set(texts)) != len(texts):
+        raise _Skip("简答题有重复的答案 (an answer is listed twice)")
+    best = next((a for a in accepted if a.fraction == 1), None)
+    if best is None:
         raise _Skip("简答题没有满分答案 (no answer earns full credit)")
+    # The bank's rule (app/content/banks.py): the full-credit answer must score 1, not be taken by an earlier
+    # answer worth less (first match wins, as in Moodle).
+    hit = first_match(tuple(accepted), expected_text(best.text), False)
+    if hit is None or hit.fraction != 1:
+        raise _Skip(f"满分答案「{best.text}」先被得分更低的答案匹配 (the full-credit answer is matched first "
+                    "by one worth less)")
     return Question(type="short", accepted=tuple(accepted), **common)
 
 
@@ -579,8 +601,9 @@ def _matching(items: list[_Answer], qfmt: str | None, common: dict[str, Any], no
         right = _raw(a.right) + "".join("#" + (f.text if f else "") for f in a.feedback)
         pairs.append(Pair(_value(left_text, qfmt), right.strip(_TRIM)))
     lefts = [p.left for p in pairs if p.left]
-    if len(lefts) < 3:
-        raise _Skip(f"配对题需要至少 3 对，这里只有 {len(lefts)} 对 (matching needs three pairs)")
+    if len(lefts) < MIN_IMPORTED_PAIRS:
+        raise _Skip(f"配对题需要至少 {MIN_IMPORTED_PAIRS} 对，这里只有 {len(lefts)} 对 "
+                    f"(matching needs {MIN_IMPORTED_PAIRS} pairs)")
     if len(set(lefts)) != len(lefts):
         raise _Skip("配对题的左边有重复 (repeated left texts)")
     if any(not p.right for p in pairs):
@@ -618,20 +641,23 @@ def _numeric(items: list[_Answer], qfmt: str | None, common: dict[str, Any], not
             entries.append(Accepted(value=_number(body, a.token), fraction=fraction, feedback=feedback))
     if not entries:
         raise _Invalid("数值题没有答案 (no numeric answer)", None)
-    full = next((e for e in entries if e.fraction >= _FULL), None)
+    full = next((e for e in entries if e.fraction == 1), None)
     if full is None:
         raise _Skip("数值题没有满分答案 (no answer earns full credit)")
     only = entries[0]
     if len(entries) == 1 and only.value is not None and not only.feedback:
         return Question(type="numeric", answer=only.value, tolerance=only.tolerance, **common)
     shown = full.value if full.value is not None else (full.low + full.high) / 2  # type: ignore[operator]
+    if next(e for e in entries if numeric_accepts(e, shown)).fraction != 1:
+        raise _Skip(f"满分答案 {shown:g} 先被得分更低的答案接住 (the full-credit value is matched first by one "
+                    "worth less)")
     return Question(type="numeric", answer=shown, accepted=tuple(entries), **common)
 
 
 _TOKEN_NAMES = {
-    "RBRACE": "}", "LBRACE": "{", "EQ": "=", "TILDE": "~", "HASH": "#", "NUMHASH": "#", "GF": "####", "ARROW": "->",
-    "WEIGHT": "%权重%", "OPEN": "::", "CLOSE": "::", "$END": "题目结尾", "FORMAT": "[格式]",
-    "QTEXT": "文字", "ATEXT": "文字", "TTEXT": "文字", "CATEGORY": "$CATEGORY",
+    "RBRACE": "}", "LBRACE": "{", "EQ": "=", "TILDE": "~", "HASH": "#", "NUMERIC": "{#", "GF": "####", "ARROW": "->",
+    "WEIGHT": "%权重%", "TITLE": "::标题::", "$END": "题目结尾", "FORMAT": "[格式]",
+    "QTEXT": "文字", "ATEXT": "文字", "CATEGORY": "$CATEGORY",
 }
 
 
@@ -695,14 +721,15 @@ def _read_block(parser: Lark, block: _Block, ctx: _Context, notes: list[ImportNo
     text = "\n".join(line for _, _, line in block.lines)
     try:
         parsed = parser.parse(text)
-    except UnexpectedEOF as exc:
-        notes.append(_syntax_note(exc, block))
-        return None
     except UnexpectedInput as exc:
         notes.append(_syntax_note(exc, block))
         return None
     if isinstance(parsed, str):  # $CATEGORY
-        ctx.topic = _category_topic(parsed, ctx.bank)
+        if len(block.lines) > 1:  # Moodle reads the whole block as the category's name: say so
+            notes.append(ImportNote("warning", "$CATEGORY 后面没有空行：下面几行没有导入（Moodle 把它们读成分类名的一部分） "
+                                               "(the lines after $CATEGORY up to a blank line are not imported)",
+                                    block.lines[1][0]))
+        ctx.topic = _category_topic(parsed.split("\n", 1)[0], ctx.bank)
         return None
     ctx.position += 1
     extension = _extension(block, notes)
@@ -895,16 +922,21 @@ def _body(q: Question) -> str:
         answers = _matching_body(q)
     elif q.type == "shape":
         answers = _short_body(_shape_spellings(tuple(q.answer)), q.explanation)
-    else:  # open, code: GIFT's essay
+    elif q.type == "code" and q.code is not None:
+        # GIFT's essay with the starter code under the text (as the Moodle XML writer does); the reference
+        # implementation and the tests are not shown, only carried in the extension for a Mianjing import
+        prompt = q.prompt + "\n\n```python\n" + q.code.starter.rstrip("\n") + "\n```"
+        return name + _text_with_answers(prompt, _essay_body(q.explanation))
+    else:  # open: GIFT's essay
         answers = _essay_body(q.explanation)
     return name + _text_with_answers(q.prompt, answers)
 
 
 def _instance_question(q: Question, seed: int) -> Question:
     """One drawn instance of a generated item as the numeric or shape item GIFT can hold."""
-    from app.scoring.check import instance_for
-
-    inst = instance_for(q, seed)
+    if q.calculator is None:
+        raise ValueError(f"generated item {q.id} has no calculator")
+    inst = draw(q.calculator, q.params, seed)  # what app/scoring/check.instance_for draws for this seed
     prompt = fill_template(q.prompt, inst.params)
     explanation = fill_template(q.explanation, {**inst.params, "worked": inst.worked, "answer": inst.answer})
     if inst.kind == "shape":
@@ -942,15 +974,17 @@ def _write(q: Question, body: str, ext_of: Question) -> str:
     return f"{tags}\n{_ext_line(ext)}\n{body}\n"
 
 
-def _category(q: Question) -> str:
+def _category(q: Question, bank_titles: Mapping[str, str]) -> str:
+    bank = bank_titles.get(q.bank, q.bank)
     topic = q.topics[0] if q.topics else q.bank
-    return f"$course$/top/{q.bank.replace('/', '//')}/{topic.replace('/', '//')}"
+    return f"$course$/top/{bank.replace('/', '//')}/{topic.replace('/', '//')}"
 
 
-def export_gift(questions: Sequence[Question], *, instances: int = 1) -> str:
+def export_gift(questions: Sequence[Question], *, instances: int = 1,
+                bank_titles: Mapping[str, str] | None = None) -> str:
     """The GIFT text of `questions` (every type; see the module's doc string for what travels in the
-    `// mianjing:` extension). A `$CATEGORY` line (`$course$/top/<bank>/<first topic>`) precedes each run of
-    questions of one category. A generated item becomes `instances` drawn instances (seeds 1..instances),
+    `// mianjing:` extension). A `$CATEGORY` line (`$course$/top/<bank title or id>/<first topic>`, so a
+    Moodle import files the questions by bank and topic) precedes each run of questions of one category. A generated item becomes `instances` drawn instances (seeds 1..instances),
     each a numeric or shape item, because GIFT has no parametric type; the first carries the extension that
     rebuilds the template, the others are marked as its instances (a Mianjing import skips them)."""
     if instances < 1:
@@ -961,9 +995,10 @@ def export_gift(questions: Sequence[Question], *, instances: int = 1) -> str:
     if generated:
         out.append(f"// Mianjing: {generated} generated item(s), each written as {instances} drawn "
                    "instance(s): GIFT has no parametric type.\n")
+    titles = bank_titles or {}
     for q in questions:
-        if _category(q) != category:
-            category = _category(q)
+        if _category(q, titles) != category:
+            category = _category(q, titles)
             out.append(f"$CATEGORY: {category}\n")
         if q.type != "generated":
             out.append(_write(q, _body(q), q))

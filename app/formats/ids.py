@@ -27,6 +27,12 @@ HASH_CHARS = 8
 def slug(title: str) -> str:
     """The ASCII slug of a title ("" for an empty title), with a short sha1 of the title when characters were
     dropped that carry meaning (anything not ASCII: Chinese titles)."""
+    title = title.strip()
+    if title.isascii():  # most titles: no normalisation can change them
+        ascii_part = "-".join("".join(ch if ch.isalnum() else " " for ch in title.lower()).split())
+        ascii_part = ascii_part[:MAX_SLUG].strip("-")
+        if ascii_part:
+            return ascii_part
     title = unicodedata.normalize("NFKC", title).strip()
     if not title:
         return ""

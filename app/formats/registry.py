@@ -104,9 +104,10 @@ def check_bank_name(bank: str) -> str:
 
 
 def read_bank(data: bytes, *, fmt: str, bank: str, file: str, title: str | None = None,
-              description: str = "") -> BankImport:
+              description: str = "", progress: Callable[[int, int], None] | None = None) -> BankImport:
     """Import `data` (the bytes of one file) as bank `bank`; the written markdown is parsed back with the bank
-    checker, so what a preview shows is exactly what a publish will load."""
+    checker, so what a preview shows is exactly what a publish will load. `progress(done, total)`: GIFT's
+    questions as they are parsed (the other formats read in one step)."""
     importer = _importer(fmt)
     check_bank_name(bank)
     if fmt in ("moodle-xml", "csv"):  # they read the bytes themselves: XML's declared encoding, Excel's
@@ -116,7 +117,7 @@ def read_bank(data: bytes, *, fmt: str, bank: str, file: str, title: str | None 
         if text is None:
             result = ImportResult(notes=[problem] if problem else [])
             return BankImport(bank, fmt, file, result, "", tuple(result.notes))
-        result = importer(text, bank=bank, file=file)
+        result = importer(text, bank=bank, file=file, **({"progress": progress} if progress else {}))
     notes = list(result.notes)
     if result.errors or not result.questions:
         if not result.questions and not result.errors:
@@ -143,7 +144,7 @@ def export_questions(questions: Sequence[Question], fmt: str, *, bank_titles: Ma
         if notes is not None:  # (the GIFT writer reports nothing itself: every item is written, some as drawn)
             notes.extend(ImportNote("warning", f"{q.id}: GIFT 没有参数化题型，导出了 {instances} 个抽好的实例 / "
                                     "exported as drawn instances") for q in questions if q.type == "generated")
-        return export_gift(questions, instances=instances).encode()
+        return export_gift(questions, instances=instances, bank_titles=bank_titles).encode()
     if fmt == "moodle-xml":
         from app.formats.moodle_xml import export_moodle_xml
 

@@ -45,6 +45,8 @@ class Preview:
         summary["digest"] = self.bank_import.digest if self.ok else None
         summary["changes"] = self.changes
         summary["markdown"] = self.bank_import.markdown
+        if not self.ok:  # (a 422: what every refusal of the API carries first)
+            summary["detail"] = f"the file does not import: {len(summary['errors'])} error(s); nothing changed"
         return summary
 
 
@@ -132,7 +134,7 @@ def publish_import(app, db, bank_import: BankImport, actor: str, *, digest: str 
 
     content_dir = app.state.settings.content_dir
     if not bank_import.ok:
-        return 422, {"detail": "the file does not import; nothing changed", **bank_import.summary()}
+        return 422, {**bank_import.summary(), "detail": "the file does not import: nothing changed"}
     if digest is not None and digest != bank_import.digest:
         return 409, {"detail": "this is not the previewed import (the file changed): preview it again",
                      "digest": bank_import.digest}
@@ -141,6 +143,7 @@ def publish_import(app, db, bank_import: BankImport, actor: str, *, digest: str 
         ok, body = reload_content(app, db, actor)
         if not ok:
             restore(content_dir, bank_import.bank, previous)
+            body["detail"] = f"the file does not import into the content tree: {body['detail']}"
     return (200 if ok else 422), {**body, "bank": bank_import.bank, "digest": bank_import.digest}
 
 
