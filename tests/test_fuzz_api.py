@@ -35,7 +35,7 @@ from schemathesis.python import asgi as schemathesis_asgi
 
 from app.db import upgrade
 from app.main import create_app
-from tests.conftest import make_settings, migrated_database
+from tests.conftest import VALID, make_settings, migrated_database
 
 ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef"  # noqa: S105 - a test value
 INTERVIEW = "__interview__"  # replaced by the real interview id of the app under test
@@ -126,8 +126,12 @@ NUL_422 = "contains a NUL character"
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def fuzz_env(request, tmp_path_factory):
     """One app per database kind, shared by every operation: a guest user with one active interview."""
-    with migrated_database(request.param, tmp_path_factory.mktemp("fuzz")) as url:
-        app = create_app(make_settings(database_url=url, admin_token=ADMIN_TOKEN))
+    folder = tmp_path_factory.mktemp("fuzz")
+    # A private copy of the content: the admin import routes publish banks into it (into the repository's
+    # fixture folder, before, where a fuzzed bank was once committed).
+    content = shutil.copytree(VALID, folder / "content")
+    with migrated_database(request.param, folder) as url:
+        app = create_app(make_settings(database_url=url, admin_token=ADMIN_TOKEN, content_dir=content))
         try:
             with TestClient(app) as client:
                 r = client.post("/api/v1/auth/guest")
