@@ -30,7 +30,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.python import asgi as schemathesis_asgi
 
 from app.db import upgrade
@@ -171,10 +171,20 @@ def call_as_the_user(case, env):
     return case.call(app=env["app"], headers={} if dropped else {"Authorization": f"Bearer {token}"})
 
 
-def excluded_checks(response) -> list:
+def excluded_checks(response, case=None, env=None) -> list:
     detail = str(response.json().get("detail", "")) if response.status_code == 422 else ""
     if detail.startswith(SEMANTIC_422) or NUL_422 in detail:
         return [positive_data_acceptance]
+    # The hooks aim path parameters at real objects and call_as_the_user sends the user's own token: a
+    # negative case whose invalid parts were those (a question id over its maxLength, a malformed
+    # Authorization) is a valid request by the time it is sent, and rightly answered 200.
+    params = (case.path_parameters or {}) if case is not None else {}
+    if params.get("question_id") in QUESTION_IDS or (env and params.get("interview_id") == env["interview_id"]):
+        return [negative_data_rejection]
+    # A question file is bytes: whatever schemathesis sends as a "non-binary" body is a file all the same, and
+    # whether it imports is the format's business (a 422 when it does not).
+    if case is not None and case.operation.path.startswith("/api/v1/admin/imports"):
+        return [negative_data_rejection]
     return []
 
 
@@ -183,7 +193,7 @@ def excluded_checks(response) -> list:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 def test_api_conforms_to_its_schema(case, fuzz_env):
     response = call_as_the_user(case, fuzz_env)
-    case.validate_response(response, excluded_checks=excluded_checks(response))
+    case.validate_response(response, excluded_checks=excluded_checks(response, case, fuzz_env))
 
 
 # --- stateful: sequences of calls along the OpenAPI links ------------------------------------------------

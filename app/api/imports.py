@@ -13,7 +13,7 @@ from app.api.deps import ContentDep, SessionDep
 from app.api.schemas import ErrorResponse, ImportPreviewResult, ImportPublishResult, as_json, errors
 from app.content.banks import ID_RE
 from app.errors import AppError
-from app.formats.registry import EXPORT_FORMATS, IMPORT_FORMATS, FormatError, read_bank
+from app.formats.registry import EXPORT_FORMATS, EXPORT_MEDIA, IMPORT_FORMATS, FormatError, read_bank
 from app.runtime.imports import ExportedFile, bank_file, preview, publish_import
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
@@ -67,8 +67,9 @@ def publish(request: Request, db: SessionDep, format: ImportFormat, bank: BankNa
     return JSONResponse(body, status_code=status)
 
 
+# A download in the format's own media type (EXPORT_MEDIA): a file, whatever the type.
 DOWNLOAD = {**as_json(errors(404)), 200: {"description": "the file", "content": {
-    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+    media.split(";")[0]: {"schema": {"type": "string", "format": "binary"}} for _, media in EXPORT_MEDIA.values()}}}
 
 
 @router.get("/banks/{bank}/export", operation_id="export_bank", response_class=Response, responses=DOWNLOAD)

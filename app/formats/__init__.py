@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.content.model import Question
+from app.content.banks import MIN_IMPORTED_PAIRS
+from app.content.model import Pair, Question
 
 NoteKind = Literal["error", "warning", "skipped"]
 
@@ -45,3 +46,14 @@ class ImportResult:
     @property
     def errors(self) -> list[ImportNote]:
         return [n for n in self.notes if n.kind == "error"]
+
+
+def pairs_problem(pairs: tuple[Pair, ...] | list[Pair]) -> str | None:
+    """Why an imported matching question cannot be held (too few pairs, a left text twice), or None."""
+    lefts = [p.left for p in pairs if p.left]
+    if len(lefts) < MIN_IMPORTED_PAIRS:
+        return (f"配对题至少要 {MIN_IMPORTED_PAIRS} 个配对，这里只有 {len(lefts)} 个 / a matching question needs "
+                f"{MIN_IMPORTED_PAIRS} pairs")
+    if len(set(lefts)) != len(lefts):
+        return "配对题的左边有重复 / a matching question repeats a left text"
+    return None

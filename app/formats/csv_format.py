@@ -34,7 +34,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from app.content.banks import ID_RE, MIN_IMPORTED_PAIRS, TRUEFALSE_TEXT
+from app.content.banks import ID_RE, TRUEFALSE_TEXT
 from app.content.model import (
     QUESTION_TYPES,
     Accepted,
@@ -43,7 +43,7 @@ from app.content.model import (
     Pair,
     Question,
 )
-from app.formats import ImportNote, ImportResult
+from app.formats import ImportNote, ImportResult, pairs_problem
 from app.formats.extension import ExtensionError, from_extension, to_extension
 from app.formats.ids import question_id
 
@@ -416,10 +416,8 @@ class _Row:
                 isinstance(s, str) for s in p) for p in value):
             raise _CellError("options", "应为配对列表 [[左, 右], …] / must be a list of [left, right] pairs")
         pairs = tuple(Pair(left, right) for left, right in value)
-        lefts = [p.left for p in pairs if p.left]
-        if len(lefts) < MIN_IMPORTED_PAIRS or len(set(lefts)) != len(lefts):
-            raise _CellError("options", f"至少 {MIN_IMPORTED_PAIRS} 个配对，左边不能重复 / at least "
-                                        f"{MIN_IMPORTED_PAIRS} pairs with distinct left texts")
+        if problem := pairs_problem(pairs):
+            raise _CellError("options", problem)
         return {"pairs": pairs}
 
     def t_open(self, ex: dict[str, Any]) -> dict[str, Any]:

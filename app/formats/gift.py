@@ -43,10 +43,10 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from app.calculators import draw
-from app.content.banks import MIN_IMPORTED_PAIRS, fill_template, numeric_accepts
+from app.content.banks import fill_template, numeric_accepts
 from app.content.model import Accepted, Option, Pair, Question
 from app.content.short_answers import expected_text, first_match
-from app.formats import ImportNote, ImportResult
+from app.formats import ImportNote, ImportResult, pairs_problem
 from app.formats.extension import ExtensionError, from_extension, to_extension
 from app.formats.ids import given_id, question_id
 
@@ -600,12 +600,8 @@ def _matching(items: list[_Answer], qfmt: str | None, common: dict[str, Any], no
             left_text = _Text(a.text.fmt if a.text else None, a.weight_raw + (a.text.text if a.text else ""), a.token)
         right = _raw(a.right) + "".join("#" + (f.text if f else "") for f in a.feedback)
         pairs.append(Pair(_value(left_text, qfmt), right.strip(_TRIM)))
-    lefts = [p.left for p in pairs if p.left]
-    if len(lefts) < MIN_IMPORTED_PAIRS:
-        raise _Skip(f"配对题需要至少 {MIN_IMPORTED_PAIRS} 对，这里只有 {len(lefts)} 对 "
-                    f"(matching needs {MIN_IMPORTED_PAIRS} pairs)")
-    if len(set(lefts)) != len(lefts):
-        raise _Skip("配对题的左边有重复 (repeated left texts)")
+    if problem := pairs_problem(pairs):
+        raise _Skip(problem)
     if any(not p.right for p in pairs):
         raise _Invalid("配对题的右边为空 (empty right side)", items[0].token)
     return Question(type="matching", pairs=tuple(pairs), **common)

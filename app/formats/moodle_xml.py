@@ -62,9 +62,9 @@ from defusedxml.ElementTree import DefusedXMLParser
 from markdownify import MarkdownConverter
 
 from app.calculators import draw
-from app.content.banks import ID_RE, MIN_IMPORTED_PAIRS, TRUEFALSE_TEXT, fill_template
+from app.content.banks import ID_RE, TRUEFALSE_TEXT, fill_template
 from app.content.model import Accepted, Option, Pair, Question
-from app.formats import ImportNote, ImportResult
+from app.formats import ImportNote, ImportResult, pairs_problem
 from app.formats.extension import from_extension, to_extension
 from app.formats.ids import question_id
 
@@ -369,12 +369,8 @@ class _Reader:
             if not right:
                 continue  # Moodle ignores a subquestion without an answer too
             pairs.append(Pair(left, right))
-        lefts = [p.left for p in pairs if p.left]
-        if len(lefts) < MIN_IMPORTED_PAIRS:
-            raise _Skip(f"配对题至少要 {MIN_IMPORTED_PAIRS} 个配对 / a matching question needs "
-                        f"{MIN_IMPORTED_PAIRS} pairs")
-        if len(set(lefts)) != len(lefts):
-            raise _Skip("配对题的左边有重复 / a matching question repeats a left text")
+        if problem := pairs_problem(pairs):
+            raise _Skip(problem)
         return Question(type="matching", pairs=tuple(pairs), **h)
 
     def q_essay(self, el: Element, h: dict[str, Any]) -> Question:
