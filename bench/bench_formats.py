@@ -53,8 +53,9 @@ def plain_gift(n: int) -> str:
     return "\n".join(out)
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, this child's own peak RSS (MB, from wait4) and its output, for one fresh process."""
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, str, float]:
+    """Wall seconds, this child's own peak RSS (MB, from wait4), its output and its CPU seconds (user +
+    system: what a busy machine does not inflate), for one fresh process."""
     with tempfile.TemporaryFile("w+") as log:
         started = time.perf_counter()
         child = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -65,7 +66,7 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
         output = log.read()
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({child.returncode}):\n{output[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, output
+    return wall, usage.ru_maxrss / 1024, output, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -93,13 +94,14 @@ def main() -> None:
         own.write_bytes(export_questions(many[: args.questions], "gift", bank_titles=titles))
 
         print(f"## import of {args.questions:,} questions (fresh `mianjing content import` process each)\n")
-        print("| file | size | wall | peak RSS | summary |\n|---|---:|---:|---:|---|")
+        print("| file | size | wall | CPU | peak RSS | summary |\n|---|---:|---:|---:|---:|---|")
         for name, path in (("plain GIFT (other systems)", plain), ("Mianjing's own GIFT export", own)):
             out_dir = tmpdir / f"out-{path.stem}"
-            wall, rss, output = run([*MIANJING, "content", "import", str(path), "--format", "gift", "--bank",
+            wall, rss, output, cpu = run([*MIANJING, "content", "import", str(path), "--format", "gift", "--bank",
                                      f"bench-{path.stem}", "--out", str(out_dir)], env)
             summary = output.strip().splitlines()[-1]
-            print(f"| {name} | {path.stat().st_size / 1e6:.1f} MB | {wall:.2f} s | {rss:.0f} MB | {summary[:90]} |")
+            print(f"| {name} | {path.stat().st_size / 1e6:.1f} MB | {wall:.2f} s | {cpu:.2f} s | {rss:.0f} MB | "
+                  f"{summary[:90]} |")
 
         print("\n## export of every bundled bank "
               f"({len(content.questions)} questions, {len(content.banks)} banks)\n")
@@ -116,7 +118,7 @@ def main() -> None:
                                 headers={"Authorization": "Bearer bench-admin-token"})
                 http = time.perf_counter() - started
                 got.raise_for_status()
-                wall, _, _ = run([*MIANJING, "content", "export", "--format", fmt, "--out",
+                wall, _, _, _ = run([*MIANJING, "content", "export", "--format", fmt, "--out",
                                   str(tmpdir / f"all.{fmt}")], env)
                 started = time.perf_counter()
                 data = export_questions(content.questions, fmt, bank_titles=titles)
