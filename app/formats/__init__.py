@@ -52,7 +52,7 @@ def pairs_problem(pairs: tuple[Pair, ...] | list[Pair]) -> str | None:
     """Why an imported matching question cannot be held (too few pairs, a left text twice), or None."""
     lefts = [p.left for p in pairs if p.left]
     if len(lefts) < MIN_IMPORTED_PAIRS:
-        return (f"配对题至少要 {MIN_IMPORTED_PAIRS} 个配对，这里只有 {len(lefts)} 个 / a matching question needs "
+        return (f"配对题至少要 {MIN_IMPORTED_PAIRS} 对，这里只有 {len(lefts)} 对 / a matching question needs "
                 f"{MIN_IMPORTED_PAIRS} pairs")
     if len(set(lefts)) != len(lefts):
         return "配对题的左边有重复 / a matching question repeats a left text"
