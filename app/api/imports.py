@@ -14,7 +14,7 @@ from app.api.schemas import ErrorResponse, ImportPreviewResult, ImportPublishRes
 from app.content.banks import ID_RE
 from app.errors import AppError
 from app.formats.registry import EXPORT_FORMATS, EXPORT_MEDIA, IMPORT_FORMATS, FormatError, read_bank
-from app.runtime.imports import ExportedFile, bank_file, preview, publish_import
+from app.runtime.imports import bank_file, preview, publish_import
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={
     401: {"model": ErrorResponse, "description": "admin token missing or wrong"},
@@ -81,9 +81,5 @@ def export_bank(request: Request, content: ContentDep,
     being served. Generated items go out as `instances` drawn items each, with Mianjing's own data beside
     them so an import into Mianjing rebuilds the template."""
     require_admin(request)
-    return download(bank_file(content, request.app.state.settings.content_dir, bank, format, instances))
-
-
-def download(exported: ExportedFile) -> Response:
-    return Response(exported.data, media_type=exported.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{exported.name}"'})
+    exported = bank_file(content, request.app.state.settings.content_dir, bank, format, instances)
+    return Response(exported.data, media_type=exported.media_type, headers=exported.headers)

@@ -27,8 +27,6 @@ EXPORT_MEDIA = {
     "csv": ("csv", "text/csv; charset=utf-8"),
     "apkg": ("apkg", "application/octet-stream"),
 }
-# Formats whose target has no parametric type: generated items go out as drawn instances.
-INSTANCE_FORMATS = frozenset(EXPORT_FORMATS)
 
 
 class FormatError(ValueError):
@@ -73,7 +71,7 @@ class BankImport:
         }
 
 
-def _decode(data: bytes, file: str) -> tuple[str | None, ImportNote | None]:
+def _decode(data: bytes) -> tuple[str | None, ImportNote | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
@@ -113,7 +111,7 @@ def read_bank(data: bytes, *, fmt: str, bank: str, file: str, title: str | None 
     if fmt in ("moodle-xml", "csv"):  # they read the bytes themselves: XML's declared encoding, Excel's
         result = importer(data, bank=bank, file=file)
     else:
-        text, problem = _decode(data, file)
+        text, problem = _decode(data)
         if text is None:
             result = ImportResult(notes=[problem] if problem else [])
             return BankImport(bank, fmt, file, result, "", tuple(result.notes))

@@ -54,10 +54,6 @@ def bank_path(content_dir: str | os.PathLike[str], bank: str) -> Path:
     return Path(content_dir) / "banks" / f"{bank}.md"
 
 
-def _write_bank(root: Path, bank_import: BankImport) -> None:
-    write_bank_files(root / "banks", bank_import)
-
-
 def write_bank_files(banks_dir: str | os.PathLike[str], bank_import: BankImport) -> None:
     """BANKS_DIR/<bank>.md and its assets under BANKS_DIR/assets/<bank>/, each file replaced atomically."""
     banks_dir = Path(banks_dir)
@@ -98,7 +94,7 @@ def preview(content_dir: str | os.PathLike[str], bank_import: BankImport, curren
         scratch = Path(tmp) / "content"
         # Only the markdown is needed to validate: assets are written by the publish.
         shutil.copytree(content_dir, scratch, ignore=shutil.ignore_patterns(ASSETS_DIR, ".*"))
-        _write_bank(scratch, BankImport(bank_import.bank, bank_import.format, bank_import.file, bank_import.result,
+        write_bank_files(scratch / "banks", BankImport(bank_import.bank, bank_import.format, bank_import.file, bank_import.result,
                                         bank_import.markdown, bank_import.notes))
         try:
             new = load_content(scratch)
@@ -114,7 +110,7 @@ def write_for_publish(content_dir: str | os.PathLike[str], bank_import: BankImpo
     if the publish is refused."""
     path = bank_path(content_dir, bank_import.bank)
     previous = path.read_bytes() if path.is_file() else None
-    _write_bank(Path(content_dir), bank_import)
+    write_bank_files(Path(content_dir) / "banks", bank_import)
     return previous
 
 
@@ -152,6 +148,11 @@ class ExportedFile:
     data: bytes
     name: str
     media_type: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What makes a browser save it under its name (the API's download and the admin page's alike)."""
+        return {"Content-Disposition": f'attachment; filename="{self.name}"'}
 
 
 def bank_assets(content_dir: str | os.PathLike[str]) -> dict[str, bytes]:

@@ -79,5 +79,4 @@ def export_page(visitor: VisitorDep, content: ContentDep, bank: Annotated[str, P
                 instances: Annotated[int, Query(ge=1, le=100)] = 1) -> Response:
     admin_user(visitor)
     exported = bank_file(content, visitor.request.app.state.settings.content_dir, bank, format, instances)
-    return Response(exported.data, media_type=exported.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{exported.name}"'})
+    return Response(exported.data, media_type=exported.media_type, headers=exported.headers)
